@@ -1,0 +1,44 @@
+PY ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+DEVSTAMP := $(VENV)/.installed-dev
+DEMO_DB ?= $(CURDIR)/.demo/connex.db
+DEMO_URL := sqlite+aiosqlite:///$(DEMO_DB)
+
+.PHONY: run test lint bench demo clean
+
+$(BIN)/python:
+	@command -v $(PY) >/dev/null 2>&1 || { echo "python3.11 not found; set PY=..."; exit 1; }
+	$(PY) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+
+$(STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/pip install -q -e .
+	@touch $@
+
+$(DEVSTAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/pip install -q -e '.[dev]'
+	@touch $@ $(STAMP)
+
+$(DEMO_DB): | $(STAMP)
+	@mkdir -p $(dir $(DEMO_DB))
+	$(BIN)/connex-tui demo seed --database-url $(DEMO_URL)
+
+demo: $(DEMO_DB)
+
+run: $(STAMP) $(DEMO_DB)
+	$(BIN)/connex-tui --database-url $(DEMO_URL)
+
+lint: $(DEVSTAMP)
+	$(BIN)/ruff check connex_tui tests bench
+	$(BIN)/lint-imports
+
+test: lint
+	$(BIN)/pytest
+
+bench: $(STAMP)
+	$(BIN)/python bench/customer_list.py
+
+clean:
+	rm -rf $(VENV) .demo .pytest_cache

@@ -1,0 +1,3 @@
+from connex_tui.cli import main
+
+raise SystemExit(main())

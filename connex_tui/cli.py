@@ -1,0 +1,121 @@
+"""Command line: `connex-tui` opens the console; subcommands do the non-interactive work."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+import time
+from datetime import UTC, datetime
+
+from connex_tui.config import Config, ConfigError, load_config
+
+
+class Progress:
+    """A one-line progress bar on stderr (plain text when stderr is not a terminal)."""
+
+    def __init__(self, label: str, stream=None):
+        self.label = label
+        self.stream = stream or sys.stderr
+        self.tty = self.stream.isatty()
+        self._last = 0.0
+        self._shown = -1
+
+    def __call__(self, done: int, total: int) -> None:
+        pct = int(done * 100 / total) if total else 100
+        now = time.monotonic()
+        if self.tty:
+            if now - self._last < 0.1 and done < total:
+                return
+            self._last = now
+            width = 30
+            filled = width * pct // 100
+            self.stream.write(f"\r{self.label} [{'#' * filled}{'.' * (width - filled)}] {pct:3d}%")
+            if done >= total:
+                self.stream.write("\n")
+        elif pct // 10 != self._shown // 10 or done >= total:
+            self._shown = pct
+            self.stream.write(f"{self.label}: {pct}%\n")
+        self.stream.flush()
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="connex-tui", description=__doc__)
+    p.add_argument("--config", help="YAML config file (default $XDG_CONFIG_HOME/connex-tui/config.yaml)")
+    p.add_argument("--database-url", help="SQLAlchemy URL (env CONNEX_DATABASE_URL)")
+    p.add_argument("--readonly", action="store_true", default=None, help="viewer role: no writes")
+    p.add_argument("--mouse", action="store_true", default=None, help="turn mouse tracking on")
+    sub = p.add_subparsers(dest="command")
+
+    db = sub.add_parser("db", help="database maintenance")
+    dbsub = db.add_subparsers(dest="db_command", required=True)
+    up = dbsub.add_parser("upgrade", help="apply schema migrations")
+    up.add_argument("--database-url")
+
+    demo = sub.add_parser("demo", help="demo data")
+    demosub = demo.add_subparsers(dest="demo_command", required=True)
+    seed = demosub.add_parser("seed", help="fill the database with deterministic demo data")
+    seed.add_argument("--customers", type=int, default=40)
+    seed.add_argument("--days", type=int, default=30)
+    seed.add_argument("--seed", type=int, default=7)
+    seed.add_argument("--cdr-customers", type=int, default=None,
+                      help="write CDR history for only this many customers (default: all)")
+    seed.add_argument("--now", help="ISO time the history ends at (default: now)")
+    seed.add_argument("--database-url")
+    return p
+
+
+def _config(args) -> Config:
+    return load_config(args.config, overrides={
+        "database_url": args.database_url, "readonly": args.readonly, "mouse": args.mouse})
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        cfg = _config(args)
+    except ConfigError as exc:
+        print(f"connex-tui: config error: {exc}", file=sys.stderr)
+        return 2
+    if args.command == "db":
+        return asyncio.run(_db_upgrade(cfg))
+    if args.command == "demo":
+        return asyncio.run(_demo_seed(cfg, args))
+    from connex_tui.app import run_app
+
+    return run_app(cfg)
+
+
+async def _db_upgrade(cfg: Config) -> int:
+    from connex_tui.data.db import Database, current_revision, upgrade
+
+    db = Database(cfg.database_url)
+    try:
+        await upgrade(db)
+        print(f"database at revision {await current_revision(db)}")
+    finally:
+        await db.dispose()
+    return 0
+
+
+async def _demo_seed(cfg: Config, args) -> int:
+    from connex_tui.data.db import Database, upgrade
+    from connex_tui.feeds.demo import DemoOptions, seed
+
+    if args.customers < 1 or args.days < 0:
+        print("connex-tui: --customers must be >= 1 and --days >= 0", file=sys.stderr)
+        return 2
+    now = datetime.fromisoformat(args.now) if args.now else datetime.now(UTC)
+    if now.tzinfo is None:
+        now = now.replace(tzinfo=UTC)
+    db = Database(cfg.database_url)
+    started = time.monotonic()
+    try:
+        await upgrade(db)
+        summary = await seed(db, DemoOptions(
+            customers=args.customers, days=args.days, seed=args.seed, now=now,
+            cdr_customers=args.cdr_customers), progress=Progress("seeding"))
+    finally:
+        await db.dispose()
+    print(f"{summary} in {time.monotonic() - started:.1f} s")
+    return 0

@@ -1,0 +1,135 @@
+"""Configuration: YAML at $XDG_CONFIG_HOME/connex-tui/config.yaml, CONNEX_* env overrides.
+
+A broken file gives ConfigError with one line naming the file, line and key.
+"""
+
+from __future__ import annotations
+
+import getpass
+import os
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+
+import yaml
+
+ROLES = ("viewer", "operator", "admin")
+
+
+class ConfigError(Exception):
+    pass
+
+
+@dataclass(frozen=True)
+class Config:
+    database_url: str = ""
+    operator: str = ""
+    role: str = "admin"
+    readonly: bool = False
+    mouse: bool = False
+    animations: bool = False
+    theme: str = "ansi-dark"
+    search_debounce_ms: int = 150
+    page_size: int = 200
+    keymap: dict = field(default_factory=dict)
+    source: str = ""
+
+
+def xdg(var: str, default: str) -> Path:
+    return Path(os.environ.get(var) or Path.home() / default)
+
+
+def default_config_path() -> Path:
+    return xdg("XDG_CONFIG_HOME", ".config") / "connex-tui" / "config.yaml"
+
+
+def default_database_url() -> str:
+    path = xdg("XDG_DATA_HOME", ".local/share") / "connex-tui" / "connex.db"
+    return f"sqlite+aiosqlite:///{path}"
+
+
+def _coerce(name: str, kind: type, value, where: str):
+    if kind is bool:
+        if isinstance(value, bool):
+            return value
+        text = str(value).strip().lower()
+        if text in ("1", "true", "yes", "on"):
+            return True
+        if text in ("0", "false", "no", "off", ""):
+            return False
+        raise ConfigError(f"{where}: key '{name}' must be true or false, not {value!r}")
+    if kind is int:
+        try:
+            return int(value)
+        except (TypeError, ValueError):
+            raise ConfigError(f"{where}: key '{name}' must be a whole number, not {value!r}") from None
+    if kind is dict:
+        if not isinstance(value, dict):
+            raise ConfigError(f"{where}: key '{name}' must be a mapping")
+        return {str(k): str(v) for k, v in value.items()}
+    if not isinstance(value, str | int | float):
+        raise ConfigError(f"{where}: key '{name}' must be text")
+    return str(value)
+
+
+_TYPES = {"database_url": str, "operator": str, "role": str, "readonly": bool, "mouse": bool,
+          "animations": bool, "theme": str, "search_debounce_ms": int, "page_size": int,
+          "keymap": dict}
+
+
+def _key_lines(path: Path) -> dict[str, int]:
+    """Line number of each top-level key, for error messages."""
+    try:
+        node = yaml.compose(path.read_text())
+    except yaml.YAMLError:
+        return {}
+    if not isinstance(node, yaml.MappingNode):
+        return {}
+    return {k.value: k.start_mark.line + 1 for k, _ in node.value}
+
+
+def load_config(path: str | Path | None = None, *, env: dict | None = None,
+                overrides: dict | None = None) -> Config:
+    env = os.environ if env is None else env
+    explicit = path is not None
+    cfg_path = Path(path) if path else default_config_path()
+    values: dict = {}
+    if cfg_path.exists():
+        try:
+            data = yaml.safe_load(cfg_path.read_text()) or {}
+        except yaml.YAMLError as exc:
+            mark = getattr(exc, "problem_mark", None)
+            line = f" line {mark.line + 1}" if mark else ""
+            problem = getattr(exc, "problem", None) or "not valid YAML"
+            raise ConfigError(f"{cfg_path}:{line}: {problem}") from None
+        if not isinstance(data, dict):
+            raise ConfigError(f"{cfg_path}: line 1: the file must be a mapping of key: value")
+        lines = _key_lines(cfg_path)
+        for key, value in data.items():
+            where = f"{cfg_path}: line {lines.get(key, '?')}"
+            if key not in _TYPES:
+                raise ConfigError(f"{where}: unknown key '{key}' (known: {', '.join(_TYPES)})")
+            values[key] = _coerce(key, _TYPES[key], value, where)
+    elif explicit:
+        raise ConfigError(f"{cfg_path}: no such config file")
+    for key, kind in _TYPES.items():
+        env_key = f"CONNEX_{key.upper()}"
+        if env_key in env and kind is not dict:
+            values[key] = _coerce(key, kind, env[env_key], f"environment {env_key}")
+    for key, value in (overrides or {}).items():
+        if value is not None:
+            values[key] = value
+    values.setdefault("database_url", default_database_url())
+    values.setdefault("operator", _os_user())
+    if values.get("role", "admin") not in ROLES:
+        raise ConfigError(f"{cfg_path}: key 'role' must be one of {', '.join(ROLES)}")
+    if values.get("readonly"):
+        values["role"] = "viewer"
+    known = {f.name for f in fields(Config)}
+    return Config(**{k: v for k, v in values.items() if k in known}, source=str(cfg_path))
+
+
+def _os_user() -> str:
+    try:
+        return getpass.getuser()
+    except Exception:  # no passwd entry in some containers
+        return "operator"

@@ -1,0 +1,296 @@
+"""Customers aggregate (DOMAIN.md §1): paged list, detail, create/update/archive/erase."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, fields
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+from sqlalchemy import delete, exists, func, insert, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from connex_tui.data import audit, search
+from connex_tui.data.access import Actor, NotFound, StaleError
+from connex_tui.data.db import Database
+from connex_tui.data.models import Cdr, Customer, Dialog, LedgerEntry, Payment, StatsRollup
+from connex_tui.engine.clock import Clock, utcnow
+from connex_tui.engine.stats import Kpi
+from connex_tui.engine.validation import CustomerInput, ValidationError, validate_customer
+
+STATUS_FILTERS = ("all", "active", "inactive", "pending_approval", "penalty", "archived")
+FILTER_LABELS = {"all": "All", "active": "Active", "inactive": "Inactive",
+                 "pending_approval": "Pending Approval", "penalty": "Penalty",
+                 "archived": "Archived"}
+INPUT_FIELDS = tuple(f.name for f in fields(CustomerInput))
+
+
+@dataclass(frozen=True, slots=True)
+class CustomerListRow:
+    id: int
+    name: str
+    status: str
+    archived: bool
+    currency: str
+    balance: Decimal
+    debit_limit: Decimal
+    channels: int
+    live_channels: int
+    last_call_at: datetime | None
+    kpi: Kpi
+    has_auth: bool
+    has_route: bool
+
+    @property
+    def warning(self) -> str:
+        missing = [w for w, ok in (("no auth", self.has_auth), ("no route", self.has_route))
+                   if not ok]
+        return ", ".join(missing)
+
+
+@dataclass(frozen=True, slots=True)
+class CustomerPage:
+    rows: tuple[CustomerListRow, ...]
+    total: int
+    offset: int
+
+
+@dataclass(frozen=True, slots=True)
+class CustomerDetail:
+    id: int
+    version: int
+    name: str
+    status: str
+    paypal_email: str
+    website: str
+    debit_limit: Decimal
+    tax_percent: Decimal
+    currency: str
+    portal_access: bool
+    channels: int
+    flow_speed: int
+    address: str
+    notes_public: str
+    notes_private: str
+    balance: Decimal
+    archived_at: datetime | None
+    created_at: datetime
+    updated_at: datetime
+    last_call_at: datetime | None
+    live_channels: int
+    has_auth: bool
+    has_route: bool
+
+    @property
+    def available(self) -> Decimal:
+        return self.balance + self.debit_limit
+
+    def form_values(self) -> dict[str, str | bool]:
+        """The raw values an edit form starts from (what validate_customer accepts)."""
+        out: dict[str, str | bool] = {}
+        for name in INPUT_FIELDS:
+            value = getattr(self, name)
+            out[name] = value if isinstance(value, bool) else str(value)
+        out["debit_limit"] = _plain_decimal(self.debit_limit)
+        out["tax_percent"] = _plain_decimal(self.tax_percent)
+        return out
+
+
+def _plain_decimal(d: Decimal) -> str:
+    text = format(d.normalize(), "f")
+    return "0" if text in ("-0", "") else text
+
+
+def _apply_filters(stmt, status: str, query: str):
+    if status == "archived":
+        stmt = stmt.where(Customer.archived_at.is_not(None))
+    else:
+        stmt = stmt.where(Customer.archived_at.is_(None))
+        if status != "all":
+            stmt = stmt.where(Customer.status == status)
+    q = search.normalise(query)
+    if q:
+        escaped = q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        stmt = stmt.where(Customer.search_text.like(f"%{escaped}%", escape="\\"))
+    return stmt
+
+
+class CustomerService:
+    def __init__(self, db: Database, actor: Actor, clock: Clock = utcnow):
+        self.db = db
+        self.actor = actor
+        self.clock = clock
+
+    # -- reading ------------------------------------------------------------------------
+    async def page(self, status: str = "all", query: str = "", offset: int = 0,
+                   limit: int = 200) -> CustomerPage:
+        if status not in STATUS_FILTERS:
+            raise ValueError(f"unknown status filter {status!r}")
+        async with self.db.sessions() as s:
+            total = await s.scalar(_apply_filters(select(func.count(Customer.id)), status, query))
+            cols = (Customer.id, Customer.name, Customer.status, Customer.archived_at,
+                    Customer.currency, Customer.balance, Customer.debit_limit,
+                    Customer.channels, Customer.last_call_at, Customer.has_auth,
+                    Customer.has_route)
+            stmt = _apply_filters(select(*cols), status, query)
+            rows = (await s.execute(stmt.order_by(Customer.name_key).offset(offset)
+                                    .limit(limit))).all()
+            ids = [r.id for r in rows]
+            kpis = await self._kpis_24h(s, ids)
+            live = await self._live_channels(s, ids)
+        return CustomerPage(
+            tuple(CustomerListRow(
+                r.id, r.name, r.status, r.archived_at is not None, r.currency, r.balance,
+                r.debit_limit, r.channels, live.get(r.id, 0), r.last_call_at,
+                kpis.get(r.id, Kpi()), r.has_auth, r.has_route) for r in rows),
+            int(total or 0), offset)
+
+    async def _kpis_24h(self, s: AsyncSession, ids: list[int]) -> dict[int, Kpi]:
+        if not ids:
+            return {}
+        since = self.clock() - timedelta(hours=24)
+        since = since.replace(minute=0, second=0, microsecond=0)
+        r = StatsRollup
+        stmt = (select(r.customer_id, func.sum(r.attempts), func.sum(r.connected),
+                       func.sum(r.duration_ms), func.sum(r.pdd_sum_ms), func.sum(r.pdd_count),
+                       func.max(r.peak_cps))
+                .where(r.customer_id.in_(ids), r.grain == "h", r.bucket > since)
+                .group_by(r.customer_id))
+        return {cid: Kpi(int(a or 0), int(c or 0), int(d or 0), int(ps or 0), int(pc or 0),
+                         int(cps or 0))
+                for cid, a, c, d, ps, pc, cps in await s.execute(stmt)}
+
+    async def _live_channels(self, s: AsyncSession, ids: list[int]) -> dict[int, int]:
+        if not ids:
+            return {}
+        stmt = (select(Dialog.customer_id, func.count()).where(Dialog.customer_id.in_(ids))
+                .group_by(Dialog.customer_id))
+        return dict((await s.execute(stmt)).all())
+
+    async def get(self, customer_id: int) -> CustomerDetail:
+        async with self.db.sessions() as s:
+            c = await s.get(Customer, customer_id)
+            if c is None:
+                raise NotFound(f"customer {customer_id} not found")
+            live = await self._live_channels(s, [customer_id])
+            return CustomerDetail(
+                c.id, c.version, c.name, c.status, c.paypal_email, c.website, c.debit_limit,
+                c.tax_percent, c.currency, c.portal_access, c.channels, c.flow_speed, c.address,
+                c.notes_public, c.notes_private, c.balance, c.archived_at, c.created_at,
+                c.updated_at, c.last_call_at, live.get(c.id, 0), c.has_auth, c.has_route)
+
+    async def find(self, query: str, limit: int = 20) -> list[tuple[int, str]]:
+        """(id, name) of customers whose searchable text matches: for 'go to customer'."""
+        async with self.db.sessions() as s:
+            stmt = _apply_filters(select(Customer.id, Customer.name), "all", query)
+            return [tuple(r) for r in await s.execute(
+                stmt.order_by(Customer.name_key).limit(limit))]
+
+    async def audit(self, customer_id: int, limit: int = 100) -> list[audit.AuditRow]:
+        async with self.db.sessions() as s:
+            return await audit.for_customer(s, customer_id, limit)
+
+    # -- writing ------------------------------------------------------------------------
+    async def _check_name(self, s: AsyncSession, name: str, own_id: int | None) -> None:
+        stmt = select(Customer.id).where(Customer.name_key == name.lower())
+        if own_id is not None:
+            stmt = stmt.where(Customer.id != own_id)
+        if await s.scalar(stmt) is not None:
+            raise ValidationError({"name": "a customer with this name already exists"})
+
+    async def create(self, raw: dict) -> int:
+        self.actor.require("write")
+        data = validate_customer(raw)
+        now = self.clock()
+        async with self.db.sessions() as s, s.begin():
+            await self._check_name(s, data.name, None)
+            values = asdict(data)
+            try:
+                cid = await s.scalar(insert(Customer).values(
+                    **values, name_key=data.name.lower(), version=1, created_at=now,
+                    updated_at=now, balance=Decimal(0)).returning(Customer.id))
+            except IntegrityError:
+                raise ValidationError(
+                    {"name": "a customer with this name already exists"}) from None
+            await search.reindex(s, [cid])
+            await audit.record(s, self.actor, "create", "customers", cid, customer_id=cid,
+                               before=None, after=values, at=now)
+        return cid
+
+    async def update(self, customer_id: int, version: int, raw: dict) -> None:
+        """Save an edit read at `version`; StaleError if someone saved in between."""
+        self.actor.require("write")
+        data = validate_customer(raw)
+        now = self.clock()
+        async with self.db.sessions() as s, s.begin():
+            current = await s.get(Customer, customer_id)
+            if current is None:
+                raise NotFound(f"customer {customer_id} not found")
+            if data.currency != current.currency:
+                raise ValidationError({"currency": "cannot change after creation"})
+            if current.version != version:
+                raise StaleError("customer")
+            await self._check_name(s, data.name, customer_id)
+            before = {k: getattr(current, k) for k in INPUT_FIELDS}
+            after = asdict(data)
+            res = await s.execute(
+                update(Customer).where(Customer.id == customer_id, Customer.version == version)
+                .values(**after, name_key=data.name.lower(), version=Customer.version + 1,
+                        updated_at=now).execution_options(synchronize_session=False))
+            if res.rowcount != 1:
+                raise StaleError("customer")
+            if before["name"] != data.name:
+                await search.reindex(s, [customer_id])
+            await audit.record(s, self.actor, "update", "customers", customer_id,
+                               customer_id=customer_id, before=before, after=after, at=now)
+
+    async def delete_mode(self, customer_id: int) -> str:
+        """'archive' when the customer has CDRs, payments or ledger entries, else 'erase'."""
+        async with self.db.sessions() as s:
+            return await self._delete_mode(s, customer_id)
+
+    async def _delete_mode(self, s: AsyncSession, customer_id: int) -> str:
+        for model in (Cdr, Payment, LedgerEntry):
+            if await s.scalar(select(exists().where(model.customer_id == customer_id))):
+                return "archive"
+        return "erase"
+
+    async def delete(self, customer_id: int) -> str:
+        """Archive or erase (as delete_mode says). Returns what was done."""
+        self.actor.require("delete")
+        now = self.clock()
+        async with self.db.sessions() as s, s.begin():
+            current = await s.get(Customer, customer_id)
+            if current is None:
+                raise NotFound(f"customer {customer_id} not found")
+            before = {k: getattr(current, k) for k in INPUT_FIELDS}
+            mode = await self._delete_mode(s, customer_id)
+            if mode == "archive":
+                await s.execute(update(Customer).where(Customer.id == customer_id)
+                                .values(archived_at=now, version=Customer.version + 1,
+                                        updated_at=now)
+                                .execution_options(synchronize_session=False))
+                after = {**before, "archived_at": now}
+                before["archived_at"] = None
+            else:
+                await s.execute(delete(Customer).where(Customer.id == customer_id)
+                                .execution_options(synchronize_session=False))
+                after = None
+            await audit.record(s, self.actor, mode, "customers", customer_id,
+                               customer_id=customer_id, before=before, after=after, at=now)
+        return mode
+
+    async def restore(self, customer_id: int) -> None:
+        """Bring an archived customer back to the list."""
+        self.actor.require("write")
+        now = self.clock()
+        async with self.db.sessions() as s, s.begin():
+            res = await s.execute(update(Customer).where(
+                Customer.id == customer_id, Customer.archived_at.is_not(None))
+                .values(archived_at=None, version=Customer.version + 1, updated_at=now)
+                .execution_options(synchronize_session=False))
+            if res.rowcount != 1:
+                raise NotFound(f"archived customer {customer_id} not found")
+            await audit.record(s, self.actor, "restore", "customers", customer_id,
+                               customer_id=customer_id, before={"archived": True},
+                               after={"archived": False}, at=now)

@@ -1,0 +1,16 @@
+"""INSERT ... ON CONFLICT DO UPDATE for SQLite and PostgreSQL with one call site."""
+
+from __future__ import annotations
+
+from sqlalchemy import Table, func
+from sqlalchemy.dialects import postgresql, sqlite
+
+
+def upsert_add(dialect: str, table: Table, keys: tuple[str, ...], add: tuple[str, ...],
+               greatest: tuple[str, ...] = ()):
+    """Insert rows; on key conflict add the `add` columns and keep the max of `greatest`."""
+    ins = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
+    bigger = func.greatest if dialect == "postgresql" else func.max  # scalar max in SQLite
+    set_ = {c: table.c[c] + ins.excluded[c] for c in add}
+    set_.update({c: bigger(table.c[c], ins.excluded[c]) for c in greatest})
+    return ins.on_conflict_do_update(index_elements=list(keys), set_=set_)

@@ -1,0 +1,94 @@
+"""Exact money: Decimal in Python, integer micro-units in storage, billing of DOMAIN.md §8."""
+
+from __future__ import annotations
+
+import re
+from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_DOWN, ROUND_HALF_UP, Decimal
+
+MICRO = 1_000_000
+_MICRO_D = Decimal(MICRO)
+
+ROUNDING = {
+    "up": ROUND_CEILING,
+    "down": ROUND_FLOOR,
+    "half_up": ROUND_HALF_UP,
+    "half_down": ROUND_HALF_DOWN,
+}
+
+# Plain decimal only: optional sign, digits, optional fraction. No exponent, no grouping.
+_MONEY_RE = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)$")
+
+
+class MoneyFormatError(ValueError):
+    pass
+
+
+def to_micro(value: Decimal) -> int:
+    """Decimal -> integer micro-units. Refuses values finer than a micro-unit."""
+    scaled = value * _MICRO_D
+    if scaled != scaled.to_integral_value():
+        raise MoneyFormatError(f"{value} has more than 6 decimals")
+    return int(scaled)
+
+
+def from_micro(units: int) -> Decimal:
+    return (Decimal(units) / _MICRO_D).quantize(Decimal("0.000001"))
+
+
+def parse_money(text: str, *, max_decimals: int = 6) -> Decimal:
+    """Parse operator input. Scientific notation, grouping and >6 decimals are refused."""
+    raw = text.strip()
+    if not _MONEY_RE.match(raw):
+        raise MoneyFormatError("must be a plain number like 12.50")
+    value = Decimal(raw)
+    exponent = value.as_tuple().exponent
+    if isinstance(exponent, int) and -exponent > max_decimals:
+        raise MoneyFormatError(f"at most {max_decimals} decimals")
+    if abs(value) >= Decimal(10) ** 12:
+        raise MoneyFormatError("too large")
+    return value
+
+
+def format_money(value: Decimal, places: int = 2) -> str:
+    q = Decimal(1).scaleb(-places)
+    return f"{value.quantize(q, rounding=ROUND_HALF_UP):,}"
+
+
+def billable_seconds(duration_ms: int) -> int:
+    """A duration is first rounded up to whole seconds (9.1 s -> 10 s)."""
+    return -(-duration_ms // 1000) if duration_ms > 0 else 0
+
+
+def billed_seconds(seconds: int, mcd: int, pulse: int) -> int:
+    """MCD/Pulse billing: 0 -> 0; d <= X -> X; else X + ceil((d - X)/Y)*Y."""
+    if seconds <= 0:
+        return 0
+    if seconds <= mcd:
+        return mcd
+    return mcd + -(-(seconds - mcd) // pulse) * pulse
+
+
+def round_money(value: Decimal, precision: int, rounding: str) -> Decimal:
+    return value.quantize(Decimal(1).scaleb(-precision), rounding=ROUNDING[rounding])
+
+
+def call_charge(
+    billed: int,
+    rate: Decimal,
+    connect_fee: Decimal,
+    *,
+    answered: bool,
+    precision: int = 4,
+    rounding: str = "up",
+) -> Decimal:
+    """Charge = billed/60 x rate + connect fee (answered only), rounded per call."""
+    if not answered:
+        return round_money(Decimal(0), precision, rounding)
+    raw = Decimal(billed) * rate / 60 + connect_fee
+    return round_money(raw, precision, rounding)
+
+
+def net_of_tax(gross: Decimal, tax_percent: Decimal) -> tuple[Decimal, Decimal]:
+    """A payment of gross G at t% credits G/(1+t/100); returns (net, tax), both to micro-units."""
+    net = (gross / (1 + tax_percent / 100)).quantize(Decimal("0.000001"), rounding=ROUND_HALF_UP)
+    return net, gross - net
