@@ -6,6 +6,7 @@ typed, frozen input object, or raises ValidationError mapping field -> message.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from decimal import Decimal
 from urllib.parse import urlparse
@@ -23,6 +24,7 @@ STATUS_LABELS = {
     "penalty": "Penalty",
 }
 MAX_INT = 2_147_483_647
+_INT_RE = re.compile(r"-?[0-9]+")  # ASCII digits only: int() also takes '²'-like digits
 
 
 class ValidationError(ValueError):
@@ -87,10 +89,12 @@ def email(value: str, *, required: bool = False) -> str:
         raise ValueError(f"not a valid email: {exc}") from None
 
 
-def url(value: str) -> str:
+def url(value: str, *, max_len: int = 500) -> str:
     value = (value or "").strip()
     if not value:
         return ""
+    if len(value) > max_len:
+        raise ValueError(f"at most {max_len} characters")
     parsed = urlparse(value)
     if parsed.scheme not in ("http", "https") or not parsed.netloc or " " in value:
         raise ValueError("must be an http:// or https:// address")
@@ -101,7 +105,7 @@ def integer(value: str | int, *, minimum: int = 0, maximum: int = MAX_INT) -> in
     raw = str(value).strip() if value is not None else ""
     if raw == "":
         return 0
-    if not raw.lstrip("-").isdigit():
+    if isinstance(value, bool) or not _INT_RE.fullmatch(raw):
         raise ValueError("must be a whole number")
     n = int(raw)
     if n < minimum:
@@ -114,6 +118,10 @@ def integer(value: str | int, *, minimum: int = 0, maximum: int = MAX_INT) -> in
 def money(value: str | Decimal, *, minimum: Decimal | None = None) -> Decimal:
     if isinstance(value, Decimal):
         d = value
+    elif isinstance(value, int) and not isinstance(value, bool):
+        d = Decimal(value)
+    elif value is not None and not isinstance(value, str):  # float above all: never float
+        raise ValueError("must be a plain number like 12.50")
     else:
         raw = (value or "").strip()
         d = Decimal(0) if raw == "" else parse_money(raw)

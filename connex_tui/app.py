@@ -1,0 +1,124 @@
+"""The Textual application: services, theme and terminal behaviour, shared customer actions."""
+
+from __future__ import annotations
+
+import os
+import signal
+from dataclasses import dataclass
+
+from textual.app import App
+from textual.binding import Binding
+
+from connex_tui.config import Config
+from connex_tui.data.access import Actor, NotFound, PermissionDenied
+from connex_tui.data.customers import CustomerDetail, CustomerService
+from connex_tui.data.db import Database, upgrade
+from connex_tui.engine.clock import Clock, utcnow
+from connex_tui.screens.commands import CustomerCommands
+from connex_tui.screens.customer_list import CustomerListScreen
+from connex_tui.screens.dialogs.customer_form import customer_form
+from connex_tui.screens.help import HelpScreen
+from connex_tui.widgets.confirm import ConfirmScreen
+
+
+@dataclass
+class Services:
+    customers: CustomerService
+
+
+class ConnexApp(App):
+    TITLE = "connex-tui"
+    CSS_PATH = "app.tcss"
+    COMMANDS = App.COMMANDS | {CustomerCommands}
+    BINDINGS = [
+        Binding("question_mark", "help", "Help", id="app.help", show=False),
+        Binding("ctrl+p", "command_palette", "Palette", id="app.palette", show=False),
+    ]
+
+    def __init__(self, config: Config, *, database: Database | None = None,
+                 clock: Clock = utcnow):
+        super().__init__()
+        self.config = config
+        self.clock = clock
+        self.db = database or Database(config.database_url)
+        self.actor = Actor(config.operator, config.role)
+        self.services = Services(customers=CustomerService(self.db, self.actor, clock))
+        self.theme = config.theme
+        if not config.animations:
+            self.animation_level = "none"
+
+    async def on_mount(self) -> None:
+        if self.config.keymap:
+            self.set_keymap(self.config.keymap)
+        try:
+            import asyncio
+
+            asyncio.get_running_loop().add_signal_handler(signal.SIGHUP, self._hang_up)
+        except (NotImplementedError, RuntimeError, ValueError):
+            pass  # not the main thread (tests) or no SIGHUP on this platform
+        await upgrade(self.db)
+        await self.push_screen(CustomerListScreen())
+
+    def _hang_up(self) -> None:
+        """The SSH session dropped: leave at once rather than write to a dead terminal."""
+        self.exit(return_code=129)
+
+    async def on_unmount(self) -> None:
+        await self.db.dispose()
+
+    # -- shared actions -------------------------------------------------------------------
+    def flash(self, message: str, *, error: bool = False) -> None:
+        self.notify(message, severity="error" if error else "information",
+                    timeout=6 if error else 3)
+
+    def action_help(self) -> None:
+        if not isinstance(self.screen, HelpScreen):
+            self.push_screen(HelpScreen(self.screen))
+
+    def open_customer(self, customer_id: int, tab: str | None = None) -> None:
+        from connex_tui.screens.customer_detail.screen import CustomerDetailScreen
+
+        self.push_screen(CustomerDetailScreen(customer_id, tab=tab))
+
+    async def edit_customer(self, detail: CustomerDetail) -> bool:
+        """Edit form for `detail`; call from a worker. True when saved."""
+        async def save(raw):
+            await self.services.customers.update(detail.id, detail.version, raw)
+            return True
+
+        saved = await self.push_screen_wait(customer_form(detail.form_values(), save))
+        if saved:
+            self.flash("Saved")
+        return bool(saved)
+
+    async def delete_customer(self, customer_id: int, name: str) -> str | None:
+        """Confirm, then archive or erase; call from a worker. Returns what was done."""
+        try:
+            mode = await self.services.customers.delete_mode(customer_id)
+        except NotFound:
+            return None
+        if mode == "archive":
+            msg = (f"{name} has CDRs or payments, so it will be ARCHIVED: it leaves the list "
+                   "(filter Archived shows it) and its financial records stay.")
+            title, yes = f"Archive {name}?", "Archive"
+        else:
+            msg = (f"{name} has no CDRs or payments, so it will be ERASED for good, with its "
+                   "contacts, auth entries and routes. The audit log keeps a record.")
+            title, yes = f"Erase {name}?", "Erase"
+        if not await self.push_screen_wait(ConfirmScreen(title, msg, yes=yes, no="Keep")):
+            return None
+        try:
+            done = await self.services.customers.delete(customer_id)
+        except (PermissionDenied, NotFound) as exc:
+            self.flash(str(exc), error=True)
+            return None
+        self.flash(f"{name} {'archived' if done == 'archive' else 'erased'}")
+        return done
+
+
+def run_app(config: Config) -> int:
+    if os.environ.get("TERM") == "linux":
+        os.environ.setdefault("TEXTUAL_BOX", "ascii")
+    app = ConnexApp(config)
+    app.run(mouse=config.mouse)
+    return app.return_code or 0

@@ -1,0 +1,54 @@
+"""Command palette providers: go to customer (from the database), go to tab, actions."""
+
+from __future__ import annotations
+
+from functools import partial
+
+from textual.command import DiscoveryHit, Hit, Hits, Provider
+
+from connex_tui.data.customers import FILTER_LABELS, STATUS_FILTERS
+
+
+class CustomerCommands(Provider):
+    """'Go to customer: NAME' for any customer whose name, email, IP, SIP user, DID or tech
+    prefix matches what is typed; plus the list's filters and 'Add customer'."""
+
+    def _actions(self):
+        from connex_tui.screens.customer_list import CustomerListScreen
+
+        screen = self.screen
+        out = []
+        if isinstance(screen, CustomerListScreen):
+            out.append(("Add customer", screen.action_add, "Open the new-customer form"))
+            for s in STATUS_FILTERS:
+                out.append((f"Filter: {FILTER_LABELS[s]}", partial(self._set_filter, screen, s),
+                            "Show customers with this status"))
+        tabs = getattr(screen, "tab_commands", None)
+        if tabs:
+            out.extend(tabs())
+        return out
+
+    @staticmethod
+    def _set_filter(screen, status: str) -> None:
+        from textual.widgets import Select
+
+        screen.query_one("#status", Select).value = status
+
+    async def discover(self) -> Hits:
+        for name, callback, help_text in self._actions():
+            yield DiscoveryHit(name, callback, help=help_text)
+
+    async def search(self, query: str) -> Hits:
+        matcher = self.matcher(query)
+        for name, callback, help_text in self._actions():
+            score = matcher.match(name)
+            if score > 0:
+                yield Hit(score, matcher.highlight(name), callback, help=help_text)
+        q = query.strip()
+        if len(q) < 1:
+            return
+        app = self.app
+        for cid, name in await app.services.customers.find(q, limit=15):
+            text = f"Go to customer: {name}"
+            yield Hit(max(matcher.match(text), 0.5), matcher.highlight(text),
+                      partial(app.open_customer, cid), help="Open the customer")

@@ -1,0 +1,1 @@
+"""The customer screen: header strip, breadcrumb and one module per tab."""

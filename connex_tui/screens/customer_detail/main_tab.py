@@ -1,0 +1,89 @@
+"""Main tab: the customer's details and its audit history."""
+
+from __future__ import annotations
+
+import json
+
+from rich.table import Table
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import Vertical
+from textual.widgets import DataTable, Static
+
+from connex_tui.data.audit import AuditRow
+from connex_tui.data.customers import CustomerDetail
+from connex_tui.engine.clock import relative
+from connex_tui.engine.money import format_money
+from connex_tui.widgets.cells import status_cell
+
+
+def _when(dt) -> str:
+    return dt.strftime("%Y-%m-%d %H:%M") if dt else "-"
+
+
+def _short(value, width: int = 24) -> str:
+    text = "∅" if value in (None, "") else str(value)
+    text = text.replace("\n", " ⏎ ")
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def changes_text(row: AuditRow) -> str:
+    if row.action in ("create", "erase") and row.changes:
+        keys = ", ".join(k for k in row.changes if k in ("name", "status", "currency"))
+        vals = row.changes.get("name", [None, None])
+        return f"{vals[1] or vals[0]} ({keys})" if keys else json.dumps(row.changes)[:60]
+    return "; ".join(f"{k}: {_short(b, 14)} → {_short(a, 14)}" for k, (b, a) in
+                     row.changes.items())
+
+
+class MainTab(Vertical):
+    DEFAULT_CSS = """
+    MainTab { height: 1fr; }
+    MainTab #details { height: auto; padding: 0 1; }
+    MainTab #audit-title { text-style: bold; padding: 0 1; margin-top: 1; }
+    MainTab #audit { height: 1fr; min-height: 4; }
+    """
+
+    def compose(self) -> ComposeResult:
+        yield Static("", id="details")
+        yield Static("History (audit log) · e edit customer", id="audit-title")
+        yield DataTable(id="audit", cursor_type="row", zebra_stripes=True)
+
+    def on_mount(self) -> None:
+        self.query_one("#audit", DataTable).add_columns("When (UTC)", "Who", "Action", "Changes")
+
+    def show(self, d: CustomerDetail, history: list[AuditRow], now) -> None:
+        grid = Table.grid(padding=(0, 1), expand=True)
+        for _ in range(2):
+            grid.add_column(style="dim", no_wrap=True)
+            grid.add_column(ratio=1, overflow="ellipsis", no_wrap=True)
+        pairs = [
+            ("Name", d.name), ("Status", status_cell(d.status, d.archived_at is not None,
+                                                     long=True)),
+            ("Currency", d.currency), ("Debit limit", format_money(d.debit_limit)),
+            ("Balance", format_money(d.balance)), ("Available", format_money(d.available)),
+            ("Tax", f"{d.tax_percent.normalize():f} %"), ("Portal", "yes" if d.portal_access
+                                                          else "no"),
+            ("Channels", f"{d.live_channels} live / {d.channels or 'unlimited'}"),
+            ("Flow speed", f"{d.flow_speed or 'unlimited'} cps"),
+            ("PayPal", d.paypal_email or "-"), ("Website", d.website or "-"),
+            ("Last call", relative(d.last_call_at, now)), ("Created", _when(d.created_at)),
+            ("Address", _short(d.address, 40) if d.address else "-"),
+            ("Notes", _short(d.notes_private or d.notes_public, 40)
+             if d.notes_private or d.notes_public else "-"),
+        ]
+        if d.archived_at:
+            pairs.append(("Archived", _when(d.archived_at)))
+        if not d.has_auth or not d.has_route:
+            missing = " and ".join(w for w, ok in (("authentication", d.has_auth),
+                                                   ("ingress route", d.has_route)) if not ok)
+            pairs.append(("Warning", Text(f"no {missing}: cannot place calls", style="yellow")))
+            pairs.append(("", ""))
+        for i in range(0, len(pairs), 2):
+            (l1, v1), (l2, v2) = pairs[i], pairs[i + 1] if i + 1 < len(pairs) else ("", "")
+            grid.add_row(l1, v1, l2, v2)
+        self.query_one("#details", Static).update(grid)
+        table = self.query_one("#audit", DataTable)
+        table.clear()
+        for h in history:
+            table.add_row(_when(h.at), h.operator, h.action, changes_text(h))

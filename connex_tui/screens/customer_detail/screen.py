@@ -1,0 +1,146 @@
+"""The customer screen: breadcrumb, header strip, the eleven tabs."""
+
+from __future__ import annotations
+
+from functools import partial
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.screen import Screen
+from textual.widgets import Footer, Static, TabbedContent, TabPane
+
+from connex_tui.data.access import NotFound
+from connex_tui.data.customers import CustomerDetail
+from connex_tui.engine.money import format_money
+from connex_tui.screens.customer_detail.main_tab import MainTab
+from connex_tui.screens.customer_detail.placeholder import PendingTab
+from connex_tui.widgets.cells import channels_text, status_cell
+
+TABS = (("main", "Main"), ("stats", "Stats"), ("routing", "Routing"), ("auth", "Auth"),
+        ("calls", "Calls"), ("dialogs", "Dialogs"), ("payments", "Payments"),
+        ("alerts", "Alerts"), ("cdr", "CDR"), ("did", "DID"), ("packages", "Packages"))
+TAB_KEYS = [key for key, _ in TABS]
+DIGITS = "1234567890"
+
+
+class CustomerDetailScreen(Screen):
+    BINDINGS = [
+        Binding("escape", "back", "Back", id="customer.back"),
+        Binding("e", "edit", "Edit customer", id="customer.edit"),
+        Binding("left_square_bracket", "tab(-1)", "Prev tab", id="customer.prev_tab"),
+        Binding("right_square_bracket", "tab(1)", "Next tab", id="customer.next_tab"),
+        Binding("r", "refresh", "Refresh", id="customer.refresh"),
+        Binding("ctrl+d,delete", "delete", "Delete", id="customer.delete"),
+        Binding("question_mark", "app.help", "Help", id="customer.help"),
+        *(Binding(d, f"goto({i})", f"Tab {TABS[i][1]}", show=False, id=f"customer.tab{d}")
+          for i, d in enumerate(DIGITS)),
+    ]
+
+    def __init__(self, customer_id: int, tab: str | None = None):
+        super().__init__()
+        self.customer_id = customer_id
+        self.initial_tab = tab if tab in TAB_KEYS else "main"
+        self.detail: CustomerDetail | None = None
+        self.loaded = 0  # tests and bench watch this
+
+    @property
+    def help_title(self) -> str:
+        return f"customer {self.detail.name}" if self.detail else "customer"
+
+    def compose(self) -> ComposeResult:
+        yield Static("Customers ›", id="crumb", classes="crumb")
+        yield Static("", id="header")
+        with TabbedContent(initial=f"tab-{self.initial_tab}", id="tabs"):
+            for key, label in TABS:
+                with TabPane(label, id=f"tab-{key}"):
+                    yield MainTab() if key == "main" else PendingTab(key)
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.load()
+
+    @work(group="customer-load", exclusive=True)
+    async def load(self) -> None:
+        svc = self.app.services.customers
+        try:
+            detail = await svc.get(self.customer_id)
+        except NotFound:
+            self.app.flash("That customer no longer exists", error=True)
+            self.app.pop_screen()
+            return
+        history = await svc.audit(self.customer_id)
+        self.detail = detail
+        self._render_header(detail)
+        self.query_one(MainTab).show(detail, history, self.app.clock())
+        self.loaded += 1
+
+    def _render_header(self, d: CustomerDetail) -> None:
+        status = status_cell(d.status, d.archived_at is not None, long=True)
+        balance = f"{format_money(d.balance)} {d.currency}"
+        style = "bold red" if d.available <= 0 else "bold"
+        header = status.copy()
+        header.append(" │ Balance ", style="dim")
+        header.append(balance, style=style)
+        header.append(" │ Debit limit ", style="dim")
+        header.append(format_money(d.debit_limit))
+        header.append(" │ Channels ", style="dim")
+        header.append(channels_text(d.live_channels, d.channels))
+        self.query_one("#header", Static).update(header)
+        self._render_crumb()
+
+    def _render_crumb(self) -> None:
+        name = self.detail.name if self.detail else "…"
+        tab = dict(TABS)[self.active_tab]
+        self.query_one("#crumb", Static).update(f"Customers › {name} › {tab}")
+
+    @property
+    def active_tab(self) -> str:
+        active = self.query_one("#tabs", TabbedContent).active or "tab-main"
+        return active.removeprefix("tab-")
+
+    @on(TabbedContent.TabActivated)
+    def _tab_changed(self) -> None:
+        self._render_crumb()
+
+    def select_tab(self, key: str) -> None:
+        self.query_one("#tabs", TabbedContent).active = f"tab-{key}"
+
+    def action_goto(self, index: int) -> None:
+        self.select_tab(TAB_KEYS[index])
+
+    def action_tab(self, step: int) -> None:
+        i = TAB_KEYS.index(self.active_tab)
+        self.select_tab(TAB_KEYS[(i + step) % len(TAB_KEYS)])
+
+    def tab_commands(self):
+        return [(f"Go to tab: {label}", partial(self.select_tab, key), f"Show the {label} tab")
+                for key, label in TABS] + [("Edit customer", self.action_edit,
+                                            "Open the edit form")]
+
+    def action_back(self) -> None:
+        self.app.pop_screen()
+
+    def action_refresh(self) -> None:
+        self.load()
+        self.app.flash("Refreshed")
+
+    @work(group="customer-action")
+    async def action_edit(self) -> None:
+        try:
+            detail = await self.app.services.customers.get(self.customer_id)
+        except NotFound:
+            return
+        await self.app.edit_customer(detail)
+        self.load()
+
+    @work(group="customer-action")
+    async def action_delete(self) -> None:
+        if self.detail is None:
+            return
+        if self.detail.archived_at is not None:
+            self.app.flash(f"{self.detail.name} is already archived")
+            return
+        done = await self.app.delete_customer(self.customer_id, self.detail.name)
+        if done:
+            self.app.pop_screen()

@@ -1,0 +1,334 @@
+"""The Customers screen: filter, search as you type, paged table, add/edit/delete/open."""
+
+from __future__ import annotations
+
+import time
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Input, Select, Static
+
+from connex_tui.data.access import NotFound, PermissionDenied
+from connex_tui.data.customers import FILTER_LABELS, STATUS_FILTERS, CustomerListRow
+from connex_tui.engine.clock import relative
+from connex_tui.engine.stats import fmt_kpi_row
+from connex_tui.screens.dialogs.customer_form import customer_form
+from connex_tui.widgets.cells import channels_text, money_cell, status_cell
+from connex_tui.widgets.confirm import ConfirmScreen
+
+# (key, label, width) of the fixed columns; Name takes what is left (at least 14).
+COLUMNS = (("status", "Status", 8), ("credit", "Credit", 13), ("chan", "Chan", 7),
+           ("last", "Last call", 9), ("asr", "ASR", 6), ("acd", "ACD", 5), ("pdd", "PDD", 5),
+           ("cps", "CPS", 3))
+WIDE = 110  # from this width "Last call" says "3 min ago" rather than "3 min"
+LOAD_MORE_MARGIN = 20
+
+
+class CustomerListScreen(Screen):
+    BINDINGS = [
+        Binding("slash", "search", "Search", id="customers.search"),
+        Binding("f", "filter", "Filter", id="customers.filter"),
+        Binding("a", "add", "Add", id="customers.add"),
+        Binding("e", "edit", "Edit", id="customers.edit"),
+        Binding("enter", "open", "Open", id="customers.open", show=False),
+        Binding("ctrl+d,delete", "delete", "Delete", id="customers.delete"),
+        Binding("u", "restore", "Restore", id="customers.restore", show=False),
+        Binding("r", "refresh", "Refresh", id="customers.refresh"),
+        Binding("q", "quit", "Quit", id="customers.quit"),
+        Binding("question_mark", "app.help", "Help", id="customers.help"),
+        Binding("j", "cursor(1)", "Down", show=False, id="customers.down"),
+        Binding("k", "cursor(-1)", "Up", show=False, id="customers.up"),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.rows: list[CustomerListRow] = []
+        self.total = 0
+        self._want: tuple = ("all", "", 0)
+        self._shown: tuple | None = None
+        self._loading = False
+        self._loading_more = False
+        self._wide: bool | None = None
+        self._name_w = 12
+        self.render_count = 0  # bench and tests watch these
+        self.rendered_at = 0.0
+
+    # -- layout ---------------------------------------------------------------------------
+    def compose(self) -> ComposeResult:
+        yield Static("Customers", id="crumb", classes="crumb")
+        with Horizontal(id="bar"):
+            yield Select([(FILTER_LABELS[s], s) for s in STATUS_FILTERS], value="all",
+                         allow_blank=False, id="status", compact=True)
+            yield Input(placeholder="/ search name, email, IP, SIP user, DID, prefix",
+                        id="search", compact=True)
+            yield Static("", id="count")
+        yield DataTable(id="customers", cursor_type="row", cell_padding=0, zebra_stripes=True)
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self._build_columns()
+        self.table.focus()
+        self.reload()
+
+    @property
+    def table(self) -> DataTable:
+        return self.query_one("#customers", DataTable)
+
+    @property
+    def services(self):
+        return self.app.services
+
+    def on_resize(self) -> None:
+        if self._wide != (self.size.width >= WIDE):
+            self._build_columns()
+            self._fill(self.rows, reset=True)
+
+    def _build_columns(self) -> None:
+        self._wide = self.size.width >= WIDE
+        fixed = sum(w + 1 for _, _, w in COLUMNS)
+        if self._wide:
+            fixed += 4
+        name_w = max(12, self.size.width - fixed - 2)  # 1 for the scrollbar, 1 lead space
+        self._name_w = name_w
+        t = self.table
+        t.clear(columns=True)
+        t.add_column(" Name", width=name_w + 1, key="name")
+        for key, label, width in COLUMNS:
+            if key == "last" and self._wide:
+                width += 4
+            t.add_column(label.rjust(width) if key != "status" else label, width=width + 1,
+                         key=key)
+
+    # -- data -----------------------------------------------------------------------------
+    @property
+    def status_filter(self) -> str:
+        return str(self.query_one("#status", Select).value)
+
+    @property
+    def query_text(self) -> str:
+        return self.query_one("#search", Input).value
+
+    def reload(self, *, force: bool = False) -> None:
+        nonce = self._want[2] + (1 if force else 0)
+        self._want = (self.status_filter, self.query_text, nonce)
+        if not self._loading:
+            self._loading = True
+            self._loader()
+
+    @work(group="customers-load")
+    async def _loader(self) -> None:
+        """Runs until the table shows what was last asked for: at most one query in flight,
+        and keystrokes typed meanwhile collapse into the next query."""
+        try:
+            while self._want != self._shown:
+                want = self._want
+                status, query, _ = want
+                page = await self.services.customers.page(
+                    status, query, 0, self.app.config.page_size)
+                if want != self._want:
+                    continue
+                self._shown = want
+                self.rows = list(page.rows)
+                self.total = page.total
+                self._fill(self.rows, reset=True)
+        finally:
+            self._loading = False
+
+    @work(group="customers-more", exclusive=True)
+    async def _load_more(self) -> None:
+        want = self._shown
+        if want is None or len(self.rows) >= self.total:
+            return
+        self._loading_more = True
+        try:
+            status, query, _ = want
+            page = await self.services.customers.page(
+                status, query, len(self.rows), self.app.config.page_size)
+            if want == self._shown and page.offset == len(self.rows):
+                self.rows.extend(page.rows)
+                self._fill(page.rows, reset=False)
+        finally:
+            self._loading_more = False
+
+    def _fill(self, rows, *, reset: bool) -> None:
+        t = self.table
+        keep = None
+        if reset:
+            if t.row_count and t.cursor_row < t.row_count:
+                keep = t.coordinate_to_cell_key(t.cursor_coordinate).row_key.value
+            t.clear()
+        now = self.app.clock()
+        for r in rows:
+            t.add_row(*self._cells(r, now), key=str(r.id))
+        if keep is not None:
+            try:
+                t.move_cursor(row=t.get_row_index(keep), animate=False)
+            except Exception:  # the kept row is filtered out now
+                t.move_cursor(row=0, animate=False)
+        self._update_count()
+        self.render_count += 1
+        self.rendered_at = time.perf_counter()
+
+    def _cells(self, r: CustomerListRow, now) -> tuple:
+        name = Text()
+        if r.warning:
+            name.append("! ", style="bold yellow")
+        name.append(r.name)
+        name.truncate(self._name_w - 1, overflow="ellipsis")
+        last = relative(r.last_call_at, now)
+        if not self._wide:
+            last = last.removesuffix(" ago")
+        asr, acd, pdd, cps = fmt_kpi_row(r.kpi)
+        available_gone = r.balance + r.debit_limit <= 0
+        widths = {k: w + (4 if k == "last" and self._wide else 0) for k, _, w in COLUMNS}
+
+        def right(text: str, key: str) -> Text:
+            return Text(text.rjust(widths[key]), no_wrap=True)
+
+        credit = money_cell(r.balance, r.currency, negative_alert=available_gone)
+        credit = Text(credit.plain.rjust(widths["credit"]), style=credit.style)
+        return (Text(" ") + name, status_cell(r.status, r.archived), credit,
+                right(channels_text(r.live_channels, r.channels), "chan"), right(last, "last"),
+                right(asr, "asr"), right(acd, "acd"), right(pdd, "pdd"), right(cps, "cps"))
+
+    def _update_count(self) -> None:
+        shown = len(self.rows)
+        what = "match" if self.query_text.strip() else "customer"
+        plural = "es" if what == "match" else "s"
+        text = f"{self.total:,} {what}{'' if self.total == 1 else plural}"
+        if shown < self.total:
+            text += f" ({shown:,} loaded)"
+        self.query_one("#count", Static).update(text)
+
+    def selected_id(self) -> int | None:
+        t = self.table
+        if not t.row_count:
+            return None
+        return int(t.coordinate_to_cell_key(t.cursor_coordinate).row_key.value)
+
+    def selected_row(self) -> CustomerListRow | None:
+        cid = self.selected_id()
+        return next((r for r in self.rows if r.id == cid), None)
+
+    # -- events ---------------------------------------------------------------------------
+    @on(Input.Changed, "#search")
+    def _search_changed(self) -> None:
+        self.reload()
+
+    @on(Input.Submitted, "#search")
+    def _search_done(self) -> None:
+        self.table.focus()
+
+    @on(Select.Changed, "#status")
+    def _status_changed(self) -> None:
+        self.reload()
+        self.table.focus()
+
+    @on(DataTable.RowHighlighted, "#customers")
+    def _highlighted(self, event: DataTable.RowHighlighted) -> None:
+        if (event.cursor_row >= len(self.rows) - LOAD_MORE_MARGIN
+                and len(self.rows) < self.total and not self._loading_more):
+            self._load_more()
+
+    @on(DataTable.RowSelected, "#customers")
+    def _selected(self, event: DataTable.RowSelected) -> None:
+        self.action_open()
+
+    def on_screen_resume(self) -> None:
+        if self._shown is not None:
+            self.reload(force=True)
+
+    # -- actions --------------------------------------------------------------------------
+    def key_escape(self) -> None:
+        search = self.query_one("#search", Input)
+        if search.has_focus:
+            if search.value:
+                search.value = ""
+            self.table.focus()
+
+    def action_search(self) -> None:
+        self.query_one("#search", Input).focus()
+
+    def action_filter(self) -> None:
+        select = self.query_one("#status", Select)
+        select.focus()
+        select.expanded = True
+
+    def action_cursor(self, delta: int) -> None:
+        t = self.table
+        if t.row_count:
+            t.move_cursor(row=max(0, min(t.row_count - 1, t.cursor_row + delta)))
+
+    def action_refresh(self) -> None:
+        self.reload(force=True)
+        self.app.flash("Refreshed")
+
+    def action_open(self) -> None:
+        cid = self.selected_id()
+        if cid is not None:
+            self.app.open_customer(cid)
+
+    def action_add(self) -> None:
+        async def save(raw):
+            return await self.services.customers.create(raw)
+
+        def done(cid):
+            if cid is not None:
+                self.app.flash(f"Customer {self._name_of(cid) or ''} added".replace("  ", " "))
+                self.reload(force=True)
+
+        self.app.push_screen(customer_form(None, save), done)
+
+    def _name_of(self, cid: int) -> str | None:
+        return next((r.name for r in self.rows if r.id == cid), None)
+
+    @work(group="customers-action")
+    async def action_edit(self) -> None:
+        cid = self.selected_id()
+        if cid is None:
+            return
+        try:
+            detail = await self.services.customers.get(cid)
+        except NotFound:
+            self.app.flash("That customer is gone: reloaded", error=True)
+            self.reload(force=True)
+            return
+        await self.app.edit_customer(detail)
+        self.reload(force=True)
+
+    @work(group="customers-action")
+    async def action_delete(self) -> None:
+        row = self.selected_row()
+        if row is None:
+            return
+        if row.archived:
+            self.app.flash(f"{row.name} is already archived (u restores it)")
+            return
+        await self.app.delete_customer(row.id, row.name)
+        self.reload(force=True)
+
+    @work(group="customers-action")
+    async def action_restore(self) -> None:
+        row = self.selected_row()
+        if row is None or not row.archived:
+            self.app.flash("Only an archived customer can be restored (filter: Archived)")
+            return
+        try:
+            await self.services.customers.restore(row.id)
+        except (PermissionDenied, NotFound) as exc:
+            self.app.flash(str(exc), error=True)
+            return
+        self.app.flash(f"{row.name} restored")
+        self.reload(force=True)
+
+    def action_quit(self) -> None:
+        def done(yes: bool | None) -> None:
+            if yes:
+                self.app.exit()
+
+        self.app.push_screen(ConfirmScreen("Quit connex-tui?", "Leave the console?",
+                                           yes="Quit", no="Stay"), done)

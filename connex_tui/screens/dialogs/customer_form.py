@@ -1,0 +1,50 @@
+"""The customer add/edit form: every field of DOMAIN.md §1."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from connex_tui.engine.validation import CUSTOMER_STATUSES, STATUS_LABELS
+from connex_tui.widgets.form import FieldSpec, FormScreen
+
+STATUS_OPTIONS = tuple((STATUS_LABELS[s], s) for s in CUSTOMER_STATUSES)
+
+
+def customer_fields(editing: bool) -> list[FieldSpec]:
+    return [
+        FieldSpec("name", "Customer name", placeholder="ACME Telecom", section="Account"),
+        FieldSpec("status", "Status", kind="select", options=STATUS_OPTIONS, section="Account"),
+        FieldSpec("currency", "Currency", placeholder="USD", read_only=editing,
+                  help="" if editing else "ISO 4217 code; it cannot change once created",
+                  section="Account"),
+        FieldSpec("debit_limit", "Debit limit", placeholder="0.00", section="Billing",
+                  help="0 = pre-pay; 100 = credit of 100; -5 = stop with 5 left"),
+        FieldSpec("tax_percent", "Tax %", placeholder="0", section="Billing"),
+        FieldSpec("paypal_email", "PayPal email", placeholder="billing@example.com",
+                  section="Billing"),
+        FieldSpec("channels", "Channels", placeholder="0", section="Capacity",
+                  help="max concurrent calls; 0 = unlimited"),
+        FieldSpec("flow_speed", "Flow speed (CPS)", placeholder="0", section="Capacity",
+                  help="max new calls per second; 0 = unlimited"),
+        FieldSpec("portal_access", "Portal access", kind="switch", section="Portal"),
+        FieldSpec("website", "Website", placeholder="https://example.com", section="Portal"),
+        FieldSpec("address", "Address", kind="textarea", section="Notes"),
+        FieldSpec("notes_public", "Public notes", kind="textarea", section="Notes",
+                  help="shown to the customer in the portal"),
+        FieldSpec("notes_private", "Private notes", kind="textarea", section="Notes",
+                  help="operators only"),
+    ]
+
+
+NEW_CUSTOMER = {"name": "", "status": "active", "currency": "USD", "debit_limit": "0",
+                "tax_percent": "0", "paypal_email": "", "channels": "0", "flow_speed": "0",
+                "portal_access": False, "website": "", "address": "", "notes_public": "",
+                "notes_private": ""}
+
+
+def customer_form(values: dict[str, Any] | None,
+                  save: Callable[[dict[str, Any]], Awaitable[Any]]) -> FormScreen:
+    editing = values is not None
+    title = f"Edit customer: {values['name']}" if editing else "Add customer"
+    return FormScreen(title, customer_fields(editing), values or dict(NEW_CUSTOMER), save)

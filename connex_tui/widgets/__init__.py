@@ -1,0 +1,1 @@
+"""Reusable Textual pieces: forms, confirm dialog, header strip."""
