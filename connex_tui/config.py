@@ -58,10 +58,15 @@ def _coerce(name: str, kind: type, value, where: str):
             return False
         raise ConfigError(f"{where}: key '{name}' must be true or false, not {value!r}")
     if kind is int:
+        # int() would quietly take true as 1 and 2.7 as 2
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
         try:
-            return int(value)
-        except (TypeError, ValueError):
-            raise ConfigError(f"{where}: key '{name}' must be a whole number, not {value!r}") from None
+            if isinstance(value, str):
+                return int(value.strip())
+        except ValueError:
+            pass
+        raise ConfigError(f"{where}: key '{name}' must be a whole number, not {value!r}")
     if kind is dict:
         if not isinstance(value, dict):
             raise ConfigError(f"{where}: key '{name}' must be a mapping")
@@ -118,8 +123,11 @@ def load_config(path: str | Path | None = None, *, env: dict | None = None,
     for key, value in (overrides or {}).items():
         if value is not None:
             values[key] = value
-    values.setdefault("database_url", default_database_url())
-    values.setdefault("operator", _os_user())
+    # an empty value (database_url: "" or CONNEX_DATABASE_URL=) means "the default"
+    if not values.get("database_url"):
+        values["database_url"] = default_database_url()
+    if not values.get("operator"):
+        values["operator"] = _os_user()
     if values.get("role", "admin") not in ROLES:
         raise ConfigError(f"{cfg_path}: key 'role' must be one of {', '.join(ROLES)}")
     if values.get("readonly"):

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from dataclasses import asdict, dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 
 from sqlalchemy import case, insert, literal, update
@@ -54,11 +54,11 @@ class CdrInput:
 
 
 def _minute(t: datetime) -> datetime:
-    return t.replace(second=0, microsecond=0)
+    return t.astimezone(UTC).replace(second=0, microsecond=0)
 
 
-def _hour(t: datetime) -> datetime:
-    return t.replace(minute=0, second=0, microsecond=0)
+def _hour(t: datetime) -> datetime:  # buckets are UTC hours, whatever the caller's zone
+    return t.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
 
 
 def _blank() -> dict:
@@ -87,7 +87,7 @@ async def write_batch(session: AsyncSession, cdrs: list[CdrInput], *, at: dateti
     for c in real:
         cid = c.customer_id
         minute, hour = _minute(c.started_at), _hour(c.started_at)
-        per_second[(cid, c.started_at.replace(microsecond=0))] += 1
+        per_second[(cid, c.started_at.astimezone(UTC).replace(microsecond=0))] += 1
         for key in ((cid, "m", minute), (cid, "h", hour)):
             r = rollups[key]
             r["attempts"] += 1

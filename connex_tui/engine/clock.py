@@ -33,5 +33,5 @@ def relative(then: datetime | None, now: datetime) -> str:
     months = days // 30
     if months < 12:
         return f"{months} month{'s' if months != 1 else ''} ago"
-    years = days // 365
+    years = max(1, days // 365)  # days 360-364 are 12 months: '1 year', not '0 years'
     return f"{years} year{'s' if years != 1 else ''} ago"

@@ -83,16 +83,17 @@ class CustomerListScreen(Screen):
         return self.app.services
 
     def on_resize(self) -> None:
-        if self._wide != (self.size.width >= WIDE):
+        if self._layout() != (self._wide, self._name_w):
             self._build_columns()
             self._fill(self.rows, reset=True)
 
+    def _layout(self) -> tuple[bool, int]:
+        wide = self.size.width >= WIDE
+        fixed = sum(w + 1 for _, _, w in COLUMNS) + (4 if wide else 0)
+        return wide, max(12, self.size.width - fixed - 2)  # 1 for the scrollbar, 1 lead space
+
     def _build_columns(self) -> None:
-        self._wide = self.size.width >= WIDE
-        fixed = sum(w + 1 for _, _, w in COLUMNS)
-        if self._wide:
-            fixed += 4
-        name_w = max(12, self.size.width - fixed - 2)  # 1 for the scrollbar, 1 lead space
+        self._wide, name_w = self._layout()
         self._name_w = name_w
         t = self.table
         t.clear(columns=True)

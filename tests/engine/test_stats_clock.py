@@ -88,7 +88,7 @@ def test_relative_never_called():
     assert relative(None, NOW) == "-"
 
 
-@pytest.mark.parametrize("days", range(0, 800))
-def test_relative_never_says_zero_of_a_large_unit(days):
-    text = relative(NOW - timedelta(days=days, hours=1), NOW)
-    assert not text.startswith("0 "), text
+def test_relative_never_says_zero_of_a_large_unit():
+    for days in range(0, 800):
+        text = relative(NOW - timedelta(days=days, hours=1), NOW)
+        assert not text.startswith("0 "), (days, text)
