@@ -44,6 +44,8 @@ class ConnexApp(App):
         self.actor = Actor(config.operator, config.role)
         self.services = Services(customers=CustomerService(self.db, self.actor, clock))
         self.theme = config.theme
+        if os.environ.get("TERM") == "linux":  # the Linux console lacks box-drawing glyphs
+            self.add_class("-ascii")
         if not config.animations:
             self.animation_level = "none"
 
@@ -117,8 +119,6 @@ class ConnexApp(App):
 
 
 def run_app(config: Config) -> int:
-    if os.environ.get("TERM") == "linux":
-        os.environ.setdefault("TEXTUAL_BOX", "ascii")
     app = ConnexApp(config)
     app.run(mouse=config.mouse)
     return app.return_code or 0

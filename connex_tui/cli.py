@@ -50,7 +50,7 @@ def _parser() -> argparse.ArgumentParser:
     db = sub.add_parser("db", help="database maintenance")
     dbsub = db.add_subparsers(dest="db_command", required=True)
     up = dbsub.add_parser("upgrade", help="apply schema migrations")
-    up.add_argument("--database-url")
+    up.add_argument("--database-url", default=argparse.SUPPRESS)
 
     demo = sub.add_parser("demo", help="demo data")
     demosub = demo.add_subparsers(dest="demo_command", required=True)
@@ -61,7 +61,7 @@ def _parser() -> argparse.ArgumentParser:
     seed.add_argument("--cdr-customers", type=int, default=None,
                       help="write CDR history for only this many customers (default: all)")
     seed.add_argument("--now", help="ISO time the history ends at (default: now)")
-    seed.add_argument("--database-url")
+    seed.add_argument("--database-url", default=argparse.SUPPRESS)
     return p
 
 

@@ -100,9 +100,13 @@ def load_config(path: str | Path | None = None, *, env: dict | None = None,
     values: dict = {}
     if cfg_path.exists():
         try:
-            data = yaml.safe_load(cfg_path.read_text()) or {}
+            source = cfg_path.read_text()
+            data = yaml.safe_load(source) or {}
         except yaml.YAMLError as exc:
             mark = getattr(exc, "problem_mark", None)
+            opened = getattr(exc, "context_mark", None)
+            if mark is not None and opened is not None and mark.line >= len(source.splitlines()):
+                mark = opened  # hit the end of the file: name the line left open (quote, [)
             line = f" line {mark.line + 1}" if mark else ""
             problem = getattr(exc, "problem", None) or "not valid YAML"
             raise ConfigError(f"{cfg_path}:{line}: {problem}") from None

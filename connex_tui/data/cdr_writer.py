@@ -120,8 +120,9 @@ async def write_batch(session: AsyncSession, cdrs: list[CdrInput], *, at: dateti
                    ("count",)),
         [{"customer_id": k[0], "grain": k[1], "bucket": k[2], "sip_code": k[3], "count": n}
          for k, n in codes.items()])
+    ref = f"cdr:{real[0].call_id}"[:64]  # ledger.ref is 64 wide; a SIP Call-ID up to 128
     await ledger.post_many(session, [
-        (cid, "calls", -total, f"cdr:{real[0].call_id}", f"{calls[cid]} calls")
+        (cid, "calls", -total, ref, f"{calls[cid]} calls")
         for cid, total in charges.items() if total], at=at)
     table = Customer.__table__
     for cid, last in last_call.items():

@@ -68,10 +68,13 @@ class _Collector:
             raise ValidationError(self.errors)
 
 
-def text(value: str, *, required: bool = False, max_len: int = 10_000) -> str:
+def text(value: str, *, required: bool = False, max_len: int = 10_000,
+         single_line: bool = False) -> str:
     value = (value or "").strip()
     if required and not value:
         raise ValueError("required")
+    if single_line and any(ord(ch) < 32 or ord(ch) == 127 for ch in value):
+        raise ValueError("must be one line without control characters")
     if len(value) > max_len:
         raise ValueError(f"at most {max_len} characters")
     return value
@@ -166,7 +169,8 @@ def boolean(value: str | bool) -> bool:
 def validate_customer(raw: dict) -> CustomerInput:
     c = _Collector()
     out = CustomerInput(
-        name=c.check("name", text, raw.get("name", ""), required=True, max_len=100),
+        name=c.check("name", text, raw.get("name", ""), required=True, max_len=100,
+                      single_line=True),
         status=c.check("status", choice, raw.get("status", "active"), CUSTOMER_STATUSES),
         paypal_email=c.check("paypal_email", email, raw.get("paypal_email", "")),
         website=c.check("website", url, raw.get("website", "")),

@@ -63,8 +63,10 @@ class CustomerListScreen(Screen):
         with Horizontal(id="bar"):
             yield Select([(FILTER_LABELS[s], s) for s in STATUS_FILTERS], value="all",
                          allow_blank=False, id="status", compact=True)
-            yield Input(placeholder="/ search name, email, IP, SIP user, DID, prefix",
-                        id="search", compact=True)
+            search = Input(placeholder="/ search name, email, IP, SIP user, DID, prefix",
+                           id="search", compact=True)
+            search.cursor_blink = False  # a blinking cursor repaints twice a second over SSH
+            yield search
             yield Static("", id="count")
         yield DataTable(id="customers", cursor_type="row", cell_padding=0, zebra_stripes=True)
         yield Footer()

@@ -77,9 +77,12 @@ class FormField(Vertical):
             area = TextArea(str(self.value or ""), id=widget_id, read_only=s.read_only,
                             soft_wrap=True, tab_behavior="focus", compact=True)
             area.show_line_numbers = False
+            area.cursor_blink = False  # a blinking cursor repaints twice a second over SSH
             return area
-        return Input(str(self.value or ""), placeholder=s.placeholder, id=widget_id,
-                     disabled=s.read_only, select_on_focus=False, compact=True)
+        field = Input(str(self.value or ""), placeholder=s.placeholder, id=widget_id,
+                      disabled=s.read_only, select_on_focus=False, compact=True)
+        field.cursor_blink = False
+        return field
 
     @property
     def input(self) -> Widget:

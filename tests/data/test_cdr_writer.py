@@ -7,10 +7,11 @@ from decimal import Decimal
 
 import pytest
 from sqlalchemy import func, select, text
+from sqlalchemy.exc import IntegrityError
 
 from connex_tui.data import ledger
 from connex_tui.data.cdr_writer import CdrInput, write_batch
-from connex_tui.data.models import Cdr, Customer, LedgerEntry, StatsCode, StatsRollup
+from connex_tui.data.models import Cdr, LedgerEntry, StatsCode, StatsRollup
 from connex_tui.engine.stats import fmt_kpi_row
 
 T = datetime(2025, 3, 14, 10, 15, 7, tzinfo=UTC)  # inside minute 10:15 and hour 10:00
@@ -201,7 +202,7 @@ async def test_batch_is_all_or_nothing(admin, db):
     a = await admin.create(raw("A"))
     await write(db, [cdr(a, charge="1")])
     dup = cdr(a, charge="2")
-    with pytest.raises(Exception):  # noqa: B017 - the driver's IntegrityError
+    with pytest.raises(IntegrityError):  # the same call id twice
         await write(db, [dup, CdrInput(**{**_fields(dup), "call_id": dup.call_id})])
     async with db.sessions() as s:
         assert await s.scalar(select(func.count()).select_from(Cdr)) == 1
@@ -228,7 +229,7 @@ async def test_money_columns_of_cdrs_and_rollups_are_integers(admin, db):
 async def test_list_kpis_over_the_last_24_hours(service, db, clock):
     svc = service("admin")
     a = await svc.create(raw("A"))
-    b = await svc.create(raw("B"))
+    await svc.create(raw("B"))
     clock.now = datetime(2025, 3, 15, 9, 30, tzinfo=UTC)
     old = clock.now - timedelta(hours=30)
     recent = clock.now - timedelta(hours=2)
@@ -257,3 +258,15 @@ async def test_list_kpis_come_from_rollups_not_raw_cdrs(service, db, clock):
     async with db.engine.begin() as conn:
         await conn.execute(text("DELETE FROM cdrs"))
     assert (await svc.page()).rows[0].kpi.attempts == 1
+
+
+async def test_long_sip_call_ids_are_written(admin, db):
+    """SIP Call-IDs can be long (up to the column's 128): the batch must still land."""
+    a = await admin.create(raw("A"))
+    long_id = "a84b4c76e66710-" + "x" * 90 + "@pc33.example.com"
+    assert len(long_id) <= 128
+    base = cdr(a, charge="0.5")
+    await write(db, [CdrInput(**{**_fields(base), "call_id": long_id})])
+    async with db.sessions() as s:
+        assert await s.scalar(select(Cdr.call_id)) == long_id
+    assert (await admin.get(a)).balance == Decimal("-0.5")

@@ -15,7 +15,7 @@ from connex_tui.data.models import Base, Customer, LedgerEntry
 
 
 def test_schema_head_constant_matches_alembic_head():
-    assert SCHEMA_HEAD == migrate.head_revision()
+    assert migrate.head_revision() == SCHEMA_HEAD
 
 
 async def test_database_is_at_head_and_upgrade_is_idempotent(db):

@@ -1,0 +1,173 @@
+"""Customer list speed on 100,000 customers (30 days of CDRs for 200 of them).
+
+Prints each figure beside its target. The database is built once into bench/.cache/
+(`connex-tui demo seed --customers 100000 --cdr-customers 200`), then reused.
+
+    .venv/bin/python bench/customer_list.py [--customers N] [--rebuild]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import fcntl
+import os
+import pty
+import re
+import select
+import signal
+import statistics
+import struct
+import subprocess
+import sys
+import termios
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+CACHE = ROOT / "bench" / ".cache"
+NOW = "2026-11-25T12:00:00+00:00"
+ANSI = re.compile(rb"\x1b\[[0-9;?]*[a-zA-Z]|\x1b[()][0-9A-B]|\x1b\][^\x07]*\x07")
+
+
+def build(path: Path, customers: int, rebuild: bool) -> str:
+    url = f"sqlite+aiosqlite:///{path}"
+    if rebuild and path.exists():
+        for p in path.parent.glob(path.name + "*"):
+            p.unlink()
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        print(f"building {path.name}: {customers:,} customers (once; reused next time)")
+        t = time.monotonic()
+        subprocess.run([sys.executable, "-m", "connex_tui", "demo", "seed", "--customers",
+                        str(customers), "--cdr-customers", "200", "--days", "30", "--now", NOW,
+                        "--database-url", url], check=True)
+        print(f"  built in {time.monotonic() - t:.0f} s")
+    return url
+
+
+def start_to_paint(url: str, marker: bytes) -> tuple[float, int]:
+    """Spawn the real program on an 80x24 pty; seconds until the list's count is painted,
+    and the process's peak RSS in KiB."""
+    pid, fd = pty.fork()
+    if pid == 0:
+        os.environ.update({"TERM": "xterm-256color", "COLUMNS": "80", "LINES": "24"})
+        os.execv(sys.executable, [sys.executable, "-m", "connex_tui", "--database-url", url])
+    fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 80, 0, 0))
+    t0 = time.perf_counter()
+    seen = b""
+    elapsed = float("nan")
+    deadline = t0 + 20
+    while time.perf_counter() < deadline:
+        ready, _, _ = select.select([fd], [], [], 0.05)
+        if ready:
+            try:
+                chunk = os.read(fd, 65536)
+            except OSError:
+                break
+            seen += chunk
+            if marker in ANSI.sub(b"", seen).replace(b" ", b""):
+                elapsed = time.perf_counter() - t0
+                break
+    time.sleep(0.3)
+    os.kill(pid, signal.SIGHUP)  # the app leaves on hang-up, as over a dropped SSH link
+    _, _, usage = os.wait4(pid, 0)
+    os.close(fd)
+    return elapsed, usage.ru_maxrss
+
+
+async def interactive(url: str) -> dict[str, list[float]]:
+    from textual.widgets import Select
+
+    from connex_tui.app import ConnexApp
+    from connex_tui.config import Config
+    from connex_tui.screens.customer_detail.screen import CustomerDetailScreen
+    from connex_tui.screens.customer_list import CustomerListScreen
+
+    app = ConnexApp(Config(database_url=url, operator="bench", role="admin"))
+    out: dict[str, list[float]] = {"search": [], "filter": [], "open": []}
+    async with app.run_test(size=(80, 24)) as pilot:
+        async def until(cond, timeout=10.0):
+            end = time.perf_counter() + timeout
+            while not cond():
+                if time.perf_counter() > end:
+                    raise TimeoutError
+                await asyncio.sleep(0.001)
+
+        await until(lambda: isinstance(app.screen, CustomerListScreen)
+                    and app.screen.render_count > 0)
+        screen = app.screen
+        search = screen.query_one("#search")
+        for word in ("acme", "192.0.2", "noc", "voip", "4420", "telecom", "zz"):
+            search.focus()
+            for ch in word:
+                before = screen.render_count
+                t0 = time.perf_counter()
+                await pilot.press(ch)
+                await until(lambda b=before: screen.render_count > b and not screen._loading)
+                out["search"].append(screen.rendered_at - t0)
+            search.value = ""
+            await until(lambda: not screen._loading and screen._shown[1] == "")
+        status = screen.query_one("#status", Select)
+        for value in ("active", "inactive", "pending_approval", "penalty", "archived", "all") * 3:
+            before = screen.render_count
+            t0 = time.perf_counter()
+            status.value = value
+            await until(lambda b=before: screen.render_count > b and not screen._loading)
+            out["filter"].append(screen.rendered_at - t0)
+        screen.table.focus()
+        for i in range(10):
+            screen.table.move_cursor(row=i * 7)
+            t0 = time.perf_counter()
+            await pilot.press("enter")
+            await until(lambda: isinstance(app.screen, CustomerDetailScreen)
+                        and app.screen.loaded > 0)
+            out["open"].append(time.perf_counter() - t0)
+            await pilot.press("escape")
+            await until(lambda: app.screen is screen and not screen._loading)
+    return out
+
+
+def p95(values: list[float]) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(0.95 * (len(ordered) - 1))))]
+
+
+def row(label: str, value: float, target: float, unit: str) -> None:
+    ok = "ok" if value <= target else "MISSED"
+    fmt = (lambda v: f"{v * 1000:7.1f} ms") if unit == "ms" else (
+        (lambda v: f"{v:7.2f} s ") if unit == "s" else (lambda v: f"{v:7.1f} MB"))
+    print(f"  {label:<44} {fmt(value)}   target <= {fmt(target).strip():>9}   {ok}")
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--customers", type=int, default=100_000)
+    ap.add_argument("--rebuild", action="store_true")
+    args = ap.parse_args()
+    db = CACHE / f"customers-{args.customers}.db"
+    url = build(db, args.customers, args.rebuild)
+    marker = f"{args.customers:,}customers".encode()
+    starts, rss = [], []
+    for _ in range(5):
+        elapsed, maxrss = start_to_paint(url, marker)
+        starts.append(elapsed)
+        rss.append(maxrss / 1024)
+    figures = asyncio.run(interactive(url))
+    print(f"\ncustomer list on {args.customers:,} customers ({db.name})")
+    row("process start to list painted (median of 5)", statistics.median(starts), 1.0, "s")
+    row(f"search keystroke to table, median (n={len(figures['search'])})",
+        statistics.median(figures["search"]), 0.050, "ms")
+    row("search keystroke to table, p95", p95(figures["search"]), 0.100, "ms")
+    row(f"status filter to table, median (n={len(figures['filter'])})",
+        statistics.median(figures["filter"]), 0.050, "ms")
+    row("status filter to table, max", max(figures["filter"]), 0.050, "ms")
+    row(f"open a customer, median (n={len(figures['open'])})",
+        statistics.median(figures["open"]), 0.200, "ms")
+    row("open a customer, max", max(figures["open"]), 0.200, "ms")
+    row("peak RSS of the app process", max(rss), 200, "MB")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

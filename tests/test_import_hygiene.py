@@ -1,0 +1,67 @@
+"""The headless packages never pull in the UI toolkit (ARCHITECTURE.md, "The layers").
+
+Each check runs in a fresh interpreter, so that modules imported by other tests (the UI
+tests import textual) cannot hide or fake a leak.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import subprocess
+import sys
+
+ENGINE = ["connex_tui.engine", "connex_tui.engine.money", "connex_tui.engine.validation",
+          "connex_tui.engine.stats", "connex_tui.engine.clock", "connex_tui.engine.currencies"]
+DATA = ["connex_tui.data", "connex_tui.data.customers", "connex_tui.data.cdr_writer",
+        "connex_tui.data.ledger", "connex_tui.data.audit", "connex_tui.data.search",
+        "connex_tui.data.db", "connex_tui.data.models", "connex_tui.data.migrate",
+        "connex_tui.data.access", "connex_tui.data.types", "connex_tui.data.upsert"]
+FEEDS = ["connex_tui.feeds"]
+if importlib.util.find_spec("connex_tui.feeds.demo") is not None:
+    FEEDS.append("connex_tui.feeds.demo")
+HEADLESS = ["connex_tui.config", *ENGINE, *DATA, *FEEDS]
+
+PROBE = """
+import importlib, json, sys
+for name in sys.argv[1:]:
+    importlib.import_module(name)
+print(json.dumps(sorted(sys.modules)))
+"""
+
+
+def loaded_after_importing(modules: list[str]) -> set[str]:
+    result = subprocess.run([sys.executable, "-c", PROBE, *modules], capture_output=True,
+                            text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    return set(json.loads(result.stdout))
+
+
+def under(loaded: set[str], *packages: str) -> list[str]:
+    return sorted(m for m in loaded if any(m == p or m.startswith(p + ".") for p in packages))
+
+
+def test_the_probe_can_see_textual():
+    """The checks below can fail: a module that imports textual shows up in the probe."""
+    assert "textual.app" in loaded_after_importing(["textual.app"])
+
+
+def test_headless_packages_do_not_import_textual_or_rich():
+    loaded = loaded_after_importing(HEADLESS)
+    assert set(HEADLESS) <= loaded
+    assert under(loaded, "textual", "rich") == []
+
+
+def test_engine_imports_no_sqlalchemy_and_nothing_else_of_the_project():
+    loaded = loaded_after_importing(ENGINE)
+    assert under(loaded, "sqlalchemy", "alembic", "textual", "rich") == []
+    project = under(loaded, "connex_tui")
+    assert [m for m in project if m != "connex_tui" and not m.startswith("connex_tui.engine")] \
+        == []
+
+
+def test_starting_the_data_layer_does_not_load_alembic():
+    """Alembic is slow to import: only `upgrade` with work to do should load it."""
+    loaded = loaded_after_importing(["connex_tui.data.db", "connex_tui.data.customers",
+                                     "connex_tui.data.cdr_writer"])
+    assert under(loaded, "alembic") == []
