@@ -37,7 +37,9 @@ class ConnexApp(App):
 
     def __init__(self, config: Config, *, database: Database | None = None,
                  clock: Clock = utcnow):
-        super().__init__()
+        # An ANSI theme must be known before App.__init__ picks the NO_COLOR filter, or the
+        # ANSI colours get converted to grey levels (black on black) instead of removed.
+        super().__init__(ansi_color=True if config.theme.startswith("ansi") else None)
         self.config = config
         self.clock = clock
         self.db = database or Database(config.database_url)
