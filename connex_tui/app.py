@@ -82,7 +82,15 @@ class ConnexApp(App):
     def open_customer(self, customer_id: int, tab: str | None = None) -> None:
         from connex_tui.screens.customer_detail.screen import CustomerDetailScreen
 
-        self.push_screen(CustomerDetailScreen(customer_id, tab=tab))
+        if not self.is_screen_installed("customer"):
+            self.install_screen(CustomerDetailScreen(customer_id, tab=tab), "customer")
+        screen = self.get_screen("customer")
+        screen.show_customer(customer_id, tab)
+        if screen not in self.screen_stack:
+            self.push_screen(screen)
+        else:  # already open (palette from the customer screen): switch in place
+            while self.screen is not screen:
+                self.pop_screen()
 
     async def edit_customer(self, detail: CustomerDetail) -> bool:
         """Edit form for `detail`; call from a worker. True when saved."""

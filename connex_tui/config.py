@@ -28,8 +28,7 @@ class Config:
     mouse: bool = False
     animations: bool = False
     theme: str = "ansi-dark"
-    search_debounce_ms: int = 150
-    page_size: int = 200
+    page_size: int = 100
     keymap: dict = field(default_factory=dict)
     source: str = ""
 
@@ -77,7 +76,7 @@ def _coerce(name: str, kind: type, value, where: str):
 
 
 _TYPES = {"database_url": str, "operator": str, "role": str, "readonly": bool, "mouse": bool,
-          "animations": bool, "theme": str, "search_debounce_ms": int, "page_size": int,
+          "animations": bool, "theme": str, "page_size": int,
           "keymap": dict}
 
 
@@ -134,6 +133,8 @@ def load_config(path: str | Path | None = None, *, env: dict | None = None,
         values["operator"] = _os_user()
     if values.get("role", "admin") not in ROLES:
         raise ConfigError(f"{cfg_path}: key 'role' must be one of {', '.join(ROLES)}")
+    if not 1 <= values.get("page_size", 100) <= 10_000:
+        raise ConfigError(f"{cfg_path}: key 'page_size' must be between 1 and 10000")
     if values.get("readonly"):
         values["role"] = "viewer"
     known = {f.name for f in fields(Config)}

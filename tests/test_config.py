@@ -32,7 +32,6 @@ role: operator
 mouse: yes
 animations: false
 theme: ansi-light
-search_debounce_ms: 300
 page_size: 50
 keymap:
   quit: ctrl+q
@@ -41,14 +40,14 @@ keymap:
     assert cfg == Config(
         database_url="postgresql+asyncpg://noc@db/connex", operator="alice", role="operator",
         readonly=False, mouse=True, animations=False, theme="ansi-light",
-        search_debounce_ms=300, page_size=50, keymap={"quit": "ctrl+q"}, source=str(path))
+        page_size=50, keymap={"quit": "ctrl+q"}, source=str(path))
 
 
 def test_defaults_without_a_file(tmp_path, monkeypatch):
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "nothing-here"))
     cfg = load_config(env={})
     assert cfg.role == "admin" and cfg.readonly is False and cfg.mouse is False
-    assert cfg.animations is False and cfg.page_size == 200
+    assert cfg.animations is False and cfg.page_size == 100
     assert cfg.operator  # the OS user
     assert cfg.source == str(tmp_path / "nothing-here" / "connex-tui" / "config.yaml")
 
@@ -164,7 +163,7 @@ def test_empty_file_is_fine(tmp_path):
 @pytest.mark.parametrize(("body", "key", "what"), [
     ("page_size: lots\n", "page_size", "whole number"),
     ("page_size: 12.5\n", "page_size", "whole number"),
-    ("search_debounce_ms: true\n", "search_debounce_ms", "whole number"),
+    ("page_size: true\n", "page_size", "whole number"),
     ("mouse: sometimes\n", "mouse", "true or false"),
     ("readonly: 2\n", "readonly", "true or false"),
     ("keymap: ctrl+q\n", "keymap", "mapping"),

@@ -101,6 +101,11 @@ def _plain_decimal(d: Decimal) -> str:
     return "0" if text in ("-0", "") else text
 
 
+def _check_filter(status: str) -> None:
+    if status not in STATUS_FILTERS:
+        raise ValueError(f"unknown status filter {status!r}")
+
+
 def _apply_filters(stmt, status: str, query: str):
     if status == "archived":
         stmt = stmt.where(Customer.archived_at.is_not(None))
@@ -124,26 +129,39 @@ class CustomerService:
     # -- reading ------------------------------------------------------------------------
     async def page(self, status: str = "all", query: str = "", offset: int = 0,
                    limit: int = 200) -> CustomerPage:
-        if status not in STATUS_FILTERS:
-            raise ValueError(f"unknown status filter {status!r}")
+        """One page of the list plus the number of matches."""
+        rows = await self.rows(status, query, offset, limit)
+        if offset == 0 and len(rows) < limit:
+            total = len(rows)  # the page holds every match: no count query needed
+        else:
+            total = await self.count(status, query)
+        return CustomerPage(rows, total, offset)
+
+    async def count(self, status: str = "all", query: str = "") -> int:
+        _check_filter(status)
         async with self.db.sessions() as s:
-            total = await s.scalar(_apply_filters(select(func.count(Customer.id)), status, query))
-            cols = (Customer.id, Customer.name, Customer.status, Customer.archived_at,
-                    Customer.currency, Customer.balance, Customer.debit_limit,
-                    Customer.channels, Customer.last_call_at, Customer.has_auth,
-                    Customer.has_route)
-            stmt = _apply_filters(select(*cols), status, query)
-            rows = (await s.execute(stmt.order_by(Customer.name_key).offset(offset)
-                                    .limit(limit))).all()
-            ids = [r.id for r in rows]
+            stmt = _apply_filters(select(func.count()).select_from(Customer), status, query)
+            return int(await s.scalar(stmt) or 0)
+
+    async def rows(self, status: str = "all", query: str = "", offset: int = 0,
+                   limit: int = 200) -> tuple[CustomerListRow, ...]:
+        """Rows of one page in name order (the list shows these before the count arrives)."""
+        _check_filter(status)
+        cols = (Customer.id, Customer.name, Customer.status, Customer.archived_at,
+                Customer.currency, Customer.balance, Customer.debit_limit,
+                Customer.channels, Customer.last_call_at, Customer.has_auth,
+                Customer.has_route)
+        stmt = (_apply_filters(select(*cols), status, query)
+                .order_by(Customer.name_key).offset(offset).limit(limit))
+        async with self.db.sessions() as s:
+            found = (await s.execute(stmt)).all()
+            ids = [r.id for r in found]
             kpis = await self._kpis_24h(s, ids)
             live = await self._live_channels(s, ids)
-        return CustomerPage(
-            tuple(CustomerListRow(
-                r.id, r.name, r.status, r.archived_at is not None, r.currency, r.balance,
-                r.debit_limit, r.channels, live.get(r.id, 0), r.last_call_at,
-                kpis.get(r.id, Kpi()), r.has_auth, r.has_route) for r in rows),
-            int(total or 0), offset)
+        return tuple(CustomerListRow(
+            r.id, r.name, r.status, r.archived_at is not None, r.currency, r.balance,
+            r.debit_limit, r.channels, live.get(r.id, 0), r.last_call_at,
+            kpis.get(r.id, Kpi()), r.has_auth, r.has_route) for r in found)
 
     async def _kpis_24h(self, s: AsyncSession, ids: list[int]) -> dict[int, Kpi]:
         if not ids:

@@ -18,6 +18,18 @@ def alembic_config(connection=None) -> Config:
     return cfg
 
 
+def for_dialect(dialect: str):
+    """Alembic `include_object` hook: leave out indexes meant for the other backend
+    (models declare them with `.ddl_if(dialect=...)`, which autogenerate ignores)."""
+
+    def include_object(obj, name, type_, reflected, compare_to):
+        ddl_if = getattr(obj, "_ddl_if", None)
+        return not (type_ == "index" and ddl_if is not None and ddl_if.dialect
+                    and ddl_if.dialect != dialect)
+
+    return include_object
+
+
 def run_upgrade(connection, revision: str = "head") -> None:
     command.upgrade(alembic_config(connection), revision)
 

@@ -57,11 +57,20 @@ class Operator(Editable, Base):
 # §1 --------------------------------------------------------------------------------------
 class Customer(Editable, Base):
     __tablename__ = "customers"
+    __table_args__ = (
+        # SQLite: the list walks this in name order and filters, searches and counts
+        # without touching the wide table rows. (An index on archived_at would lure the
+        # planner into a sort of every row.) PostgreSQL caps btree key size, so there the
+        # unique name_key index orders and a (archived_at, status) index counts.
+        Index("ix_customers_list", "name_key", "archived_at", "status", "search_text")
+        .ddl_if(dialect="sqlite"),
+        Index("ix_customers_state", "archived_at", "status").ddl_if(dialect="postgresql"),
+    )
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(100))
     name_key: Mapped[str] = mapped_column(String(100), unique=True)  # lower(name)
-    status: Mapped[str] = mapped_column(String(20), default="active", index=True)
-    archived_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    status: Mapped[str] = mapped_column(String(20), default="active")
+    archived_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     paypal_email: Mapped[str] = mapped_column(String(254), default="")
     website: Mapped[str] = mapped_column(String(500), default="")
     debit_limit: Mapped[Decimal] = mapped_column(Money, default=Decimal(0))

@@ -11,8 +11,6 @@ from dataclasses import dataclass
 from decimal import Decimal
 from urllib.parse import urlparse
 
-from email_validator import EmailNotValidError, validate_email
-
 from connex_tui.engine.currencies import ISO4217
 from connex_tui.engine.money import MoneyFormatError, parse_money
 
@@ -86,6 +84,8 @@ def email(value: str, *, required: bool = False) -> str:
         if required:
             raise ValueError("required")
         return ""
+    from email_validator import EmailNotValidError, validate_email  # 20 ms: not at start-up
+
     try:
         return validate_email(value, check_deliverability=False).normalized
     except EmailNotValidError as exc:

@@ -47,7 +47,7 @@ class CustomerListScreen(Screen):
     def __init__(self) -> None:
         super().__init__()
         self.rows: list[CustomerListRow] = []
-        self.total = 0
+        self.total: int | None = 0
         self._want: tuple = ("all", "", 0)
         self._shown: tuple | None = None
         self._loading = False
@@ -125,37 +125,48 @@ class CustomerListScreen(Screen):
     @work(group="customers-load")
     async def _loader(self) -> None:
         """Runs until the table shows what was last asked for: at most one query in flight,
-        and keystrokes typed meanwhile collapse into the next query."""
+        and keystrokes typed meanwhile collapse into the next query. The page is shown
+        first; the match count (a full scan when searching) follows it."""
+        svc = self.services.customers
+        size = self.app.config.page_size
         try:
             while self._want != self._shown:
                 want = self._want
                 status, query, _ = want
-                page = await self.services.customers.page(
-                    status, query, 0, self.app.config.page_size)
+                rows = await svc.rows(status, query, 0, size)
                 if want != self._want:
                     continue
                 self._shown = want
-                self.rows = list(page.rows)
-                self.total = page.total
+                self.rows = list(rows)
+                self.total = len(rows) if len(rows) < size else None
                 self._fill(self.rows, reset=True)
+                if self.total is None:
+                    total = await svc.count(status, query)
+                    if want == self._shown:
+                        self.total = total
+                        self._update_count()
         finally:
             self._loading = False
 
     @work(group="customers-more", exclusive=True)
     async def _load_more(self) -> None:
         want = self._shown
-        if want is None or len(self.rows) >= self.total:
+        if want is None or not self._more_to_load():
             return
         self._loading_more = True
         try:
             status, query, _ = want
-            page = await self.services.customers.page(
-                status, query, len(self.rows), self.app.config.page_size)
-            if want == self._shown and page.offset == len(self.rows):
-                self.rows.extend(page.rows)
-                self._fill(page.rows, reset=False)
+            offset = len(self.rows)
+            rows = await self.services.customers.rows(
+                status, query, offset, self.app.config.page_size)
+            if want == self._shown and offset == len(self.rows):
+                self.rows.extend(rows)
+                self._fill(rows, reset=False)
         finally:
             self._loading_more = False
+
+    def _more_to_load(self) -> bool:
+        return self.total is None or len(self.rows) < self.total
 
     def _fill(self, rows, *, reset: bool) -> None:
         t = self.table
@@ -202,9 +213,12 @@ class CustomerListScreen(Screen):
         shown = len(self.rows)
         what = "match" if self.query_text.strip() else "customer"
         plural = "es" if what == "match" else "s"
-        text = f"{self.total:,} {what}{'' if self.total == 1 else plural}"
-        if shown < self.total:
-            text += f" ({shown:,} loaded)"
+        if self.total is None:
+            text = f"{shown:,}+ {what}{plural}, counting…"
+        else:
+            text = f"{self.total:,} {what}{'' if self.total == 1 else plural}"
+            if shown < self.total:
+                text += f" ({shown:,} loaded)"
         self.query_one("#count", Static).update(text)
 
     def selected_id(self) -> int | None:
@@ -234,7 +248,7 @@ class CustomerListScreen(Screen):
     @on(DataTable.RowHighlighted, "#customers")
     def _highlighted(self, event: DataTable.RowHighlighted) -> None:
         if (event.cursor_row >= len(self.rows) - LOAD_MORE_MARGIN
-                and len(self.rows) < self.total and not self._loading_more):
+                and self._more_to_load() and not self._loading_more):
             self._load_more()
 
     @on(DataTable.RowSelected, "#customers")

@@ -45,7 +45,10 @@ async def test_migrations_match_the_models(db):
     from alembic.migration import MigrationContext
 
     def drift(sync_conn):
-        ctx = MigrationContext.configure(sync_conn, opts={"compare_type": True})
+        from connex_tui.data.migrate import for_dialect
+
+        ctx = MigrationContext.configure(sync_conn, opts={
+            "compare_type": True, "include_object": for_dialect(sync_conn.dialect.name)})
         return compare_metadata(ctx, Base.metadata)
 
     async with db.engine.connect() as conn:

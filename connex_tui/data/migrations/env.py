@@ -2,6 +2,7 @@
 
 from alembic import context
 
+from connex_tui.data.migrate import for_dialect
 from connex_tui.data.models import Base
 
 target_metadata = Base.metadata
@@ -14,6 +15,7 @@ if connection is None:  # offline SQL generation
         context.run_migrations()
 else:
     context.configure(connection=connection, target_metadata=target_metadata,
-                      render_as_batch=True)
+                      render_as_batch=True,
+                      include_object=for_dialect(connection.dialect.name))
     with context.begin_transaction():
         context.run_migrations()

@@ -52,6 +52,10 @@ class MainTab(Vertical):
     def on_mount(self) -> None:
         self.query_one("#audit", DataTable).add_columns("When (UTC)", "Who", "Action", "Changes")
 
+    def clear(self) -> None:
+        self.query_one("#details", Static).update("")
+        self.query_one("#audit", DataTable).clear()
+
     def show(self, d: CustomerDetail, history: list[AuditRow], now) -> None:
         grid = Table.grid(padding=(0, 1), expand=True)
         for _ in range(2):

@@ -7,6 +7,7 @@ from functools import partial
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
+from textual.lazy import Lazy
 from textual.screen import Screen
 from textual.widgets import Footer, Static, TabbedContent, TabPane
 
@@ -44,6 +45,20 @@ class CustomerDetailScreen(Screen):
         self.detail: CustomerDetail | None = None
         self.loaded = 0  # tests and bench watch this
 
+    def show_customer(self, customer_id: int, tab: str | None = None) -> None:
+        """Point this (reused) screen at another customer: the app installs one instance
+        so that opening a customer does not rebuild eleven tabs each time."""
+        self.customer_id = customer_id
+        self.detail = None
+        self.loaded = 0
+        if self.is_mounted:
+            self.query_one("#header", Static).update("Loading…")
+            self.select_tab(tab if tab in TAB_KEYS else "main")
+            self.query_one(MainTab).clear()
+            self.load()
+        else:
+            self.initial_tab = tab if tab in TAB_KEYS else "main"
+
     @property
     def help_title(self) -> str:
         return f"customer {self.detail.name}" if self.detail else "customer"
@@ -54,7 +69,7 @@ class CustomerDetailScreen(Screen):
         with TabbedContent(initial=f"tab-{self.initial_tab}", id="tabs"):
             for key, label in TABS:
                 with TabPane(label, id=f"tab-{key}"):
-                    yield MainTab() if key == "main" else PendingTab(key)
+                    yield MainTab() if key == "main" else Lazy(PendingTab(key))
         yield Footer()
 
     def on_mount(self) -> None:
@@ -67,7 +82,10 @@ class CustomerDetailScreen(Screen):
             detail = await svc.get(self.customer_id)
         except NotFound:
             self.app.flash("That customer no longer exists", error=True)
-            self.app.pop_screen()
+            if self.app.screen is self:
+                self.app.pop_screen()
+            return
+        if detail.id != self.customer_id:  # switched to another customer meanwhile
             return
         history = await svc.audit(self.customer_id)
         self.detail = detail

@@ -63,8 +63,12 @@ def upgrade() -> None:
     sa.UniqueConstraint('name_key', name=op.f('uq_customers_name_key'))
     )
     with op.batch_alter_table('customers', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_customers_archived_at'), ['archived_at'], unique=False)
-        batch_op.create_index(batch_op.f('ix_customers_status'), ['status'], unique=False)
+        if op.get_bind().dialect.name == "sqlite":  # see models.Customer
+            batch_op.create_index('ix_customers_list',
+                                  ['name_key', 'archived_at', 'status', 'search_text'],
+                                  unique=False)
+        else:
+            batch_op.create_index('ix_customers_state', ['archived_at', 'status'], unique=False)
 
     op.create_table('operators',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -605,8 +609,10 @@ def downgrade() -> None:
     op.drop_table('packages')
     op.drop_table('operators')
     with op.batch_alter_table('customers', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_customers_status'))
-        batch_op.drop_index(batch_op.f('ix_customers_archived_at'))
+        if op.get_bind().dialect.name == "sqlite":
+            batch_op.drop_index('ix_customers_list')
+        else:
+            batch_op.drop_index('ix_customers_state')
 
     op.drop_table('customers')
     with op.batch_alter_table('audit_log', schema=None) as batch_op:
