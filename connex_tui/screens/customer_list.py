@@ -103,8 +103,9 @@ class CustomerListScreen(Screen):
         for key, label, width in COLUMNS:
             if key == "last" and self._wide:
                 width += 4
-            t.add_column(label.rjust(width) if key != "status" else label, width=width + 1,
-                         key=key)
+            t.add_column(Text(label, justify="left") if key == "status"
+                         else Text(label + " ", justify="right"),
+                         width=width + 1, key=key)
 
     # -- data -----------------------------------------------------------------------------
     @property
@@ -201,10 +202,11 @@ class CustomerListScreen(Screen):
         widths = {k: w + (4 if k == "last" and self._wide else 0) for k, _, w in COLUMNS}
 
         def right(text: str, key: str) -> Text:
-            return Text(text.rjust(widths[key]), no_wrap=True)
+            # one space short of the column so that neighbours never touch
+            return Text(text.rjust(widths[key]) + " ", justify="right", no_wrap=True)
 
         credit = money_cell(r.balance, r.currency, negative_alert=available_gone)
-        credit = Text(credit.plain.rjust(widths["credit"]), style=credit.style)
+        credit = Text(credit.plain + " ", style=credit.style, justify="right")
         return (Text(" ") + name, status_cell(r.status, r.archived), credit,
                 right(channels_text(r.live_channels, r.channels), "chan"), right(last, "last"),
                 right(asr, "asr"), right(acd, "acd"), right(pdd, "pdd"), right(cps, "cps"))

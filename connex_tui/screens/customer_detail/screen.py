@@ -31,7 +31,7 @@ class CustomerDetailScreen(Screen):
         Binding("e", "edit", "Edit customer", id="customer.edit"),
         Binding("left_square_bracket", "tab(-1)", "Prev tab", id="customer.prev_tab"),
         Binding("right_square_bracket", "tab(1)", "Next tab", id="customer.next_tab"),
-        Binding("r", "refresh", "Refresh", id="customer.refresh"),
+        Binding("r", "refresh", "Refresh", id="customer.refresh", show=False),
         Binding("ctrl+d,delete", "delete", "Delete", id="customer.delete"),
         Binding("question_mark", "app.help", "Help", id="customer.help"),
         *(Binding(d, f"goto({i})", f"Tab {TABS[i][1]}", show=False, id=f"customer.tab{d}")
