@@ -100,7 +100,7 @@ async def _db_upgrade(cfg: Config) -> int:
 
 async def _demo_seed(cfg: Config, args) -> int:
     from connex_tui.data.db import Database, upgrade
-    from connex_tui.feeds.demo import DemoOptions, seed
+    from connex_tui.feeds.demo import DemoError, DemoOptions, seed
 
     if args.customers < 1 or args.days < 0:
         print("connex-tui: --customers must be >= 1 and --days >= 0", file=sys.stderr)
@@ -115,6 +115,9 @@ async def _demo_seed(cfg: Config, args) -> int:
         summary = await seed(db, DemoOptions(
             customers=args.customers, days=args.days, seed=args.seed, now=now,
             cdr_customers=args.cdr_customers), progress=Progress("seeding"))
+    except DemoError as exc:
+        print(f"connex-tui: {exc}", file=sys.stderr)
+        return 1
     finally:
         await db.dispose()
     print(f"{summary} in {time.monotonic() - started:.1f} s")

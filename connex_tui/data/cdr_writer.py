@@ -8,7 +8,7 @@ that is rare and only ever under-reports).
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, fields
 from datetime import UTC, datetime
 from decimal import Decimal
 
@@ -53,6 +53,9 @@ class CdrInput:
     simulated: bool = False
 
 
+_FIELDS = tuple(f.name for f in fields(CdrInput))
+
+
 def _minute(t: datetime) -> datetime:
     return t.astimezone(UTC).replace(second=0, microsecond=0)
 
@@ -74,7 +77,9 @@ async def write_batch(session: AsyncSession, cdrs: list[CdrInput], *, at: dateti
     """
     if not cdrs:
         return
-    await session.execute(insert(Cdr.__table__), [asdict(c) for c in cdrs])
+    # plain attribute reads: dataclasses.asdict deep-copies every value (half the run time)
+    await session.execute(insert(Cdr.__table__), [{n: getattr(c, n) for n in _FIELDS}
+                                                  for c in cdrs])
     real = [c for c in cdrs if not c.simulated]
     if not real:
         return

@@ -5,10 +5,11 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from connex_tui.data.models import Customer, LedgerEntry
+from connex_tui.data.types import Money
 
 KINDS = ("payment", "calls", "package", "did", "recalc", "adjust")
 
@@ -20,24 +21,31 @@ async def post(session: AsyncSession, customer_id: int, kind: str, amount: Decim
 
 
 async def post_many(session: AsyncSession, entries: list[tuple], *, at: datetime) -> None:
-    """entries: (customer_id, kind, amount, ref, note). One insert, one update per customer."""
+    """entries: (customer_id, kind, amount, ref, note), all at time `at`."""
+    await post_timed(session, [(at, *e) for e in entries])
+
+
+async def post_timed(session: AsyncSession, entries: list[tuple]) -> None:
+    """entries: (at, customer_id, kind, amount, ref, note). One insert and one executemany
+    update of the cached balances, whatever the number of customers."""
     if not entries:
         return
-    for _, kind, amount, _, _ in entries:
+    totals: dict[int, Decimal] = {}
+    for _, cid, kind, amount, _, _ in entries:
         if kind not in KINDS:
             raise ValueError(f"unknown ledger kind {kind!r}")
         if not isinstance(amount, Decimal):
             raise TypeError("ledger amounts are Decimal")
-    await session.execute(insert(LedgerEntry), [
-        {"customer_id": c, "kind": k, "amount": a, "ref": r, "note": n, "at": at}
-        for c, k, a, r, n in entries])
-    totals: dict[int, Decimal] = {}
-    for c, _, a, _, _ in entries:
-        totals[c] = totals.get(c, Decimal(0)) + a
-    for customer_id, delta in totals.items():
-        if delta:
-            await session.execute(update(Customer).where(Customer.id == customer_id)
-                                  .values(balance=Customer.balance + delta))
+        totals[cid] = totals.get(cid, Decimal(0)) + amount
+    await session.execute(insert(LedgerEntry.__table__), [
+        {"customer_id": c, "kind": k, "amount": a, "ref": r, "note": n, "at": t}
+        for t, c, k, a, r, n in entries])
+    table = Customer.__table__
+    deltas = [{"cid": cid, "delta": delta} for cid, delta in totals.items() if delta]
+    if deltas:
+        await session.execute(
+            update(table).where(table.c.id == bindparam("cid"))
+            .values(balance=table.c.balance + bindparam("delta", type_=Money())), deltas)
 
 
 async def ledger_balance(session: AsyncSession, customer_id: int) -> Decimal:
