@@ -92,8 +92,12 @@ class ConnexApp(App):
             while self.screen is not screen:
                 self.pop_screen()
 
-    async def edit_customer(self, detail: CustomerDetail) -> bool:
-        """Edit form for `detail`; call from a worker. True when saved."""
+    async def edit_customer(self, detail: CustomerDetail, origin) -> bool:
+        """Edit form for `detail`; call from a worker. True when saved. Nothing opens if the
+        operator has left `origin` while the customer was being read (fast keys)."""
+        if self.screen is not origin:
+            return False
+
         async def save(raw):
             await self.services.customers.update(detail.id, detail.version, raw)
             return True
@@ -103,15 +107,20 @@ class ConnexApp(App):
             self.flash("Saved")
         return bool(saved)
 
-    async def delete_customer(self, customer_id: int, name: str) -> str | None:
+    async def delete_customer(self, customer_id: int, name: str, origin,
+                              live_calls: int = 0) -> str | None:
         """Confirm, then archive or erase; call from a worker. Returns what was done."""
         try:
             mode = await self.services.customers.delete_mode(customer_id)
         except NotFound:
             return None
+        if self.screen is not origin:
+            return None
         if mode == "archive":
             msg = (f"{name} has CDRs or payments, so it will be ARCHIVED: it leaves the list "
                    "(filter Archived shows it) and its financial records stay.")
+            if live_calls:
+                msg += f" Its {live_calls} live call(s) go on until they end."
             title, yes = f"Archive {name}?", "Archive"
         else:
             msg = (f"{name} has no CDRs or payments, so it will be ERASED for good, with its "

@@ -197,12 +197,18 @@ class CustomerService:
                 c.notes_public, c.notes_private, c.balance, c.archived_at, c.created_at,
                 c.updated_at, c.last_call_at, live.get(c.id, 0), c.has_auth, c.has_route)
 
-    async def find(self, query: str, limit: int = 20) -> list[tuple[int, str]]:
-        """(id, name) of customers whose searchable text matches: for 'go to customer'."""
+    async def find(self, query: str, limit: int = 20) -> list[tuple[int, str, bool]]:
+        """(id, name, archived) of customers, archived ones too, whose searchable text
+        matches: for 'go to customer'."""
         async with self.db.sessions() as s:
-            stmt = _apply_filters(select(Customer.id, Customer.name), "all", query)
-            return [tuple(r) for r in await s.execute(
-                stmt.order_by(Customer.name_key).limit(limit))]
+            live = _apply_filters(select(Customer.id, Customer.name, Customer.archived_at),
+                                  "all", query).order_by(Customer.name_key).limit(limit)
+            found = [(r.id, r.name, False) for r in await s.execute(live)]
+            if len(found) < limit:
+                gone = _apply_filters(select(Customer.id, Customer.name), "archived", query)
+                found += [(r.id, r.name, True) for r in await s.execute(
+                    gone.order_by(Customer.name_key).limit(limit - len(found)))]
+            return found
 
     async def audit(self, customer_id: int, limit: int = 100) -> list[audit.AuditRow]:
         async with self.db.sessions() as s:

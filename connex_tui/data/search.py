@@ -24,7 +24,12 @@ _SOURCES = (
 
 
 def normalise(query: str) -> str:
-    return query.strip().lower()
+    """Lower-case; a phone number typed as +44 20 7946 0000 is searched as 442079460000."""
+    q = query.strip().lower()
+    compact = q.replace(" ", "").replace("-", "")
+    if compact.startswith("+") and compact[1:].isdigit():
+        return compact[1:]
+    return q
 
 
 async def reindex(session: AsyncSession, customer_ids: Iterable[int]) -> None:

@@ -48,7 +48,7 @@ class CustomerCommands(Provider):
         if len(q) < 1:
             return
         app = self.app
-        for cid, name in await app.services.customers.find(q, limit=15):
-            text = f"Go to customer: {name}"
+        for cid, name, archived in await app.services.customers.find(q, limit=15):
+            text = f"Go to customer: {name}" + (" (archived)" if archived else "")
             yield Hit(max(matcher.match(text), 0.5), matcher.highlight(text),
                       partial(app.open_customer, cid), help="Open the customer")

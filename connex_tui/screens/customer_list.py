@@ -36,13 +36,20 @@ class CustomerListScreen(Screen):
         Binding("e", "edit", "Edit", id="customers.edit"),
         Binding("enter", "open", "Open", id="customers.open", show=False),
         Binding("ctrl+d,delete", "delete", "Delete", id="customers.delete"),
-        Binding("u", "restore", "Restore", id="customers.restore", show=False),
+        Binding("u", "restore", "Restore", id="customers.restore"),
         Binding("r", "refresh", "Refresh", id="customers.refresh"),
         Binding("q", "quit", "Quit", id="customers.quit"),
         Binding("question_mark", "app.help", "Help", id="customers.help"),
         Binding("j", "cursor(1)", "Down", show=False, id="customers.down"),
         Binding("k", "cursor(-1)", "Up", show=False, id="customers.up"),
+        Binding("home,g", "cursor_to(0)", "First row", show=False, id="customers.first"),
+        Binding("end,G", "cursor_to(-1)", "Last loaded row", show=False, id="customers.last"),
     ]
+
+    help_title = "customer list"
+    help_legend = ("! before a name: no ingress auth or no enabled route (cannot call)",
+                   "Credit: balance in the customer's currency; red when nothing is left",
+                   "ASR ACD PDD CPS: last 24 h; Chan: live calls / limit (∞ = none)")
 
     def __init__(self) -> None:
         super().__init__()
@@ -54,6 +61,7 @@ class CustomerListScreen(Screen):
         self._loading_more = False
         self._wide: bool | None = None
         self._name_w = 12
+        self._select_id: int | None = None  # put the cursor on this customer next fill
         self.render_count = 0  # bench and tests watch these
         self.rendered_at = 0.0
 
@@ -172,6 +180,7 @@ class CustomerListScreen(Screen):
     def _fill(self, rows, *, reset: bool) -> None:
         t = self.table
         keep = None
+        old_row = t.cursor_row
         if reset:
             if t.row_count and t.cursor_row < t.row_count:
                 keep = t.coordinate_to_cell_key(t.cursor_coordinate).row_key.value
@@ -179,11 +188,13 @@ class CustomerListScreen(Screen):
         now = self.app.clock()
         for r in rows:
             t.add_row(*self._cells(r, now), key=str(r.id))
+        if self._select_id is not None:
+            keep, self._select_id = str(self._select_id), None
         if keep is not None:
             try:
                 t.move_cursor(row=t.get_row_index(keep), animate=False)
-            except Exception:  # the kept row is filtered out now
-                t.move_cursor(row=0, animate=False)
+            except Exception:  # the row left this view (archived, filtered): stay in place
+                t.move_cursor(row=min(old_row, max(0, t.row_count - 1)), animate=False)
         self._update_count()
         self.render_count += 1
         self.rendered_at = time.perf_counter()
@@ -245,6 +256,7 @@ class CustomerListScreen(Screen):
     @on(Select.Changed, "#status")
     def _status_changed(self) -> None:
         self.reload()
+        self.refresh_bindings()
         self.table.focus()
 
     @on(DataTable.RowHighlighted, "#customers")
@@ -263,10 +275,15 @@ class CustomerListScreen(Screen):
 
     # -- actions --------------------------------------------------------------------------
     def key_escape(self) -> None:
+        """esc clears an active search (from the search box or the table)."""
         search = self.query_one("#search", Input)
-        if search.has_focus:
-            if search.value:
-                search.value = ""
+        if search.value:
+            search.value = ""
+        self.table.focus()
+
+    def key_down(self, event) -> None:
+        if self.query_one("#search", Input).has_focus:
+            event.stop()
             self.table.focus()
 
     def action_search(self) -> None:
@@ -276,6 +293,17 @@ class CustomerListScreen(Screen):
         select = self.query_one("#status", Select)
         select.focus()
         select.expanded = True
+
+    def check_action(self, action: str, parameters: tuple) -> bool | None:
+        if action == "restore":  # only meaningful (and shown) on the Archived filter
+            return self.is_mounted and self.status_filter == "archived"
+        return True
+
+    def action_cursor_to(self, row: int) -> None:
+        t = self.table
+        if t.row_count:
+            t.move_cursor(row=row if row >= 0 else t.row_count - 1)
+            t.focus()
 
     def action_cursor(self, delta: int) -> None:
         t = self.table
@@ -297,13 +325,11 @@ class CustomerListScreen(Screen):
 
         def done(cid):
             if cid is not None:
-                self.app.flash(f"Customer {self._name_of(cid) or ''} added".replace("  ", " "))
+                self.app.flash("Customer added")
+                self._select_id = cid
                 self.reload(force=True)
 
         self.app.push_screen(customer_form(None, save), done)
-
-    def _name_of(self, cid: int) -> str | None:
-        return next((r.name for r in self.rows if r.id == cid), None)
 
     @work(group="customers-action")
     async def action_edit(self) -> None:
@@ -316,7 +342,7 @@ class CustomerListScreen(Screen):
             self.app.flash("That customer is gone: reloaded", error=True)
             self.reload(force=True)
             return
-        await self.app.edit_customer(detail)
+        await self.app.edit_customer(detail, self)
         self.reload(force=True)
 
     @work(group="customers-action")
@@ -327,7 +353,7 @@ class CustomerListScreen(Screen):
         if row.archived:
             self.app.flash(f"{row.name} is already archived (u restores it)")
             return
-        await self.app.delete_customer(row.id, row.name)
+        await self.app.delete_customer(row.id, row.name, self, row.live_channels)
         self.reload(force=True)
 
     @work(group="customers-action")

@@ -34,19 +34,31 @@ class HelpScreen(ModalScreen[None]):
             yield Static(f"Keys: {getattr(self.under, 'help_title', 'this screen')}  "
                          "(esc closes)")
             yield DataTable(cursor_type="row", id="keys")
-            yield Static("ctrl+p  command palette: go to customer, go to tab, actions")
+            yield Static("ctrl+p palette: go to customer (also archived), go to tab, filters")
 
     def on_mount(self) -> None:
         table = self.query_one(DataTable)
         table.add_columns("Key", "Action")
-        seen = set()
-        for key, active in self.under.active_bindings.items():
-            b = active.binding
-            if b.action in seen or not b.description:
-                continue
-            seen.add(b.action)
-            table.add_row(key_label(key), b.description)
-        for key, what in (("ctrl+p", "Command palette"), ("tab", "Next field / pane"),
-                          ("ctrl+q", "Quit at once")):
-            table.add_row(key, what)
+        for keys, description in help_rows(self.under):
+            table.add_row(keys, description)
         table.focus()
+
+
+GENERIC = (("ctrl+p", "Command palette"), ("tab / shift+tab", "Next / previous field or pane"),
+           ("ctrl+q", "Quit at once"))
+
+
+def help_rows(screen: Screen) -> list[tuple[str, str]]:
+    """The screen's own keys first (all keys of one action on one line), then the few
+    generic ones; widget internals (copy, page-left, ...) are left out."""
+    own = [b for b in screen.BINDINGS if isinstance(b, Binding) and b.description]
+    rows: dict[str, list[str]] = {}
+    for b in own:
+        if screen.check_action(b.action, ()) is False:
+            continue
+        rows.setdefault(b.description, []).extend(key_label(b.key).split(", "))
+    out = [(", ".join(dict.fromkeys(keys)), what) for what, keys in rows.items()]
+    out.extend(GENERIC)
+    for line in getattr(screen, "help_legend", ()):
+        out.append(("", line))
+    return out

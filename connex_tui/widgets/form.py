@@ -46,7 +46,7 @@ class FormField(Vertical):
     FormField > .error { color: $error; height: auto; padding-left: 22; }
     FormField > .-blank { display: none; }
     FormField TextArea { height: 3; width: 1fr; }
-    FormField Switch { height: 1; border: none; padding: 0; }
+    FormField Switch { height: 1; border: none; padding: 0; width: auto; }
     FormField Input, FormField Select { width: 1fr; }
     FormField.-invalid .label { color: $error; text-style: bold; }
     """
@@ -61,6 +61,8 @@ class FormField(Vertical):
         with Horizontal(classes="row"):
             yield Label(s.label, classes="label")
             yield self._make_input()
+            if s.kind == "switch":
+                yield Label(self._yes_no(bool(self.value)), classes="switch-state")
         help_text = s.help + ("  (read-only)" if s.read_only else "")
         yield Static(help_text.strip(), classes="help" + ("" if help_text.strip() else " -blank"))
         yield Static("", classes="error -blank", id=f"error-{s.name}")
@@ -83,6 +85,14 @@ class FormField(Vertical):
                       disabled=s.read_only, select_on_focus=False, compact=True)
         field.cursor_blink = False
         return field
+
+    @staticmethod
+    def _yes_no(value: bool) -> str:
+        return " yes" if value else " no"
+
+    @on(Switch.Changed)
+    def _switch_changed(self, event: Switch.Changed) -> None:
+        self.query_one(".switch-state", Label).update(self._yes_no(event.value))
 
     @property
     def input(self) -> Widget:
@@ -112,18 +122,25 @@ class FormScreen(ModalScreen[Any]):
     FormScreen { align: center middle; }
     FormScreen > #form { width: 76; max-width: 100%; height: auto; max-height: 100%;
         border: round $primary; background: $surface; padding: 0 1; }
-    FormScreen #form-title { text-style: bold; height: 1; }
+    FormScreen #form-head { height: 1; }
+    FormScreen #form-title { text-style: bold; width: 1fr; height: 1; }
+    FormScreen #form-keys { width: auto; height: 1; color: $text-muted; }
     FormScreen #form-message { color: $error; height: auto; }
     FormScreen #form-message.-blank { display: none; }
     FormScreen #fields { height: auto; max-height: 100%; }
+    FormScreen Input, FormScreen Select { background: $boost; }
+    FormScreen Input:focus, FormScreen Select:focus, FormScreen TextArea:focus,
+    FormScreen Switch:focus { background: $primary 30%; text-style: bold; }
     FormScreen .section { text-style: bold; color: $secondary; margin-top: 1; }
-    FormScreen #buttons { height: 1; align-horizontal: right; margin-top: 0; }
+    FormScreen #buttons { dock: bottom; height: 1; align-horizontal: right; }
     FormScreen #buttons Button { min-width: 10; height: 1; border: none; margin-left: 1; }
     """
 
     BINDINGS = [
         Binding("ctrl+s", "save", "Save", id="form.save", priority=True),
         Binding("escape", "cancel", "Cancel", id="form.cancel"),
+        Binding("down", "app.focus_next", "Next field", show=False, id="form.next"),
+        Binding("up", "app.focus_previous", "Previous field", show=False, id="form.previous"),
     ]
 
     def __init__(self, title: str, specs: list[FieldSpec], values: dict[str, Any],
@@ -137,7 +154,9 @@ class FormScreen(ModalScreen[Any]):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="form"):
-            yield Static(self.form_title, id="form-title")
+            with Horizontal(id="form-head"):
+                yield Static(self.form_title, id="form-title")
+                yield Static("ctrl+s save · esc cancel", id="form-keys")
             yield Static("", id="form-message", classes="-blank")
             with VerticalScroll(id="fields"):
                 section = ""
@@ -151,6 +170,7 @@ class FormScreen(ModalScreen[Any]):
                 yield Button("Cancel esc", id="cancel", compact=True)
 
     def on_mount(self) -> None:
+        self.initial = self.raw_values()
         for f in self.query(FormField):
             if not f.spec.read_only:
                 f.input.focus()
@@ -169,10 +189,22 @@ class FormScreen(ModalScreen[Any]):
 
     @on(Input.Submitted)
     def _submitted(self) -> None:
-        self.action_save()
+        """Enter moves on, as operators expect; only ctrl+s (or the Save button) saves."""
+        self.focus_next()
 
     def action_cancel(self) -> None:
-        self.dismiss(None)
+        if self.raw_values() == self.initial:
+            self.dismiss(None)
+            return
+        from connex_tui.widgets.confirm import ConfirmScreen
+
+        def answer(discard: bool | None) -> None:
+            if discard:
+                self.dismiss(None)
+
+        self.app.push_screen(ConfirmScreen("Discard your changes?",
+                                           "What you typed in this form will be lost.",
+                                           yes="Discard", no="Keep editing"), answer)
 
     def action_save(self) -> None:
         if not self.saving:

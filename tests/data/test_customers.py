@@ -371,7 +371,7 @@ async def test_search_covers_every_searchable_field(admin, db):
         page = await admin.page(query=q)
         assert [r.id for r in page.rows] == [acme], q
         assert page.total == 1, q
-        assert await admin.find(q) == [(acme, "ACME Telecom")], q
+        assert await admin.find(q) == [(acme, "ACME Telecom", False)], q
     assert (await admin.page(query="carrier")).total == 1
     assert (await admin.page(query="nothing-like-it")).total == 0
     assert (await admin.page(query="")).total == 2

@@ -27,13 +27,26 @@ def _short(value, width: int = 24) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
+# What an operator looks for first in a change.
+FIRST = ("status", "archived_at", "archived", "name", "debit_limit", "channels", "flow_speed",
+         "currency", "tax_percent")
+
+
 def changes_text(row: AuditRow) -> str:
     if row.action in ("create", "erase") and row.changes:
         keys = ", ".join(k for k in row.changes if k in ("name", "status", "currency"))
         vals = row.changes.get("name", [None, None])
         return f"{vals[1] or vals[0]} ({keys})" if keys else json.dumps(row.changes)[:60]
-    return "; ".join(f"{k}: {_short(b, 14)} → {_short(a, 14)}" for k, (b, a) in
-                     row.changes.items())
+    ordered = sorted(row.changes.items(),
+                     key=lambda kv: FIRST.index(kv[0]) if kv[0] in FIRST else len(FIRST))
+    return "; ".join(f"{k}: {_short(b, 14)} → {_short(a, 14)}" for k, (b, a) in ordered)
+
+
+def exact_money(value) -> str:
+    """Two decimals, or as many as the stored value really has (never rounds it)."""
+    plain = format(value.normalize(), "f")
+    decimals = len(plain.partition(".")[2])
+    return format_money(value, max(2, decimals))
 
 
 class MainTab(Vertical):
@@ -64,7 +77,7 @@ class MainTab(Vertical):
         pairs = [
             ("Name", d.name), ("Status", status_cell(d.status, d.archived_at is not None,
                                                      long=True)),
-            ("Currency", d.currency), ("Debit limit", format_money(d.debit_limit)),
+            ("Currency", d.currency), ("Debit limit", exact_money(d.debit_limit)),
             ("Balance", format_money(d.balance)), ("Available", format_money(d.available)),
             ("Tax", f"{d.tax_percent.normalize():f} %"), ("Portal", "yes" if d.portal_access
                                                           else "no"),
@@ -73,20 +86,24 @@ class MainTab(Vertical):
             ("PayPal", d.paypal_email or "-"), ("Website", d.website or "-"),
             ("Last call", relative(d.last_call_at, now)), ("Created", _when(d.created_at)),
             ("Address", _short(d.address, 40) if d.address else "-"),
-            ("Notes", _short(d.notes_private or d.notes_public, 40)
-             if d.notes_private or d.notes_public else "-"),
+            ("Public note", _short(d.notes_public, 40) if d.notes_public else "-"),
+            ("Private note", _short(d.notes_private, 40) if d.notes_private else "-"),
         ]
         if d.archived_at:
             pairs.append(("Archived", _when(d.archived_at)))
-        if not d.has_auth or not d.has_route:
-            missing = " and ".join(w for w, ok in (("authentication", d.has_auth),
-                                                   ("ingress route", d.has_route)) if not ok)
-            pairs.append(("Warning", Text(f"no {missing}: cannot place calls", style="yellow")))
-            pairs.append(("", ""))
         for i in range(0, len(pairs), 2):
             (l1, v1), (l2, v2) = pairs[i], pairs[i + 1] if i + 1 < len(pairs) else ("", "")
             grid.add_row(l1, v1, l2, v2)
-        self.query_one("#details", Static).update(grid)
+        body = Table.grid(expand=True)
+        body.add_column()
+        body.add_row(grid)
+        if not d.has_auth or not d.has_route:
+            missing = " and no ".join(w for w, ok in (("ingress authentication", d.has_auth),
+                                                      ("enabled ingress route", d.has_route))
+                                      if not ok)
+            body.add_row(Text(f"! No {missing}: this customer cannot place calls.",
+                              style="bold yellow"))
+        self.query_one("#details", Static).update(body)
         table = self.query_one("#audit", DataTable)
         table.clear()
         for h in history:

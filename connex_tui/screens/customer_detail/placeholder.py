@@ -5,21 +5,17 @@ from __future__ import annotations
 from textual.widgets import Static
 
 PENDING = {
-    "stats": "Stats (ASR, ACD, PDD, CPS, codes; Live/Daily/Weekly/Monthly) are not built yet: "
-             "they come with the stats issue. The list's 24 h figures already use the rollups.",
-    "routing": "Ingress routes and CLI rules are not editable here yet: they come with the "
-               "routing and rating engine issue.",
-    "auth": "IP authentication and SIP users are not editable here yet: they come with the "
-            "routing and rating engine issue.",
-    "calls": "Latest calls and Simulate are not built yet: they come with the routing and "
-             "rating engine issue.",
-    "dialogs": "Live dialogs are not shown yet: they come with the live traffic issue.",
-    "payments": "Payments are not shown here yet: they come with the payments issue "
-                "(the balance already comes from the ledger).",
-    "alerts": "Alerts are not shown here yet: they come with the alerts issue.",
-    "cdr": "CDRs and Recalc are not shown here yet: they come with the CDR issue.",
-    "did": "DIDs are not shown here yet: they come with the DID issue.",
-    "packages": "Packages are not shown here yet: they come with the packages issue.",
+    "stats": "Not in this version yet: stats (ASR, ACD, PDD, CPS, SIP codes by period). "
+             "The customer list already shows the last 24 h.",
+    "routing": "Not in this version yet: ingress routes and CLI rules.",
+    "auth": "Not in this version yet: IP authentication and SIP users.",
+    "calls": "Not in this version yet: latest calls and Simulate.",
+    "dialogs": "Not in this version yet: live calls (the header counts them already).",
+    "payments": "Not in this version yet: payments (the balance above comes from the ledger).",
+    "alerts": "Not in this version yet: alerts.",
+    "cdr": "Not in this version yet: CDRs and Recalc.",
+    "did": "Not in this version yet: DIDs.",
+    "packages": "Not in this version yet: packages.",
 }
 
 

@@ -14,7 +14,7 @@ from textual.widgets import Footer, Static, TabbedContent, TabPane
 from connex_tui.data.access import NotFound
 from connex_tui.data.customers import CustomerDetail
 from connex_tui.engine.money import format_money
-from connex_tui.screens.customer_detail.main_tab import MainTab
+from connex_tui.screens.customer_detail.main_tab import MainTab, exact_money
 from connex_tui.screens.customer_detail.placeholder import PendingTab
 from connex_tui.widgets.cells import channels_text, status_cell
 
@@ -33,7 +33,7 @@ class CustomerDetailScreen(Screen):
         Binding("right_square_bracket", "tab(1)", "Next tab", id="customer.next_tab"),
         Binding("r", "refresh", "Refresh", id="customer.refresh", show=False),
         Binding("ctrl+d,delete", "delete", "Delete", id="customer.delete"),
-        Binding("question_mark", "app.help", "Help", id="customer.help"),
+        Binding("question_mark", "app.help", "Help", id="customer.help", show=False),
         *(Binding(d, f"goto({i})", f"Tab {TABS[i][1]}", show=False, id=f"customer.tab{d}")
           for i, d in enumerate(DIGITS)),
     ]
@@ -101,7 +101,7 @@ class CustomerDetailScreen(Screen):
         header.append(" │ Balance ", style="dim")
         header.append(balance, style=style)
         header.append(" │ Debit limit ", style="dim")
-        header.append(format_money(d.debit_limit))
+        header.append(exact_money(d.debit_limit))
         header.append(" │ Channels ", style="dim")
         header.append(channels_text(d.live_channels, d.channels))
         self.query_one("#header", Static).update(header)
@@ -149,7 +149,7 @@ class CustomerDetailScreen(Screen):
             detail = await self.app.services.customers.get(self.customer_id)
         except NotFound:
             return
-        await self.app.edit_customer(detail)
+        await self.app.edit_customer(detail, self)
         self.load()
 
     @work(group="customer-action")
@@ -159,6 +159,7 @@ class CustomerDetailScreen(Screen):
         if self.detail.archived_at is not None:
             self.app.flash(f"{self.detail.name} is already archived")
             return
-        done = await self.app.delete_customer(self.customer_id, self.detail.name)
+        done = await self.app.delete_customer(self.customer_id, self.detail.name, self,
+                                              self.detail.live_channels)
         if done:
             self.app.pop_screen()
