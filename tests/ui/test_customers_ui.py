@@ -381,3 +381,26 @@ async def test_new_customer_gets_the_cursor(db_path, db):
         await pilot.press("ctrl+s")
         await wait_for(pilot, lambda: screen.selected_row() is not None
                        and screen.selected_row().name == "Carrier 25b", what="cursor on new")
+
+
+async def test_audit_entry_opens_in_full(db_path, db):
+    (cid,) = await add_customers(db, ("Acme Telecom", "active", "USD"))
+    d = await db.customers.get(cid)
+    await db.customers.update(cid, d.version, {**d.form_values(), "status": "penalty",
+                                               "notes_private": "x" * 60})
+    app = make_app(db_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await list_ready(pilot)
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, CustomerDetailScreen)
+                       and app.screen.loaded, what="detail")
+        app.screen.query_one("#audit").focus()
+        await pilot.press("enter")  # newest first: the update
+        from connex_tui.widgets.text_view import TextScreen
+
+        await wait_for(pilot, lambda: isinstance(app.screen, TextScreen), what="entry")
+        body = str(app.screen.query_one("#text-body").render())
+        assert "status: active → penalty" in body
+        assert "x" * 60 in body  # not cut
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: isinstance(app.screen, CustomerDetailScreen), what="back")

@@ -6,6 +6,7 @@ import json
 
 from rich.table import Table
 from rich.text import Text
+from textual import on
 from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.widgets import DataTable, Static
@@ -15,10 +16,15 @@ from connex_tui.data.customers import CustomerDetail
 from connex_tui.engine.clock import relative
 from connex_tui.engine.money import format_money
 from connex_tui.widgets.cells import status_cell
+from connex_tui.widgets.text_view import TextScreen
 
 
 def _when(dt) -> str:
     return dt.strftime("%Y-%m-%d %H:%M") if dt else "-"
+
+
+def _full(value) -> str:
+    return "∅" if value in (None, "") else str(value)
 
 
 def _short(value, width: int = 24) -> str:
@@ -57,9 +63,12 @@ class MainTab(Vertical):
     MainTab #audit { height: 1fr; min-height: 4; }
     """
 
+    history: list[AuditRow] = []
+
     def compose(self) -> ComposeResult:
         yield Static("", id="details")
-        yield Static("History (audit log) · e edit customer", id="audit-title")
+        yield Static("History (audit log) · enter shows a change in full · e edit customer",
+                     id="audit-title")
         yield DataTable(id="audit", cursor_type="row", zebra_stripes=True)
 
     def on_mount(self) -> None:
@@ -106,5 +115,14 @@ class MainTab(Vertical):
         self.query_one("#details", Static).update(body)
         table = self.query_one("#audit", DataTable)
         table.clear()
+        self.history = history
         for h in history:
             table.add_row(_when(h.at), h.operator, h.action, changes_text(h))
+
+    @on(DataTable.RowSelected, "#audit")
+    def _open_entry(self, event: DataTable.RowSelected) -> None:
+        h = self.history[event.cursor_row]
+        lines = [f"{k}: {_full(b)} → {_full(a)}" for k, (b, a) in h.changes.items()]
+        self.app.push_screen(TextScreen(
+            f"{_when(h.at)} UTC · {h.operator} · {h.action} {h.table} #{h.row_id}",
+            lines or ["(no field changed)"]))
