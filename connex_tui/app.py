@@ -10,7 +10,7 @@ from textual.app import App
 from textual.binding import Binding
 
 from connex_tui.config import Config
-from connex_tui.data.access import Actor, NotFound, PermissionDenied
+from connex_tui.data.access import Actor, NotFound, PermissionDenied, StaleError
 from connex_tui.data.customers import CustomerDetail, CustomerService
 from connex_tui.data.db import Database, upgrade
 from connex_tui.engine.clock import Clock, utcnow
@@ -130,7 +130,7 @@ class ConnexApp(App):
             return None
         try:
             done = await self.services.customers.delete(customer_id)
-        except (PermissionDenied, NotFound) as exc:
+        except (PermissionDenied, NotFound, StaleError) as exc:
             self.flash(str(exc), error=True)
             return None
         self.flash(f"{name} {'archived' if done == 'archive' else 'erased'}")

@@ -77,6 +77,10 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"connex-tui: config error: {exc}", file=sys.stderr)
         return 2
+    if args.command in ("db", "demo") and cfg.role == "viewer":
+        print("connex-tui: read-only (viewer role): this command writes to the database",
+              file=sys.stderr)
+        return 2
     if args.command == "db":
         return asyncio.run(_db_upgrade(cfg))
     if args.command == "demo":
@@ -105,7 +109,12 @@ async def _demo_seed(cfg: Config, args) -> int:
     if args.customers < 1 or args.days < 0:
         print("connex-tui: --customers must be >= 1 and --days >= 0", file=sys.stderr)
         return 2
-    now = datetime.fromisoformat(args.now) if args.now else datetime.now(UTC)
+    try:
+        now = datetime.fromisoformat(args.now) if args.now else datetime.now(UTC)
+    except ValueError:
+        print(f"connex-tui: --now must be an ISO time like 2026-11-25T12:00:00+00:00, "
+              f"not {args.now!r}", file=sys.stderr)
+        return 2
     if now.tzinfo is None:
         now = now.replace(tzinfo=UTC)
     db = Database(cfg.database_url)

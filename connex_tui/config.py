@@ -97,10 +97,14 @@ def load_config(path: str | Path | None = None, *, env: dict | None = None,
     explicit = path is not None
     cfg_path = Path(path) if path else default_config_path()
     values: dict = {}
+    origin: dict[str, str] = {}  # key -> where its value came from, for error messages
     if cfg_path.exists():
         try:
-            source = cfg_path.read_text()
+            source = cfg_path.read_text(encoding="utf-8")
             data = yaml.safe_load(source) or {}
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"{cfg_path}: cannot read it: "
+                              f"{getattr(exc, 'strerror', None) or exc}") from None
         except yaml.YAMLError as exc:
             mark = getattr(exc, "problem_mark", None)
             opened = getattr(exc, "context_mark", None)
@@ -117,24 +121,29 @@ def load_config(path: str | Path | None = None, *, env: dict | None = None,
             if key not in _TYPES:
                 raise ConfigError(f"{where}: unknown key '{key}' (known: {', '.join(_TYPES)})")
             values[key] = _coerce(key, _TYPES[key], value, where)
+            origin[key] = where
     elif explicit:
         raise ConfigError(f"{cfg_path}: no such config file")
     for key, kind in _TYPES.items():
         env_key = f"CONNEX_{key.upper()}"
         if env_key in env and kind is not dict:
             values[key] = _coerce(key, kind, env[env_key], f"environment {env_key}")
+            origin[key] = f"environment {env_key}"
     for key, value in (overrides or {}).items():
         if value is not None:
             values[key] = value
+            origin[key] = "command line"
     # an empty value (database_url: "" or CONNEX_DATABASE_URL=) means "the default"
     if not values.get("database_url"):
         values["database_url"] = default_database_url()
     if not values.get("operator"):
         values["operator"] = _os_user()
     if values.get("role", "admin") not in ROLES:
-        raise ConfigError(f"{cfg_path}: key 'role' must be one of {', '.join(ROLES)}")
+        raise ConfigError(f"{origin.get('role', cfg_path)}: key 'role' must be one of "
+                          f"{', '.join(ROLES)}")
     if not 1 <= values.get("page_size", 100) <= 10_000:
-        raise ConfigError(f"{cfg_path}: key 'page_size' must be between 1 and 10000")
+        raise ConfigError(f"{origin.get('page_size', cfg_path)}: key 'page_size' must be "
+                          "between 1 and 10000")
     if values.get("readonly"):
         values["role"] = "viewer"
     known = {f.name for f in fields(Config)}

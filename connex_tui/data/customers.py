@@ -144,15 +144,19 @@ class CustomerService:
             return int(await s.scalar(stmt) or 0)
 
     async def rows(self, status: str = "all", query: str = "", offset: int = 0,
-                   limit: int = 200) -> tuple[CustomerListRow, ...]:
-        """Rows of one page in name order (the list shows these before the count arrives)."""
+                   limit: int = 200, after: str | None = None) -> tuple[CustomerListRow, ...]:
+        """Rows of one page in name order (the list shows these before the count arrives).
+        `after` (the last name shown) pages by key, so rows others add or remove meanwhile
+        neither repeat nor vanish."""
         _check_filter(status)
         cols = (Customer.id, Customer.name, Customer.status, Customer.archived_at,
                 Customer.currency, Customer.balance, Customer.debit_limit,
                 Customer.channels, Customer.last_call_at, Customer.has_auth,
                 Customer.has_route)
-        stmt = (_apply_filters(select(*cols), status, query)
-                .order_by(Customer.name_key).offset(offset).limit(limit))
+        stmt = _apply_filters(select(*cols), status, query)
+        if after is not None:
+            stmt = stmt.where(Customer.name_key > after.lower())
+        stmt = stmt.order_by(Customer.name_key).offset(offset).limit(limit)
         async with self.db.sessions() as s:
             found = (await s.execute(stmt)).all()
             ids = [r.id for r in found]
@@ -166,17 +170,27 @@ class CustomerService:
     async def _kpis_24h(self, s: AsyncSession, ids: list[int]) -> dict[int, Kpi]:
         if not ids:
             return {}
-        since = self.clock() - timedelta(hours=24)
-        since = since.replace(minute=0, second=0, microsecond=0)
+        # Whole hours from hour rows; the part-hour at the far edge from minute rows.
+        since = (self.clock() - timedelta(hours=24)).replace(second=0, microsecond=0)
+        first_hour = since.replace(minute=0)
+        if first_hour < since:
+            first_hour += timedelta(hours=1)
         r = StatsRollup
-        stmt = (select(r.customer_id, func.sum(r.attempts), func.sum(r.connected),
-                       func.sum(r.duration_ms), func.sum(r.pdd_sum_ms), func.sum(r.pdd_count),
-                       func.max(r.peak_cps))
-                .where(r.customer_id.in_(ids), r.grain == "h", r.bucket > since)
-                .group_by(r.customer_id))
-        return {cid: Kpi(int(a or 0), int(c or 0), int(d or 0), int(ps or 0), int(pc or 0),
-                         int(cps or 0))
-                for cid, a, c, d, ps, pc, cps in await s.execute(stmt)}
+        cols = (r.customer_id, func.sum(r.attempts), func.sum(r.connected),
+                func.sum(r.duration_ms), func.sum(r.pdd_sum_ms), func.sum(r.pdd_count),
+                func.max(r.peak_cps))
+        hours = (select(*cols).where(r.customer_id.in_(ids), r.grain == "h",
+                                     r.bucket >= first_hour).group_by(r.customer_id))
+        edge = (select(*cols).where(r.customer_id.in_(ids), r.grain == "m", r.bucket >= since,
+                                    r.bucket < first_hour).group_by(r.customer_id))
+        out: dict[int, Kpi] = {}
+        for stmt in (hours, edge):
+            for cid, a, c, d, ps, pc, cps in await s.execute(stmt):
+                k = out.get(cid, Kpi())
+                out[cid] = Kpi(k.attempts + int(a or 0), k.connected + int(c or 0),
+                               k.duration_ms + int(d or 0), k.pdd_sum_ms + int(ps or 0),
+                               k.pdd_count + int(pc or 0), max(k.peak_cps, int(cps or 0)))
+        return out
 
     async def _live_channels(self, s: AsyncSession, ids: list[int]) -> dict[int, int]:
         if not ids:
@@ -257,10 +271,15 @@ class CustomerService:
             await self._check_name(s, data.name, customer_id)
             before = {k: getattr(current, k) for k in INPUT_FIELDS}
             after = asdict(data)
-            res = await s.execute(
-                update(Customer).where(Customer.id == customer_id, Customer.version == version)
-                .values(**after, name_key=data.name.lower(), version=Customer.version + 1,
-                        updated_at=now).execution_options(synchronize_session=False))
+            try:
+                res = await s.execute(
+                    update(Customer).where(Customer.id == customer_id,
+                                           Customer.version == version)
+                    .values(**after, name_key=data.name.lower(), version=Customer.version + 1,
+                            updated_at=now).execution_options(synchronize_session=False))
+            except IntegrityError:  # another operator took the name a moment ago
+                raise ValidationError(
+                    {"name": "a customer with this name already exists"}) from None
             if res.rowcount != 1:
                 raise StaleError("customer")
             if before["name"] != data.name:
@@ -297,8 +316,11 @@ class CustomerService:
                 after = {**before, "archived_at": now}
                 before["archived_at"] = None
             else:
-                await s.execute(delete(Customer).where(Customer.id == customer_id)
-                                .execution_options(synchronize_session=False))
+                try:
+                    await s.execute(delete(Customer).where(Customer.id == customer_id)
+                                    .execution_options(synchronize_session=False))
+                except IntegrityError:  # a CDR or payment arrived since the check
+                    raise StaleError("customer") from None
                 after = None
             await audit.record(s, self.actor, mode, "customers", customer_id,
                                customer_id=customer_id, before=before, after=after, at=now)

@@ -73,8 +73,18 @@ def text(value: str, *, required: bool = False, max_len: int = 10_000,
         raise ValueError("required")
     if single_line and any(ord(ch) < 32 or ord(ch) == 127 for ch in value):
         raise ValueError("must be one line without control characters")
+    if "\x00" in value:
+        raise ValueError("contains a NUL character")
     if len(value) > max_len:
         raise ValueError(f"at most {max_len} characters")
+    return value
+
+
+def name_text(value: str) -> str:
+    """A unique name: its lower-case form (the uniqueness key) must fit too."""
+    value = text(value, required=True, max_len=100, single_line=True)
+    if len(value.lower()) > 100:
+        raise ValueError("at most 100 characters")
     return value
 
 
@@ -119,10 +129,11 @@ def integer(value: str | int, *, minimum: int = 0, maximum: int = MAX_INT) -> in
 
 
 def money(value: str | Decimal, *, minimum: Decimal | None = None) -> Decimal:
-    if isinstance(value, Decimal):
-        d = value
-    elif isinstance(value, int) and not isinstance(value, bool):
-        d = Decimal(value)
+    if isinstance(value, Decimal | int) and not isinstance(value, bool):
+        # same rules as typed text: finite, at most 6 decimals, below 10^12
+        if isinstance(value, Decimal) and not value.is_finite():
+            raise ValueError("must be a plain number like 12.50")
+        d = parse_money(format(Decimal(value), "f"))
     elif value is not None and not isinstance(value, str):  # float above all: never float
         raise ValueError("must be a plain number like 12.50")
     else:
@@ -169,8 +180,7 @@ def boolean(value: str | bool) -> bool:
 def validate_customer(raw: dict) -> CustomerInput:
     c = _Collector()
     out = CustomerInput(
-        name=c.check("name", text, raw.get("name", ""), required=True, max_len=100,
-                      single_line=True),
+        name=c.check("name", name_text, raw.get("name", "")),
         status=c.check("status", choice, raw.get("status", "active"), CUSTOMER_STATUSES),
         paypal_email=c.check("paypal_email", email, raw.get("paypal_email", "")),
         website=c.check("website", url, raw.get("website", "")),

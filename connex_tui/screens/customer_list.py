@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 
 from rich.text import Text
+from sqlalchemy.exc import SQLAlchemyError
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -133,6 +134,14 @@ class CustomerListScreen(Screen):
 
     @work(group="customers-load")
     async def _loader(self) -> None:
+        try:
+            await self._load_until_current()
+        except SQLAlchemyError as exc:  # database gone or locked: say so, keep running
+            self._shown = None
+            self.app.flash(f"Database error, press r to retry: {exc.__class__.__name__}",
+                           error=True)
+
+    async def _load_until_current(self) -> None:
         """Runs until the table shows what was last asked for: at most one query in flight,
         and keystrokes typed meanwhile collapse into the next query. The page is shown
         first; the match count (a full scan when searching) follows it."""
@@ -165,10 +174,14 @@ class CustomerListScreen(Screen):
         self._loading_more = True
         try:
             status, query, _ = want
-            offset = len(self.rows)
+            loaded = len(self.rows)
             rows = await self.services.customers.rows(
-                status, query, offset, self.app.config.page_size)
-            if want == self._shown and offset == len(self.rows):
+                status, query, 0, self.app.config.page_size, after=self.rows[-1].name)
+            if want == self._shown and loaded == len(self.rows):
+                seen = {r.id for r in self.rows}  # a rename meanwhile may bring one back
+                rows = [r for r in rows if r.id not in seen]
+                if not rows:
+                    self.total = len(self.rows)
                 self.rows.extend(rows)
                 self._fill(rows, reset=False)
         finally:

@@ -10,6 +10,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from sqlalchemy.exc import SQLAlchemyError
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -222,6 +223,9 @@ class FormScreen(ModalScreen[Any]):
                               "kept. Press escape and reopen to see their version.")
         except (PermissionDenied, NotFound) as exc:
             self.show_message(str(exc))
+        except SQLAlchemyError as exc:  # keep the input: nothing was written
+            self.show_message(f"Not saved, the database refused it: {exc.__class__.__name__}: "
+                              f"{str(exc.orig if hasattr(exc, 'orig') else exc)[:200]}")
         else:
             self.dismiss(result)
         finally:

@@ -270,3 +270,16 @@ async def test_long_sip_call_ids_are_written(admin, db):
     async with db.sessions() as s:
         assert await s.scalar(select(Cdr.call_id)) == long_id
     assert (await admin.get(a)).balance == Decimal("-0.5")
+
+
+async def test_list_kpis_count_the_part_hour_at_the_far_edge(service, db, clock):
+    """At 09:30 a call from yesterday 09:45 is within 24 h; one from 09:15 is not."""
+    svc = service("admin")
+    a = await svc.create(raw("A"))
+    clock.now = datetime(2025, 3, 15, 9, 30, tzinfo=UTC)
+    await write(db, [
+        cdr(a, datetime(2025, 3, 14, 9, 45, tzinfo=UTC), duration_ms=60_000),  # inside
+        cdr(a, datetime(2025, 3, 14, 9, 15, tzinfo=UTC), duration_ms=60_000),  # outside
+        cdr(a, datetime(2025, 3, 15, 9, 10, tzinfo=UTC), duration_ms=60_000),  # inside
+    ])
+    assert (await svc.page()).rows[0].kpi.attempts == 2

@@ -480,3 +480,19 @@ async def test_timestamps_are_utc(admin, clock):
     cid = await admin.create(raw())
     c = await admin.get(cid)
     assert c.created_at == clock.now and c.created_at.tzinfo is UTC
+
+
+async def test_paging_by_key_neither_repeats_nor_skips_when_others_add_rows(admin):
+    for i in range(6):
+        await admin.create(raw(f"Carrier {i}"))
+    first = await admin.rows("all", "", 0, 3)
+    assert [r.name for r in first] == ["Carrier 0", "Carrier 1", "Carrier 2"]
+    await admin.create(raw("AAA First"))  # sorts above what is already shown
+    rest = await admin.rows("all", "", 0, 3, after=first[-1].name)
+    assert [r.name for r in rest] == ["Carrier 3", "Carrier 4", "Carrier 5"]
+
+
+async def test_a_name_whose_lower_case_is_longer_is_refused_cleanly(admin):
+    with pytest.raises(ValidationError) as info:
+        await admin.create(raw("İ" * 100))  # lower() doubles its length
+    assert set(info.value.errors) == {"name"}

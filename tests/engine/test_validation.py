@@ -208,3 +208,17 @@ def test_address_length():
 def test_notes_are_free_text():
     c = validate_customer(valid(notes_public=" hello ", notes_private="secret\nline"))
     assert (c.notes_public, c.notes_private) == ("hello", "secret\nline")
+
+
+@pytest.mark.parametrize("value", [Decimal("1.0000001"), Decimal("1e12"), Decimal("NaN"),
+                                   Decimal("Infinity")])
+def test_decimal_values_get_the_same_checks_as_typed_text(value):
+    with pytest.raises(ValidationError) as info:
+        validate_customer({"name": "A", "currency": "USD", "debit_limit": value})
+    assert set(info.value.errors) == {"debit_limit"}
+
+
+def test_nul_characters_are_refused_in_free_text():
+    with pytest.raises(ValidationError) as info:
+        validate_customer({"name": "A", "currency": "USD", "address": "Main St\x00"})
+    assert set(info.value.errors) == {"address"}
