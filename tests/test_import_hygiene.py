@@ -6,20 +6,23 @@ tests import textual) cannot hide or fake a leak.
 
 from __future__ import annotations
 
-import importlib.util
+import importlib
 import json
+import pkgutil
 import subprocess
 import sys
 
-ENGINE = ["connex_tui.engine", "connex_tui.engine.money", "connex_tui.engine.validation",
-          "connex_tui.engine.stats", "connex_tui.engine.clock", "connex_tui.engine.currencies"]
-DATA = ["connex_tui.data", "connex_tui.data.customers", "connex_tui.data.cdr_writer",
-        "connex_tui.data.ledger", "connex_tui.data.audit", "connex_tui.data.search",
-        "connex_tui.data.db", "connex_tui.data.models", "connex_tui.data.migrate",
-        "connex_tui.data.access", "connex_tui.data.types", "connex_tui.data.upsert"]
-FEEDS = ["connex_tui.feeds"]
-if importlib.util.find_spec("connex_tui.feeds.demo") is not None:
-    FEEDS.append("connex_tui.feeds.demo")
+
+def modules_of(package: str) -> list[str]:
+    """Every module of a package, so that a new module is checked without editing this."""
+    pkg = importlib.import_module(package)
+    return [package, *(m.name for m in pkgutil.walk_packages(pkg.__path__, package + ".")
+                       if ".migrations" not in m.name)]
+
+
+ENGINE = modules_of("connex_tui.engine")
+DATA = modules_of("connex_tui.data")
+FEEDS = modules_of("connex_tui.feeds")
 HEADLESS = ["connex_tui.config", *ENGINE, *DATA, *FEEDS]
 
 PROBE = """
