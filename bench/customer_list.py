@@ -91,8 +91,8 @@ def pty_session(url: str, opens: int = 0) -> tuple[float, list[float], int]:
         os.write(fd, b"\x1b")
         drain(0.6)
     os.kill(pid, signal.SIGHUP)  # the app leaves on hang-up, as over a dropped SSH link
+    os.close(fd)  # and nobody reads the terminal any more
     _, _, usage = os.wait4(pid, 0)
-    os.close(fd)
     return started, open_times, usage.ru_maxrss
 
 

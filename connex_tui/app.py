@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
+import threading
 from dataclasses import dataclass
 
 from textual.app import App
@@ -54,18 +56,22 @@ class ConnexApp(App):
     async def on_mount(self) -> None:
         if self.config.keymap:
             self.set_keymap(self.config.keymap)
-        try:
-            import asyncio
-
-            asyncio.get_running_loop().add_signal_handler(signal.SIGHUP, self._hang_up)
-        except (NotImplementedError, RuntimeError, ValueError):
-            pass  # not the main thread (tests) or no SIGHUP on this platform
+        if threading.current_thread() is threading.main_thread() and hasattr(signal, "SIGHUP"):
+            # A plain handler, not loop.add_signal_handler: it also runs when the loop is
+            # stuck handing output to a terminal that nobody reads any more.
+            loop = asyncio.get_running_loop()
+            signal.signal(signal.SIGHUP, lambda *_: self._hang_up(loop))
         await upgrade(self.db)
         await self.push_screen(CustomerListScreen())
 
-    def _hang_up(self) -> None:
-        """The SSH session dropped: leave at once rather than write to a dead terminal."""
-        self.exit(return_code=129)
+    def _hang_up(self, loop: asyncio.AbstractEventLoop) -> None:
+        """The SSH session dropped: leave at once rather than write to a dead terminal.
+        A graceful exit can block writing to a terminal nobody reads, so a timer ends the
+        process regardless (open transactions roll back: nothing half-written lands)."""
+        timer = threading.Timer(2.0, os._exit, args=(129,))
+        timer.daemon = True
+        timer.start()
+        loop.call_soon_threadsafe(self.exit, None, 129)
 
     async def on_unmount(self) -> None:
         await self.db.dispose()

@@ -65,3 +65,33 @@ def test_no_color_sends_no_colour_codes(db_path):
     out, _, _ = run_on_pty(db_path, {"NO_COLOR": "1"}, until=b"0 customers")
     colours = re.findall(rb"\x1b\[(?:[0-9;]*;)?(?:3[0-7]|9[0-7]|38;[25];[0-9;]+)m", out)
     assert colours == []
+
+
+def test_hang_up_with_nobody_reading_still_exits(db_path):
+    """As over a dead SSH link: nobody reads the terminal (the app's writes block), then
+    SIGHUP. The app must still be gone within seconds."""
+    pid, fd = pty.fork()
+    if pid == 0:
+        os.environ.update({"TERM": "xterm-256color"})
+        os.execv(sys.executable, [sys.executable, "-m", "connex_tui", "--database-url",
+                                  sqlite_url(db_path)])
+    fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 80, 0, 0))
+    time.sleep(2)
+    for _ in range(6):  # repaints pile up in a terminal buffer nobody drains
+        os.write(fd, b"a")
+        time.sleep(0.3)
+        os.write(fd, b"\x1b")
+        time.sleep(0.3)
+    os.kill(pid, signal.SIGHUP)
+    sent = time.monotonic()
+    try:
+        while time.monotonic() - sent < 6:
+            done, _ = os.waitpid(pid, os.WNOHANG)
+            if done:
+                return
+            time.sleep(0.05)
+        os.kill(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)
+        raise AssertionError("still running 6 s after the hang-up")
+    finally:
+        os.close(fd)
