@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import os
 import signal
 import threading
@@ -63,6 +64,9 @@ class ConnexApp(App):
             signal.signal(signal.SIGHUP, lambda *_: self._hang_up(loop))
         await upgrade(self.db)
         await self.push_screen(CustomerListScreen())
+        # Everything loaded so far lives for the whole session: keep it out of the cyclic
+        # GC's full collections, which otherwise pause a keystroke now and then.
+        gc.freeze()
 
     def _hang_up(self, loop: asyncio.AbstractEventLoop) -> None:
         """The SSH session dropped: leave at once rather than write to a dead terminal.
