@@ -202,6 +202,16 @@ class RouteStrategy(Base):
     cards: Mapped[str] = mapped_column(Text, default="[]")  # JSON [{card, priority, weight}]
 
 
+class ConfigState(Base):
+    """One row: the routing-configuration generation. Every write to routes, cards, rates,
+    providers, CLI rules, auth entries, SIP users or scripts bumps it in the same
+    transaction; the engine snapshot is rebuilt when it differs from the one loaded."""
+
+    __tablename__ = "config_state"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    generation: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
 # §5 --------------------------------------------------------------------------------------
 class CliRule(Editable, Base):
     __tablename__ = "cli_rules"
@@ -297,6 +307,8 @@ class Cdr(Base):
     switch_ip: Mapped[str] = mapped_column(String(64), default="")
     source_ip: Mapped[str] = mapped_column(String(64), default="")
     simulated: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Simulations keep the whole decision (JSON of engine Result) so they can be reopened.
+    detail: Mapped[str | None] = mapped_column(Text)
 
 
 class StatsRollup(Base):
