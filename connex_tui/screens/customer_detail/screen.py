@@ -16,6 +16,7 @@ from connex_tui.data.customers import CustomerDetail
 from connex_tui.engine.money import format_money
 from connex_tui.screens.customer_detail.main_tab import MainTab, exact_money
 from connex_tui.screens.customer_detail.placeholder import PendingTab
+from connex_tui.screens.customer_detail.tab_base import CustomerTab
 from connex_tui.widgets.cells import channels_text, status_cell
 
 TABS = (("main", "Main"), ("stats", "Stats"), ("routing", "Routing"), ("auth", "Auth"),
@@ -23,6 +24,8 @@ TABS = (("main", "Main"), ("stats", "Stats"), ("routing", "Routing"), ("auth", "
         ("alerts", "Alerts"), ("cdr", "CDR"), ("did", "DID"), ("packages", "Packages"))
 TAB_KEYS = [key for key, _ in TABS]
 DIGITS = "1234567890"
+# Tab key -> the widget class that fills it (a CustomerTab); others show PendingTab.
+TAB_WIDGETS: dict[str, type[CustomerTab]] = {}
 
 
 class CustomerDetailScreen(Screen):
@@ -55,6 +58,8 @@ class CustomerDetailScreen(Screen):
             self.query_one("#header", Static).update("Loading…")
             self.select_tab(tab if tab in TAB_KEYS else "main")
             self.query_one(MainTab).clear()
+            for tab in self.query(CustomerTab):
+                tab.show_customer(customer_id)
             self.load()
         else:
             self.initial_tab = tab if tab in TAB_KEYS else "main"
@@ -69,7 +74,12 @@ class CustomerDetailScreen(Screen):
         with TabbedContent(initial=f"tab-{self.initial_tab}", id="tabs"):
             for key, label in TABS:
                 with TabPane(label, id=f"tab-{key}"):
-                    yield MainTab() if key == "main" else Lazy(PendingTab(key))
+                    if key == "main":
+                        yield MainTab()
+                    elif key in TAB_WIDGETS:
+                        yield Lazy(TAB_WIDGETS[key](id=f"{key}-tab"))
+                    else:
+                        yield Lazy(PendingTab(key))
         yield Footer()
 
     def on_mount(self) -> None:
@@ -141,6 +151,8 @@ class CustomerDetailScreen(Screen):
 
     def action_refresh(self) -> None:
         self.load()
+        for tab in self.query(CustomerTab):
+            tab.reload()
         self.app.flash("Refreshed")
 
     @work(group="customer-action")
