@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import re
-from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_DOWN, ROUND_HALF_UP, Decimal
+from decimal import ROUND_DOWN, ROUND_HALF_DOWN, ROUND_HALF_UP, ROUND_UP, Decimal
 
 MICRO = 1_000_000
 _MICRO_D = Decimal(MICRO)
 
+# Symmetric for negative amounts (refunds): up = away from zero, down = toward zero, so
+# round(-x) == -round(x) and a refund undoes exactly the charge it reverses.
 ROUNDING = {
-    "up": ROUND_CEILING,
-    "down": ROUND_FLOOR,
+    "up": ROUND_UP,
+    "down": ROUND_DOWN,
     "half_up": ROUND_HALF_UP,
     "half_down": ROUND_HALF_DOWN,
 }
@@ -60,9 +62,14 @@ def billable_seconds(duration_ms: int) -> int:
 
 
 def billed_seconds(seconds: int, mcd: int, pulse: int) -> int:
-    """MCD/Pulse billing: 0 -> 0; d <= X -> X; else X + ceil((d - X)/Y)*Y."""
+    """MCD/Pulse billing: 0 -> 0; d <= X -> X; else X + ceil((d - X)/Y)*Y.
+
+    The validator refuses Pulse < 1 and MCD < 0; a row that slipped past it (old data, a
+    hand-made import) is billed as Pulse 1 / MCD 0 rather than failing a whole CDR batch."""
     if seconds <= 0:
         return 0
+    pulse = max(pulse, 1)
+    mcd = max(mcd, 0)
     if seconds <= mcd:
         return mcd
     return mcd + -(-(seconds - mcd) // pulse) * pulse
@@ -86,6 +93,51 @@ def call_charge(
         return round_money(Decimal(0), precision, rounding)
     raw = Decimal(billed) * rate / 60 + connect_fee
     return round_money(raw, precision, rounding)
+
+
+def max_seconds_affordable(
+    available: Decimal,
+    rate: Decimal,
+    connect_fee: Decimal,
+    mcd: int,
+    pulse: int,
+    precision: int = 4,
+    rounding: str = "up",
+) -> int | None:
+    """Longest billed duration (seconds, on the MCD/Pulse grid) whose rounded charge,
+    connect fee included, is <= available. None = unlimited (rate 0 and the fee affordable);
+    0 = not even the first increment is affordable."""
+    pulse = max(pulse, 1)
+    mcd = max(mcd, 0)
+
+    def affordable(billed: int) -> bool:
+        charge = call_charge(billed, rate, connect_fee, answered=True, precision=precision,
+                             rounding=rounding)
+        return charge <= available
+
+    first = mcd if mcd > 0 else pulse
+    if not affordable(first):
+        return 0
+    if rate <= 0:
+        return None
+    # Grid steps: billed(k) = first + k*pulse. Rounding moves a charge by less than one
+    # unit of the precision, which brackets k; binary search inside the bracket (a few
+    # steps even for a tiny rate, where walking would take thousands).
+    slack = Decimal(1).scaleb(-precision)
+    per_step = rate * pulse / 60
+
+    def k_for(budget: Decimal) -> int:
+        return int((budget - connect_fee - rate * first / 60) / per_step)
+
+    lo = max(k_for(available - slack) - 1, 0)  # affordable (or 0, checked above)
+    hi = max(k_for(available + slack) + 1, lo)  # hi + 1 is not affordable
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        if affordable(first + mid * pulse):
+            lo = mid
+        else:
+            hi = mid - 1
+    return first + lo * pulse
 
 
 def net_of_tax(gross: Decimal, tax_percent: Decimal) -> tuple[Decimal, Decimal]:
