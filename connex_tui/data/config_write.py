@@ -1,0 +1,75 @@
+"""Pieces every routing-configuration service repeats: the optimistic-locked update, the
+"configuration changed" step (generation bump, customer reindex), unique names, and the
+text a form shows for a stored Decimal or time."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+
+from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from connex_tui.data import config_state, search
+from connex_tui.data.access import NotFound, StaleError
+from connex_tui.engine.validation import ValidationError
+
+
+def plain_decimal(value: Decimal | None) -> str:
+    """Shortest plain text of a stored Decimal (0.0125, 100, 0); None -> ''."""
+    if value is None:
+        return ""
+    text = format(value.normalize(), "f")
+    return "0" if text in ("-0", "") else text
+
+
+def moment_text(value: datetime | None) -> str:
+    """A UTC time as ISO text (a bare date at midnight), as the validators read it back."""
+    if value is None:
+        return ""
+    if (value.hour, value.minute, value.second, value.microsecond) == (0, 0, 0, 0):
+        return value.date().isoformat()
+    return value.isoformat().replace("+00:00", "Z")
+
+
+async def changed(s: AsyncSession, customer_id: int | None = None) -> None:
+    """The routing configuration changed (inside the writing transaction): bump the
+    generation and, for a customer's own rows, rebuild its search text and flags."""
+    await config_state.bump(s)
+    if customer_id is not None:
+        await search.reindex(s, [customer_id])
+
+
+async def get_or_404(s: AsyncSession, model, row_id: int, what: str):
+    row = await s.get(model, row_id)
+    if row is None:
+        raise NotFound(f"{what} {row_id} not found")
+    return row
+
+
+async def update_versioned(s: AsyncSession, model, row_id: int, version: int, values: dict,
+                           *, what: str, now: datetime) -> None:
+    """UPDATE ... WHERE version = read version; StaleError when another save came first."""
+    res = await s.execute(
+        update(model).where(model.id == row_id, model.version == version)
+        .values(**values, version=model.version + 1, updated_at=now)
+        .execution_options(synchronize_session=False))
+    if res.rowcount != 1:
+        raise StaleError(what)
+
+
+async def check_unique(s: AsyncSession, column, value: str, own_id: int | None, *,
+                       field: str, message: str, case_insensitive: bool = True) -> None:
+    """Field error when another row already holds `value` (names compare ignoring case)."""
+    model = column.class_
+    stmt = select(model.id).where(
+        func.lower(column) == value.lower() if case_insensitive else column == value)
+    if own_id is not None:
+        stmt = stmt.where(model.id != own_id)
+    if await s.scalar(stmt.limit(1)) is not None:
+        raise ValidationError({field: message})
+
+
+def snapshot_of(row, names: tuple[str, ...]) -> dict:
+    """The audited fields of an ORM row."""
+    return {n: getattr(row, n) for n in names}

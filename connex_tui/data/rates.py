@@ -1,0 +1,456 @@
+"""Rate cards, their rows, and providers (DOMAIN.md §3): reads and validated writes.
+
+Every write bumps the configuration generation; a change to a card's rows also bumps that
+card's version and updated_at, which is how the snapshot cache knows to reload its index.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+from datetime import datetime
+from decimal import Decimal
+
+from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from connex_tui.data import audit
+from connex_tui.data.access import Actor, NotFound, StaleError
+from connex_tui.data.config_write import (
+    changed,
+    check_unique,
+    get_or_404,
+    moment_text,
+    plain_decimal,
+    snapshot_of,
+    update_versioned,
+)
+from connex_tui.data.db import Database
+from connex_tui.data.models import (
+    IngressRoute,
+    Provider,
+    RateCard,
+    RateCardParent,
+    RateRow,
+    RouteCardFilter,
+    RouteStrategy,
+)
+from connex_tui.engine.clock import Clock, utcnow
+from connex_tui.engine.routing_validation import (
+    RateCardInput,
+    RateRowInput,
+    validate_provider,
+    validate_rate_card,
+    validate_rate_row,
+)
+from connex_tui.engine.validation import ValidationError
+
+CARD_FIELDS = ("name", "currency", "direction", "precision", "rounding", "provider_id")
+ROW_FIELDS = ("prefix", "destination", "rate", "connect_fee", "mcd", "pulse", "blocked",
+              "effective_from")
+PROVIDER_FIELDS = ("name", "status", "host", "channels", "flow_speed")
+
+
+@dataclass(frozen=True, slots=True)
+class RateCardRow:
+    id: int
+    version: int
+    name: str
+    currency: str
+    direction: str
+    precision: int
+    rounding: str
+    provider_id: int | None
+    provider: str
+    parents: tuple[str, ...]
+    rows: int
+
+    def form_values(self) -> dict[str, str | bool]:
+        return {"name": self.name, "currency": self.currency, "direction": self.direction,
+                "precision": str(self.precision), "rounding": self.rounding,
+                "provider": self.provider, "parents": "\n".join(self.parents)}
+
+
+@dataclass(frozen=True, slots=True)
+class RateRowView:
+    id: int
+    prefix: str
+    destination: str
+    rate: Decimal
+    connect_fee: Decimal
+    mcd: int
+    pulse: int
+    blocked: bool
+    effective_from: datetime | None
+
+    @property
+    def increment(self) -> str:
+        return f"{self.mcd}/{self.pulse}"
+
+    def form_values(self) -> dict[str, str | bool]:
+        return {"prefix": self.prefix, "destination": self.destination,
+                "rate": plain_decimal(self.rate), "connect_fee": plain_decimal(self.connect_fee),
+                "increment": self.increment, "blocked": self.blocked,
+                "effective_from": moment_text(self.effective_from)}
+
+
+@dataclass(frozen=True, slots=True)
+class ProviderRow:
+    id: int
+    version: int
+    name: str
+    status: str
+    host: str
+    channels: int
+    flow_speed: int
+
+    def form_values(self) -> dict[str, str | bool]:
+        return {"name": self.name, "status": self.status, "host": self.host,
+                "channels": str(self.channels), "flow_speed": str(self.flow_speed)}
+
+
+def _prefix_range(stmt, prefix: str):
+    """Rows whose prefix starts with `prefix`, as a range the (card_id, prefix) index
+    serves on both backends (LIKE is case-insensitive in SQLite and skips the index)."""
+    if not prefix:
+        return stmt
+    upper = prefix[:-1] + chr(ord(prefix[-1]) + 1)
+    return stmt.where(RateRow.prefix >= prefix, RateRow.prefix < upper)
+
+
+async def card_usage(s: AsyncSession, card_id: int) -> int:
+    """How many routes use the card: as their rate card, lock/exclude card, or in a
+    strategy row (JSON, matched by id)."""
+    route_ids = set(await s.scalars(select(IngressRoute.id)
+                                    .where(IngressRoute.rate_card_id == card_id)))
+    route_ids |= set(await s.scalars(select(RouteCardFilter.route_id)
+                                     .where(RouteCardFilter.card_id == card_id)))
+    for route_id, cards in await s.execute(select(RouteStrategy.route_id, RouteStrategy.cards)
+                                            .where(RouteStrategy.cards != "[]")):
+        if any(c.get("card") == card_id for c in json.loads(cards or "[]")):
+            route_ids.add(route_id)
+    return len(route_ids)
+
+
+async def touch_card(s: AsyncSession, card_id: int, now: datetime) -> None:
+    """The card's rows changed: a new version makes snapshot caches reload its index."""
+    await s.execute(update(RateCard).where(RateCard.id == card_id)
+                    .values(version=RateCard.version + 1, updated_at=now)
+                    .execution_options(synchronize_session=False))
+
+
+class RatesService:
+    def __init__(self, db: Database, actor: Actor, clock: Clock = utcnow):
+        self.db = db
+        self.actor = actor
+        self.clock = clock
+
+    # -- cards: reading -------------------------------------------------------------------
+    async def cards(self, direction: str | None = None) -> list[RateCardRow]:
+        async with self.db.sessions() as s:
+            return await self._cards(s, direction=direction)
+
+    async def card(self, card_id: int) -> RateCardRow:
+        async with self.db.sessions() as s:
+            found = await self._cards(s, card_id=card_id)
+        if not found:
+            raise NotFound(f"rate card {card_id} not found")
+        return found[0]
+
+    async def card_by_name(self, name: str) -> RateCardRow:
+        async with self.db.sessions() as s:
+            found = await self._cards(s, name=name)
+        if not found:
+            raise NotFound(f"no rate card named {name!r}")
+        return found[0]
+
+    async def _cards(self, s: AsyncSession, *, direction: str | None = None,
+                     card_id: int | None = None, name: str | None = None) -> list[RateCardRow]:
+        stmt = (select(RateCard, Provider.name).outerjoin(Provider,
+                                                         Provider.id == RateCard.provider_id)
+                .order_by(func.lower(RateCard.name)))
+        if direction is not None:
+            stmt = stmt.where(RateCard.direction == direction)
+        if card_id is not None:
+            stmt = stmt.where(RateCard.id == card_id)
+        if name is not None:
+            stmt = stmt.where(func.lower(RateCard.name) == name.lower())
+        found = (await s.execute(stmt)).all()
+        ids = [c.id for c, _ in found]
+        if not ids:
+            return []
+        counts = dict((await s.execute(
+            select(RateRow.card_id, func.count()).where(RateRow.card_id.in_(ids))
+            .group_by(RateRow.card_id))).all())
+        parent = RateCard.__table__.alias("parent")
+        parents: dict[int, list[str]] = {}
+        for cid, pname in await s.execute(
+                select(RateCardParent.customer_card_id, parent.c.name)
+                .join(parent, parent.c.id == RateCardParent.provider_card_id)
+                .where(RateCardParent.customer_card_id.in_(ids))
+                .order_by(func.lower(parent.c.name))):
+            parents.setdefault(cid, []).append(pname)
+        return [RateCardRow(c.id, c.version, c.name, c.currency, c.direction, c.precision,
+                            c.rounding, c.provider_id, pname or "",
+                            tuple(parents.get(c.id, ())), int(counts.get(c.id, 0)))
+                for c, pname in found]
+
+    # -- cards: writing -------------------------------------------------------------------
+    async def _resolve_card(self, s: AsyncSession, data: RateCardInput,
+                            own_id: int | None) -> tuple[int | None, list[int]]:
+        """Provider id and parent-card ids of validated input; field errors for unknown or
+        unfit names."""
+        errors: dict[str, str] = {}
+        provider_id = None
+        if data.provider:
+            provider_id = await s.scalar(select(Provider.id).where(
+                func.lower(Provider.name) == data.provider.lower()))
+            if provider_id is None:
+                errors["provider"] = f"no provider named '{data.provider}'"
+        parent_ids: list[int] = []
+        for pname in data.parents:
+            p = (await s.execute(select(RateCard.id, RateCard.direction, RateCard.currency)
+                                 .where(func.lower(RateCard.name) == pname.lower()))).first()
+            if p is None or p.direction != "provider":
+                errors.setdefault("parents", f"no provider rate card named '{pname}'")
+            elif p.currency != data.currency:
+                errors.setdefault("parents", f"'{pname}' is in {p.currency}, not "
+                                             f"{data.currency}")
+            elif p.id not in parent_ids:
+                parent_ids.append(p.id)
+        try:
+            await check_unique(s, RateCard.name, data.name, own_id, field="name",
+                               message="a rate card with this name already exists")
+        except ValidationError as exc:
+            errors.update(exc.errors)
+        if errors:
+            raise ValidationError(errors)
+        return provider_id, parent_ids
+
+    def _card_values(self, data: RateCardInput, provider_id: int | None) -> dict:
+        return {"name": data.name, "currency": data.currency, "direction": data.direction,
+                "precision": data.precision, "rounding": data.rounding,
+                "provider_id": provider_id}
+
+    async def _set_parents(self, s: AsyncSession, card_id: int, parent_ids: list[int]) -> None:
+        await s.execute(delete(RateCardParent).where(RateCardParent.customer_card_id == card_id))
+        if parent_ids:
+            await s.execute(insert(RateCardParent), [
+                {"customer_card_id": card_id, "provider_card_id": p} for p in parent_ids])
+
+    async def create_card(self, raw: dict) -> int:
+        self.actor.require("write")
+        data = validate_rate_card(raw)
+        now = self.clock()
+        async with self.db.sessions() as s, s.begin():
+            provider_id, parent_ids = await self._resolve_card(s, data, None)
+            values = self._card_values(data, provider_id)
+            card_id = await s.scalar(insert(RateCard).values(
+                **values, version=1, created_at=now, updated_at=now).returning(RateCard.id))
+            await self._set_parents(s, card_id, parent_ids)
+            await audit.record(s, self.actor, "create", "rate_cards", card_id, customer_id=None,
+                               before=None, after={**values, "parents": list(data.parents)},
+                               at=now)
+            await changed(s)
+        return card_id
+
+    async def update_card(self, card_id: int, version: int, raw: dict) -> None:
+        self.actor.require("write")
+        data = validate_rate_card(raw)
+        now = self.clock()
+        async with self.db.sessions() as s, s.begin():
+            current = await get_or_404(s, RateCard, card_id, "rate card")
+            if current.version != version:
+                raise StaleError("rate card")
+            # Currency and direction decide which routes, parents and CDRs fit the card:
+            # changing them would silently break those links.
+            for field in ("currency", "direction"):
+                if getattr(data, field) != getattr(current, field):
+                    raise ValidationError({field: "cannot change after creation"})
+            provider_id, parent_ids = await self._resolve_card(s, data, card_id)
+            before = {**snapshot_of(current, CARD_FIELDS),
+                      "parents": await self._parent_names(s, card_id)}
+            values = self._card_values(data, provider_id)
+            await update_versioned(s, RateCard, card_id, version, values, what="rate card",
+                                   now=now)
+            await self._set_parents(s, card_id, parent_ids)
+            await audit.record(s, self.actor, "update", "rate_cards", card_id, customer_id=None,
+                               before=before, after={**values, "parents": list(data.parents)},
+                               at=now)
+            await changed(s)
+
+    async def _parent_names(self, s: AsyncSession, card_id: int) -> list[str]:
+        return list(await s.scalars(
+            select(RateCard.name).join(RateCardParent,
+                                       RateCardParent.provider_card_id == RateCard.id)
+            .where(RateCardParent.customer_card_id == card_id).order_by(RateCard.name)))
+
+    async def delete_card(self, card_id: int) -> None:
+        """Refused while any route uses the card (rate card, lock/exclude, strategy): a
+        route left without its lock card would send traffic anywhere."""
+        self.actor.require("delete")
+        now = self.clock()
+        async with self.db.sessions() as s, s.begin():
+            current = await get_or_404(s, RateCard, card_id, "rate card")
+            used = await card_usage(s, card_id)
+            if used:
+                raise ValidationError({"name": f"used by {used} route{'s' * (used != 1)}"})
+            before = snapshot_of(current, CARD_FIELDS)
+            await s.execute(delete(RateRow).where(RateRow.card_id == card_id))
+            await s.execute(delete(RateCard).where(RateCard.id == card_id))
+            await audit.record(s, self.actor, "delete", "rate_cards", card_id, customer_id=None,
+                               before=before, after=None, at=now)
+            await changed(s)
+
+    # -- rows -----------------------------------------------------------------------------
+    async def rows(self, card_id: int, prefix: str = "", limit: int = 200,
+                   after: str | None = None) -> list[RateRowView]:
+        """Rows in prefix order (then effective_from, undated first). `after` is the last
+        prefix shown: the next page starts past it. A page never splits one prefix's
+        dated rows, so keyset paging by prefix loses none."""
+        stmt = _prefix_range(select(RateRow).where(RateRow.card_id == card_id), prefix)
+        if after is not None:
+            stmt = stmt.where(RateRow.prefix > after)
+        order = (RateRow.prefix, RateRow.effective_from.asc().nulls_first(), RateRow.id)
+        async with self.db.sessions() as s:
+            found = list((await s.scalars(stmt.order_by(*order).limit(limit))).all())
+            if len(found) == limit and found:
+                last = found[-1]
+                found += (await s.scalars(
+                    select(RateRow).where(RateRow.card_id == card_id,
+                                          RateRow.prefix == last.prefix,
+                                          RateRow.id.not_in([r.id for r in found
+                                                             if r.prefix == last.prefix]))
+                    .order_by(*order))).all()
+        return [_row_view(r) for r in found]
+
+    async def count_rows(self, card_id: int, prefix: str = "") -> int:
+        stmt = _prefix_range(select(func.count()).select_from(RateRow)
+                             .where(RateRow.card_id == card_id), prefix)
+        async with self.db.sessions() as s:
+            return int(await s.scalar(stmt) or 0)
+
+    async def _check_row_key(self, s: AsyncSession, card_id: int, data: RateRowInput,
+                             own_id: int | None) -> None:
+        """(prefix, effective_from) is a row's key in its card, as the importers use it."""
+        same_time = (RateRow.effective_from.is_(None) if data.effective_from is None
+                     else RateRow.effective_from == data.effective_from)
+        stmt = select(RateRow.id).where(RateRow.card_id == card_id,
+                                        RateRow.prefix == data.prefix, same_time)
+        if own_id is not None:
+            stmt = stmt.where(RateRow.id != own_id)
+        if await s.scalar(stmt.limit(1)) is not None:
+            when = moment_text(data.effective_from) or "without a start date"
+            if data.effective_from is not None:
+                when = f"from {when}"
+            raise ValidationError({"prefix": f"the card already has {data.prefix} {when}"})
+
+    def _row_values(self, data: RateRowInput) -> dict:
+        return {f: getattr(data, f) for f in ROW_FIELDS}
+
+    async def add_row(self, card_id: int, raw: dict) -> int:
+        self.actor.require("write")
+        data = validate_rate_row(raw)
+        now = self.clock()
+        async with self.db.sessions() as s, s.begin():
+            await get_or_404(s, RateCard, card_id, "rate card")
+            await self._check_row_key(s, card_id, data, None)
+            values = self._row_values(data)
+            row_id = await s.scalar(insert(RateRow).values(card_id=card_id, **values)
+                                    .returning(RateRow.id))
+            await self._row_written(s, card_id, row_id, "create", None, values, now)
+        return row_id
+
+    async def update_row(self, row_id: int, raw: dict) -> None:
+        self.actor.require("write")
+        data = validate_rate_row(raw)
+        now = self.clock()
+        async with self.db.sessions() as s, s.begin():
+            current = await get_or_404(s, RateRow, row_id, "rate row")
+            await self._check_row_key(s, current.card_id, data, row_id)
+            before = snapshot_of(current, ROW_FIELDS)
+            values = self._row_values(data)
+            await s.execute(update(RateRow).where(RateRow.id == row_id).values(**values)
+                            .execution_options(synchronize_session=False))
+            await self._row_written(s, current.card_id, row_id, "update", before, values, now)
+
+    async def delete_row(self, row_id: int) -> None:
+        self.actor.require("delete")
+        now = self.clock()
+        async with self.db.sessions() as s, s.begin():
+            current = await get_or_404(s, RateRow, row_id, "rate row")
+            before = snapshot_of(current, ROW_FIELDS)
+            await s.execute(delete(RateRow).where(RateRow.id == row_id))
+            await self._row_written(s, current.card_id, row_id, "delete", before, None, now)
+
+    async def _row_written(self, s: AsyncSession, card_id: int, row_id: int, action: str,
+                           before: dict | None, after: dict | None, now: datetime) -> None:
+        await touch_card(s, card_id, now)
+        keyed = {"card_id": card_id}  # which card, in the audit row of any action
+        await audit.record(s, self.actor, action, "rate_rows", row_id, customer_id=None,
+                           before=before and {**before, **keyed},
+                           after=after and {**after, **keyed}, at=now)
+        await changed(s)
+
+    # -- providers ------------------------------------------------------------------------
+    async def providers(self) -> list[ProviderRow]:
+        async with self.db.sessions() as s:
+            found = await s.scalars(select(Provider).order_by(func.lower(Provider.name)))
+            return [ProviderRow(p.id, p.version, p.name, p.status, p.host, p.channels,
+                                p.flow_speed) for p in found]
+
+    async def create_provider(self, raw: dict) -> int:
+        self.actor.require("write")
+        data = validate_provider(raw)
+        now = self.clock()
+        async with self.db.sessions() as s, s.begin():
+            await check_unique(s, Provider.name, data.name, None, field="name",
+                               message="a provider with this name already exists")
+            values = asdict(data)
+            pid = await s.scalar(insert(Provider).values(
+                **values, version=1, created_at=now, updated_at=now).returning(Provider.id))
+            await audit.record(s, self.actor, "create", "providers", pid, customer_id=None,
+                               before=None, after=values, at=now)
+            await changed(s)
+        return pid
+
+    async def update_provider(self, provider_id: int, version: int, raw: dict) -> None:
+        self.actor.require("write")
+        data = validate_provider(raw)
+        now = self.clock()
+        async with self.db.sessions() as s, s.begin():
+            current = await get_or_404(s, Provider, provider_id, "provider")
+            if current.version != version:
+                raise StaleError("provider")
+            await check_unique(s, Provider.name, data.name, provider_id, field="name",
+                               message="a provider with this name already exists")
+            before = snapshot_of(current, PROVIDER_FIELDS)
+            values = asdict(data)
+            await update_versioned(s, Provider, provider_id, version, values, what="provider",
+                                   now=now)
+            await audit.record(s, self.actor, "update", "providers", provider_id,
+                               customer_id=None, before=before, after=values, at=now)
+            await changed(s)
+
+    async def delete_provider(self, provider_id: int) -> None:
+        """Refused while the provider has rate cards (deleting it would take them along)."""
+        self.actor.require("delete")
+        now = self.clock()
+        async with self.db.sessions() as s, s.begin():
+            current = await get_or_404(s, Provider, provider_id, "provider")
+            cards = int(await s.scalar(select(func.count()).select_from(RateCard)
+                                       .where(RateCard.provider_id == provider_id)) or 0)
+            if cards:
+                raise ValidationError({"name": f"has {cards} rate card{'s' * (cards != 1)}: "
+                                               "delete those first"})
+            before = snapshot_of(current, PROVIDER_FIELDS)
+            await s.execute(delete(Provider).where(Provider.id == provider_id))
+            await audit.record(s, self.actor, "delete", "providers", provider_id,
+                               customer_id=None, before=before, after=None, at=now)
+            await changed(s)
+
+
+def _row_view(r: RateRow) -> RateRowView:
+    return RateRowView(r.id, r.prefix, r.destination, r.rate, r.connect_fee, r.mcd, r.pulse,
+                       r.blocked, r.effective_from)
+
