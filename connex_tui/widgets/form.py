@@ -83,7 +83,8 @@ class FormField(Vertical):
             area.cursor_blink = False  # a blinking cursor repaints twice a second over SSH
             return area
         field = Input(str(self.value or ""), placeholder=s.placeholder, id=widget_id,
-                      disabled=s.read_only, select_on_focus=False, compact=True)
+                      disabled=s.read_only, select_on_focus=False, compact=True,
+                      password=bool(s.extra.get("password")))  # masked as typed
         field.cursor_blink = False
         return field
 

@@ -1,0 +1,164 @@
+"""Auth tab: the customer's IP authentication entries and SIP users (DOMAIN.md §6).
+
+A SIP password is shown once, in a modal, right after it was set (typed, generated or
+reset with `p`); the table and the audit log never hold it.
+"""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual import work
+from textual.binding import Binding
+from textual.markup import escape
+
+from connex_tui.data.access import NotFound, PermissionDenied
+from connex_tui.screens.customer_detail.pane_tab import Pane, PaneTab, Saved, pane_bindings
+from connex_tui.screens.dialogs.ip_auth_form import ip_auth_form, ip_auth_label
+from connex_tui.screens.dialogs.sip_user_form import password_once, sip_user_form, sip_user_label
+from connex_tui.widgets.confirm import ConfirmScreen
+from connex_tui.widgets.row_table import Column, clip, limit_cell
+
+
+async def _find(rows_coro, row_id: int, what: str):
+    for r in await rows_coro:
+        if r.id == row_id:
+            return r
+    raise NotFound(f"{what} {row_id}")
+
+
+class IpAuthPane(Pane):
+    key = "ip-auth"
+    title = "IP authentication"
+    empty = "No IP authentication: press a to add the customer's switch address"
+    columns = (Column("Host", 24), Column("Dir", 7), Column("Chan", 5, right=True),
+               Column("CPS", 4, right=True), Column("Tech pfx", 8), Column("Proto/port", 10))
+
+    def cells(self, r):
+        direction = Text(r.direction, style="" if r.direction == "ingress" else "dim")
+        return (clip(r.host, 24), direction, limit_cell(r.channels), limit_cell(r.flow_speed),
+                clip(r.tech_prefix, 8), f"{r.protocol}/{r.port}")
+
+    def label(self, r) -> str:
+        return ip_auth_label(r.host)
+
+    async def rows(self):
+        return await self.services.auth.ip_auth(self.customer_id)
+
+    async def fetch(self, row_id: int):
+        return await _find(self.services.auth.ip_auth(self.customer_id), row_id, "IP entry")
+
+    async def form(self, row):
+        svc = self.services.auth
+        customer_id = self.customer_id
+
+        async def save(raw):
+            label = ip_auth_label(str(raw.get("host", "")).strip())
+            if row is None:
+                return Saved(await svc.create_ip_auth(customer_id, raw), f"{label} added")
+            await svc.update_ip_auth(row.id, row.version, raw)
+            return Saved(row.id, f"{label} saved")
+
+        return ip_auth_form(None if row is None else row.form_values(), save)
+
+    async def delete(self, row) -> None:
+        await self.services.auth.delete_ip_auth(row.id)
+
+    def delete_note(self, row) -> str:
+        if row.direction == "ingress":
+            return (f"Calls from {row.host} will no longer be accepted for this customer. "
+                    "The audit log keeps a record.")
+        return super().delete_note(row)
+
+
+class SipUsersPane(Pane):
+    key = "sip-users"
+    title = "SIP users"
+    empty = "No SIP users: press a to add one (a password can be generated)"
+    columns = (Column("Username", 24), Column("Chan", 5, right=True), Column("CPS", 4,
+                                                                            right=True),
+               Column("IP whitelist", 30))
+
+    def cells(self, r):
+        nets = r.ip_whitelist.split()
+        whitelist = (Text("(any address)", style="dim") if not nets
+                     else clip(", ".join(nets), 30))
+        return (clip(r.username, 24), limit_cell(r.channels), limit_cell(r.flow_speed),
+                whitelist)
+
+    def label(self, r) -> str:
+        return sip_user_label(r.username)
+
+    async def rows(self):
+        return await self.services.auth.sip_users(self.customer_id)
+
+    async def fetch(self, row_id: int):
+        return await _find(self.services.auth.sip_users(self.customer_id), row_id, "SIP user")
+
+    async def form(self, row):
+        svc = self.services.auth
+        customer_id = self.customer_id
+
+        async def save(raw):
+            username = str(raw.get("username", "")).strip()
+            label = sip_user_label(username)
+            if row is None:
+                row_id, password = await svc.create_sip_user(customer_id, raw)
+                return Saved(row_id, f"{label} added", secret=(username, password))
+            password = await svc.update_sip_user(row.id, row.version, raw)
+            return Saved(row.id, f"{label} saved",
+                         secret=(username, password) if password else None)
+
+        return sip_user_form(None if row is None else row.form_values(), save)
+
+    async def delete(self, row) -> None:
+        await self.services.auth.delete_sip_user(row.id)
+
+    def delete_note(self, row) -> str:
+        return (f"Phones registered as {row.username} can no longer call. "
+                "The audit log keeps a record.")
+
+
+class AuthTab(PaneTab):
+    PANES = (IpAuthPane, SipUsersPane)
+    BINDINGS = [
+        *pane_bindings("auth"),
+        Binding("p", "reset_password", "New password", id="auth.reset_password"),
+    ]
+
+    def check_action(self, action: str, parameters) -> bool | None:
+        if action == "reset_password":
+            return self.active_pane.key == "sip-users"
+        return True
+
+    async def after_save(self, pane: Pane, saved: Saved) -> None:
+        if saved.secret:
+            await self.app.push_screen_wait(password_once(*saved.secret))
+
+    def action_reset_password(self) -> None:
+        pane = self.panes[1]
+        row = self.current(pane)
+        if row is not None and self._start("write"):
+            self._reset_password(row)
+
+    @work(group="pane-action")
+    async def _reset_password(self, row) -> None:
+        try:
+            origin = self.screen
+            if self.app.screen is not origin:
+                return
+            name = escape(row.username)
+            if not await self.app.push_screen_wait(ConfirmScreen(
+                    f"New password for {name}?",
+                    f"A random password replaces the current one of SIP user {name}: phones "
+                    "using the old one stop registering. It is shown once.",
+                    yes="Set new password", no="Keep")):
+                return
+            try:
+                password = await self.app.services.auth.reset_sip_password(row.id)
+            except (PermissionDenied, NotFound) as exc:
+                self.app.flash(str(exc), error=True)
+                return
+            self.app.flash(f"New password set for SIP user {name}")
+            await self.app.push_screen_wait(password_once(row.username, password))
+        finally:
+            self._busy = False

@@ -1,0 +1,131 @@
+"""Routing tab: the customer's ingress routes (DOMAIN.md §4) and CLI rules (§5)."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.binding import Binding
+
+from connex_tui.data.access import NotFound
+from connex_tui.screens.customer_detail.pane_tab import Pane, PaneTab, Saved, pane_bindings
+from connex_tui.screens.dialogs.cli_rule_form import cli_rule_form, cli_rule_label
+from connex_tui.screens.dialogs.rate_card_view import RateCardScreen
+from connex_tui.screens.dialogs.route_form import route_form, route_label
+from connex_tui.widgets.row_table import Column, clip, limit_cell
+
+DIAL_WIDTH = 22
+
+
+def yes_no(value: bool, *, no_style: str = "dim") -> Text:
+    return Text("yes") if value else Text("no", style=no_style)
+
+
+class RoutesPane(Pane):
+    key = "routes"
+    title = "Ingress routes"
+    empty = "No ingress routes: press a to add one (the customer cannot call without)"
+    columns = (Column("Tech prefix", 11), Column("Rate card", 16), Column("Chan", 5, right=True),
+               Column("CPS", 4, right=True), Column("Dial string", DIAL_WIDTH),
+               Column("Enabled", 7))
+
+    def cells(self, r):
+        return (r.tech_prefix or Text("(none)", style="dim"), clip(r.rate_card, 16),
+                limit_cell(r.channels), limit_cell(r.flow_speed),
+                clip(r.dial_string, DIAL_WIDTH) or Text("(every number)", style="dim"),
+                yes_no(r.enabled, no_style="bold red"))
+
+    def label(self, r) -> str:
+        return route_label(r.tech_prefix)
+
+    async def rows(self):
+        return await self.services.routes.routes(self.customer_id)
+
+    async def fetch(self, row_id: int):
+        return await self.services.routes.route(row_id)
+
+    async def form(self, row):
+        svc = self.services.routes
+        cards = await svc.card_names("customer")
+        if not cards and row is None:
+            self.tab.app.flash("No customer rate card exists yet: create one first "
+                               "(connex-tui config apply or rates import)", error=True)
+            return None
+        customer_id = self.customer_id
+
+        async def save(raw):
+            label = route_label(str(raw.get("tech_prefix", "")).strip())
+            if row is None:
+                return Saved(await svc.create_route(customer_id, raw), f"{label} added")
+            await svc.update_route(row.id, row.version, raw)
+            return Saved(row.id, f"{label} saved")
+
+        return route_form(None if row is None else row.form_values(), save, cards=cards,
+                          provider_cards=await svc.card_names("provider"),
+                          scripts=[s.name for s in await svc.scripts()])
+
+    async def delete(self, row) -> None:
+        await self.services.routes.delete_route(row.id)
+
+    def delete_note(self, row) -> str:
+        return (f"Calls with tech prefix {row.tech_prefix or '(none)'} will no longer use "
+                f"this route (rate card {row.rate_card}). The audit log keeps a record.")
+
+
+class CliRulesPane(Pane):
+    key = "cli-rules"
+    title = "CLI rules"
+    empty = "No CLI rules: every CLI passes unchanged. Press a to add one"
+    columns = (Column("#", 3, right=True), Column("CLI", 20), Column("Rewrite", 16),
+               Column("PAID", 16), Column("Forced", 6))
+
+    def cells(self, r):
+        return (r.position, clip(r.cli, 20), clip(r.rewrite_cli, 16), clip(r.p_asserted_id, 16),
+                Text("yes", style="bold") if r.forced else "")
+
+    def label(self, r) -> str:
+        return cli_rule_label(r.cli, r.forced)
+
+    async def rows(self):
+        return await self.services.routes.cli_rules(self.customer_id)
+
+    async def fetch(self, row_id: int):
+        for r in await self.services.routes.cli_rules(self.customer_id):
+            if r.id == row_id:
+                return r
+        raise NotFound(f"CLI rule {row_id}")
+
+    async def form(self, row):
+        svc = self.services.routes
+        customer_id = self.customer_id
+
+        async def save(raw):
+            label = cli_rule_label(str(raw.get("cli", "")).strip(), bool(raw.get("forced")))
+            if row is None:
+                return Saved(await svc.create_cli_rule(customer_id, raw), f"{label} added")
+            await svc.update_cli_rule(row.id, row.version, raw)
+            return Saved(row.id, f"{label} saved")
+
+        return cli_rule_form(None if row is None else row.form_values(), save)
+
+    async def delete(self, row) -> None:
+        await self.services.routes.delete_cli_rule(row.id)
+
+
+class RoutingTab(PaneTab):
+    PANES = (RoutesPane, CliRulesPane)
+    BINDINGS = [
+        *pane_bindings("routing"),
+        Binding("v", "view_card", "View card", id="routing.view_card"),
+    ]
+
+    def check_action(self, action: str, parameters) -> bool | None:
+        if action == "view_card":
+            return self.active_pane.key == "routes"
+        return True
+
+    def action_view_card(self) -> None:
+        row = self.current(self.panes[0])
+        if row is None:
+            return
+        detail = getattr(self.screen, "detail", None)
+        crumb = f"Customers › {detail.name} › Routing" if detail else ""
+        self.app.push_screen(RateCardScreen(row.rate_card_id, row.rate_card, crumb))

@@ -1,0 +1,37 @@
+"""The CLI rule add/edit form (DOMAIN.md §5)."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from textual.markup import escape
+
+from connex_tui.widgets.form import FieldSpec, FormScreen
+
+CLI_RULE_FIELDS = [
+    FieldSpec("cli", "CLI pattern",
+              help="regex on the caller's number; plain digits match anywhere; "
+                   "e.g. ^44(\\d+)$"),
+    FieldSpec("rewrite_cli", "Rewrite CLI",
+              help="new CLI, may use \\1 or $1 groups; empty = keep; forced: the CLI to use"),
+    FieldSpec("p_asserted_id", "P-Asserted-ID", help="PAID to set when the rule applies"),
+    FieldSpec("forced", "Forced", kind="switch",
+              help="used when no whitelist rule matches: the CLI is replaced"),
+    FieldSpec("position", "Order", help="rules are tried in this order; empty = last"),
+]
+
+NEW_CLI_RULE = {"cli": "", "rewrite_cli": "", "p_asserted_id": "", "forced": False,
+                "position": ""}
+
+
+def cli_rule_label(cli: str, forced: bool = False) -> str:
+    return "Forced CLI rule" if forced and not cli else f"CLI rule {cli}"
+
+
+def cli_rule_form(values: dict[str, Any] | None,
+                  save: Callable[[dict[str, Any]], Awaitable[Any]]) -> FormScreen:
+    title = ("Add CLI rule" if values is None
+             else "Edit " + escape(cli_rule_label(values.get("cli", ""),
+                                                  values.get("forced", False))))
+    return FormScreen(title, CLI_RULE_FIELDS, dict(values or NEW_CLI_RULE), save)

@@ -1,0 +1,91 @@
+"""The ingress route add/edit form: every field of DOMAIN.md §4, in five sections."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any
+
+from connex_tui.widgets.form import FieldSpec, FormScreen
+
+STRATEGY_HELP = ("one rule per line: <prefix or *> <mode> [card[:priority[:weight]] …]\n"
+                 "e.g. '44 priority UK-A:1 UK-B:2' or '* lcr'; modes: lcr reverse_lcr "
+                 "priority weighted round_robin drop; no line = lcr")
+MEDIA_MODES = (("relaxed", "relaxed"), ("strict", "strict"))
+
+
+def options(names: Sequence[str], current: str = "", *, none: str | None = None
+            ) -> tuple[tuple[str, str], ...]:
+    """Select options of some names; the current value stays choosable even when it is
+    no longer listed, and `none` (if given) is the label of the empty choice."""
+    out = [(none, "")] if none is not None else []
+    out += [(n, n) for n in names]
+    if current and current not in names:
+        out.append((current, current))
+    return tuple(out)
+
+
+def _known(names: Sequence[str]) -> str:
+    shown = ", ".join(names[:6]) + (f" (+{len(names) - 6} more)" if len(names) > 6 else "")
+    return f"provider cards, one per line or comma separated; known: {shown or 'none yet'}"
+
+
+def route_fields(values: dict[str, Any], cards: Sequence[str], provider_cards: Sequence[str],
+                 scripts: Sequence[str]) -> list[FieldSpec]:
+    return [
+        FieldSpec("rate_card", "Rate card", kind="select", section="Basic",
+                  options=options(cards, values.get("rate_card", ""))),
+        FieldSpec("tech_prefix", "Tech prefix", section="Basic",
+                  help="digits, * and #; stripped from the number; empty = every call"),
+        FieldSpec("dial_string", "Dial string", kind="textarea", section="Basic",
+                  help="one per line: digits = prefix, else a regex; empty = every number"),
+        FieldSpec("enabled", "Enabled", kind="switch", section="Basic"),
+        FieldSpec("channels", "Channels", section="Capacity",
+                  help="max concurrent calls on this route; 0 = unlimited"),
+        FieldSpec("flow_speed", "Flow speed (CPS)", section="Capacity",
+                  help="max new calls per second; 0 = unlimited"),
+        FieldSpec("max_duration", "Max duration (s)", section="Capacity",
+                  help="longest call in seconds; empty = 7200"),
+        FieldSpec("capped_rate", "Capped rate", section="Price",
+                  help="block calls whose rate per minute is above it; empty = no cap"),
+        FieldSpec("provider_capped_rate", "Provider capped rate", section="Price",
+                  help="skip providers that cost more per minute; empty = no cap"),
+        FieldSpec("profit_assurance", "Profit assurance", kind="switch", section="Price",
+                  help="skip providers that cost more than the customer pays"),
+        FieldSpec("block_connect_cost", "Block connect cost", kind="switch", section="Price",
+                  help="block calls whose rate row has a connection fee"),
+        FieldSpec("strategy", "Strategy", kind="textarea", section="Strategy",
+                  help=STRATEGY_HELP),
+        FieldSpec("lock_cards", "Lock cards", kind="textarea", section="Strategy",
+                  help="only these " + _known(provider_cards)),
+        FieldSpec("exclude_cards", "Exclude cards", kind="textarea", section="Strategy",
+                  help="never these " + _known(provider_cards)),
+        FieldSpec("script", "Script", kind="select", section="Strategy",
+                  options=options(scripts, values.get("script", ""), none="none")),
+        FieldSpec("rtp_media_proxy", "RTP media proxy", section="Media",
+                  help="auto, direct or a zone name"),
+        FieldSpec("rtp_proxy_mode", "RTP proxy mode", kind="select", section="Media",
+                  options=MEDIA_MODES),
+    ]
+
+
+def new_route(cards: Sequence[str]) -> dict[str, Any]:
+    return {"rate_card": cards[0] if cards else "", "tech_prefix": "", "dial_string": "",
+            "enabled": True, "channels": "0", "flow_speed": "0", "max_duration": "7200",
+            "capped_rate": "", "provider_capped_rate": "", "profit_assurance": False,
+            "block_connect_cost": False, "strategy": "", "lock_cards": "",
+            "exclude_cards": "", "script": "", "rtp_media_proxy": "auto",
+            "rtp_proxy_mode": "relaxed"}
+
+
+def route_label(tech_prefix: str) -> str:
+    return f"Route {tech_prefix}" if tech_prefix else "Route without tech prefix"
+
+
+def route_form(values: dict[str, Any] | None, save: Callable[[dict[str, Any]], Awaitable[Any]],
+               *, cards: Sequence[str], provider_cards: Sequence[str] = (),
+               scripts: Sequence[str] = ()) -> FormScreen:
+    """Add (values None) or edit form; `cards` are the customer rate card names."""
+    title = ("Add ingress route" if values is None
+             else f"Edit {route_label(values.get('tech_prefix', '')).lower()}")
+    values = dict(values) if values is not None else new_route(cards)
+    return FormScreen(title, route_fields(values, cards, provider_cards, scripts), values, save)
