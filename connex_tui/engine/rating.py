@@ -1,0 +1,165 @@
+"""Longest-prefix match over a rate card's rows, compact enough for 1,000,000 rows.
+
+One dict maps each prefix to a row number; the row's fields live in parallel typed arrays
+(about 40 bytes a row instead of a tuple and its objects), destinations are interned once.
+A prefix with several rows (different effective_from) maps instead to a tuple of row numbers,
+newest first. Money stays in integer micro-units until a hit is turned into a RateMatch.
+"""
+
+from __future__ import annotations
+
+from array import array
+from collections.abc import Iterable
+from decimal import Decimal
+from typing import NamedTuple
+
+from connex_tui.engine.snapshot import RowTuple
+
+_NEVER = -(2**62)  # effective_from of a row without one: in effect at any time
+
+
+class RateMatch(NamedTuple):
+    """The row a number matched. Immutable; a NamedTuple because building one is 4x cheaper
+    than a frozen dataclass, which counts at 250,000 lookups a second."""
+
+    prefix: str
+    destination: str
+    rate: Decimal  # per minute
+    connect_fee: Decimal
+    mcd: int
+    pulse: int
+    blocked: bool
+    effective_from: int | None = None  # UTC epoch seconds
+    row: int = 0  # position of the row in the order it was loaded
+
+    @property
+    def increment(self) -> str:
+        return f"{self.mcd}/{self.pulse}"
+
+
+class _DecimalCache(dict):
+    """Micro-units -> Decimal with 6 places (as money.from_micro), memoised: cards reuse a
+    few thousand distinct rates, and a dict hit is far cheaper than building a Decimal."""
+
+    def __missing__(self, units: int) -> Decimal:
+        value = Decimal(units).scaleb(-6)
+        if len(self) < 100_000:
+            self[units] = value
+        return value
+
+
+micro_to_decimal = _DecimalCache().__getitem__
+_tuple_new = tuple.__new__
+
+
+class PrefixIndex:
+    """Rows of one rate card, looked up by the longest prefix in effect at a given time."""
+
+    __slots__ = ("_by_prefix", "_lengths", "_dest", "_dest_names", "_rate", "_fee", "_mcd",
+                 "_pulse", "_blocked", "_eff", "_rows")
+
+    def __init__(self) -> None:
+        # prefix -> row number, or a tuple of row numbers (newest effective_from first)
+        self._by_prefix: dict[str, int | tuple[int, ...]] = {}
+        self._lengths: tuple[int, ...] = ()  # prefix lengths present, longest first
+        self._dest = array("I")
+        self._dest_names: list[str] = []
+        self._rate = array("q")
+        self._fee = array("q")
+        self._mcd = array("i")
+        self._pulse = array("i")
+        self._blocked = array("b")
+        self._eff = array("q")
+        self._rows = 0
+
+    @classmethod
+    def from_rows(cls, rows: Iterable[RowTuple]) -> PrefixIndex:
+        index = cls()
+        by_prefix = index._by_prefix
+        dest_ids: dict[str, int] = {}
+        dest_names = index._dest_names
+        dest, rate, fee = index._dest.append, index._rate.append, index._fee.append
+        mcd, pulse = index._mcd.append, index._pulse.append
+        blocked, eff = index._blocked.append, index._eff.append
+        multi: dict[str, list[int]] = {}
+        n = 0
+        for prefix, destination, rate_m, fee_m, r_mcd, r_pulse, r_blocked, r_eff in rows:
+            d = dest_ids.get(destination)
+            if d is None:
+                d = dest_ids[destination] = len(dest_names)
+                dest_names.append(destination)
+            dest(d)
+            rate(rate_m)
+            fee(fee_m)
+            mcd(r_mcd)
+            pulse(r_pulse)
+            blocked(1 if r_blocked else 0)
+            eff(_NEVER if r_eff is None else r_eff)
+            seen = by_prefix.setdefault(prefix, n)
+            if seen != n:
+                multi.setdefault(prefix, [seen]).append(n)
+            n += 1
+        index._rows = n
+        effs = index._eff
+        for prefix, numbers in multi.items():
+            # newest first; of two rows with the same time, the one loaded later wins
+            by_prefix[prefix] = tuple(sorted(numbers, key=lambda i: (effs[i], i), reverse=True))
+        index._lengths = tuple(sorted({len(p) for p in by_prefix}, reverse=True))
+        return index
+
+    def __len__(self) -> int:
+        return self._rows
+
+    @property
+    def prefixes(self) -> int:
+        return len(self._by_prefix)
+
+    def lookup(self, number: str, at_epoch: int | None = None) -> RateMatch | None:
+        """The row of the longest prefix of number in effect at at_epoch (UTC seconds).
+
+        at_epoch None = no time filter: every row counts, the newest per prefix wins. A row
+        not yet in effect does not exist for the call, so a shorter prefix may match."""
+        by_prefix = self._by_prefix
+        size = len(number)
+        for length in self._lengths:
+            if length > size:
+                continue
+            prefix = number[:length]
+            hit = by_prefix.get(prefix)
+            if hit is None:
+                continue
+            if hit.__class__ is int:
+                if at_epoch is None or self._eff[hit] <= at_epoch:
+                    return self._match(prefix, hit)
+                continue
+            for row in hit:  # newest first
+                if at_epoch is None or self._eff[row] <= at_epoch:
+                    return self._match(prefix, row)
+        return None
+
+    def _match(self, prefix: str, row: int) -> RateMatch:
+        eff = self._eff[row]
+        # tuple.__new__ directly: the NamedTuple's generated __new__ is one more frame
+        return _tuple_new(RateMatch, (
+            prefix,
+            self._dest_names[self._dest[row]],
+            micro_to_decimal(self._rate[row]),
+            micro_to_decimal(self._fee[row]),
+            self._mcd[row],
+            self._pulse[row],
+            self._blocked[row] == 1,
+            None if eff == _NEVER else eff,
+            row,
+        ))
+
+    def rows(self) -> Iterable[RowTuple]:
+        """Every row back as RowTuple, in load order (for exports and tests)."""
+        by_row: dict[int, str] = {}
+        for prefix, hit in self._by_prefix.items():
+            for row in (hit,) if hit.__class__ is int else hit:
+                by_row[row] = prefix
+        for row in range(self._rows):
+            eff = self._eff[row]
+            yield (by_row[row], self._dest_names[self._dest[row]], self._rate[row],
+                   self._fee[row], self._mcd[row], self._pulse[row], self._blocked[row] == 1,
+                   None if eff == _NEVER else eff)
