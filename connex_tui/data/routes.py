@@ -1,0 +1,464 @@
+"""A customer's ingress routes and CLI rules, and the routing scripts (DOMAIN.md §4, §5).
+
+A route's strategy rows (route_strategies, cards as JSON by provider-card id) and card
+filters (route_card_filters, lock/exclude) are written with the route in one transaction;
+RouteRow gives them back as the text a form edits (names, not ids).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from decimal import Decimal
+
+from sqlalchemy import delete, func, insert, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from connex_tui.data import audit
+from connex_tui.data.access import Actor, NotFound, StaleError
+from connex_tui.data.config_write import (
+    changed,
+    check_unique,
+    get_or_404,
+    plain_decimal,
+    snapshot_of,
+    update_versioned,
+)
+from connex_tui.data.db import Database
+from connex_tui.data.models import (
+    CliRule,
+    Customer,
+    IngressRoute,
+    RateCard,
+    RouteCardFilter,
+    RouteStrategy,
+    RoutingScript,
+)
+from connex_tui.engine.clock import Clock, utcnow
+from connex_tui.engine.route_fields import (
+    StrategyCardInput,
+    StrategyInput,
+    format_strategy,
+)
+from connex_tui.engine.routing_validation import (
+    RouteInput,
+    validate_cli_rule,
+    validate_route,
+    validate_script,
+)
+from connex_tui.engine.validation import ValidationError
+
+ROUTE_COLUMNS = ("tech_prefix", "dial_string", "capped_rate", "provider_capped_rate",
+                 "profit_assurance", "block_connect_cost", "channels", "flow_speed",
+                 "max_duration", "rtp_media_proxy", "rtp_proxy_mode", "enabled")
+CLI_FIELDS = ("cli", "rewrite_cli", "p_asserted_id", "forced", "position")
+
+
+@dataclass(frozen=True, slots=True)
+class RouteRow:
+    id: int
+    version: int
+    customer_id: int
+    rate_card_id: int
+    rate_card: str
+    tech_prefix: str
+    dial_string: str
+    capped_rate: Decimal | None
+    provider_capped_rate: Decimal | None
+    profit_assurance: bool
+    block_connect_cost: bool
+    channels: int
+    flow_speed: int
+    max_duration: int
+    lock_cards: tuple[str, ...]
+    exclude_cards: tuple[str, ...]
+    strategy: str
+    script: str
+    rtp_media_proxy: str
+    rtp_proxy_mode: str
+    enabled: bool
+    position: int
+
+    def form_values(self) -> dict[str, str | bool]:
+        return {
+            "rate_card": self.rate_card, "tech_prefix": self.tech_prefix,
+            "dial_string": self.dial_string, "capped_rate": plain_decimal(self.capped_rate),
+            "provider_capped_rate": plain_decimal(self.provider_capped_rate),
+            "profit_assurance": self.profit_assurance,
+            "block_connect_cost": self.block_connect_cost, "channels": str(self.channels),
+            "flow_speed": str(self.flow_speed), "max_duration": str(self.max_duration),
+            "lock_cards": "\n".join(self.lock_cards),
+            "exclude_cards": "\n".join(self.exclude_cards), "strategy": self.strategy,
+            "script": self.script, "rtp_media_proxy": self.rtp_media_proxy,
+            "rtp_proxy_mode": self.rtp_proxy_mode, "enabled": self.enabled}
+
+
+@dataclass(frozen=True, slots=True)
+class CliRuleRow:
+    id: int
+    version: int
+    customer_id: int
+    cli: str
+    rewrite_cli: str
+    p_asserted_id: str
+    forced: bool
+    position: int
+
+    def form_values(self) -> dict[str, str | bool]:
+        return {"cli": self.cli, "rewrite_cli": self.rewrite_cli,
+                "p_asserted_id": self.p_asserted_id, "forced": self.forced,
+                "position": str(self.position)}
+
+
+@dataclass(frozen=True, slots=True)
+class ScriptRow:
+    id: int
+    version: int
+    name: str
+    body: str
+
+    def form_values(self) -> dict[str, str | bool]:
+        return {"name": self.name, "body": self.body}
+
+
+@dataclass(frozen=True, slots=True)
+class _Resolved:
+    """A validated route with its names turned into ids."""
+
+    card_id: int
+    script_id: int | None
+    locks: tuple[int, ...]
+    excludes: tuple[int, ...]
+    strategies: tuple[tuple[str, str, str], ...]  # (prefix, mode, cards JSON)
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}{'s' if n != 1 else ''}"
+
+
+async def _next_position(s: AsyncSession, model, customer_id: int) -> int:
+    top = await s.scalar(select(func.max(model.position)).where(model.customer_id == customer_id))
+    return 0 if top is None else int(top) + 1
+
+
+class RoutesService:
+    def __init__(self, db: Database, actor: Actor, clock: Clock = utcnow):
+        self.db = db
+        self.actor = actor
+        self.clock = clock
+
+    # -- routes: reading ------------------------------------------------------------------
+    async def routes(self, customer_id: int) -> list[RouteRow]:
+        async with self.db.sessions() as s:
+            return await self._routes(s, IngressRoute.customer_id == customer_id)
+
+    async def route(self, route_id: int) -> RouteRow:
+        async with self.db.sessions() as s:
+            found = await self._routes(s, IngressRoute.id == route_id)
+        if not found:
+            raise NotFound(f"route {route_id} not found")
+        return found[0]
+
+    async def _routes(self, s: AsyncSession, where) -> list[RouteRow]:
+        routes = list((await s.scalars(select(IngressRoute).where(where).order_by(
+            IngressRoute.position, IngressRoute.id))).all())
+        if not routes:
+            return []
+        ids = [r.id for r in routes]
+        card_names = dict((await s.execute(select(RateCard.id, RateCard.name))).all())
+        script_names = dict((await s.execute(select(RoutingScript.id,
+                                                    RoutingScript.name))).all())
+        filters: dict[tuple[int, str], list[str]] = {}
+        for rid, card_id, kind in await s.execute(
+                select(RouteCardFilter.route_id, RouteCardFilter.card_id, RouteCardFilter.kind)
+                .where(RouteCardFilter.route_id.in_(ids))):
+            filters.setdefault((rid, kind), []).append(card_names.get(card_id, f"#{card_id}"))
+        strategies: dict[int, list[StrategyInput]] = {}
+        for st in await s.scalars(select(RouteStrategy).where(RouteStrategy.route_id.in_(ids))
+                                  .order_by(RouteStrategy.id)):
+            cards = tuple(StrategyCardInput(card_names.get(c["card"], f"#{c['card']}"),
+                                            c.get("priority", 1), c.get("weight", 1))
+                          for c in json.loads(st.cards or "[]"))
+            strategies.setdefault(st.route_id, []).append(StrategyInput(st.prefix, st.mode,
+                                                                        cards))
+
+        def names(rid: int, kind: str) -> tuple[str, ...]:
+            return tuple(sorted(filters.get((rid, kind), ()), key=str.lower))
+
+        return [RouteRow(
+            r.id, r.version, r.customer_id, r.rate_card_id, card_names.get(r.rate_card_id, ""),
+            r.tech_prefix, r.dial_string, r.capped_rate, r.provider_capped_rate,
+            r.profit_assurance, r.block_connect_cost, r.channels, r.flow_speed, r.max_duration,
+            names(r.id, "lock"), names(r.id, "exclude"),
+            format_strategy(strategies.get(r.id, ())),
+            script_names.get(r.script_id, "") if r.script_id else "", r.rtp_media_proxy,
+            r.rtp_proxy_mode, r.enabled, r.position) for r in routes]
+
+    async def card_names(self, direction: str) -> list[str]:
+        """Names of the customer or provider rate cards, for select fields."""
+        async with self.db.sessions() as s:
+            return list(await s.scalars(select(RateCard.name).where(
+                RateCard.direction == direction).order_by(func.lower(RateCard.name))))
+
+    # -- routes: writing ------------------------------------------------------------------
+    async def _resolve(self, s: AsyncSession, customer: Customer, data: RouteInput,
+                       own_id: int | None) -> _Resolved:
+        """Card and script names to ids; every unknown or unfit name as a field error."""
+        errors: dict[str, str] = {}
+        cards = {name.lower(): (cid, direction, currency) for cid, name, direction, currency
+                 in await s.execute(select(RateCard.id, RateCard.name, RateCard.direction,
+                                           RateCard.currency))}
+        card_id = 0
+        found = cards.get(data.rate_card.lower())
+        if found is None or found[1] != "customer":
+            errors["rate_card"] = f"no customer rate card named '{data.rate_card}'"
+        elif found[2] != customer.currency:
+            errors["rate_card"] = (f"'{data.rate_card}' is in {found[2]}; {customer.name} "
+                                   f"is billed in {customer.currency}")
+        else:
+            card_id = found[0]
+
+        def provider_card(name: str) -> int | None:
+            hit = cards.get(name.lower())
+            return hit[0] if hit is not None and hit[1] == "provider" else None
+
+        filter_ids: dict[str, tuple[int, ...]] = {}
+        for field in ("lock_cards", "exclude_cards"):
+            ids = []
+            for name in getattr(data, field):
+                cid = provider_card(name)
+                if cid is None:
+                    errors.setdefault(field, f"no provider rate card named '{name}'")
+                elif cid not in ids:
+                    ids.append(cid)
+            filter_ids[field] = tuple(ids)
+        strategies = []
+        for n, row in enumerate(data.strategy, 1):
+            items = []
+            for c in row.cards:
+                cid = provider_card(c.card)
+                if cid is None:
+                    errors.setdefault("strategy",
+                                      f"line {n}: no provider rate card named '{c.card}'")
+                items.append({"card": cid, "priority": c.priority, "weight": c.weight})
+            strategies.append((row.prefix, row.mode, json.dumps(items)))
+        script_id = None
+        if data.script:
+            script_id = await s.scalar(select(RoutingScript.id).where(
+                func.lower(RoutingScript.name) == data.script.lower()))
+            if script_id is None:
+                errors["script"] = f"no routing script named '{data.script}'"
+        clash = await self._same_prefix(s, customer.id, data, own_id)
+        if clash:
+            errors.setdefault("tech_prefix", clash)
+        if errors:
+            raise ValidationError(errors)
+        return _Resolved(card_id, script_id, filter_ids["lock_cards"],
+                         filter_ids["exclude_cards"], tuple(strategies))
+
+    async def _same_prefix(self, s: AsyncSession, customer_id: int, data: RouteInput,
+                           own_id: int | None) -> str | None:
+        """Routes may share a tech prefix (tried in order, the first whose dial string
+        matches wins) but not with the same dial string: the second could never match."""
+        stmt = select(IngressRoute.dial_string).where(
+            IngressRoute.customer_id == customer_id, IngressRoute.tech_prefix == data.tech_prefix)
+        if own_id is not None:
+            stmt = stmt.where(IngressRoute.id != own_id)
+        for dial in await s.scalars(stmt):
+            if dial == data.dial_string:
+                prefix = f"tech prefix {data.tech_prefix}" if data.tech_prefix else \
+                    "no tech prefix"
+                what = "the same dial string" if dial else "an empty dial string"
+                return f"another route has {prefix} and {what}"
+        return None
+
+    def _route_values(self, data: RouteInput, res: _Resolved) -> dict:
+        return {**{k: getattr(data, k) for k in ROUTE_COLUMNS}, "rate_card_id": res.card_id,
+                "script_id": res.script_id}
+
+    async def _write_children(self, s: AsyncSession, route_id: int, res: _Resolved) -> None:
+        await s.execute(delete(RouteCardFilter).where(RouteCardFilter.route_id == route_id))
+        await s.execute(delete(RouteStrategy).where(RouteStrategy.route_id == route_id))
+        filters = [{"route_id": route_id, "card_id": c, "kind": kind}
+                   for kind, ids in (("lock", res.locks), ("exclude", res.excludes))
+                   for c in ids]
+        if filters:
+            await s.execute(insert(RouteCardFilter), filters)
+        if res.strategies:
+            await s.execute(insert(RouteStrategy), [
+                {"route_id": route_id, "prefix": p, "mode": m, "cards": c}
+                for p, m, c in res.strategies])
+
+    async def create_route(self, customer_id: int, raw: dict) -> int:
+        self.actor.require("write")
+        data = validate_route(raw)
+        now = self.clock()
+        async with self.db.sessions() as s, s.begin():
+            customer = await get_or_404(s, Customer, customer_id, "customer")
+            res = await self._resolve(s, customer, data, None)
+            position = await _next_position(s, IngressRoute, customer_id)
+            route_id = await s.scalar(insert(IngressRoute).values(
+                customer_id=customer_id, **self._route_values(data, res), position=position,
+                version=1, created_at=now, updated_at=now).returning(IngressRoute.id))
+            await self._write_children(s, route_id, res)
+            await audit.record(s, self.actor, "create", "ingress_routes", route_id,
+                               customer_id=customer_id, before=None,
+                               after=_audit_values(data, format_strategy(data.strategy)), at=now)
+            await changed(s, customer_id)
+        return route_id
+
+    async def update_route(self, route_id: int, version: int, raw: dict) -> None:
+        self.actor.require("write")
+        data = validate_route(raw)
+        now = self.clock()
+        async with self.db.sessions() as s, s.begin():
+            current = await get_or_404(s, IngressRoute, route_id, "route")
+            if current.version != version:
+                raise StaleError("route")
+            customer = await get_or_404(s, Customer, current.customer_id, "customer")
+            before = (await self._routes(s, IngressRoute.id == route_id))[0]
+            res = await self._resolve(s, customer, data, route_id)
+            await update_versioned(s, IngressRoute, route_id, version,
+                                   self._route_values(data, res), what="route", now=now)
+            await self._write_children(s, route_id, res)
+            await audit.record(s, self.actor, "update", "ingress_routes", route_id,
+                               customer_id=customer.id, before=_audit_values(before, before.strategy),
+                               after=_audit_values(data, format_strategy(data.strategy)), at=now)
+            await changed(s, customer.id)
+
+    async def delete_route(self, route_id: int) -> None:
+        """Delete; the other routes keep their order (positions are not renumbered)."""
+        self.actor.require("delete")
+        now = self.clock()
+        async with self.db.sessions() as s, s.begin():
+            found = await self._routes(s, IngressRoute.id == route_id)
+            if not found:
+                raise NotFound(f"route {route_id} not found")
+            await s.execute(delete(IngressRoute).where(IngressRoute.id == route_id))
+            await audit.record(s, self.actor, "delete", "ingress_routes", route_id,
+                               customer_id=found[0].customer_id,
+                               before=_audit_values(found[0], found[0].strategy), after=None, at=now)
+            await changed(s, found[0].customer_id)
+
+    # -- CLI rules ------------------------------------------------------------------------
+    async def cli_rules(self, customer_id: int) -> list[CliRuleRow]:
+        async with self.db.sessions() as s:
+            found = await s.scalars(select(CliRule).where(CliRule.customer_id == customer_id)
+                                    .order_by(CliRule.position, CliRule.id))
+            return [CliRuleRow(r.id, r.version, r.customer_id, r.cli, r.rewrite_cli,
+                               r.p_asserted_id, r.forced, r.position) for r in found]
+
+    async def create_cli_rule(self, customer_id: int, raw: dict) -> int:
+        """A rule goes last unless the input gives a position."""
+        self.actor.require("write")
+        data = validate_cli_rule(raw)
+        now = self.clock()
+        async with self.db.sessions() as s, s.begin():
+            await get_or_404(s, Customer, customer_id, "customer")
+            position = data.position
+            if position is None:
+                position = await _next_position(s, CliRule, customer_id)
+            values = {f: getattr(data, f) for f in CLI_FIELDS} | {"position": position}
+            rule_id = await s.scalar(insert(CliRule).values(
+                customer_id=customer_id, **values, version=1, created_at=now,
+                updated_at=now).returning(CliRule.id))
+            await audit.record(s, self.actor, "create", "cli_rules", rule_id,
+                               customer_id=customer_id, before=None, after=values, at=now)
+            await changed(s)
+        return rule_id
+
+    async def update_cli_rule(self, rule_id: int, version: int, raw: dict) -> None:
+        self.actor.require("write")
+        data = validate_cli_rule(raw)
+        now = self.clock()
+        async with self.db.sessions() as s, s.begin():
+            current = await get_or_404(s, CliRule, rule_id, "CLI rule")
+            if current.version != version:
+                raise StaleError("CLI rule")
+            before = snapshot_of(current, CLI_FIELDS)
+            values = {f: getattr(data, f) for f in CLI_FIELDS}
+            if data.position is None:
+                values["position"] = current.position
+            await update_versioned(s, CliRule, rule_id, version, values, what="CLI rule",
+                                   now=now)
+            await audit.record(s, self.actor, "update", "cli_rules", rule_id,
+                               customer_id=current.customer_id, before=before, after=values,
+                               at=now)
+            await changed(s)
+
+    async def delete_cli_rule(self, rule_id: int) -> None:
+        self.actor.require("delete")
+        now = self.clock()
+        async with self.db.sessions() as s, s.begin():
+            current = await get_or_404(s, CliRule, rule_id, "CLI rule")
+            before = snapshot_of(current, CLI_FIELDS)
+            await s.execute(delete(CliRule).where(CliRule.id == rule_id))
+            await audit.record(s, self.actor, "delete", "cli_rules", rule_id,
+                               customer_id=current.customer_id, before=before, after=None,
+                               at=now)
+            await changed(s)
+
+    # -- routing scripts ------------------------------------------------------------------
+    async def scripts(self) -> list[ScriptRow]:
+        async with self.db.sessions() as s:
+            found = await s.scalars(select(RoutingScript)
+                                    .order_by(func.lower(RoutingScript.name)))
+            return [ScriptRow(r.id, r.version, r.name, r.body) for r in found]
+
+    async def create_script(self, raw: dict) -> int:
+        self.actor.require("write")
+        data = validate_script(raw)
+        now = self.clock()
+        async with self.db.sessions() as s, s.begin():
+            await check_unique(s, RoutingScript.name, data.name, None, field="name",
+                               message="a script with this name already exists")
+            values = {"name": data.name, "body": data.body}
+            script_id = await s.scalar(insert(RoutingScript).values(
+                **values, version=1, created_at=now, updated_at=now)
+                .returning(RoutingScript.id))
+            await audit.record(s, self.actor, "create", "routing_scripts", script_id,
+                               customer_id=None, before=None, after=values, at=now)
+            await changed(s)
+        return script_id
+
+    async def update_script(self, script_id: int, version: int, raw: dict) -> None:
+        self.actor.require("write")
+        data = validate_script(raw)
+        now = self.clock()
+        async with self.db.sessions() as s, s.begin():
+            current = await get_or_404(s, RoutingScript, script_id, "script")
+            if current.version != version:
+                raise StaleError("script")
+            await check_unique(s, RoutingScript.name, data.name, script_id, field="name",
+                               message="a script with this name already exists")
+            before = snapshot_of(current, ("name", "body"))
+            values = {"name": data.name, "body": data.body}
+            await update_versioned(s, RoutingScript, script_id, version, values,
+                                   what="script", now=now)
+            await audit.record(s, self.actor, "update", "routing_scripts", script_id,
+                               customer_id=None, before=before, after=values, at=now)
+            await changed(s)
+
+    async def delete_script(self, script_id: int) -> None:
+        """Refused while routes use it: dropping a script silently would drop its rules
+        (a reject, say) from live traffic."""
+        self.actor.require("delete")
+        now = self.clock()
+        async with self.db.sessions() as s, s.begin():
+            current = await get_or_404(s, RoutingScript, script_id, "script")
+            used = int(await s.scalar(select(func.count()).select_from(IngressRoute)
+                                      .where(IngressRoute.script_id == script_id)) or 0)
+            if used:
+                raise ValidationError({"name": f"used by {_plural(used, 'route')}"})
+            before = snapshot_of(current, ("name", "body"))
+            await s.execute(delete(RoutingScript).where(RoutingScript.id == script_id))
+            await audit.record(s, self.actor, "delete", "routing_scripts", script_id,
+                               customer_id=None, before=before, after=None, at=now)
+            await changed(s)
+
+
+def _audit_values(src: RouteInput | RouteRow, strategy: str) -> dict:
+    """A route as its audit row shows it: names, not ids; the strategy as text."""
+    return {**{k: getattr(src, k) for k in ROUTE_COLUMNS}, "rate_card": src.rate_card,
+            "script": src.script, "lock_cards": sorted(src.lock_cards, key=str.lower),
+            "exclude_cards": sorted(src.exclude_cards, key=str.lower), "strategy": strategy}
