@@ -8,6 +8,7 @@ import sys
 import time
 from datetime import UTC, datetime
 
+from connex_tui import cli_io
 from connex_tui.config import Config, ConfigError, load_config
 
 
@@ -62,6 +63,7 @@ def _parser() -> argparse.ArgumentParser:
                       help="write CDR history for only this many customers (default: all)")
     seed.add_argument("--now", help="ISO time the history ends at (default: now)")
     seed.add_argument("--database-url", default=argparse.SUPPRESS)
+    cli_io.add_parsers(sub)
     return p
 
 
@@ -85,6 +87,8 @@ def main(argv: list[str] | None = None) -> int:
         return asyncio.run(_db_upgrade(cfg))
     if args.command == "demo":
         return asyncio.run(_demo_seed(cfg, args))
+    if args.command in cli_io.COMMANDS:
+        return cli_io.run(cfg, args)
     from connex_tui.app import run_app
 
     return run_app(cfg)

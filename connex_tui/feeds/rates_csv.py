@@ -1,0 +1,273 @@
+"""Rate-card CSV files (DOMAIN.md §3): `prefix,destination,rate,connect_fee,increment`
+plus optional `effective_from` and `blocked`, with a header row.
+
+Every row goes through validate_rate_row; errors are reported by line number. An import
+is one transaction: nothing is written unless every row is good, or (skip_bad) the good
+rows are written and the bad ones still reported. Rows upsert by (prefix, effective_from);
+`replace` also deletes the card's rows the file does not hold.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import BinaryIO, TextIO
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from connex_tui.data import audit, config_state
+from connex_tui.data.access import Actor, NotFound
+from connex_tui.data.db import Database
+from connex_tui.data.models import RateCard, RateRow
+from connex_tui.engine.clock import Clock, utcnow
+from connex_tui.engine.routing_validation import RateRowInput, validate_rate_row
+from connex_tui.engine.validation import ValidationError
+from connex_tui.feeds.rate_rows import (
+    RowCounts,
+    RowSync,
+    count_rows,
+    moment_text,
+    plain_number,
+    touch_card,
+)
+
+HEADER = ("prefix", "destination", "rate", "connect_fee", "increment", "effective_from",
+          "blocked")
+REQUIRED = HEADER[:5]
+MAX_REPORTED = 1000  # errors kept for the report; the rest are only counted
+
+Progress = Callable[[int, int], None]
+
+
+@dataclass(frozen=True, slots=True)
+class RowError:
+    line: int
+    message: str
+
+    def __str__(self) -> str:
+        return f"line {self.line}: {self.message}"
+
+
+class _FatalLine(Exception):
+    def __init__(self, line: int, message: str):
+        super().__init__(message)
+        self.error = RowError(line, message)
+
+
+def _fields_message(exc: ValidationError) -> str:
+    return "; ".join(f"{k}: {v}" for k, v in exc.errors.items())
+
+
+def parse(lines: Iterable[str], *,
+          effective_from: datetime | None = None) -> Iterator[RateRowInput | RowError]:
+    """Validated rows of a rate CSV, or an error per bad line. A broken header (or a line
+    that is not text) ends the file with one error. `effective_from` is given to rows
+    whose own column is missing or empty."""
+    reader = csv.reader(iter(lines), strict=True)
+    try:
+        header = next(reader, None)
+    except (_FatalLine, csv.Error) as exc:
+        yield exc.error if isinstance(exc, _FatalLine) else RowError(1, str(exc))
+        return
+    columns = [h.strip().lower() for h in header or ()]
+    problem = _header_problem(columns)
+    if problem:
+        yield RowError(1, problem)
+        return
+    seen: dict[str | tuple, int] = {}
+    line = reader.line_num
+    while True:
+        start = line + 1
+        try:
+            record = next(reader, None)
+        except _FatalLine as exc:
+            yield exc.error
+            return
+        except csv.Error as exc:
+            yield RowError(start, f"not valid CSV: {exc}")
+            return
+        line = reader.line_num
+        if record is None:
+            return
+        if not record or (len(record) == 1 and not record[0].strip()):
+            continue  # blank line
+        if len(record) != len(columns):
+            yield RowError(start, f"expected {len(columns)} fields ({','.join(columns)}), "
+                                  f"found {len(record)}")
+            continue
+        raw = dict(zip(columns, record, strict=True))
+        if effective_from is not None and not raw.get("effective_from", "").strip():
+            raw["effective_from"] = effective_from
+        try:
+            row = validate_rate_row(raw)
+        except ValidationError as exc:
+            yield RowError(start, _fields_message(exc))
+            continue
+        # the bare prefix for undated rows: a million keys take less memory as strings
+        key = row.prefix if row.effective_from is None else (row.prefix, row.effective_from)
+        if key in seen:
+            when = f" effective from {moment_text(row.effective_from)}" \
+                if row.effective_from else ""
+            yield RowError(start, f"prefix {row.prefix}{when} is already on line {seen[key]}")
+            continue
+        seen[key] = start
+        yield row
+
+
+def _header_problem(columns: list[str]) -> str:
+    if not columns:
+        return f"empty file: expected the header {','.join(REQUIRED)}"
+    if not set(columns) & set(HEADER):
+        return f"no header row: the first line must be {','.join(REQUIRED)}"
+    unknown = [c for c in columns if c not in HEADER]
+    if unknown:
+        return (f"unknown column {unknown[0]!r}: the header is {','.join(REQUIRED)} "
+                f"(+ optional effective_from, blocked)")
+    twice = sorted({c for c in columns if columns.count(c) > 1})
+    if twice:
+        return f"column {twice[0]!r} appears twice"
+    missing = [c for c in REQUIRED if c not in columns]
+    if missing:
+        return f"missing column {missing[0]!r}: the header is {','.join(REQUIRED)}"
+    return ""
+
+
+def decoded_lines(stream: BinaryIO, on_bytes: Callable[[int], None] | None = None
+                  ) -> Iterator[str]:
+    """UTF-8 lines of a binary stream (a leading BOM dropped), counting bytes read."""
+    for n, raw in enumerate(stream, 1):
+        if on_bytes is not None:
+            on_bytes(len(raw))
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            raise _FatalLine(n, "not UTF-8 text") from None
+        yield text.removeprefix("\ufeff") if n == 1 else text
+
+
+def read_file(path: str | Path, *, effective_from: datetime | None = None
+              ) -> Iterator[RateRowInput | RowError]:
+    """parse() of a CSV file on disk (used by the YAML apply for `rates_csv`)."""
+    with open(path, "rb") as fh:
+        yield from parse(decoded_lines(fh), effective_from=effective_from)
+
+
+# -- import ---------------------------------------------------------------------------------
+@dataclass(slots=True)
+class ImportReport:
+    card: str
+    rows: int = 0  # data rows read
+    good: int = 0
+    bad: int = 0
+    errors: list[RowError] = field(default_factory=list)  # the first MAX_REPORTED
+    counts: RowCounts = field(default_factory=RowCounts)
+    written: bool = False
+
+    def summary(self) -> str:
+        if not self.written:
+            reason = f"{self.bad} bad row{'s' if self.bad != 1 else ''}" if self.bad else \
+                "no rows in the file"
+            return f"{self.card}: nothing imported ({reason} of {self.rows})"
+        skipped = f", {self.bad} bad rows skipped" if self.bad else ""
+        return f"{self.card}: {self.good} rows imported: {self.counts}{skipped}"
+
+
+async def card_id_by_name(s: AsyncSession, name: str) -> int:
+    card_id = await s.scalar(select(RateCard.id).where(RateCard.name == name))
+    if card_id is None:
+        raise NotFound(f"unknown rate card {name!r}")
+    return card_id
+
+
+async def import_csv(db: Database, actor: Actor, card: str, path: str | Path, *,
+                     effective_from: datetime | None = None, skip_bad: bool = False,
+                     replace: bool = False, progress: Progress | None = None,
+                     clock: Clock = utcnow) -> ImportReport:
+    """Import a rate CSV into the card named `card`, in one transaction. NotFound for an
+    unknown card; bad rows are in the report (nothing written unless `skip_bad`)."""
+    actor.require("write")
+    if replace:
+        actor.require("delete")
+    report = ImportReport(card)
+    total = os.path.getsize(path)
+    done = 0
+
+    def on_bytes(n: int) -> None:
+        nonlocal done
+        done += n
+
+    # One transaction: the session rolls back on leaving unless it was committed.
+    async with db.sessions() as s:
+        card_id = await card_id_by_name(s, card)
+        before = await count_rows(s, card_id)
+        sync = RowSync(s, card_id)
+        with open(path, "rb") as fh:
+            for item in parse(decoded_lines(fh, on_bytes), effective_from=effective_from):
+                if isinstance(item, RowError):
+                    report.bad += 1
+                    if len(report.errors) < MAX_REPORTED:
+                        report.errors.append(item)
+                else:
+                    report.good += 1
+                    if skip_bad or not report.bad:  # after a bad row: only validate
+                        await sync.add(item)
+                report.rows = report.good + report.bad
+                if progress is not None and report.rows % 2000 == 0 and done < total:
+                    progress(done, total)
+        if progress is not None:
+            progress(total, total)
+        if report.good == 0 or (report.bad and not skip_bad):
+            return report
+        report.counts = await sync.finish(replace=replace)
+        now = clock()
+        if report.counts.touched:
+            await touch_card(s, card_id, now)
+            await config_state.bump(s)
+        await audit.record(
+            s, actor, "import", "rate_cards", card_id, customer_id=None,
+            before={"rows": before},
+            after={"rows": before + report.counts.added - report.counts.deleted,
+                   "file": Path(path).name, "added": report.counts.added,
+                   "changed": report.counts.changed, "deleted": report.counts.deleted,
+                   "skipped_bad": report.bad},
+            at=now)
+        await s.commit()
+        report.written = True
+    return report
+
+
+# -- export ---------------------------------------------------------------------------------
+def row_fields(prefix: str, destination: str, rate, connect_fee, mcd: int, pulse: int,
+               effective_from: datetime | None, blocked: bool) -> list[str]:
+    return [prefix, destination, plain_number(rate), plain_number(connect_fee),
+            f"{mcd}/{pulse}", moment_text(effective_from), "yes" if blocked else "no"]
+
+
+def rows_query(card_id: int):
+    """The card's rows in file order: prefix, then undated before dated rows."""
+    return (select(RateRow.prefix, RateRow.destination, RateRow.rate, RateRow.connect_fee,
+                   RateRow.mcd, RateRow.pulse, RateRow.effective_from, RateRow.blocked)
+            .where(RateRow.card_id == card_id)
+            .order_by(RateRow.prefix, RateRow.effective_from.asc().nulls_first(), RateRow.id))
+
+
+async def write_card_csv(s: AsyncSession, card_id: int, out: TextIO) -> int:
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(HEADER)
+    n = 0
+    result = await s.stream(rows_query(card_id).execution_options(yield_per=5000))
+    async for part in result.partitions():
+        writer.writerows(row_fields(*r) for r in part)
+        n += len(part)
+    return n
+
+
+async def export_csv(db: Database, card: str, out: TextIO) -> int:
+    """Write the card's rows to `out` in the import format; returns the number of rows."""
+    async with db.sessions() as s:
+        return await write_card_csv(s, await card_id_by_name(s, card), out)
