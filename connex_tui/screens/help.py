@@ -48,13 +48,29 @@ GENERIC = (("ctrl+p", "Command palette"), ("tab / shift+tab", "Next / previous f
            ("ctrl+q", "Quit at once"))
 
 
+def _focused_bindings(screen: Screen) -> list[tuple[object, Binding]]:
+    """Footer keys of the widgets around the focus (a customer tab's add/edit/delete):
+    they come first and hide the screen's binding of the same key."""
+    out: list[tuple[object, Binding]] = []
+    node = screen.focused
+    while node is not None and node is not screen:
+        out += [(node, b) for b in getattr(node, "BINDINGS", ())
+                if isinstance(b, Binding) and b.description and b.show]
+        node = node.parent
+    return out
+
+
 def help_rows(screen: Screen) -> list[tuple[str, str]]:
-    """The screen's own keys first (all keys of one action on one line), then the few
-    generic ones; widget internals (copy, page-left, ...) are left out."""
-    own = [b for b in screen.BINDINGS if isinstance(b, Binding) and b.description]
+    """The keys of the focused part and the screen's own keys (all keys of one action on
+    one line), then the few generic ones; widget internals (copy, page-left, ...) are left
+    out."""
+    own = _focused_bindings(screen)
+    taken = {k for _, b in own for k in b.key.split(",")}
+    own += [(screen, b) for b in screen.BINDINGS if isinstance(b, Binding) and b.description
+            and not taken.issuperset(b.key.split(","))]
     rows: dict[str, list[str]] = {}
-    for b in own:
-        if screen.check_action(b.action, ()) is False:
+    for node, b in own:
+        if node.check_action(b.action, ()) is False:
             continue
         rows.setdefault(b.description, []).extend(key_label(b.key).split(", "))
     out = [(", ".join(dict.fromkeys(keys)), what) for what, keys in rows.items()]

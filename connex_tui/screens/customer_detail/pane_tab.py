@@ -16,7 +16,7 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.markup import escape
-from textual.widgets import DataTable
+from textual.widgets import DataTable, Tabs
 
 from connex_tui.data.access import NotFound, PermissionDenied, StaleError
 from connex_tui.engine.validation import ValidationError
@@ -104,9 +104,9 @@ class PaneTab(CustomerTab):
             yield TablePane(pane.title, pane.empty, table, id=f"{pane.key}-pane")
 
     def on_show(self) -> None:
-        # Switching tabs from a focused table of another tab leaves nothing focused:
-        # put the operator in the first pane so that its keys work at once.
-        if self.app.focused is None:
+        # Coming here by 1-0 or [ ] leaves the focus on the tab bar (or nowhere): put it
+        # in the first pane so that the tab's keys (a, e, ...) work at once.
+        if self.screen.focused is None or isinstance(self.screen.focused, Tabs):
             self.table(self.panes[0]).focus()
 
     def table(self, pane: Pane) -> RowTable:

@@ -11,14 +11,13 @@ from connex_tui.widgets.form import FieldSpec, FormScreen
 
 CLI_RULE_FIELDS = [
     FieldSpec("cli", "CLI pattern",
-              help="regex on the caller's number; plain digits match anywhere; "
-                   "e.g. ^44(\\d+)$"),
+              help="regex, e.g. ^44(\\d+)$; plain digits: anywhere"),
     FieldSpec("rewrite_cli", "Rewrite CLI",
-              help="new CLI, may use \\1 or $1 groups; empty = keep; forced: the CLI to use"),
-    FieldSpec("p_asserted_id", "P-Asserted-ID", help="PAID to set when the rule applies"),
+              help="may use \\1 or $1; empty = keep; forced: new CLI"),
+    FieldSpec("p_asserted_id", "P-Asserted-ID", help="PAID set when the rule applies; may use \\1"),
     FieldSpec("forced", "Forced", kind="switch",
-              help="used when no whitelist rule matches: the CLI is replaced"),
-    FieldSpec("position", "Order", help="rules are tried in this order; empty = last"),
+              help="applies when no other rule matches"),
+    FieldSpec("position", "Order", help="rules are tried in order; empty = last"),
 ]
 
 NEW_CLI_RULE = {"cli": "", "rewrite_cli": "", "p_asserted_id": "", "forced": False,

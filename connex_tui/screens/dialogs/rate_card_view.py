@@ -130,7 +130,7 @@ class RateCardScreen(Screen):
             return
         if prefix != self.prefix:  # typed on meanwhile: a newer load is on its way
             return
-        self.more = len(rows) == PAGE
+        self.more = len(rows) >= PAGE
         self.table.fill(rows, self.cells)
         self.table.move_cursor(row=0)
         self._count(total)
@@ -161,7 +161,7 @@ class RateCardScreen(Screen):
             self._loading_more = False
         if rows is None or prefix != self.prefix:
             return
-        self.more = len(rows) == PAGE
+        self.more = len(rows) >= PAGE
         self.table.append(rows, self.cells)
         self.loaded += 1
 

@@ -7,9 +7,10 @@ from typing import Any
 
 from connex_tui.widgets.form import FieldSpec, FormScreen
 
-STRATEGY_HELP = ("one rule per line: <prefix or *> <mode> [card[:priority[:weight]] …]\n"
-                 "e.g. '44 priority UK-A:1 UK-B:2' or '* lcr'; modes: lcr reverse_lcr "
-                 "priority weighted round_robin drop; no line = lcr")
+STRATEGY_HELP = ("a line: <prefix|*> <mode> [card[:priority[:weight]]…]\n"
+                 "e.g. 44 priority UK-A:1 UK-B:2    * lcr\n"
+                 "modes: lcr reverse_lcr priority weighted\n"
+                 "round_robin drop; none = lcr")
 MEDIA_MODES = (("relaxed", "relaxed"), ("strict", "strict"))
 
 
@@ -26,7 +27,7 @@ def options(names: Sequence[str], current: str = "", *, none: str | None = None
 
 def _known(names: Sequence[str]) -> str:
     shown = ", ".join(names[:6]) + (f" (+{len(names) - 6} more)" if len(names) > 6 else "")
-    return f"provider cards, one per line or comma separated; known: {shown or 'none yet'}"
+    return f"provider cards, one a line; known: {shown or 'none yet'}"
 
 
 def route_fields(values: dict[str, Any], cards: Sequence[str], provider_cards: Sequence[str],
@@ -35,24 +36,24 @@ def route_fields(values: dict[str, Any], cards: Sequence[str], provider_cards: S
         FieldSpec("rate_card", "Rate card", kind="select", section="Basic",
                   options=options(cards, values.get("rate_card", ""))),
         FieldSpec("tech_prefix", "Tech prefix", section="Basic",
-                  help="digits, * and #; stripped from the number; empty = every call"),
+                  help="digits * #; stripped; empty = matches every call"),
         FieldSpec("dial_string", "Dial string", kind="textarea", section="Basic",
-                  help="one per line: digits = prefix, else a regex; empty = every number"),
+                  help="a line each: digits = prefix, else regex; empty = all"),
         FieldSpec("enabled", "Enabled", kind="switch", section="Basic"),
         FieldSpec("channels", "Channels", section="Capacity",
-                  help="max concurrent calls on this route; 0 = unlimited"),
+                  help="concurrent calls; 0 = unlimited"),
         FieldSpec("flow_speed", "Flow speed (CPS)", section="Capacity",
-                  help="max new calls per second; 0 = unlimited"),
+                  help="new calls per second; 0 = unlimited"),
         FieldSpec("max_duration", "Max duration (s)", section="Capacity",
-                  help="longest call in seconds; empty = 7200"),
+                  help="longest call; empty = 7200"),
         FieldSpec("capped_rate", "Capped rate", section="Price",
-                  help="block calls whose rate per minute is above it; empty = no cap"),
+                  help="block calls rated above it (per min); empty = none"),
         FieldSpec("provider_capped_rate", "Provider capped rate", section="Price",
-                  help="skip providers that cost more per minute; empty = no cap"),
+                  help="skip providers costing more; empty = no cap"),
         FieldSpec("profit_assurance", "Profit assurance", kind="switch", section="Price",
-                  help="skip providers that cost more than the customer pays"),
+                  help="skip providers costing more than the rate"),
         FieldSpec("block_connect_cost", "Block connect cost", kind="switch", section="Price",
-                  help="block calls whose rate row has a connection fee"),
+                  help="block calls whose rate has a connect fee"),
         FieldSpec("strategy", "Strategy", kind="textarea", section="Strategy",
                   help=STRATEGY_HELP),
         FieldSpec("lock_cards", "Lock cards", kind="textarea", section="Strategy",

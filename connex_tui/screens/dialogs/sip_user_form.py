@@ -13,19 +13,18 @@ from connex_tui.widgets.text_view import TextScreen
 
 
 def sip_user_fields(creating: bool) -> list[FieldSpec]:
-    password_help = (f"at least {SIP_PASSWORD_MIN} characters; or leave empty and keep "
-                     "generate on" if creating else
-                     "empty = keep the current one; or type a new one, or switch generate on")
+    password_help = (f"{SIP_PASSWORD_MIN}+ characters, or empty with generate on"
+                     if creating else "empty = keep it; or a new one, or generate")
     return [
-        FieldSpec("username", "Username", help="3-64 characters: letters, digits, . _ -"),
+        FieldSpec("username", "Username", help="3-64 of: letters, digits, . _ -"),
         FieldSpec("password", "Password", help=password_help, extra={"password": True}),
         FieldSpec("generate", "Generate password", kind="switch",
-                  help="a random 20-character password, shown once after saving"),
-        FieldSpec("channels", "Channels", help="max concurrent calls; 0 = unlimited"),
-        FieldSpec("flow_speed", "Flow speed (CPS)", help="max new calls per second; "
+                  help="random password, shown once after saving"),
+        FieldSpec("channels", "Channels", help="concurrent calls; 0 = unlimited"),
+        FieldSpec("flow_speed", "Flow speed (CPS)", help="new calls per second; "
                                                          "0 = unlimited"),
         FieldSpec("ip_whitelist", "IP whitelist", kind="textarea",
-                  help="CIDRs allowed to register, one per line; empty = any"),
+                  help="CIDRs allowed, one a line; empty = any"),
     ]
 
 
