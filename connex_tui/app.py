@@ -14,8 +14,11 @@ from textual.binding import Binding
 
 from connex_tui.config import Config
 from connex_tui.data.access import Actor, NotFound, PermissionDenied, StaleError
+from connex_tui.data.auth import AuthService
 from connex_tui.data.customers import CustomerDetail, CustomerService
 from connex_tui.data.db import Database, upgrade
+from connex_tui.data.rates import RatesService
+from connex_tui.data.routes import RoutesService
 from connex_tui.engine.clock import Clock, utcnow
 from connex_tui.screens.commands import CustomerCommands
 from connex_tui.screens.customer_list import CustomerListScreen
@@ -27,6 +30,9 @@ from connex_tui.widgets.confirm import ConfirmScreen
 @dataclass
 class Services:
     customers: CustomerService
+    rates: RatesService
+    routes: RoutesService
+    auth: AuthService
 
 
 class ConnexApp(App):
@@ -47,7 +53,11 @@ class ConnexApp(App):
         self.clock = clock
         self.db = database or Database(config.database_url)
         self.actor = Actor(config.operator, config.role)
-        self.services = Services(customers=CustomerService(self.db, self.actor, clock))
+        self.services = Services(
+            customers=CustomerService(self.db, self.actor, clock),
+            rates=RatesService(self.db, self.actor, clock),
+            routes=RoutesService(self.db, self.actor, clock),
+            auth=AuthService(self.db, self.actor, clock))
         self.theme = config.theme
         if os.environ.get("TERM") == "linux":  # the Linux console lacks box-drawing glyphs
             self.add_class("-ascii")

@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from connex_tui.data import audit
 from connex_tui.data.access import Actor, NotFound, StaleError
+from connex_tui.data.auth import tech_prefix_clash
 from connex_tui.data.config_write import (
     changed,
     check_unique,
@@ -248,7 +249,8 @@ class RoutesService:
                 func.lower(RoutingScript.name) == data.script.lower()))
             if script_id is None:
                 errors["script"] = f"no routing script named '{data.script}'"
-        clash = await self._same_prefix(s, customer.id, data, own_id)
+        clash = (await self._same_prefix(s, customer.id, data, own_id)
+                 or await tech_prefix_clash(s, customer.id, data.tech_prefix))
         if clash:
             errors.setdefault("tech_prefix", clash)
         if errors:

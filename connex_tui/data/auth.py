@@ -1,0 +1,336 @@
+"""A customer's authentication (DOMAIN.md §6): IP-auth entries and SIP users.
+
+Every write bumps the configuration generation and reindexes the customer (search text and
+the has_auth flag). SIP passwords are stored as argon2 hash + HA1 only; the clear password
+is returned once to the caller to show, and never kept.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import asdict, dataclass
+
+from sqlalchemy import delete, insert, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from connex_tui.data import audit, passwords
+from connex_tui.data.access import Actor, StaleError
+from connex_tui.data.config_write import (
+    changed,
+    check_unique,
+    get_or_404,
+    snapshot_of,
+    update_versioned,
+)
+from connex_tui.data.db import Database
+from connex_tui.data.models import Customer, IngressRoute, IpAuth, SipUser
+from connex_tui.engine.clock import Clock, utcnow
+from connex_tui.engine.routing_validation import (
+    IpAuthInput,
+    validate_ip_auth,
+    validate_sip_user,
+)
+from connex_tui.engine.validation import ValidationError
+
+IP_FIELDS = tuple(IpAuthInput.__dataclass_fields__)
+SIP_FIELDS = ("username", "channels", "flow_speed", "ip_whitelist")
+
+
+@dataclass(frozen=True, slots=True)
+class IpAuthRow:
+    id: int
+    version: int
+    customer_id: int
+    host: str
+    direction: str
+    channels: int
+    flow_speed: int
+    codecs: str
+    manufacturer: str
+    sw_version: str
+    protocol: str
+    port: int
+    dial_pattern: str
+    cli_prefix: str
+    tech_prefix: str
+    strip_digits: int
+    bandwidth: int
+    force_from: str
+
+    def form_values(self) -> dict[str, str | bool]:
+        return {f: str(getattr(self, f)) for f in IP_FIELDS}
+
+
+@dataclass(frozen=True, slots=True)
+class SipUserRow:
+    id: int
+    version: int
+    customer_id: int
+    username: str
+    channels: int
+    flow_speed: int
+    ip_whitelist: str
+
+    def form_values(self) -> dict[str, str | bool]:
+        """Password empty (= keep) and generate off: the secret is never read back."""
+        return {"username": self.username, "password": "", "generate": False,
+                "channels": str(self.channels), "flow_speed": str(self.flow_speed),
+                "ip_whitelist": self.ip_whitelist}
+
+
+def _overlap(a: str, b: str) -> bool:
+    return a.startswith(b) or b.startswith(a)
+
+
+async def _sharers(s: AsyncSession, customer_id: int, host: str
+                   ) -> tuple[dict[int, str], dict[int, set[str]]]:
+    """Other customers on ingress `host` (id -> name), and the non-empty route tech
+    prefixes of them and of `customer_id`."""
+    others = dict((await s.execute(
+        select(Customer.id, Customer.name).join(IpAuth, IpAuth.customer_id == Customer.id)
+        .where(IpAuth.host == host, IpAuth.direction == "ingress",
+               IpAuth.customer_id != customer_id))).all())
+    prefixes: dict[int, set[str]] = {cid: set() for cid in (*others, customer_id)}
+    if others:
+        for cid, prefix in await s.execute(
+                select(IngressRoute.customer_id, IngressRoute.tech_prefix)
+                .where(IngressRoute.customer_id.in_(prefixes), IngressRoute.tech_prefix != "")):
+            prefixes[cid].add(prefix)
+    return others, prefixes
+
+
+def _clash(prefix: str, host: str, others: dict[int, str],
+           prefixes: dict[int, set[str]]) -> str | None:
+    for cid, name in sorted(others.items(), key=lambda kv: kv[1]):
+        for theirs in sorted(prefixes[cid]):
+            if _overlap(prefix, theirs):
+                return (f"tech prefix {prefix} overlaps {theirs} of {name}, which shares "
+                        f"ingress IP {host}: calls from it could not be told apart")
+    return None
+
+
+async def shared_host_problem(s: AsyncSession, customer_id: int, host: str) -> str | None:
+    """Why `customer_id` may not add ingress `host` (None if it may).
+
+    Calls from an IP that several customers share are told apart by the non-empty tech
+    prefixes of their routes (§4.1 step 1), so sharing is allowed only when every customer
+    on the host has a route with a tech prefix and no two customers' prefixes overlap (one
+    starting the other): every dialled number then belongs to at most one of them."""
+    others, prefixes = await _sharers(s, customer_id, host)
+    if not others:
+        return None
+    shared = f"{host} is also used by {', '.join(sorted(others.values()))}"
+    if not prefixes[customer_id]:
+        return (f"{shared}: a shared IP needs routes with tech prefixes to tell customers "
+                "apart, and this customer has none")
+    for cid, name in sorted(others.items(), key=lambda kv: kv[1]):
+        if not prefixes[cid]:
+            return (f"{shared}: a shared IP needs routes with tech prefixes to tell "
+                    f"customers apart, and {name} has none")
+    for mine in sorted(prefixes[customer_id]):
+        problem = _clash(mine, host, others, prefixes)
+        if problem:
+            return problem
+    return None
+
+
+async def tech_prefix_clash(s: AsyncSession, customer_id: int, prefix: str) -> str | None:
+    """Why a route of `customer_id` may not take tech prefix `prefix`: it overlaps one of
+    another customer that shares an ingress IP with this one."""
+    if not prefix:
+        return None
+    hosts = set(await s.scalars(select(IpAuth.host).where(
+        IpAuth.customer_id == customer_id, IpAuth.direction == "ingress")))
+    for host in sorted(hosts):
+        others, prefixes = await _sharers(s, customer_id, host)
+        problem = _clash(prefix, host, others, prefixes)
+        if problem:
+            return problem
+    return None
+
+
+class AuthService:
+    def __init__(self, db: Database, actor: Actor, clock: Clock = utcnow):
+        self.db = db
+        self.actor = actor
+        self.clock = clock
+
+    # -- IP authentication ----------------------------------------------------------------
+    async def ip_auth(self, customer_id: int) -> list[IpAuthRow]:
+        async with self.db.sessions() as s:
+            found = await s.scalars(select(IpAuth).where(IpAuth.customer_id == customer_id)
+                                    .order_by(IpAuth.id))
+            return [_ip_row(r) for r in found]
+
+    async def _check_host(self, s: AsyncSession, customer_id: int, data: IpAuthInput,
+                          own_id: int | None) -> None:
+        stmt = select(IpAuth.id).where(IpAuth.customer_id == customer_id,
+                                       IpAuth.host == data.host,
+                                       IpAuth.direction == data.direction)
+        if own_id is not None:
+            stmt = stmt.where(IpAuth.id != own_id)
+        if await s.scalar(stmt.limit(1)) is not None:
+            raise ValidationError({"host": f"this customer already has {data.direction} "
+                                           f"{data.host}"})
+        if data.direction == "ingress":
+            problem = await shared_host_problem(s, customer_id, data.host)
+            if problem:
+                raise ValidationError({"host": problem})
+
+    async def create_ip_auth(self, customer_id: int, raw: dict) -> int:
+        self.actor.require("write")
+        data = validate_ip_auth(raw)
+        now = self.clock()
+        async with self.db.sessions() as s, s.begin():
+            await get_or_404(s, Customer, customer_id, "customer")
+            await self._check_host(s, customer_id, data, None)
+            values = asdict(data)
+            entry_id = await s.scalar(insert(IpAuth).values(
+                customer_id=customer_id, **values, version=1, created_at=now,
+                updated_at=now).returning(IpAuth.id))
+            await audit.record(s, self.actor, "create", "ip_auth", entry_id,
+                               customer_id=customer_id, before=None, after=values, at=now)
+            await changed(s, customer_id)
+        return entry_id
+
+    async def update_ip_auth(self, entry_id: int, version: int, raw: dict) -> None:
+        self.actor.require("write")
+        data = validate_ip_auth(raw)
+        now = self.clock()
+        async with self.db.sessions() as s, s.begin():
+            current = await get_or_404(s, IpAuth, entry_id, "IP-auth entry")
+            if current.version != version:
+                raise StaleError("IP-auth entry")
+            await self._check_host(s, current.customer_id, data, entry_id)
+            before = snapshot_of(current, IP_FIELDS)
+            values = asdict(data)
+            await update_versioned(s, IpAuth, entry_id, version, values,
+                                   what="IP-auth entry", now=now)
+            await audit.record(s, self.actor, "update", "ip_auth", entry_id,
+                               customer_id=current.customer_id, before=before, after=values,
+                               at=now)
+            await changed(s, current.customer_id)
+
+    async def delete_ip_auth(self, entry_id: int) -> None:
+        self.actor.require("delete")
+        now = self.clock()
+        async with self.db.sessions() as s, s.begin():
+            current = await get_or_404(s, IpAuth, entry_id, "IP-auth entry")
+            before = snapshot_of(current, IP_FIELDS)
+            await s.execute(delete(IpAuth).where(IpAuth.id == entry_id))
+            await audit.record(s, self.actor, "delete", "ip_auth", entry_id,
+                               customer_id=current.customer_id, before=before, after=None,
+                               at=now)
+            await changed(s, current.customer_id)
+
+    # -- SIP users ------------------------------------------------------------------------
+    async def sip_users(self, customer_id: int) -> list[SipUserRow]:
+        async with self.db.sessions() as s:
+            found = await s.scalars(select(SipUser).where(SipUser.customer_id == customer_id)
+                                    .order_by(SipUser.username))
+            return [SipUserRow(r.id, r.version, r.customer_id, r.username, r.channels,
+                               r.flow_speed, r.ip_whitelist) for r in found]
+
+    def generate_password(self) -> str:
+        return passwords.generate_password()
+
+    @staticmethod
+    async def _secrets(username: str, password: str) -> dict[str, str]:
+        # argon2 takes tens of milliseconds of CPU: off the event loop, the UI keeps going
+        return {"password_hash": await asyncio.to_thread(passwords.hash_password, password),
+                "ha1": passwords.ha1(username, password)}
+
+    async def _check_username(self, s: AsyncSession, username: str,
+                              own_id: int | None) -> None:
+        await check_unique(s, SipUser.username, username, own_id, field="username",
+                           message="this username is taken (usernames are unique across "
+                                   "all customers)")
+
+    async def create_sip_user(self, customer_id: int, raw: dict) -> tuple[int, str]:
+        """Returns (id, clear password) - the typed or the generated one, to show once."""
+        self.actor.require("write")
+        data = validate_sip_user(raw, creating=True)
+        password = data.password or passwords.generate_password()
+        stored = await self._secrets(data.username, password)
+        now = self.clock()
+        async with self.db.sessions() as s, s.begin():
+            await get_or_404(s, Customer, customer_id, "customer")
+            await self._check_username(s, data.username, None)
+            values = {f: getattr(data, f) for f in SIP_FIELDS}
+            user_id = await s.scalar(insert(SipUser).values(
+                customer_id=customer_id, **values, **stored, version=1, created_at=now,
+                updated_at=now).returning(SipUser.id))
+            await audit.record(s, self.actor, "create", "sip_users", user_id,
+                               customer_id=customer_id, before=None,
+                               after={**values, **stored}, at=now)
+            await changed(s, customer_id)
+        return user_id, password
+
+    async def update_sip_user(self, user_id: int, version: int, raw: dict) -> str | None:
+        """Save an edit; returns the new clear password when one was typed or generated.
+        A new username needs a new password: HA1 includes the username."""
+        self.actor.require("write")
+        data = validate_sip_user(raw, creating=False)
+        password = data.password or (passwords.generate_password() if data.generate else "")
+        async with self.db.sessions() as s:
+            current = await get_or_404(s, SipUser, user_id, "SIP user")
+            if current.version != version:
+                raise StaleError("SIP user")
+            renamed = current.username != data.username
+        if renamed and not password:
+            raise ValidationError({"password": "a new username needs a new password (the SIP "
+                                               "digest HA1 includes the username)"})
+        stored = await self._secrets(data.username, password) if password else {}
+        now = self.clock()
+        async with self.db.sessions() as s, s.begin():
+            current = await get_or_404(s, SipUser, user_id, "SIP user")
+            if current.version != version:
+                raise StaleError("SIP user")
+            await self._check_username(s, data.username, user_id)
+            before = snapshot_of(current, (*SIP_FIELDS, "password_hash", "ha1"))
+            values = {f: getattr(data, f) for f in SIP_FIELDS} | stored
+            await update_versioned(s, SipUser, user_id, version, values, what="SIP user",
+                                   now=now)
+            await audit.record(s, self.actor, "update", "sip_users", user_id,
+                               customer_id=current.customer_id, before=before,
+                               after={**before, **values}, at=now)
+            await changed(s, current.customer_id)
+        return password or None
+
+    async def reset_sip_password(self, user_id: int) -> str:
+        """Generate and store a new password; returns it (shown once)."""
+        self.actor.require("write")
+        password = passwords.generate_password()
+        async with self.db.sessions() as s:
+            username = (await get_or_404(s, SipUser, user_id, "SIP user")).username
+        stored = await self._secrets(username, password)
+        now = self.clock()
+        async with self.db.sessions() as s, s.begin():
+            current = await get_or_404(s, SipUser, user_id, "SIP user")
+            if current.username != username:  # renamed since: the HA1 would be wrong
+                raise StaleError("SIP user")
+            before = {"password_hash": current.password_hash, "ha1": current.ha1}
+            await update_versioned(s, SipUser, user_id, current.version, stored,
+                                   what="SIP user", now=now)
+            await audit.record(s, self.actor, "update", "sip_users", user_id,
+                               customer_id=current.customer_id, before=before, after=stored,
+                               at=now)
+            await changed(s, current.customer_id)
+        return password
+
+    async def delete_sip_user(self, user_id: int) -> None:
+        self.actor.require("delete")
+        now = self.clock()
+        async with self.db.sessions() as s, s.begin():
+            current = await get_or_404(s, SipUser, user_id, "SIP user")
+            before = snapshot_of(current, SIP_FIELDS)
+            await s.execute(delete(SipUser).where(SipUser.id == user_id))
+            await audit.record(s, self.actor, "delete", "sip_users", user_id,
+                               customer_id=current.customer_id, before=before, after=None,
+                               at=now)
+            await changed(s, current.customer_id)
+
+
+def _ip_row(r: IpAuth) -> IpAuthRow:
+    return IpAuthRow(r.id, r.version, r.customer_id,
+                     *(getattr(r, f) for f in IP_FIELDS))
