@@ -56,6 +56,17 @@ def format_money(value: Decimal, places: int = 2) -> str:
     return f"{value.quantize(q, rounding=ROUND_HALF_UP):,}"
 
 
+def format_exact(value: Decimal | None, places: int = 4) -> str:
+    """A rate or charge as text: `places` decimals, or as many as the value needs, never
+    rounding anything away (0.012 -> "0.0120", 0.012345 -> "0.012345"); "" for None."""
+    if value is None:
+        return ""
+    fixed = value.quantize(Decimal(1).scaleb(-places))
+    if fixed != value:
+        fixed = value.normalize()
+    return f"{fixed:f}"
+
+
 def billable_seconds(duration_ms: int) -> int:
     """A duration is first rounded up to whole seconds (9.1 s -> 10 s)."""
     return -(-duration_ms // 1000) if duration_ms > 0 else 0

@@ -219,6 +219,7 @@ class Result:
     providers: tuple[ProviderChoice, ...] = ()
     max_duration: int | None = None  # seconds
     trace: tuple[str, ...] = ()
+    precision: int = 4  # the customer card's billing decimals: money is shown with them
 
     @property
     def allowed(self) -> bool:

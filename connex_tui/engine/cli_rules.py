@@ -1,0 +1,79 @@
+"""CLI rules of DOMAIN.md §5: a whitelist of CLI patterns with rewrites, and forced CLIs.
+
+- No rules: every CLI passes unchanged.
+- Non-forced rules form a whitelist, tried in order; the first whose regex finds a match is
+  applied: rewrite_cli (if set) becomes the CLI, with `\\1`/`$1` filled from the match, and
+  p_asserted_id (if set, same groups) becomes the P-Asserted-Identity.
+- No whitelist rule matches (or there are only forced rules): the first forced rule applies,
+  its rewrite value replacing the CLI; with no forced rule the call is refused.
+
+A rewrite is the whole new CLI (groups let it keep parts of the old one), not a search and
+replace inside it. A pattern that does not compile or times out counts as "no match" and the
+note says so; the validator keeps such patterns out in the first place.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from connex_tui.engine.regex_guard import compile_guarded, expand
+from connex_tui.engine.snapshot import CliRuleS
+
+REJECT_REASON = "CLI Restriction In Effect"
+
+
+@dataclass(frozen=True, slots=True)
+class CliOutcome:
+    allowed: bool
+    cli: str
+    pai: str = ""
+    rule_id: int | None = None
+    note: str = ""  # one line for the trace
+
+
+def apply_cli_rules(rules: Sequence[CliRuleS], cli: str) -> CliOutcome:
+    if not rules:
+        return CliOutcome(True, cli, note="no CLI rules: CLI passes unchanged")
+    problems: list[str] = []
+    whitelist = 0
+    for number, rule in enumerate(rules, 1):
+        if rule.forced:
+            continue
+        whitelist += 1
+        match = _search(rule, cli, problems)
+        if match is not None:
+            new_cli = expand(rule.rewrite_cli, match) if rule.rewrite_cli else cli
+            pai = expand(rule.p_asserted_id, match) if rule.p_asserted_id else ""
+            return CliOutcome(True, new_cli, pai, rule.id,
+                              f"rule {number} /{rule.cli}/ matches {cli!r}"
+                              + _changes(cli, new_cli, pai) + _problems(problems))
+    for number, rule in enumerate(rules, 1):
+        if rule.forced:
+            match = _search(rule, cli, problems)
+            new_cli = expand(rule.rewrite_cli, match) if rule.rewrite_cli else cli
+            pai = expand(rule.p_asserted_id, match) if rule.p_asserted_id else ""
+            lead = (f"no whitelist rule matches {cli!r}" if whitelist
+                    else f"only forced rules for {cli!r}")
+            return CliOutcome(True, new_cli, pai, rule.id,
+                              f"{lead}; forced rule {number} applies"
+                              + _changes(cli, new_cli, pai) + _problems(problems))
+    return CliOutcome(False, cli, note=f"no rule of {whitelist} matches {cli!r} and none is "
+                                       f"forced" + _problems(problems))
+
+
+def _search(rule: CliRuleS, cli: str, problems: list[str]):
+    try:
+        return compile_guarded(rule.cli).search(cli)
+    except ValueError as exc:  # RegexTimeout included
+        problems.append(f"/{rule.cli}/ skipped: {exc}")
+    return None
+
+
+def _changes(old: str, new: str, pai: str) -> str:
+    text = f": CLI {old!r} -> {new!r}" if new != old else ": CLI unchanged"
+    return text + (f", PAID {pai!r}" if pai else "")
+
+
+def _problems(problems: list[str]) -> str:
+    return f" ({'; '.join(problems)})" if problems else ""

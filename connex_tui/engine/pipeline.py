@@ -1,0 +1,547 @@
+"""The call pipeline of DOMAIN.md §4.1: one implementation for Simulate, the `simulate`
+command, live traffic and CDR rating.
+
+`decide(snapshot, call, usage)` runs steps 1-9 in order and stops at the first rejection.
+Every step it reaches adds one trace line saying what it checked and what matched. Nothing
+here does I/O; derived lookups (the IP-auth index, compiled dial strings) are built once per
+snapshot part and reused while that part is unchanged.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+from decimal import Decimal
+from functools import lru_cache
+from ipaddress import IPv4Address, IPv6Address, ip_address
+from typing import Any
+
+from connex_tui.engine.cli_rules import REJECT_REASON as CLI_REJECT
+from connex_tui.engine.cli_rules import apply_cli_rules
+from connex_tui.engine.money import format_exact, max_seconds_affordable
+from connex_tui.engine.rating import RateMatch
+from connex_tui.engine.regex_guard import GuardedPattern, compile_guarded
+from connex_tui.engine.snapshot import (
+    REALM,
+    CallInput,
+    CardS,
+    CustomerS,
+    IpAuthS,
+    ProviderChoice,
+    Result,
+    RouteS,
+    Snapshot,
+    StrategyS,
+    Usage,
+)
+
+_NO_USAGE = Usage()
+_STATUS_REASONS = {
+    "inactive": "Account Inactive",
+    "pending_approval": "Account Pending Approval",
+    "penalty": "Account Penalty",
+}
+
+
+class _Reject(Exception):
+    def __init__(self, code: int, reason: str) -> None:
+        self.code = code
+        self.reason = reason
+
+
+def decide(snap: Snapshot, call: CallInput, usage: Usage | None = None) -> Result:
+    """What the switch would do with `call` against `snap` and live load `usage`.
+
+    call.at None means no time filter on rate rows (the newest row of a prefix wins); the
+    caller supplies the UTC time of the call otherwise."""
+    run = _Run(snap, call, usage or _NO_USAGE)
+    try:
+        run.steps()
+    except _Reject as rejection:
+        return run.result("reject", rejection.code, rejection.reason)
+    return run.result("allow", 200, "OK")
+
+
+# -- derived, per snapshot part --------------------------------------------------------
+_DERIVED: dict[tuple[str, int], tuple[object, Any]] = {}
+
+
+def _derived(kind: str, source: object, build: Callable[[Any], Any]) -> Any:
+    """build(source), memoised while `source` (an immutable tuple of the snapshot) is the
+    same object. The entry holds the source, so its id cannot be reused meanwhile."""
+    key = (kind, id(source))
+    hit = _DERIVED.get(key)
+    if hit is not None and hit[0] is source:
+        return hit[1]
+    if len(_DERIVED) >= 64:
+        _DERIVED.pop(next(iter(_DERIVED)))
+    value = build(source)
+    _DERIVED[key] = (source, value)
+    return value
+
+
+class _IpIndex:
+    """Ingress IP-auth entries by network, for longest-match lookups."""
+
+    def __init__(self, entries: Sequence[IpAuthS]) -> None:
+        tables: dict[tuple[int, int], dict[int, list[IpAuthS]]] = {}
+        for entry in entries:
+            net = entry.network
+            if net is None or entry.direction != "ingress":
+                continue
+            bits = net.max_prefixlen
+            key = int(net.network_address) >> (bits - net.prefixlen)
+            tables.setdefault((bits, net.prefixlen), {}).setdefault(key, []).append(entry)
+        # longest prefix first, per address family
+        self.tables = sorted(tables.items(), key=lambda kv: -kv[0][1])
+
+    def find(self, addr: IPv4Address | IPv6Address) -> list[IpAuthS]:
+        """The entries of the longest network containing addr (several = shared IP)."""
+        value, bits = int(addr), addr.max_prefixlen
+        for (family_bits, length), table in self.tables:
+            if family_bits != bits:
+                continue
+            found = table.get(value >> (bits - length))
+            if found:
+                return found
+        return []
+
+
+_Matcher = tuple[str, str, "GuardedPattern | None"]  # (kind, line, compiled)
+
+
+@lru_cache(maxsize=4096)
+def _dial_matchers(lines: tuple[str, ...]) -> tuple[_Matcher, ...]:
+    """Dial-string lines: plain digits = prefix, anything else = regex (searched)."""
+    out: list[_Matcher] = []
+    for raw in lines:
+        line = raw.strip()
+        if not line:
+            continue
+        if line.isdigit():
+            out.append(("prefix", line, None))
+            continue
+        try:
+            out.append(("regex", line, compile_guarded(line)))
+        except ValueError:
+            out.append(("bad", line, None))
+    return tuple(out)
+
+
+def _dial_match(route: RouteS, number: str) -> tuple[bool, str]:
+    matchers = _dial_matchers(route.dial_string)
+    if not matchers:
+        return True, "empty dial string matches everything"
+    notes = []
+    for kind, line, pattern in matchers:
+        if kind == "prefix":
+            if number.startswith(line):
+                return True, f"dial string {line!r} matches"
+        elif kind == "regex":
+            try:
+                if pattern.search(number) is not None:  # type: ignore[union-attr]
+                    return True, f"dial string /{line}/ matches"
+            except ValueError as exc:
+                notes.append(f"/{line}/ skipped: {exc}")
+        else:
+            notes.append(f"/{line}/ skipped: does not compile")
+    return False, "; ".join(notes)
+
+
+def _epoch(at: datetime | None) -> int | None:
+    if at is None:
+        return None
+    if at.tzinfo is None:
+        at = at.replace(tzinfo=UTC)
+    return int(at.timestamp())
+
+
+def _money(value: Decimal | None, places: int) -> str:
+    return format_exact(value, places)
+
+
+# -- the run ---------------------------------------------------------------------------
+class _Run:
+    def __init__(self, snap: Snapshot, call: CallInput, usage: Usage) -> None:
+        self.snap = snap
+        self.call = call
+        self.usage = usage
+        self.trace: list[str] = []
+        self.fields: dict[str, Any] = {}
+        self.number = call.number
+        self.cli = call.cli
+        self.pai = ""
+        self.customer: CustomerS | None = None
+        self.auth_level: tuple[str, int, int, int] | None = None  # level, id, channels, cps
+        self.ip_entry: IpAuthS | None = None
+        self.route: RouteS | None = None
+        self.card: CardS | None = None
+        self.rate: RateMatch | None = None
+        self.providers: tuple[ProviderChoice, ...] = ()
+        self.places = 4
+
+    def result(self, decision: str, code: int, reason: str) -> Result:
+        f = self.fields
+        return Result(
+            decision=decision, sip_code=code, reason=reason,
+            number_in=self.call.number, cli_in=self.call.cli,
+            number_out=self.number if self.customer else "",
+            cli_out=self.cli if self.customer else "", pai=self.pai,
+            providers=self.providers, trace=tuple(self.trace), precision=self.places, **f,
+        )
+
+    def note(self, step: int, title: str, text: str) -> None:
+        self.trace.append(f"{step}. {title}: {text}")
+
+    def reject(self, step: int, title: str, text: str, code: int, reason: str) -> _Reject:
+        self.note(step, title, f"{text} -> {code} {reason}")
+        return _Reject(code, reason)
+
+    def steps(self) -> None:
+        self.authenticate()
+        self.rewrite()
+        self.admit()
+        self.pick_route()
+        self.limits()
+        self.cli_rules()
+        self.rate_call()
+        self.pick_providers()
+        self.finish()
+
+    # 1 ---------------------------------------------------------------------------------
+    def authenticate(self) -> None:
+        call, snap = self.call, self.snap
+        title = "Authenticate"
+        if call.sip_user:
+            user = snap.sip_users.get(call.sip_user)
+            customer = snap.customers.get(user.customer_id) if user else None
+            if user is None or customer is None:
+                raise self.reject(1, title, f"SIP user {call.sip_user!r} is not known",
+                                  404, "Unknown User")
+            digest = hashlib.md5(
+                f"{user.username}:{REALM}:{call.sip_password or ''}".encode(),
+                usedforsecurity=False).hexdigest()
+            if not call.sip_password or not hmac.compare_digest(digest, user.ha1.lower()):
+                raise self.reject(1, title, f"SIP user {user.username}: wrong password",
+                                  403, "Forbidden")
+            if user.ip_whitelist:
+                addr = _address(call.source_ip)
+                if addr is None or not any(addr in net for net in user.ip_whitelist):
+                    raise self.reject(
+                        1, title, f"SIP user {user.username}: source {call.source_ip or '-'} "
+                        f"is not in its IP whitelist", 403, "IP Not Authorised")
+            self.auth_level = ("sip_user", user.id, user.channels, user.flow_speed)
+            self.fields.update(sip_user_id=user.id, auth=f"SIP user {user.username}")
+            self.set_customer(customer)
+            self.note(1, title, f"SIP user {user.username} (digest ok) of {customer.name}")
+            return
+
+        addr = _address(call.source_ip)
+        if addr is None:
+            raise self.reject(1, title, f"source {call.source_ip or '-'} is not an IP address",
+                              403, "IP Not Authorised")
+        index: _IpIndex = _derived("ip", snap.ip_auth, _IpIndex)
+        entries = [e for e in index.find(addr) if e.customer_id in snap.customers]
+        if not entries:
+            raise self.reject(1, title, f"no ingress IP-auth entry covers {addr}",
+                              403, "IP Not Authorised")
+        customer_ids = list(dict.fromkeys(e.customer_id for e in entries))
+        how = f"source {addr} matched {entries[0].host}"
+        if len(customer_ids) > 1:
+            keep = [cid for cid in customer_ids if any(
+                r.enabled and r.tech_prefix and call.number.startswith(r.tech_prefix)
+                for r in snap.routes.get(cid, ()))]
+            names = ", ".join(snap.customers[c].name for c in customer_ids)
+            if len(keep) != 1:
+                raise self.reject(
+                    1, title, f"{how}, shared by {names}; {len(keep)} of them have a route "
+                    f"whose tech prefix starts {call.number!r}", 403,
+                    "IP Not Authorised (ambiguous, use a tech prefix)")
+            how += f", shared by {names}; tech prefix picks one"
+            customer_ids = keep
+        entry = next(e for e in entries if e.customer_id == customer_ids[0])
+        customer = snap.customers[entry.customer_id]
+        self.ip_entry = entry
+        self.auth_level = ("auth", entry.id, entry.channels, entry.flow_speed)
+        self.fields.update(auth_id=entry.id, auth=f"IP {entry.host}")
+        self.set_customer(customer)
+        self.note(1, title, f"{how} -> {customer.name}")
+
+    def set_customer(self, customer: CustomerS) -> None:
+        self.customer = customer
+        self.fields.update(customer_id=customer.id, customer=customer.name,
+                           currency=customer.currency)
+
+    # 2 ---------------------------------------------------------------------------------
+    def rewrite(self) -> None:
+        entry = self.ip_entry
+        if entry is None:
+            self.note(2, "Rewrite", "SIP user: no auth-entry rewrite")
+            return
+        changes = []
+        if entry.strip_digits:
+            self.number = self.number[entry.strip_digits:]
+            changes.append(f"stripped {entry.strip_digits} digit(s)")
+        if entry.tech_prefix:
+            self.number = entry.tech_prefix + self.number
+            changes.append(f"prepended tech prefix {entry.tech_prefix!r}")
+        if changes:
+            changes[-1] += f" -> number {self.number!r}"
+        if entry.cli_prefix:
+            self.cli = entry.cli_prefix + self.cli
+            changes.append(f"CLI prefix {entry.cli_prefix!r} -> CLI {self.cli!r}")
+        self.note(2, "Rewrite", "; ".join(changes) if changes else "none (entry has no "
+                  "strip digits, tech prefix or CLI prefix)")
+
+    # 3 ---------------------------------------------------------------------------------
+    def admit(self) -> None:
+        c = self.customer
+        assert c is not None
+        if c.status != "active":
+            reason = _STATUS_REASONS.get(c.status, "Account Inactive")
+            raise self.reject(3, "Account", f"status {c.status}", 403, reason)
+        available = c.available
+        text = (f"active; available {available:.2f} {c.currency} (balance "
+                f"{c.balance:.2f} + debit limit {c.debit_limit:.2f})")
+        if available <= 0:
+            raise self.reject(3, "Account", text, 402, "Payment Required")
+        self.note(3, "Account", text)
+
+    # 4 ---------------------------------------------------------------------------------
+    def pick_route(self) -> None:
+        number = self.number
+        assert self.customer is not None
+        routes = [r for r in self.snap.routes.get(self.customer.id, ())
+                  if r.enabled and number.startswith(r.tech_prefix)]
+        if not routes:
+            raise self.reject(4, "Route", f"no enabled route's tech prefix starts {number!r}",
+                              580, "No Route Available")
+        longest = max(len(r.tech_prefix) for r in routes)
+        tried = [r for r in routes if len(r.tech_prefix) == longest]
+        tech = tried[0].tech_prefix
+        rest = number[longest:]
+        label = f"tech prefix {tech!r}" if tech else "(no tech prefix)"
+        notes = []
+        for route in tried:
+            ok, why = _dial_match(route, rest)
+            if ok:
+                self.route = route
+                self.number = rest
+                self.fields.update(route_id=route.id, route=tech or "(no tech prefix)")
+                stripped = f", stripped -> {rest!r}" if tech else ""
+                self.note(4, "Route", f"route #{route.id} {label}{stripped}; {why}")
+                return
+            if why:
+                notes.append(why)
+        extra = f" ({'; '.join(notes)})" if notes else ""
+        raise self.reject(4, "Route", f"{label}: {len(tried)} route(s), no dial string "
+                          f"matches {rest!r}{extra}", 503, "Blocked by Dial Plan")
+
+    # 5 ---------------------------------------------------------------------------------
+    def limits(self) -> None:
+        c, route, auth = self.customer, self.route, self.auth_level
+        assert c is not None and route is not None and auth is not None
+        levels = (("customer", "customer", c.id, c.channels, c.flow_speed),
+                  ("auth", auth[0], auth[1], auth[2], auth[3]),
+                  ("route", "route", route.id, route.channels, route.flow_speed))
+        live, last = self.usage.live, self.usage.last_second
+        seen_ch, seen_cps = [], []
+        for label, key, ident, channels, _cps in levels:
+            now = live.get((key, ident), 0)
+            seen_ch.append(f"{label} {now}/{channels or '∞'}")
+            if channels and now >= channels:
+                raise self.reject(5, "Limits", f"live calls {', '.join(seen_ch)}",
+                                  503, f"Channel Limit ({label})")
+        for label, key, ident, _channels, cps in levels:
+            now = last.get((key, ident), 0)
+            seen_cps.append(f"{label} {now}/{cps or '∞'}")
+            if cps and now >= cps:
+                raise self.reject(5, "Limits", f"calls in the last second {', '.join(seen_cps)}",
+                                  503, f"CPS Limit ({label})")
+        self.note(5, "Limits", f"live calls {', '.join(seen_ch)}; calls in the last second "
+                  f"{', '.join(seen_cps)}")
+
+    # 6 ---------------------------------------------------------------------------------
+    def cli_rules(self) -> None:
+        assert self.customer is not None
+        outcome = apply_cli_rules(self.snap.cli_rules.get(self.customer.id, ()), self.cli)
+        if not outcome.allowed:
+            raise self.reject(6, "CLI", outcome.note, 403, CLI_REJECT)
+        self.cli, self.pai = outcome.cli, outcome.pai
+        self.note(6, "CLI", outcome.note)
+
+    # 7 ---------------------------------------------------------------------------------
+    def rate_call(self) -> None:
+        route = self.route
+        assert route is not None
+        card = self.snap.cards.get(route.rate_card_id)
+        if card is None:
+            raise self.reject(7, "Rate", f"route's rate card #{route.rate_card_id} is not "
+                              "loaded", 503, "No Routes Available (Pre)")
+        self.card = card
+        self.places = p = card.precision
+        self.fields.update(card_id=card.id, card=card.name, currency=card.currency)
+        match = card.index.lookup(self.number, _epoch(self.call.at))
+        if match is None:
+            raise self.reject(7, "Rate", f"card {card.name}: no prefix of {self.number!r}",
+                              503, "No Routes Available (Pre)")
+        self.rate = match
+        self.fields.update(prefix=match.prefix, destination=match.destination,
+                           rate=match.rate, connect_fee=match.connect_fee, mcd=match.mcd,
+                           pulse=match.pulse)
+        text = (f"card {card.name} prefix {match.prefix} {match.destination}: "
+                f"{_money(match.rate, p)}/min, connect {_money(match.connect_fee, p)}, "
+                f"{match.mcd}/{match.pulse}")
+        if match.blocked:
+            raise self.reject(7, "Rate", text + ", blocked", 503, "Destination Blocked")
+        if route.capped_rate is not None and match.rate > route.capped_rate:
+            raise self.reject(7, "Rate", f"{text}; above the route's cap "
+                              f"{_money(route.capped_rate, p)}", 503, "Capped Rate")
+        if route.block_connect_cost and match.connect_fee > 0:
+            raise self.reject(7, "Rate", f"{text}; the route blocks connection fees",
+                              503, "Connect Cost Blocked")
+        self.note(7, "Rate", text)
+
+    # 8 ---------------------------------------------------------------------------------
+    def pick_providers(self) -> None:
+        snap, route, card, rate = self.snap, self.route, self.card, self.rate
+        assert route is not None and card is not None and rate is not None
+        p = self.places
+        title = "Providers"
+        parents = [snap.cards[c] for c in card.parents if c in snap.cards]
+        notes = [f"{len(parents)} parent card(s)"]
+        if route.lock_cards:
+            parents = [c for c in parents if c.id in route.lock_cards]
+            notes.append(f"lock keeps {len(parents)}")
+        if route.exclude_cards:
+            parents = [c for c in parents if c.id not in route.exclude_cards]
+            notes.append(f"exclude keeps {len(parents)}")
+        if not parents:
+            raise self.reject(8, title, "; ".join(notes), 503, "No Routes Available (Lock)")
+
+        at = _epoch(self.call.at)
+        priced: list[ProviderChoice] = []
+        skipped = []
+        for pc in parents:
+            provider = snap.providers.get(pc.provider_id) if pc.provider_id else None
+            if provider is None or provider.status != "active":
+                skipped.append(f"{pc.name} inactive")
+                continue
+            m = pc.index.lookup(self.number, at)
+            if m is None or m.blocked:
+                skipped.append(f"{pc.name} {'blocked' if m else 'no prefix'}")
+                continue
+            priced.append(ProviderChoice(provider.id, provider.name, pc.id, pc.name, m.prefix,
+                                         m.rate, m.connect_fee, rate.rate - m.rate))
+        if skipped:
+            notes.append("skipped " + ", ".join(skipped))
+
+        kept = priced
+        cap = route.provider_capped_rate
+        if cap is not None:
+            over = [c for c in kept if c.rate > cap]
+            if over:
+                kept = [c for c in kept if c.rate <= cap]
+                notes.append(f"provider cap {_money(cap, p)} drops "
+                             + ", ".join(c.name for c in over))
+        if route.profit_assurance:
+            losing = [c for c in kept if c.rate > rate.rate]
+            if losing:
+                kept = [c for c in kept if c.rate <= rate.rate]
+                notes.append("profit assurance drops " + ", ".join(c.name for c in losing))
+        if priced and not kept:
+            raise self.reject(8, title, "; ".join(notes), 503,
+                              "No Routes Available (Profit Assurance)")
+
+        strategy = _strategy(route.strategies, self.number)
+        mode = strategy.mode if strategy else "lcr"
+        row = f"row {strategy.prefix or '*'!r}" if strategy else "default"
+        if mode == "drop":
+            raise self.reject(8, title, "; ".join(notes) + f"; strategy drop ({row})",
+                              503, "Dropping Call (Strategy)")
+        if not kept:
+            raise self.reject(8, title, "; ".join(notes), 503, "No Routes Available")
+        ordered, how = _order(mode, kept, strategy)
+        self.providers = tuple(ordered)
+        order = ", ".join(f"{c.name} {_money(c.rate, p)}" for c in ordered)
+        notes.append(f"strategy {mode} ({row}{how}): {order}")
+        self.note(8, title, "; ".join(notes))
+
+    # 9 ---------------------------------------------------------------------------------
+    def finish(self) -> None:
+        route, card, rate, c = self.route, self.card, self.rate, self.customer
+        assert route is not None and card is not None and rate is not None and c is not None
+        title = "Script and duration"
+        parts = []
+        if route.script_id is not None:
+            script = self.snap.scripts.get(route.script_id)
+            if script is None:
+                parts.append(f"script #{route.script_id} is not loaded: skipped")
+            else:
+                label = f"script {script.name or '#' + str(route.script_id)}"
+                out = script.apply(self.number, self.cli, self.providers)
+                self.cli, self.providers = out.cli, out.providers
+                parts.append(f"{label}: " + ("; ".join(out.trace) or "no rule matches"))
+                if out.reject is not None:
+                    raise self.reject(9, title, "; ".join(parts), *out.reject)
+                if not self.providers:
+                    raise self.reject(9, title, "; ".join(parts) + "; no provider left",
+                                      503, "No Routes Available")
+        else:
+            parts.append("no script")
+        credit = max_seconds_affordable(c.available, rate.rate, rate.connect_fee, rate.mcd,
+                                        rate.pulse, card.precision, card.rounding)
+        pays = "any duration" if credit is None else f"{credit} s"
+        parts.append(f"route max {route.max_duration} s, credit {c.available:.2f} pays for "
+                     f"{pays}")
+        if credit == 0:
+            raise self.reject(9, title, "; ".join(parts), 402, "Payment Required")
+        limit = route.max_duration if credit is None else min(route.max_duration, credit)
+        self.fields["max_duration"] = limit
+        self.note(9, title, "; ".join(parts) + f" -> max duration {limit} s")
+
+
+def _address(text: str) -> IPv4Address | IPv6Address | None:
+    try:
+        return ip_address(text.strip())
+    except ValueError:
+        return None
+
+
+def _strategy(rows: Sequence[StrategyS], number: str) -> StrategyS | None:
+    """The row with the longest prefix starting the number ("" and "*" match all)."""
+    best: StrategyS | None = None
+    best_len = -1
+    for row in rows:
+        prefix = "" if row.prefix == "*" else row.prefix
+        if len(prefix) > best_len and number.startswith(prefix):
+            best, best_len = row, len(prefix)
+    return best
+
+
+def _order(mode: str, choices: list[ProviderChoice],
+           strategy: StrategyS | None) -> tuple[list[ProviderChoice], str]:
+    """Providers in the order the switch tries them, and a note on how for the trace.
+
+    Simulation is deterministic: weighted shows the heaviest first (live traffic shares calls
+    by weight); round_robin shows the rotation from the cheapest (live calls move one on)."""
+
+    def cost(c: ProviderChoice) -> tuple[Decimal, str, str]:
+        return (c.rate, c.name, c.card)
+
+    listed = {sc.card_id: sc for sc in strategy.cards} if strategy else {}
+    if mode == "reverse_lcr":
+        return sorted(choices, key=lambda c: (-c.rate, c.name, c.card)), ""
+    if mode == "priority":
+        big = 1 << 30  # cards the row does not list go after the listed ones
+        return sorted(choices, key=lambda c: (
+            listed[c.card_id].priority if c.card_id in listed else big, *cost(c))), ""
+    if mode == "weighted":
+        return sorted(choices, key=lambda c: (
+            -(listed[c.card_id].weight if c.card_id in listed else 0), *cost(c))), \
+            "; heaviest first, live calls are shared by weight"
+    if mode == "round_robin":
+        return sorted(choices, key=cost), "; rotation from the cheapest, live calls move on"
+    return sorted(choices, key=cost), ""
