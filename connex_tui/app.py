@@ -15,6 +15,7 @@ from textual.binding import Binding
 from connex_tui.config import Config
 from connex_tui.data.access import Actor, NotFound, PermissionDenied, StaleError
 from connex_tui.data.auth import AuthService
+from connex_tui.data.calls import CallsService
 from connex_tui.data.customers import CustomerDetail, CustomerService
 from connex_tui.data.db import Database, upgrade
 from connex_tui.data.rates import RatesService
@@ -33,6 +34,7 @@ class Services:
     rates: RatesService
     routes: RoutesService
     auth: AuthService
+    calls: CallsService
 
 
 class ConnexApp(App):
@@ -57,7 +59,8 @@ class ConnexApp(App):
             customers=CustomerService(self.db, self.actor, clock),
             rates=RatesService(self.db, self.actor, clock),
             routes=RoutesService(self.db, self.actor, clock),
-            auth=AuthService(self.db, self.actor, clock))
+            auth=AuthService(self.db, self.actor, clock),
+            calls=CallsService(self.db, self.actor, clock))
         self.theme = config.theme
         if os.environ.get("TERM") == "linux":  # the Linux console lacks box-drawing glyphs
             self.add_class("-ascii")
