@@ -4,7 +4,8 @@ providers, ingress routes, CLI rules, IP-auth entries, SIP users and routing scr
 Like validate_customer, each takes raw values (form text, or what a CSV/YAML file holds) and
 returns a frozen input object with plain resolved values, or raises ValidationError mapping
 field -> message. Names of other entities (cards, providers, scripts) are kept as names:
-the data services resolve them and report unknown names on the same fields.
+the data services resolve them and report unknown names on the same fields. The IP-auth
+and SIP-user validators live in auth_validation and are re-exported here.
 """
 
 from __future__ import annotations
@@ -15,7 +16,20 @@ from datetime import datetime
 from decimal import Decimal
 
 from connex_tui.engine import route_fields as f
+from connex_tui.engine.auth_validation import (  # one import place for every validator
+    AUTH_DIRECTIONS,
+    CODECS,
+    DEFAULT_CODECS,
+    DIAL_PATTERNS,
+    PROTOCOLS,
+    SIP_PASSWORD_MIN,
+    IpAuthInput,
+    SipUserInput,
+    validate_ip_auth,
+    validate_sip_user,
+)
 from connex_tui.engine.route_fields import StrategyCardInput, StrategyInput
+from connex_tui.engine.scripts import MAX_BODY, parse_script
 from connex_tui.engine.validation import (
     ValidationError,
     _Collector,
@@ -31,14 +45,7 @@ from connex_tui.engine.validation import (
 DIRECTIONS = ("customer", "provider")
 ROUNDINGS = ("up", "down", "half_up", "half_down")
 PROVIDER_STATUSES = ("active", "inactive")
-AUTH_DIRECTIONS = ("ingress", "egress")
-PROTOCOLS = ("udp", "tcp", "tls")
-DIAL_PATTERNS = ("e164", "national", "tech_prefix")
-CODECS = ("PCMU", "PCMA", "G729", "G722", "OPUS", "GSM", "iLBC", "AMR", "AMR-WB")
-DEFAULT_CODECS = "PCMU,PCMA,G729"
 RTP_PROXY_MODES = ("strict", "relaxed")
-SIP_PASSWORD_MIN = 12
-_USERNAME_RE = re.compile(r"[A-Za-z0-9._-]{3,64}")
 _ZONE_RE = re.compile(r"[A-Za-z0-9._-]{1,64}")
 _GROUP_REF_RE = re.compile(r"\\(\d+)|\$(\d+)|\$\{(\d+)\}")
 
@@ -247,20 +254,8 @@ class ScriptInput:
 
 
 def script_body(value) -> str:
-    body = text(f.plain(value), required=True, max_len=50_000)
-    try:
-        from connex_tui.engine.scripts import parse_script
-    except ImportError:  # the script engine is being written alongside: YAML list meanwhile
-        import yaml
-
-        try:
-            parsed = yaml.safe_load(body)
-        except yaml.YAMLError as exc:
-            raise ValueError(f"not valid YAML: {exc}") from None
-        if not isinstance(parsed, list):
-            raise ValueError("must be a YAML list of rules") from None
-        return body
-    parse_script(body)
+    body = text(f.plain(value), required=True, max_len=MAX_BODY)
+    parse_script(body)  # ValueError names the rule and what is wrong
     return body
 
 
@@ -319,141 +314,9 @@ def validate_cli_rule(raw: dict) -> CliRuleInput:
     return out
 
 
-# -- §6 IP auth, SIP users ---------------------------------------------------------------
-@dataclass(frozen=True, slots=True)
-class IpAuthInput:
-    host: str  # normal form: address, CIDR network, or (egress) lower-case host name
-    direction: str = "ingress"
-    channels: int = 0
-    flow_speed: int = 0
-    codecs: str = DEFAULT_CODECS  # comma separated, canonical spelling
-    manufacturer: str = ""
-    sw_version: str = ""
-    protocol: str = "udp"
-    port: int = 5060
-    dial_pattern: str = "e164"
-    cli_prefix: str = ""
-    tech_prefix: str = ""
-    strip_digits: int = 0
-    bandwidth: int = 0
-    force_from: str = ""
-
-
-def codecs(value) -> str:
-    if isinstance(value, list | tuple):
-        value = ",".join(f.plain(v) for v in value)
-    known = {name.lower(): name for name in CODECS}
-    out: list[str] = []
-    for item in re.split(r"[\s,]+", f.plain(value).strip()):
-        if not item:
-            continue
-        name = known.get(item.lower())
-        if name is None:
-            raise ValueError(f"unknown codec '{item}' (known: {' '.join(CODECS)})")
-        if name not in out:
-            out.append(name)
-    if not out:
-        raise ValueError("choose at least one codec")
-    return ",".join(out)
-
-
-def validate_ip_auth(raw: dict) -> IpAuthInput:
-    c = _Collector()
-    direction = c.check("direction", choice,
-                        f.plain(raw.get("direction", "")).strip().lower() or "ingress",
-                        AUTH_DIRECTIONS)
-    protocol = c.check("protocol", choice,
-                       f.plain(raw.get("protocol", "")).strip().lower() or "udp", PROTOCOLS)
-    port = f.plain(raw.get("port", "")).strip() or ("5061" if protocol == "tls" else "5060")
-    out = IpAuthInput(
-        host=c.check("host", f.auth_host, raw.get("host", ""),
-                     allow_hostname=direction == "egress"),
-        direction=direction,
-        channels=c.check("channels", integer, raw.get("channels", "0")),
-        flow_speed=c.check("flow_speed", integer, raw.get("flow_speed", "0")),
-        codecs=c.check("codecs", codecs, raw.get("codecs", DEFAULT_CODECS)),
-        manufacturer=c.check("manufacturer", text, f.plain(raw.get("manufacturer", "")),
-                             max_len=100, single_line=True),
-        sw_version=c.check("sw_version", text, f.plain(raw.get("sw_version", "")),
-                           max_len=100, single_line=True),
-        protocol=protocol,
-        port=c.check("port", integer, port, minimum=1, maximum=65535),
-        dial_pattern=c.check("dial_pattern", choice,
-                             f.plain(raw.get("dial_pattern", "")).strip().lower() or "e164",
-                             DIAL_PATTERNS),
-        cli_prefix=c.check("cli_prefix", f.digits, raw.get("cli_prefix", ""), extra="*#",
-                           what="digits, * and #"),
-        tech_prefix=c.check("tech_prefix", f.digits, raw.get("tech_prefix", ""), extra="*#",
-                            what="digits, * and #"),
-        strip_digits=c.check("strip_digits", integer, raw.get("strip_digits", "0"),
-                             maximum=20),
-        bandwidth=c.check("bandwidth", integer, raw.get("bandwidth", "0")),
-        force_from=c.check("force_from", text, f.plain(raw.get("force_from", "")),
-                           max_len=200, single_line=True),
-    )
-    c.raise_if_any()
-    return out
-
-
-@dataclass(frozen=True, slots=True)
-class SipUserInput:
-    username: str
-    password: str = ""  # clear text, only on its way to the hash; "" = keep (edit)
-    generate: bool = False
-    channels: int = 0
-    flow_speed: int = 0
-    ip_whitelist: str = ""  # normalised CIDRs, one per line; empty = any
-
-    def __repr__(self) -> str:  # keep the clear password out of logs and tracebacks
-        return (f"SipUserInput(username={self.username!r}, password=<hidden>, "
-                f"generate={self.generate!r}, channels={self.channels!r}, "
-                f"flow_speed={self.flow_speed!r}, ip_whitelist={self.ip_whitelist!r})")
-
-
-def username(value) -> str:
-    raw = f.plain(value).strip()
-    if not raw:
-        raise ValueError("required")
-    if not _USERNAME_RE.fullmatch(raw):
-        raise ValueError("3 to 64 characters: letters, digits, . _ -")
-    return raw
-
-
-def sip_password(value: str, *, required: bool) -> str:
-    raw = f.plain(value)  # not stripped: spaces may be part of a password
-    if not raw:
-        if required:
-            raise ValueError("required (or choose generate)")
-        return ""
-    if len(raw) < SIP_PASSWORD_MIN:
-        raise ValueError(f"at least {SIP_PASSWORD_MIN} characters")
-    if len(raw) > 128:
-        raise ValueError("at most 128 characters")
-    if any(ord(ch) < 32 or ord(ch) == 127 for ch in raw):
-        raise ValueError("must be one line without control characters")
-    return raw
-
-
-def validate_sip_user(raw: dict, *, creating: bool) -> SipUserInput:
-    c = _Collector()
-    generate = c.check("generate", boolean, raw.get("generate", False))
-    password = c.check("password", sip_password, raw.get("password", ""),
-                       required=creating and not generate)
-    if generate and password:
-        c.errors.setdefault("password", "leave empty to generate one")
-    out = SipUserInput(
-        username=c.check("username", username, raw.get("username", "")),
-        password=password or "",
-        generate=bool(generate),
-        channels=c.check("channels", integer, raw.get("channels", "0")),
-        flow_speed=c.check("flow_speed", integer, raw.get("flow_speed", "0")),
-        ip_whitelist=c.check("ip_whitelist", f.networks, raw.get("ip_whitelist", "")),
-    )
-    c.raise_if_any()
-    return out
-
-
 __all__ = [
+    "AUTH_DIRECTIONS", "CODECS", "DEFAULT_CODECS", "DIAL_PATTERNS", "DIRECTIONS",
+    "PROTOCOLS", "PROVIDER_STATUSES", "ROUNDINGS", "RTP_PROXY_MODES", "SIP_PASSWORD_MIN",
     "CliRuleInput", "IpAuthInput", "ProviderInput", "RateCardInput", "RateRowInput",
     "RouteInput", "ScriptInput", "SipUserInput", "StrategyCardInput", "StrategyInput",
     "ValidationError", "validate_cli_rule", "validate_ip_auth", "validate_provider",
