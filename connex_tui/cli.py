@@ -8,7 +8,7 @@ import sys
 import time
 from datetime import UTC, datetime
 
-from connex_tui import cli_io
+from connex_tui import cli_io, cli_simulate
 from connex_tui.config import Config, ConfigError, load_config
 
 
@@ -64,6 +64,7 @@ def _parser() -> argparse.ArgumentParser:
     seed.add_argument("--now", help="ISO time the history ends at (default: now)")
     seed.add_argument("--database-url", default=argparse.SUPPRESS)
     cli_io.add_parsers(sub)
+    cli_simulate.add_parser(sub)
     return p
 
 
@@ -89,6 +90,8 @@ def main(argv: list[str] | None = None) -> int:
         return asyncio.run(_demo_seed(cfg, args))
     if args.command in cli_io.COMMANDS:
         return cli_io.run(cfg, args)
+    if args.command == cli_simulate.COMMAND:
+        return cli_simulate.run(cfg, args)
     from connex_tui.app import run_app
 
     return run_app(cfg)

@@ -1,0 +1,184 @@
+"""`connex-tui simulate`: one call (text or --json) and --batch, run in-process on a small
+SQLite world (tests/data/sim_world.py)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select
+
+from connex_tui.cli import main
+from connex_tui.data.db import Database
+from connex_tui.data.models import Cdr
+from tests.data import sim_world
+
+PAST = sim_world.PAST
+
+
+@pytest.fixture
+def url(sqlite_url) -> str:
+    async def build():
+        db = Database(sqlite_url)
+        try:
+            await sim_world.build(db)
+        finally:
+            await db.dispose()
+
+    asyncio.run(build())
+    return sqlite_url
+
+
+def sim(url: str, *args: str) -> int:
+    return main(["simulate", "--database-url", url, *args])
+
+
+def stored(url: str) -> list[tuple[str, str]]:
+    async def go():
+        db = Database(url)
+        try:
+            async with db.sessions() as s:
+                return [tuple(r) for r in await s.execute(
+                    select(Cdr.call_id, Cdr.dialled).order_by(Cdr.id))]
+        finally:
+            await db.dispose()
+
+    return asyncio.run(go())
+
+
+def test_text_output_is_the_result_block_and_the_call_is_stored(url, capsys):
+    assert sim(url, "--number", "442071234567", "--cli", "441234567",
+               "--ip", "192.0.2.9") == 0
+    out = capsys.readouterr().out
+    assert out.startswith("would connect via 2 providers at ")
+    assert "4420 London" in out and "Trace" in out and "1. Authenticate" in out
+    (call_id, dialled), = stored(url)
+    assert f"Stored as {call_id}" in out and dialled == "442071234567"
+
+
+def test_json_output_has_the_stable_keys(url, capsys):
+    assert sim(url, "--number", "+44 20 7123 4567", "--cli", "441234567",
+               "--ip", "192.0.2.9", "--switch-ip", "198.51.100.10", "--json",
+               "--at", "2025-03-14T12:30:00Z") == 0
+    obj = json.loads(capsys.readouterr().out)
+    for key in ("decision", "sip_code", "reason", "customer", "route", "number_out",
+                "cli_out", "pai", "prefix", "destination", "rate", "connect_fee",
+                "increment", "max_duration", "providers", "trace", "call_id"):
+        assert key in obj, key
+    assert (obj["decision"], obj["sip_code"], obj["customer"], obj["prefix"]) == (
+        "allow", 200, "Alice", "4420")
+    assert obj["rate"] == "0.0080" and obj["increment"] == "1/1"
+    assert [p["card"] for p in obj["providers"]] == ["UK-A", "UK-B"]
+    assert set(obj["providers"][0]) >= {"name", "card", "rate", "margin"}
+    assert obj["call_id"] == stored(url)[0][0]
+
+
+def test_a_rejection_exits_zero_too(url, capsys):
+    assert sim(url, "--number", "442071234567", "--cli", "1", "--ip", "203.0.113.1",
+               "--json") == 0
+    obj = json.loads(capsys.readouterr().out)
+    assert (obj["decision"], obj["sip_code"], obj["reason"]) == (
+        "reject", 403, "IP Not Authorised")
+
+
+def test_sip_user_at_time_and_no_store(url, capsys):
+    assert sim(url, "--number", "442071234567", "--cli", "441234567",
+               "--ip", "198.51.100.7", "--user", "alice1", "--password", sim_world.PASSWORD,
+               "--at", (PAST.replace(tzinfo=None) - timedelta(days=1)).isoformat(),
+               "--json", "--no-store") == 0
+    obj = json.loads(capsys.readouterr().out)
+    # before the London row took effect the 44 row rates the call
+    assert (obj["auth"], obj["prefix"], obj["rate"]) == ("SIP user alice1", "44", "0.0100")
+    assert obj["call_id"] is None and stored(url) == []
+    assert sim(url, "--number", "44207", "--user", "alice1", "--password", "wrong",
+               "--ip", "198.51.100.7", "--json", "--no-store") == 0
+    assert json.loads(capsys.readouterr().out)["reason"] == "Forbidden"
+
+
+def test_a_viewer_simulates_but_stores_nothing(url, capsys):
+    assert main(["--readonly", "simulate", "--database-url", url, "--number",
+                 "442071234567", "--cli", "441234567", "--ip", "192.0.2.9", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["decision"] == "allow"
+    assert stored(url) == []
+
+
+@pytest.mark.parametrize("args, message", [
+    ((), "--number is required"),
+    (("--number", "4420", "--cli", "1"), "give --ip or --user"),
+    (("--number", "44x", "--ip", "192.0.2.9"), "--number: only digits"),
+    (("--number", "4420", "--ip", "192.0.2"), "--ip: not an IP address"),
+    (("--number", "4420", "--ip", "192.0.2.9", "--at", "yesterday"), "--at: not an ISO"),
+    (("--number", "4420", "--ip", "192.0.2.9", "--password", "pw"), "goes with --user"),
+    (("--number", "4420", "--batch", "x.csv"), "--number does not go with --batch"),
+    (("--number", "4420", "--ip", "192.0.2.9", "--store"), "--store is for --batch"),
+    (("--batch", "/nonexistent/calls.csv"), "cannot read"),
+])
+def test_bad_arguments_exit_2(url, capsys, args, message):
+    assert sim(url, *args) == 2
+    err = capsys.readouterr().err
+    assert message in err
+    assert stored(url) == []
+
+
+def test_unknown_option_is_an_argparse_error(url, capsys):
+    with pytest.raises(SystemExit) as exc:
+        sim(url, "--number", "4420", "--colour", "red")
+    assert exc.value.code == 2
+
+
+def test_batch_writes_one_json_object_per_line(url, capsys, tmp_path):
+    path = tmp_path / "calls.csv"
+    path.write_text(
+        "number,cli,ip,user,password,at\n"
+        "442071234567,441234567,192.0.2.9,,,\n"
+        "447912345678,441234567,192.0.2.9,,,\n"
+        "44x,1,192.0.2.9,,,\n"
+        "442071234567,441234567,,alice1,wrong,\n"
+        f"442071234567,441234567,192.0.2.9,,,{PAST.date().isoformat()}\n"
+        "442071234567,1\n", encoding="utf-8")
+    assert sim(url, "--batch", str(path), "--at", "2025-03-14T12:30:00Z") == 0
+    lines = capsys.readouterr().out.splitlines()
+    objs = [json.loads(line) for line in lines]
+    assert [o["line"] for o in objs] == [2, 3, 4, 5, 6, 7]
+    assert [o.get("prefix") for o in objs[:2]] == ["4420", "447"]
+    assert objs[0]["decision"] == "allow" and objs[0]["call_id"] is None
+    assert objs[2] == {"line": 4, "error": "number: only digits (and * # of a tech prefix)"}
+    assert objs[3]["reason"] == "Forbidden"
+    assert objs[4]["prefix"] == "44"  # at midnight of PAST's day the London row was not in force
+    assert "error" in objs[5]
+    assert stored(url) == []  # a batch stores nothing unless --store
+
+
+def test_batch_store_and_header_checks(url, capsys, tmp_path):
+    path = tmp_path / "calls.csv"
+    path.write_text("\ufeffNumber,IP\n442071234567,192.0.2.9\n", encoding="utf-8")
+    assert sim(url, "--batch", str(path), "--store") == 0
+    (obj,) = [json.loads(x) for x in capsys.readouterr().out.splitlines()]
+    assert [obj["call_id"]] == [c for c, _ in stored(url)]
+    path.write_text("dialled,ip\n4420,192.0.2.9\n", encoding="utf-8")
+    assert sim(url, "--batch", str(path)) == 2
+    assert "`number`" in capsys.readouterr().err
+    path.write_text("number,ip,colour\n4420,192.0.2.9,red\n", encoding="utf-8")
+    assert sim(url, "--batch", str(path)) == 2
+    assert "unknown column 'colour'" in capsys.readouterr().err
+
+
+def test_batch_loads_the_configuration_once(url, tmp_path, capsys, monkeypatch):
+    from connex_tui.data import snapshot
+
+    loads = []
+    real = snapshot.SnapshotCache._load
+
+    async def counting(self, conn, generation):
+        loads.append(generation)
+        return await real(self, conn, generation)
+
+    monkeypatch.setattr(snapshot.SnapshotCache, "_load", counting)
+    path = tmp_path / "calls.csv"
+    path.write_text("number,ip\n" + "442071234567,192.0.2.9\n" * 50, encoding="utf-8")
+    assert sim(url, "--batch", str(path)) == 0
+    assert len(capsys.readouterr().out.splitlines()) == 50
+    assert len(loads) == 1
+
