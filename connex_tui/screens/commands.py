@@ -20,6 +20,9 @@ class CustomerCommands(Provider):
         out = []
         if isinstance(screen, CustomerListScreen):
             out.append(("Add customer", screen.action_add, "Open the new-customer form"))
+            out.append(("Simulate call…", self._simulate,
+                        "What the switch would do with a call; the customer is found by "
+                        "IP or SIP user"))
             for s in STATUS_FILTERS:
                 out.append((f"Filter: {FILTER_LABELS[s]}", partial(self._set_filter, screen, s),
                             "Show customers with this status"))
@@ -27,6 +30,11 @@ class CustomerCommands(Provider):
         if tabs:
             out.extend(tabs())
         return out
+
+    def _simulate(self) -> None:
+        from connex_tui.screens.dialogs.simulate import open_simulate
+
+        open_simulate(self.app)
 
     @staticmethod
     def _set_filter(screen, status: str) -> None:

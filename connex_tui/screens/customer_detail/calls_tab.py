@@ -1,0 +1,256 @@
+"""Calls tab (seed manual: Latest Calls): the customer's newest CDRs and simulations.
+
+`/` searches by number, call id or IP as you type (one query in flight, keys typed meanwhile
+collapse into the next one, as on the customer list); `enter` opens a call (a simulation's
+stored result, or a CDR's fields); `s` simulates a call; `r` reloads.
+"""
+
+from __future__ import annotations
+
+from rich.text import Text
+from sqlalchemy.exc import SQLAlchemyError
+from textual import on, work
+from textual.actions import SkipAction
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal
+from textual.widgets import DataTable, Input, Static
+
+from connex_tui.data.calls import CallRow
+from connex_tui.engine.money import format_money
+from connex_tui.screens.customer_detail.tab_base import CustomerTab
+from connex_tui.screens.dialogs.simulate import ResultScreen, open_simulate
+from connex_tui.widgets.text_view import TextScreen
+
+LIMIT = 100
+# (label, width); the first five fit at 80 columns, the rest scroll into view.
+COLUMNS = (("Time (UTC)", 11), ("Call id", 11), ("Number", 13), ("SIP", 16),
+           ("Destination", 14), ("Dur.", 7), ("Charge", 9), ("Source IP", 15),
+           ("CLI in → out", 26))
+
+
+def clock_text(ms: int) -> str:
+    s = (ms + 999) // 1000  # billing rounds a started second up (§8)
+    h, rest = divmod(s, 3600)
+    return f"{h}:{rest // 60:02}:{rest % 60:02}" if h else f"{rest // 60}:{rest % 60:02}"
+
+
+def _cut(value: str, width: int) -> str:
+    return value if len(value) <= width else value[: width - 1].rstrip() + "…"
+
+
+def short_id(r: CallRow) -> str:
+    """SIM-<time>-<hex>: the time has its own column, so the hex tells them apart."""
+    width = COLUMNS[1][1]
+    if r.simulated and r.call_id.startswith("SIM-") and len(r.call_id) > width:
+        return "SIM-…" + r.call_id[-(width - 5):]
+    return _cut(r.call_id, width)
+
+
+def cells(r: CallRow) -> tuple:
+    call_id = Text(short_id(r), style="bold cyan" if r.simulated else "")
+    sip = Text(_cut(f"{r.sip_code} {r.sip_reason}", COLUMNS[3][1]),
+               style="green" if r.sip_code == 200 else "")
+    cli = r.cli_in if r.cli_out in ("", r.cli_in) else f"{r.cli_in} → {r.cli_out}"
+    answered = r.duration_ms > 0
+    return (f"{r.started_at:%m-%d %H:%M}", call_id, r.dialled, sip,
+            _cut(r.destination or "-", COLUMNS[4][1]),
+            Text(clock_text(r.duration_ms) if answered else "-", justify="right"),
+            Text(format_money(r.charge, 4) if answered else "-", justify="right"),
+            r.source_ip or "-", _cut(cli, COLUMNS[8][1]))
+
+
+def cdr_lines(r: CallRow) -> list[str]:
+    return [f"Started      {r.started_at:%Y-%m-%d %H:%M:%S} UTC",
+            f"Number       {r.dialled}", f"CLI in       {r.cli_in or '-'}",
+            f"CLI out      {r.cli_out or '-'}", f"Source IP    {r.source_ip or '-'}",
+            f"SIP          {r.sip_code} {r.sip_reason}",
+            f"Duration     {clock_text(r.duration_ms)} ({r.duration_ms} ms)",
+            f"Charge       {format_money(r.charge, 6)}",
+            f"Destination  {r.destination or '-'}"]
+
+
+class CallsTab(CustomerTab):
+    DEFAULT_CSS = """
+    CallsTab #calls-bar { height: 1; }
+    CallsTab #calls-search { width: 1fr; }
+    CallsTab #calls-count { width: auto; min-width: 12; padding: 0 1; color: $text-muted; }
+    CallsTab #calls { height: 1fr; }
+    """
+    BINDINGS = [
+        Binding("s", "simulate", "Simulate", id="calls.simulate"),
+        Binding("slash", "search", "Search", id="calls.search"),
+        Binding("r", "refresh", "Refresh", show=False, id="calls.refresh"),
+        Binding("escape", "clear_search", "Clear search", show=False, id="calls.clear"),
+        Binding("j", "cursor(1)", "Down", show=False, id="calls.down"),
+        Binding("k", "cursor(-1)", "Up", show=False, id="calls.up"),
+    ]
+
+    def __init__(self, *, id: str | None = None):
+        super().__init__(id=id)
+        self.rows: list[CallRow] = []
+        self._want: tuple = (None, "", 0)  # (customer, query, nonce) asked for
+        self._shown: tuple | None = None
+        self._loading = False
+        self._to_top = False  # put the cursor on the newest call at the next fill
+        self.loads = 0  # tests watch this
+
+    def compose(self) -> ComposeResult:
+        with Horizontal(id="calls-bar"):
+            search = Input(placeholder="/ search number, call id or IP", id="calls-search",
+                           compact=True)
+            search.cursor_blink = False
+            yield search
+            yield Static("", id="calls-count")
+        yield DataTable(id="calls", cursor_type="row", zebra_stripes=True)
+
+    def on_mount(self) -> None:
+        table = self.table
+        for label, width in COLUMNS:
+            right = label in ("Dur.", "Charge")
+            table.add_column(Text(label, justify="right" if right else "left"), width=width)
+        super().on_mount()
+
+    def on_show(self) -> None:
+        # The customer screen starts with the tab bar focused, and switching tabs from
+        # another tab's table leaves nothing focused: take the focus, so that s, / and r
+        # work as soon as the operator is on this tab.
+        self.call_after_refresh(self._take_focus)
+
+    def _take_focus(self) -> None:
+        focused = self.screen.focused
+        if self.display and (focused is None or self not in focused.ancestors):
+            self.table.focus()
+
+    @property
+    def table(self) -> DataTable:
+        return self.query_one("#calls", DataTable)
+
+    @property
+    def query_text(self) -> str:
+        return self.query_one("#calls-search", Input).value
+
+    # -- loading ----------------------------------------------------------------------------
+    def show_customer(self, customer_id: int) -> None:
+        if customer_id != self.customer_id and self.is_mounted:
+            self.query_one("#calls-search", Input).value = ""
+            self.rows = []
+            self.table.clear()
+        super().show_customer(customer_id)
+
+    def reload(self, *, force: bool = True) -> None:
+        if self.customer_id is None:
+            return
+        nonce = self._want[2] + (1 if force else 0)
+        self._want = (self.customer_id, self.query_text.strip(), nonce)
+        if not self._loading:
+            self._loading = True
+            self._loader()
+
+    @work(group="calls-load")
+    async def _loader(self) -> None:
+        try:
+            while self._want != self._shown:
+                want = self._want
+                customer_id, query, _ = want
+                rows = await self.app.services.calls.latest(customer_id, query, LIMIT)
+                if want != self._want:
+                    continue
+                self._shown = want
+                self._fill(rows)
+        except SQLAlchemyError as exc:
+            self._shown = None
+            self.app.flash(f"Database error, press r to retry: {exc.__class__.__name__}",
+                           error=True)
+        finally:
+            self._loading = False
+
+    def _fill(self, rows: list[CallRow]) -> None:
+        t = self.table
+        keep = self.rows[t.cursor_row].call_id if self.rows and t.cursor_row < len(
+            self.rows) else None
+        self.rows = list(rows)
+        t.clear()
+        for r in self.rows:
+            t.add_row(*cells(r), key=r.call_id)
+        ids = [r.call_id for r in self.rows]
+        if self._to_top:
+            self._to_top = False
+            t.move_cursor(row=0, animate=False)
+        elif keep in ids:
+            t.move_cursor(row=ids.index(keep), animate=False)
+        n, query = len(rows), self.query_text.strip()
+        if query:
+            text = f"{n}{'+' if n == LIMIT else ''} match{'' if n == 1 else 'es'}"
+        else:
+            text = f"newest {n}" if n == LIMIT else f"{n} call{'' if n == 1 else 's'}"
+        if not n and not query:
+            text = "no calls yet · s simulates one"
+        self.query_one("#calls-count", Static).update(text)
+        self.loads += 1
+
+    # -- events -----------------------------------------------------------------------------
+    @on(Input.Changed, "#calls-search")
+    def _search_changed(self) -> None:
+        self.reload(force=False)
+
+    @on(Input.Submitted, "#calls-search")
+    def _search_done(self) -> None:
+        self.table.focus()
+
+    @on(DataTable.RowSelected, "#calls")
+    def _selected(self, event: DataTable.RowSelected) -> None:
+        if 0 <= event.cursor_row < len(self.rows):
+            self._open(self.rows[event.cursor_row])
+
+    # -- actions ----------------------------------------------------------------------------
+    def action_search(self) -> None:
+        self.query_one("#calls-search", Input).focus()
+
+    def action_clear_search(self) -> None:
+        """esc clears an active search first; with none it goes back as usual."""
+        search = self.query_one("#calls-search", Input)
+        if not search.value and not search.has_focus:
+            raise SkipAction()
+        search.value = ""
+        self.table.focus()
+
+    def action_cursor(self, step: int) -> None:
+        t = self.table
+        if t.row_count:
+            t.move_cursor(row=max(0, min(t.row_count - 1, t.cursor_row + step)))
+
+    def action_refresh(self) -> None:
+        self.reload()
+        self.app.flash("Calls refreshed")
+
+    def action_simulate(self, values: dict | None = None) -> None:
+        if self.customer_id is None:
+            return
+        detail = getattr(self.screen, "detail", None)
+        name = detail.name if detail is not None and detail.id == self.customer_id else ""
+        open_simulate(self.app, self.customer_id, name, values, on_close=self._after_simulate)
+
+    def _after_simulate(self, stored: int | None) -> None:
+        """The simulations just made are the newest calls: show them at the cursor."""
+        self._to_top = bool(stored)
+        self.reload()
+
+    @work(group="calls-open", exclusive=True)
+    async def _open(self, row: CallRow) -> None:
+        if not row.simulated:
+            self.app.push_screen(TextScreen(f"Call {row.call_id}", cdr_lines(row)))
+            return
+        result = await self.app.services.calls.reopen(row.call_id)
+        if result is None:
+            self.app.flash(f"{row.call_id}: no stored result", error=True)
+            return
+
+        def done(choice: str | None) -> None:
+            if choice == "edit":  # run it again with its inputs, editable
+                auth = result.auth.removeprefix("SIP user ") if result.auth.startswith(
+                    "SIP user ") else ""
+                self.action_simulate({"number": row.dialled, "cli": row.cli_in,
+                                      "ip": row.source_ip, "sip_user": auth})
+
+        self.app.push_screen(ResultScreen(result, row.call_id), done)

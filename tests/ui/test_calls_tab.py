@@ -1,0 +1,180 @@
+"""Calls tab on demo data, keys only: simulate (allowed and rejected), search, reopen."""
+
+from __future__ import annotations
+
+import pytest
+from textual.widgets import Input, Static
+
+from connex_tui.screens.customer_detail.calls_tab import CallsTab
+from connex_tui.screens.customer_detail.screen import CustomerDetailScreen
+from connex_tui.screens.dialogs.simulate import ResultScreen, SimulateScreen
+from tests.ui.conftest import make_app
+from tests.ui.helpers import Db, list_ready, type_text, wait_for
+
+ACME_IP = "198.51.100.122"  # Acme Telecom's ingress IP in the demo data (seed 7)
+
+
+@pytest.fixture
+async def db(demo_path):
+    d = Db(demo_path)
+    yield d
+    await d.close()
+
+
+def text_of(screen, selector: str) -> str:
+    return str(screen.query_one(selector, Static).render())
+
+
+async def open_calls(pilot, name: str = "Acme Telecom") -> CallsTab:
+    """From the list: search the name, open it, press 5 (Calls)."""
+    await list_ready(pilot)
+    await pilot.press("slash")
+    await type_text(pilot, name)
+    await pilot.press("enter", "enter")
+    app = pilot.app
+    await wait_for(pilot, lambda: isinstance(app.screen, CustomerDetailScreen)
+                   and app.screen.loaded > 0, what="customer screen")
+    await pilot.press("5")
+    await wait_for(pilot, lambda: app.screen.query_one(CallsTab).loads > 0, what="calls")
+    return app.screen.query_one(CallsTab)
+
+
+async def simulate(pilot, number: str, cli: str) -> ResultScreen:
+    """In the open Simulate dialog: replace number and CLI, run with ctrl+s."""
+    app = pilot.app
+    await pilot.press("ctrl+a", "ctrl+k")  # the number field has the focus
+    await type_text(pilot, number)
+    await pilot.press("enter", "ctrl+a", "ctrl+k")
+    await type_text(pilot, cli)
+    await pilot.press("ctrl+s")
+    await wait_for(pilot, lambda: isinstance(app.screen, ResultScreen), what="result")
+    return app.screen
+
+
+def table_column(tab: CallsTab, col: int) -> list[str]:
+    t = tab.table
+    return [str(t.get_row_at(i)[col]) for i in range(t.row_count)]
+
+
+async def test_simulate_allowed_then_rejected_both_listed_and_stored(demo_path, db):
+    app = make_app(demo_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        tab = await open_calls(pilot)
+        assert tab.rows and not any(r.simulated for r in tab.rows)  # demo CDRs only
+        await pilot.press("s")
+        await wait_for(pilot, lambda: isinstance(app.screen, SimulateScreen), what="dialog")
+        dialog = app.screen
+        await wait_for(pilot, lambda: dialog.query_one("#input-ip", Input).value == ACME_IP,
+                       what="IP preset")
+
+        result = await simulate(pilot, "4930123456", "447700900123")
+        headline = text_of(result, "#headline")
+        assert headline.startswith("✓ ALLOW")
+        assert "would connect via" in headline and "0.0072/min" in headline
+        providers = text_of(result, "#providers")
+        names = [p.name for p in result.result.providers]
+        assert names and all(n[:18] in providers for n in names)
+        assert "Germany Fixed" in text_of(result, "#summary")
+        trace = text_of(result, "#trace")
+        assert len(result.result.trace) >= 8 and all(line in trace
+                                                     for line in result.result.trace)
+
+        await pilot.press("s")  # back to the inputs, kept; change the number, run again
+        await wait_for(pilot, lambda: app.screen is dialog, what="dialog again")
+        result = await simulate(pilot, "33123456789", "447700900123")
+        headline = text_of(result, "#headline")
+        assert headline.startswith("✗ REJECT")
+        assert "rejected: 503 Blocked by Dial Plan" in headline
+        assert text_of(result, "#providers") == "Providers: none"
+
+        loads = tab.loads
+        await pilot.press("escape")  # closes the result and the dialog
+        await wait_for(pilot, lambda: tab.loads > loads, what="calls reloaded")
+        assert isinstance(app.screen, CustomerDetailScreen)
+        top = tab.rows[:2]
+        assert [r.dialled for r in top] == ["33123456789", "4930123456"]
+        assert all(r.simulated and r.call_id.startswith("SIM-") for r in top)
+        assert table_column(tab, 1)[0].startswith("SIM-")
+        assert table_column(tab, 3)[:2] == ["503 Blocked by…", "200 OK"]
+    rows = await db.rows("SELECT dialled, sip_code, customer_id, detail IS NOT NULL "
+                         "FROM cdrs WHERE simulated ORDER BY id")
+    assert rows == [("4930123456", 200, 1, 1), ("33123456789", 503, 1, 1)]
+
+
+async def test_search_filters_and_enter_reopens_a_simulation(demo_path, db):
+    app = make_app(demo_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        tab = await open_calls(pilot)
+        shown = len(tab.rows)
+        some_cdr = tab.rows[3]
+
+        await pilot.press("s")
+        await wait_for(pilot, lambda: isinstance(app.screen, SimulateScreen), what="dialog")
+        await wait_for(pilot, lambda: app.screen.query_one("#input-ip", Input).value,
+                       what="IP preset")
+        await simulate(pilot, "4930555", "447700900999")
+        loads = tab.loads
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: tab.loads > loads, what="reload")
+
+        loads = tab.loads
+        await pilot.press("slash")
+        await type_text(pilot, some_cdr.dialled)
+        await wait_for(pilot, lambda: tab.loads > loads and not tab._loading, what="search")
+        assert [r.call_id for r in tab.rows] == [some_cdr.call_id]
+        assert "1 match" in text_of(tab, "#calls-count")
+
+        loads = tab.loads
+        await pilot.press("ctrl+a", "ctrl+k")
+        await type_text(pilot, "SIM-")
+        await wait_for(pilot, lambda: tab.loads > loads and not tab._loading
+                       and tab.query_text == "SIM-", what="search SIM")
+        assert [r.dialled for r in tab.rows] == ["4930555"]
+
+        await pilot.press("enter", "enter")  # leave the search box, open the row
+        await wait_for(pilot, lambda: isinstance(app.screen, ResultScreen), what="reopened")
+        assert app.screen.call_id == tab.rows[0].call_id
+        assert "would connect via" in text_of(app.screen, "#headline")
+        assert "447700900999" in text_of(app.screen, "#result-title")
+
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: isinstance(app.screen, CustomerDetailScreen), what="back")
+        loads = tab.loads
+        await pilot.press("escape")  # esc clears the search, stays on the customer
+        await wait_for(pilot, lambda: tab.loads > loads and not tab._loading, what="cleared")
+        assert isinstance(app.screen, CustomerDetailScreen)
+        assert len(tab.rows) == min(shown + 1, 100)
+
+
+async def test_enter_on_a_real_cdr_shows_its_fields(demo_path):
+    from connex_tui.widgets.text_view import TextScreen
+
+    app = make_app(demo_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        tab = await open_calls(pilot)
+        first = tab.rows[0]
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, TextScreen), what="CDR")
+        body = str(app.screen.query_one("#text-body", Static).render())
+        assert first.dialled in body and f"{first.sip_code} {first.sip_reason}" in body
+
+
+async def test_empty_number_is_shown_beside_the_field_and_nothing_is_stored(demo_path, db):
+    app = make_app(demo_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_calls(pilot)
+        await pilot.press("s")
+        await wait_for(pilot, lambda: isinstance(app.screen, SimulateScreen), what="dialog")
+        dialog = app.screen
+        await wait_for(pilot, lambda: dialog.query_one("#input-ip", Input).value, what="IP")
+        await pilot.press("tab", "tab")  # number left empty -> IP
+        await pilot.press("ctrl+a", "ctrl+k")
+        await type_text(pilot, "10.0.0.300")
+        await pilot.press("ctrl+s")
+        await wait_for(pilot, lambda: "fix" in text_of(dialog, "#simulate-message"),
+                       what="errors")
+        assert text_of(dialog, "#error-number") == "✗ required"
+        assert text_of(dialog, "#error-ip").startswith("✗ not an IP address")
+        assert app.focused is dialog.query_one("#input-number")
+        assert app.screen is dialog  # no result: nothing ran
+    assert await db.scalar("SELECT count(*) FROM cdrs WHERE simulated") == 0

@@ -1,0 +1,91 @@
+""""Simulate call…" from the command palette: the customer is found as the switch finds it."""
+
+from __future__ import annotations
+
+from textual.widgets import Input, Static
+
+from connex_tui.screens.customer_detail.calls_tab import CallsTab
+from connex_tui.screens.customer_detail.screen import CustomerDetailScreen
+from connex_tui.screens.customer_list import CustomerListScreen
+from connex_tui.screens.dialogs.simulate import ResultScreen, SimulateScreen
+from tests.ui.conftest import make_app
+from tests.ui.helpers import Db, list_ready, type_text, wait_for
+
+ACME_IP = "198.51.100.122"
+
+
+def text_of(screen, selector: str) -> str:
+    return str(screen.query_one(selector, Static).render())
+
+
+async def palette_simulate(pilot) -> SimulateScreen:
+    await list_ready(pilot)
+    await pilot.press("ctrl+p")
+    await type_text(pilot, "simulate call")
+    await pilot.pause(0.3)
+    await pilot.press("enter")
+    await wait_for(pilot, lambda: isinstance(pilot.app.screen, SimulateScreen), what="dialog")
+    return pilot.app.screen
+
+
+async def run_call(pilot, **fields) -> ResultScreen:
+    """Fill fields in dialog order by name (enter moves on), then ctrl+s."""
+    order = ("number", "cli", "ip", "sip_user", "sip_password", "switch_ip")
+    for name in order:
+        if name in fields:
+            await type_text(pilot, fields[name])
+        if name == max(fields, key=order.index):
+            break
+        await pilot.press("enter")
+    await pilot.press("ctrl+s")
+    await wait_for(pilot, lambda: isinstance(pilot.app.screen, ResultScreen), what="result")
+    return pilot.app.screen
+
+
+async def test_palette_finds_the_customer_by_ip_and_opens_it(demo_path):
+    app = make_app(demo_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        dialog = await palette_simulate(pilot)
+        assert dialog.query_one("#input-ip", Input).value == ""  # no customer to preset
+        assert "finds the customer" in text_of(dialog, "#field-ip .help")
+        result = await run_call(pilot, number="4930123456", cli="447700900123", ip=ACME_IP)
+        assert "Acme Telecom" in text_of(result, "#summary")
+        assert "o open customer" in text_of(result, "#result-keys")
+        call_id = result.call_id
+        await pilot.press("o")
+        await wait_for(pilot, lambda: isinstance(app.screen, CustomerDetailScreen)
+                       and app.screen.loaded > 0, what="customer")
+        assert app.screen.detail.name == "Acme Telecom"
+        assert app.screen.active_tab == "calls"
+        tab = app.screen.query_one(CallsTab)
+        await wait_for(pilot, lambda: tab.rows and tab.rows[0].call_id == call_id,
+                       what="SIM row")
+
+
+async def test_palette_unknown_sip_user_is_rejected_and_offers_no_customer(demo_path):
+    app = make_app(demo_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await palette_simulate(pilot)
+        result = await run_call(pilot, number="4930123456", cli="447700900123",
+                                sip_user="nobody-here", sip_password="whatever-secret")
+        assert "rejected: 404 Unknown User" in text_of(result, "#headline")
+        assert "open customer" not in text_of(result, "#result-keys")
+        await pilot.press("o")  # nothing to open: stays
+        await pilot.pause()
+        assert app.screen is result
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: isinstance(app.screen, CustomerListScreen), what="list")
+
+
+async def test_viewer_may_simulate_but_nothing_is_stored(demo_path):
+    app = make_app(demo_path, role="viewer")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await palette_simulate(pilot)
+        result = await run_call(pilot, number="4930123456", cli="447700900123", ip=ACME_IP)
+        assert result.call_id is None
+        assert text_of(result, "#result-title").startswith("Simulation (not stored)")
+    db = Db(demo_path)
+    try:
+        assert await db.scalar("SELECT count(*) FROM cdrs WHERE simulated") == 0
+    finally:
+        await db.close()
