@@ -94,7 +94,8 @@ async def _sharers(s: AsyncSession, customer_id: int, host: str
     if others:
         for cid, prefix in await s.execute(
                 select(IngressRoute.customer_id, IngressRoute.tech_prefix)
-                .where(IngressRoute.customer_id.in_(prefixes), IngressRoute.tech_prefix != "")):
+                .where(IngressRoute.customer_id.in_(list(prefixes)),
+                       IngressRoute.tech_prefix != "")):
             prefixes[cid].add(prefix)
     return others, prefixes
 

@@ -11,7 +11,7 @@ from dataclasses import asdict, dataclass
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import delete, false, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from connex_tui.data import audit
@@ -110,12 +110,20 @@ class ProviderRow:
 
 
 def _prefix_range(stmt, prefix: str):
-    """Rows whose prefix starts with `prefix`, as a range the (card_id, prefix) index
-    serves on both backends (LIKE is case-insensitive in SQLite and skips the index)."""
+    """Rows whose prefix starts with the typed digits, as a range the (card_id, prefix)
+    index serves on both backends (SQLite's LIKE skips the index). The upper bound is the
+    next digit string ('449' -> '45'), which sorts right under any collation, unlike a
+    punctuation sentinel. Stored prefixes are digits only, so other input matches none."""
+    prefix = prefix.strip().removeprefix("+")
     if not prefix:
         return stmt
-    upper = prefix[:-1] + chr(ord(prefix[-1]) + 1)
-    return stmt.where(RateRow.prefix >= prefix, RateRow.prefix < upper)
+    if not prefix.isascii() or not prefix.isdigit():
+        return stmt.where(false())
+    stmt = stmt.where(RateRow.prefix >= prefix)
+    head = prefix.rstrip("9")
+    if head:  # all 9s ('99') has no upper bound
+        stmt = stmt.where(RateRow.prefix < head[:-1] + str(int(head[-1]) + 1))
+    return stmt
 
 
 async def card_usage(s: AsyncSession, card_id: int) -> int:

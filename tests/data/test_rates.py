@@ -221,13 +221,18 @@ async def test_row_key_is_prefix_and_effective_from(rates):
 async def test_rows_prefix_filter_and_keyset_paging(rates):
     ids = await setup_cards(rates)
     card = ids["UK-A"]
-    for prefix in ("1", "44", "441", "4420", "45", "49"):
+    for prefix in ("1", "44", "441", "4420", "45", "49", "5", "99"):
         await rates.add_row(card, {"prefix": prefix, "rate": "0.01"})
     await rates.add_row(card, {"prefix": "441", "rate": "0.02", "effective_from": "2026-01-01"})
     assert [r.prefix for r in await rates.rows(card, prefix="44")] == ["44", "441", "441",
                                                                        "4420"]
     assert await rates.count_rows(card, prefix="44") == 4
-    assert await rates.count_rows(card) == 7
+    assert [r.prefix for r in await rates.rows(card, prefix="+4")] == [
+        "44", "441", "441", "4420", "45", "49"]
+    assert [r.prefix for r in await rates.rows(card, prefix="49")] == ["49"]  # carry: < "5"
+    assert [r.prefix for r in await rates.rows(card, prefix="9")] == ["99"]  # no upper bound
+    assert await rates.count_rows(card, prefix="4x") == 0
+    assert await rates.count_rows(card) == 9
     page1 = await rates.rows(card, limit=2)
     assert [r.prefix for r in page1] == ["1", "44"]
     page2 = await rates.rows(card, limit=2, after=page1[-1].prefix)
