@@ -12,11 +12,12 @@ from __future__ import annotations
 import ipaddress
 import json
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
-from sqlalchemy import case, func, insert, or_, select
+from sqlalchemy import and_, case, func, insert, or_, select
 from sqlalchemy.exc import IntegrityError
 
 from connex_tui.data import search
@@ -73,11 +74,13 @@ def first_host(host: str) -> str:
 
 class CallsService:
     def __init__(self, db: Database, actor: Actor, clock: Clock = utcnow,
-                 cache: SnapshotCache | None = None):
+                 cache: SnapshotCache | None = None,
+                 call_ids: Callable[[datetime], str] = sim_call_id):
         self.db = db
         self.actor = actor
         self.clock = clock
         self.cache = cache or SnapshotCache(db)
+        self.call_ids = call_ids  # the demo seeder passes a seeded generator
 
     # -- Latest Calls -------------------------------------------------------------------
     async def latest(self, customer_id: int, query: str = "", limit: int = 100) -> list[CallRow]:
@@ -150,7 +153,8 @@ class CallsService:
     async def usage(self, at: datetime) -> Usage:
         """Live dialogs per customer, auth entry and route, and those started in the second
         up to `at` (the flow-speed window)."""
-        recent = case((Dialog.started_at > at - timedelta(seconds=1), 1), else_=0)
+        recent = case((and_(Dialog.started_at > at - timedelta(seconds=1),
+                            Dialog.started_at <= at), 1), else_=0)
         stmt = (select(Dialog.customer_id, Dialog.ip_auth_id, Dialog.route_id, func.count(),
                        func.sum(recent))
                 .group_by(Dialog.customer_id, Dialog.ip_auth_id, Dialog.route_id))
@@ -182,7 +186,7 @@ class CallsService:
             "simulated": True, "detail": json.dumps(result_to_json(result),
                                                     ensure_ascii=False)}
         for attempt in range(5):  # 24 random bits per second: a clash is rare, not impossible
-            call_id = sim_call_id(at)
+            call_id = self.call_ids(at)
             try:
                 async with self.db.sessions() as s, s.begin():
                     await s.execute(insert(Cdr.__table__).values(call_id=call_id, **row))

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+from dataclasses import replace
 from datetime import timedelta
 from decimal import Decimal
 
@@ -130,6 +131,8 @@ async def test_live_dialogs_count_against_channels_and_flow_speed(db, clock):
     await _dialogs(db, ids, 2, timedelta(milliseconds=300), route="route_b")
     result = (await svc.simulate(LONDON, store=False)).result  # customer 2 calls this second
     assert (result.sip_code, result.reason) == (503, "CPS Limit (customer)")
+    earlier = replace(LONDON, at=NOW - timedelta(seconds=10))  # before those two started
+    assert (await svc.simulate(earlier, store=False)).result.allowed
     clock.advance(seconds=2)
     await _dialogs(db, ids, 1, timedelta(minutes=1))  # third live call on the route
     result = (await svc.simulate(LONDON, store=False)).result
