@@ -43,8 +43,8 @@ class RowTable(DataTable):
     BINDINGS = [
         Binding("j", "cursor_down", "Down", show=False, id="table.down"),
         Binding("k", "cursor_up", "Up", show=False, id="table.up"),
-        Binding("g", "scroll_top", "First row", show=False, id="table.first"),
-        Binding("G", "scroll_bottom", "Last row", show=False, id="table.last"),
+        Binding("home,g", "scroll_top", "First row", show=False, id="table.first"),
+        Binding("end,G", "scroll_bottom", "Last row", show=False, id="table.last"),
     ]
 
     def __init__(self, columns: Sequence[Column], *, id: str):

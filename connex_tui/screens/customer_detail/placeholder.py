@@ -7,8 +7,6 @@ from textual.widgets import Static
 PENDING = {
     "stats": "Not in this version yet: stats (ASR, ACD, PDD, CPS, SIP codes by period). "
              "The customer list already shows the last 24 h.",
-    "routing": "Not in this version yet: ingress routes and CLI rules.",
-    "auth": "Not in this version yet: IP authentication and SIP users.",
     "calls": "Not in this version yet: latest calls and Simulate.",
     "dialogs": "Not in this version yet: live calls (the header counts them already).",
     "payments": "Not in this version yet: payments (the balance above comes from the ledger).",

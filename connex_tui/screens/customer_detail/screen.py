@@ -14,8 +14,11 @@ from textual.widgets import Footer, Static, TabbedContent, TabPane
 from connex_tui.data.access import NotFound
 from connex_tui.data.customers import CustomerDetail
 from connex_tui.engine.money import format_money
+from connex_tui.screens.customer_detail.auth_tab import AuthTab
+from connex_tui.screens.customer_detail.calls_tab import CallsTab
 from connex_tui.screens.customer_detail.main_tab import MainTab, exact_money
 from connex_tui.screens.customer_detail.placeholder import PendingTab
+from connex_tui.screens.customer_detail.routing_tab import RoutingTab
 from connex_tui.screens.customer_detail.tab_base import CustomerTab
 from connex_tui.widgets.cells import channels_text, status_cell
 
@@ -25,7 +28,8 @@ TABS = (("main", "Main"), ("stats", "Stats"), ("routing", "Routing"), ("auth", "
 TAB_KEYS = [key for key, _ in TABS]
 DIGITS = "1234567890"
 # Tab key -> the widget class that fills it (a CustomerTab); others show PendingTab.
-TAB_WIDGETS: dict[str, type[CustomerTab]] = {}
+TAB_WIDGETS: dict[str, type[CustomerTab]] = {"routing": RoutingTab, "auth": AuthTab,
+                                               "calls": CallsTab}
 
 
 class CustomerDetailScreen(Screen):
