@@ -32,6 +32,29 @@ Exit codes: 0 imported, 1 bad rows (listed on stderr), 2 bad arguments, unknown
 card, unreadable file or no permission."""
 
 
+CONFIG_EXPORT_HELP = """\
+Write providers (with their rate cards), customer rate cards, routing scripts and
+customers (with IP auth, SIP users, routes and CLI rules) as one YAML document
+(docs/config-format.md). Money is written as strings. SIP users carry their
+stored ha1 and password_hash (never a clear password) unless --no-secrets: the
+HA1 is enough to answer a SIP digest challenge, so keep the file private (it is
+written mode 0600). Archived customers are left out."""
+
+CONFIG_APPLY_HELP = """\
+Make the database match a YAML document (docs/config-format.md), in one
+transaction. The whole document is validated first; on any error nothing is
+written and every error is listed with its YAML path, e.g.
+customers[3].routes[0].dial_string. Entities are matched by name (providers,
+cards, scripts, customers), host and direction (IP auth), username (SIP users),
+tech prefix (routes) and position (CLI rules); only what differs is written, so
+applying twice changes nothing. A nested list that is present (cards, rates,
+ip_auth, sip_users, routes, cli_rules) is complete: rows it lacks are deleted.
+Top-level entities the file does not name stay unless --prune; customers are
+never deleted. --dry-run prints what would change and writes nothing.
+Exit codes: 0 applied (or nothing to do), 1 errors in the document (listed on
+stderr), 2 bad arguments, unreadable file or no permission."""
+
+
 def _add_db_url(p: argparse.ArgumentParser) -> None:
     p.add_argument("--database-url", default=argparse.SUPPRESS)
 
@@ -57,10 +80,35 @@ def add_parsers(sub) -> None:
     exp.add_argument("file", nargs="?", help="CSV file (default: standard output)")
     _add_db_url(exp)
 
+    config = sub.add_parser("config", help="routing configuration as a YAML document")
+    csub = config.add_subparsers(dest="config_command", required=True)
+    cexp = csub.add_parser("export", help="write the routing configuration as YAML",
+                           description=CONFIG_EXPORT_HELP,
+                           formatter_class=argparse.RawDescriptionHelpFormatter)
+    cexp.add_argument("file", nargs="?", help="YAML file (default: standard output)")
+    cexp.add_argument("--no-secrets", action="store_true",
+                      help="leave the SIP users' ha1/password_hash out")
+    cexp.add_argument("--inline-rates", type=int, default=1000, metavar="N",
+                      help="with FILE: cards of more than N rows go to CSV files beside it "
+                           "(default 1000)")
+    _add_db_url(cexp)
+    capp = csub.add_parser("apply", help="make the database match a YAML document",
+                           description=CONFIG_APPLY_HELP,
+                           formatter_class=argparse.RawDescriptionHelpFormatter)
+    capp.add_argument("file", help="YAML file")
+    capp.add_argument("--dry-run", action="store_true",
+                      help="print what would change and write nothing")
+    capp.add_argument("--prune", action="store_true",
+                      help="also delete providers, rate cards and scripts the file does not "
+                           "name (admin)")
+    _add_db_url(capp)
+
 
 def run(cfg: Config, args) -> int:
     if args.command == "rates":
         handler = _rates_import if args.rates_command == "import" else _rates_export
+    elif args.command == "config":
+        handler = _config_apply if args.config_command == "apply" else _config_export
     else:
         raise ValueError(f"not a file command: {args.command}")
     return asyncio.run(handler(cfg, args))
@@ -152,4 +200,68 @@ async def _rates_export(cfg: Config, args) -> int:
         await db.dispose()
     if args.file:
         print(f"{n} rows written to {args.file}", file=sys.stderr)
+    return 0
+
+
+async def _config_export(cfg: Config, args) -> int:
+    from connex_tui.data.db import Database
+    from connex_tui.feeds.config_export import export_config
+
+    if args.inline_rates < 0:
+        _err("--inline-rates must be 0 or more")
+        return 2
+    db = Database(cfg.database_url)
+    target = Path(args.file) if args.file else None
+    try:
+        with _output(args.file) as out:
+            out.write(await export_config(db, target, inline_max=args.inline_rates,
+                                          secrets=not args.no_secrets))
+    except OSError as exc:
+        _err(f"cannot write {exc.filename or args.file}: {exc.strerror}")
+        return 2
+    finally:
+        await db.dispose()
+    if args.file:
+        print(f"configuration written to {args.file}", file=sys.stderr)
+    return 0
+
+
+async def _config_apply(cfg: Config, args) -> int:
+    from connex_tui.data.access import Actor, PermissionDenied, StaleError
+    from connex_tui.data.db import Database, upgrade
+    from connex_tui.feeds.config_apply import apply_config
+
+    db = Database(cfg.database_url)
+    try:
+        await upgrade(db)
+        report = await apply_config(db, Actor(cfg.operator, cfg.role), args.file,
+                                    dry_run=args.dry_run, prune=args.prune)
+    except PermissionDenied as exc:
+        _err(str(exc))
+        return 2
+    except StaleError as exc:
+        _err(f"{exc}: nothing written, apply again")
+        return 1
+    except OSError as exc:
+        _err(f"cannot read {exc.filename or args.file}: {exc.strerror}")
+        return 2
+    finally:
+        await db.dispose()
+    if report.errors:
+        for error in report.errors:
+            print(f"{args.file}: {error}", file=sys.stderr)
+        n = len(report.errors)
+        print(f"{args.file}: nothing written ({n} error{'s' * (n != 1)})", file=sys.stderr)
+        return 1
+    for change in report.changes:
+        print(change)
+    for username, password in report.passwords:
+        print(f"SIP user {username}: generated password {password} (shown once)")
+    n = len(report.changes)
+    if not n:
+        print("no changes: the database already matches")
+    elif args.dry_run:
+        print(f"{n} change{'s' * (n != 1)} (dry run: nothing written)")
+    else:
+        print(f"{n} change{'s' * (n != 1)} applied")
     return 0
