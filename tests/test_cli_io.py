@@ -98,3 +98,59 @@ def test_argparse_errors_exit_2(url, capsys):
     with pytest.raises(SystemExit) as exc:
         run(url, "rates", "import", "Retail")  # FILE missing
     assert exc.value.code == 2
+
+
+# -- config ---------------------------------------------------------------------------------
+def example_file(tmp_path):
+    from tests.feeds.test_config_yaml import example
+
+    path = tmp_path / "routing.yaml"
+    path.write_text(example())
+    return path
+
+
+def test_config_apply_dry_run_then_apply_then_export(url, tmp_path, capsys):
+    path = example_file(tmp_path)
+    assert run(url, "config", "apply", str(path), "--dry-run") == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0] == "create provider Atlas Voice"
+    assert out[-1] == "17 changes (dry run: nothing written)"
+    assert not any("generated password" in line for line in out)
+    assert run(url, "config", "apply", str(path)) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[-1] == "17 changes applied"
+    assert out[-2].startswith("SIP user acme-pbx1: generated password ")
+    assert run(url, "config", "apply", str(path)) == 0
+    assert capsys.readouterr().out == "no changes: the database already matches\n"
+    assert run(url, "--readonly", "config", "export") == 0  # reading is a viewer's right
+    assert "- name: ACME Telecom" in capsys.readouterr().out
+    target = tmp_path / "out.yaml"
+    assert run(url, "config", "export", str(target)) == 0
+    assert target.stat().st_mode & 0o777 == 0o600  # it holds SIP HA1s
+    assert "ha1:" in target.read_text()
+    assert run(url, "config", "export", "--no-secrets") == 0
+    assert "ha1:" not in capsys.readouterr().out
+
+
+def test_config_apply_errors_exit_1_and_write_nothing(url, tmp_path, capsys):
+    path = tmp_path / "bad.yaml"
+    path.write_text(example_file(tmp_path).read_text().replace("max_duration: 3600",
+                                                                "max_duration: 0"))
+    assert run(url, "config", "apply", str(path)) == 1
+    err = capsys.readouterr().err.splitlines()
+    assert err == [f"{path}: customers[0].routes[0].max_duration: must be 1 or more",
+                   f"{path}: nothing written (1 error)"]
+    with sqlite3.connect(url.split(":///", 1)[1]) as conn:
+        assert conn.execute("SELECT count(*) FROM providers").fetchone() == (0,)
+
+
+@pytest.mark.parametrize("args, message", [
+    (["config", "apply", "{missing}"], "cannot read"),
+    (["--readonly", "config", "apply", "{doc}"], "read-only"),
+    (["config", "export", "--inline-rates", "-1"], "--inline-rates must be 0 or more"),
+])
+def test_config_bad_arguments_exit_2(url, tmp_path, capsys, args, message):
+    doc = example_file(tmp_path)
+    args = [a.format(doc=doc, missing=tmp_path / "missing.yaml") for a in args]
+    assert run(url, *args) == 2
+    assert message in capsys.readouterr().err
