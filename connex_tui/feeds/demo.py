@@ -12,7 +12,6 @@ Everything comes from `random.Random` streams seeded by `DemoOptions.seed` and f
 from __future__ import annotations
 
 import bisect
-import hashlib
 import ipaddress
 import json
 import random
@@ -28,7 +27,7 @@ from phonenumbers import PhoneNumberType
 from sqlalchemy import func, insert, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from connex_tui.data import ledger, search
+from connex_tui.data import ledger, passwords, search
 from connex_tui.data.audit import diff
 from connex_tui.data.cdr_writer import CdrInput, write_batch
 from connex_tui.data.db import Database
@@ -54,6 +53,12 @@ from connex_tui.data.models import (
     SipUser,
 )
 from connex_tui.engine.money import billable_seconds, billed_seconds, call_charge, net_of_tax
+from connex_tui.feeds.demo_showcase import (
+    DEMO_SIP_PASSWORD,
+    demo_password_hash,
+    simulate_showcase,
+    write_showcase,
+)
 
 Progress = Callable[[int, int], None]
 
@@ -62,7 +67,6 @@ BATCH = 5000  # CDRs per transaction in the history pass
 DAY_WEIGHT = 20  # a customer-day of history costs about 20x setting up one customer
 SWITCHES = ("198.51.100.10", "198.51.100.11")
 SHARED_IP = "198.51.100.77"
-REALM = "connex"
 CURRENCY_RATE = {"USD": Decimal("1"), "EUR": Decimal("0.92"), "GBP": Decimal("0.79"),
                  "CAD": Decimal("1.37")}
 
@@ -676,6 +680,13 @@ class _Factory:
         self.cdr_limit = opts.customers if opts.cdr_customers is None else opts.cdr_customers
         self._homes = [h for h in _HOMES]
         self._home_cw = list(_cum([h[2] for h in _HOMES]))
+        self._sip_hash: str | None = None
+
+    def sip_hash(self) -> str:
+        """The demo SIP password's argon2 hash: computed once (argon2 is slow on purpose)."""
+        if self._sip_hash is None:
+            self._sip_hash = demo_password_hash(self.opts.seed)
+        return self._sip_hash
 
     def _special_flags(self) -> dict[int, _Flags]:
         """The first 40 customers show every case the screens must handle."""
@@ -895,11 +906,11 @@ class _Factory:
                     while user in self.users:
                         user = f"{user}{rng.randrange(10)}"
                     self.users.add(user)
-                    password = "".join(rng.choice("abcdefghijkmnpqrstuvwxyzACDEFGHJKLMNPQRT"
-                                                  "UVWXY2345679") for _ in range(16))
-                    ha1 = hashlib.md5(f"{user}:{REALM}:{password}".encode()).hexdigest()
+                    for _ in range(16):  # draws kept: the rest of the demo stays as it was
+                        rng.choice("abcdefghijkmnpqrstuvwxyzACDEFGHJKLMNPQRTUVWXY2345679")
                     c.sip.append({
-                        "username": user, "password_hash": "demo-not-a-real-hash", "ha1": ha1,
+                        "username": user, "password_hash": self.sip_hash(),
+                        "ha1": passwords.ha1(user, DEMO_SIP_PASSWORD),
                         "channels": rng.choice((0, 0, 10, 30)), "flow_speed": 0,
                         "ip_whitelist": "" if rng.random() < 0.7 else c.auth[0]["host"],
                         "version": 1, "created_at": created, "updated_at": created})
@@ -1523,6 +1534,7 @@ async def seed(db: Database, opts: DemoOptions, progress: Progress | None = None
     factory = _Factory(rng, cat, opts, now, packages)
     payments = _Payments(random.Random(f"{opts.seed}:payments"))
     cdr_custs: list[_Cust] = []
+    pool: list[_Cust] = []  # candidates for the routing showcase
     all_ids: list[int] = []
     for start in range(0, opts.customers, CHUNK):
         chunk = [factory.make(i) for i in range(start, min(opts.customers, start + CHUNK))]
@@ -1531,6 +1543,7 @@ async def seed(db: Database, opts: DemoOptions, progress: Progress | None = None
             await _fix_sequences(s)
         all_ids += [c.id for c in chunk]
         cdr_custs += [c for c in chunk if c.cdr]
+        pool += [c for c in chunk if c.idx < 40]
         for c in chunk:
             if not c.cdr:
                 c.row = {}
@@ -1546,10 +1559,12 @@ async def seed(db: Database, opts: DemoOptions, progress: Progress | None = None
         await _write_dialogs(s, cat, cdr_custs, history, now)
         await search.reindex(s, all_ids)
         await _fix_sequences(s)
+        showcase = await write_showcase(s, cat, pool, now, opts.seed)
+    sims = await simulate_showcase(db, showcase, now, opts.seed)
     if progress:
         progress(total, total)
     return (f"{opts.customers:,} customers, {history.count:,} CDRs, "
-            f"{payments.count:,} payments")
+            f"{payments.count:,} payments, {sims} simulations")
 
 
 def _cdr_count(opts: DemoOptions) -> int:

@@ -3,17 +3,24 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import text
 
+from connex_tui.data import passwords
+from connex_tui.data.access import Actor
+from connex_tui.data.calls import CallsService
 from connex_tui.data.db import Database, upgrade
+from connex_tui.engine.snapshot import CallInput
 from connex_tui.feeds.demo import DemoError, DemoOptions, seed
+from connex_tui.feeds.demo_showcase import DEMO_SIP_PASSWORD
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 TABLES = ("customers", "contacts", "ip_auth", "sip_users", "ingress_routes", "rate_rows",
-          "payments", "ledger", "cdrs", "stats_rollups", "stats_codes", "dids", "dialogs")
+          "payments", "ledger", "cdrs", "stats_rollups", "stats_codes", "dids", "dialogs",
+          "route_strategies", "route_card_filters", "routing_scripts", "cli_rules")
 
 
 async def _seed(path, **kw):
@@ -77,3 +84,63 @@ def test_seeding_refuses_a_database_that_has_customers(seeded):
     _, d = seeded
     with pytest.raises(DemoError):
         asyncio.run(_seed(d / "a.db", customers=3, days=0))
+
+
+def test_sip_users_have_the_documented_password(seeded):
+    (_, dump), d = seeded
+    users = _query(d / "a.db", "SELECT username, password_hash, ha1 FROM sip_users")
+    assert users
+    hashes = {h for _, h, _ in users}
+    assert len(hashes) == 1  # hashed once per seed
+    assert passwords.verify_password(hashes.pop(), DEMO_SIP_PASSWORD)
+    assert all(ha1 == passwords.ha1(u, DEMO_SIP_PASSWORD) for u, _, ha1 in users)
+
+
+def test_routing_showcase_configuration(seeded):
+    _, d = seeded
+    db = d / "a.db"
+    modes = {m for (m,) in _query(db, "SELECT mode FROM route_strategies")}
+    assert {"lcr", "priority", "drop", "weighted"} <= modes
+    assert {k for (k,) in _query(db, "SELECT kind FROM route_card_filters")} == {
+        "lock", "exclude"}
+    assert _query(db, "SELECT count(*) FROM ingress_routes r JOIN routing_scripts s "
+                  "ON s.id = r.script_id")[0][0] == 1
+    assert _query(db, "SELECT count(*) FROM ingress_routes WHERE profit_assurance AND "
+                  "capped_rate IS NOT NULL")[0][0] >= 1
+    assert _query(db, "SELECT count(*) FROM cli_rules WHERE forced AND p_asserted_id != ''"
+                  )[0][0] >= 1
+    assert _query(db, "SELECT count(*) FROM cli_rules WHERE NOT forced AND rewrite_cli "
+                  "LIKE '%\\1' AND p_asserted_id != ''")[0][0] >= 1
+
+
+def test_simulations_in_latest_calls_show_the_engine(seeded):
+    _, d = seeded
+    rows = _query(d / "a.db", "SELECT call_id, customer_id, sip_code, sip_reason, detail, "
+                  "charge FROM cdrs WHERE simulated ORDER BY started_at")
+    assert all(r[0].startswith("SIM-") and r[1] and r[4] and r[5] == 0 for r in rows)
+    assert {(code, reason) for _, _, code, reason, _, _ in rows} >= {
+        (200, "OK"), (403, "UK personal numbers not allowed"),
+        (503, "Dropping Call (Strategy)"), (503, "Capped Rate"),
+        (403, "CLI Restriction In Effect")}
+    assert any("moved first" in line for r in rows for line in json.loads(r[4])["trace"])
+
+
+async def test_a_stored_simulation_decides_the_same_again(seeded):
+    """The showcase was decided against the configuration the loader reads back."""
+    _, d = seeded
+    db = Database(f"sqlite+aiosqlite:///{d / 'a.db'}")
+    try:
+        calls = CallsService(db, Actor("viewer", "viewer"), lambda: NOW)
+        async with db.engine.connect() as conn:
+            sims = (await conn.execute(text(
+                "SELECT call_id, dialled, cli_in, source_ip, started_at FROM cdrs "
+                "WHERE simulated"))).all()
+        for call_id, dialled, cli, ip, at in sims:
+            stored = await calls.reopen(call_id)
+            again = await calls.simulate(CallInput(
+                dialled, cli, ip, at=datetime.fromisoformat(at).replace(tzinfo=UTC),
+                switch_ip="198.51.100.10"))
+            assert (again.result.sip_code, again.result.reason, again.result.providers) == (
+                stored.sip_code, stored.reason, stored.providers)
+    finally:
+        await db.dispose()
