@@ -97,11 +97,11 @@ class TablePane(Vertical):
     TablePane { height: 1fr; }
     TablePane > .pane-title { height: 1; padding: 0 1; background: $boost;
         color: $text-muted; text-style: bold; }
-    TablePane:focus-within > .pane-title { background: $primary 40%; color: $text; }
+    TablePane > .pane-title.-active { background: $primary; color: $text; }
     TablePane > .pane-empty { height: auto; padding: 0 1; color: $text-muted; }
     TablePane > .pane-empty.-hidden { display: none; }
     TablePane > RowTable { height: 1fr; scrollbar-size-vertical: 1; }
-    App:nocolor TablePane:focus-within > .pane-title { text-style: bold underline; }
+    App:nocolor TablePane > .pane-title.-active { text-style: bold underline; }
     """
 
     def __init__(self, title: str, empty: str, table: RowTable, *, id: str):
@@ -112,6 +112,14 @@ class TablePane(Vertical):
         yield Static(self.title, classes="pane-title", markup=False)
         yield Static(self.empty, classes="pane-empty -hidden", markup=False)
         yield self.table
+
+    # The title shows which pane the keys act on (CSS :focus-within does not restyle
+    # the title when the focus moves, so the class is set here).
+    def on_descendant_focus(self) -> None:
+        self.query_one(".pane-title").add_class("-active")
+
+    def on_descendant_blur(self) -> None:
+        self.query_one(".pane-title").remove_class("-active")
 
     def fill(self, rows: Sequence[Any], cells: Callable[[Any], Sequence[Any]], *,
              select: int | None = None) -> None:

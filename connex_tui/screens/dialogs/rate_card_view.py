@@ -49,7 +49,8 @@ class RateCardScreen(Screen):
         Binding("question_mark", "app.help", "Help", show=False, id="card.help"),
     ]
     DEFAULT_CSS = """
-    RateCardScreen #card-info { height: 1; padding: 0 1; color: $text-muted; }
+    RateCardScreen #card-info { height: 1; padding: 0 1; color: $text-muted;
+        text-wrap: nowrap; text-overflow: ellipsis; }
     RateCardScreen #card-bar { height: 1; }
     RateCardScreen #card-search { width: 1fr; }
     RateCardScreen #card-count { width: auto; min-width: 16; padding: 0 1;

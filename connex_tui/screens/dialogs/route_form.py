@@ -38,7 +38,7 @@ def route_fields(values: dict[str, Any], cards: Sequence[str], provider_cards: S
         FieldSpec("tech_prefix", "Tech prefix", section="Basic",
                   help="digits * #; stripped; empty = matches every call"),
         FieldSpec("dial_string", "Dial string", kind="textarea", section="Basic",
-                  help="a line each: digits = prefix, else regex; empty = all"),
+                  help="a line each: digit prefix or regex; empty = all"),
         FieldSpec("enabled", "Enabled", kind="switch", section="Basic"),
         FieldSpec("channels", "Channels", section="Capacity",
                   help="concurrent calls; 0 = unlimited"),
