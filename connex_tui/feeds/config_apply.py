@@ -21,6 +21,7 @@ does not hold are deleted.
 from __future__ import annotations
 
 import asyncio
+from collections import defaultdict
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -136,6 +137,7 @@ class _Applier:
         self.card_ids: dict[str, int] = {}  # lower name -> id of the document's cards
         self.provider_ids: dict[str, int] = {}
         self.doomed_cards: list[tuple[str, int, str]] = []  # (path, id, name)
+        self.pre = _Existing()
 
     # -- bookkeeping ------------------------------------------------------------------------
     def fail(self, path: str, exc: ValidationError) -> None:
@@ -284,6 +286,7 @@ class _Applier:
         for i in range(0, len(keys), 500):
             current |= {c.name_key: c for c in await self.s.scalars(
                 select(Customer).where(Customer.name_key.in_(keys[i:i + 500])))}
+        await self.pre.load(self, [c.id for c in current.values()], sorted(doc.usernames()))
         moving = doc.usernames()
         for spec in doc.customers:
             data = spec.data
@@ -322,8 +325,7 @@ class _Applier:
         routes before IP auth: a shared ingress IP needs the routes' tech prefixes."""
         cid = customer.id
         of = f" of {customer.name}"
-        ip_rows = list(await self.s.scalars(select(IpAuth).where(IpAuth.customer_id == cid)
-                                            .order_by(IpAuth.id)))
+        ip_rows = self.pre.ip_auth.get(cid, [])
         ip_match: dict[tuple[str, str], IpAuth] = {}
         for r in ip_rows:
             ip_match.setdefault((r.host, r.direction), r)
@@ -338,15 +340,14 @@ class _Applier:
                                       customer_id=cid)
         if spec.sip_users is not None:
             listed = {u.data.username.lower() for u in spec.sip_users}
-            for r in await self.s.scalars(select(SipUser).where(SipUser.customer_id == cid)):
+            for r in self.pre.sip_users.get(cid, []):
                 key = r.username.lower()
                 if key not in listed and key not in moving:  # moving: another customer's now
                     await self._delete(SipUser, r.id)
                     await self.record("delete", "sip_users", r.id, f"sip_user {r.username}{of}",
                                       {"username": r.username}, None, customer_id=cid)
         route_pairs = await self._match_routes(spec, cid, of)
-        rule_rows = list(await self.s.scalars(select(CliRule).where(CliRule.customer_id == cid)
-                                              .order_by(CliRule.position, CliRule.id)))
+        rule_rows = self.pre.cli_rules.get(cid, [])
         if spec.cli_rules is not None:
             for i, r in enumerate(rule_rows[len(spec.cli_rules):], len(spec.cli_rules)):
                 await self._delete(CliRule, r.id)
@@ -382,8 +383,7 @@ class _Applier:
         same dial string, then the rest in order. Unmatched routes are deleted now."""
         if spec.routes is None:
             return []
-        rows = await self.routes._routes(self.s, IngressRoute.customer_id == cid)
-        free = list(rows)
+        free = list(self.pre.routes.get(cid, []))
         pairs: dict[int, RouteRow | None] = {}
         for i, (_, data) in enumerate(spec.routes):
             hit = next((r for r in free if r.tech_prefix == data.tech_prefix
@@ -456,8 +456,7 @@ class _Applier:
 
     async def sip_user(self, spec: SipUserSpec, cid: int, of: str) -> None:
         data = spec.data
-        row = await self.s.scalar(select(SipUser).where(
-            func.lower(SipUser.username) == data.username.lower()))
+        row = self.pre.usernames.get(data.username.lower())
         what = f"sip_user {data.username}{of}"
         values = {"username": data.username, "customer_id": cid,
                   **{f: getattr(data, f) for f in SIP_FIELDS}}
@@ -567,6 +566,34 @@ class _Applier:
             await config_state.bump(self.s)
         if self.touched:
             await search.reindex(self.s, sorted(self.touched))
+
+
+class _Existing:
+    """The rows of the document's existing customers, read in a few queries before any of
+    them is changed (each customer's rows are only changed in that customer's step)."""
+
+    def __init__(self) -> None:
+        self.ip_auth: dict[int, list[IpAuth]] = defaultdict(list)
+        self.sip_users: dict[int, list[SipUser]] = defaultdict(list)
+        self.cli_rules: dict[int, list[CliRule]] = defaultdict(list)
+        self.routes: dict[int, list[RouteRow]] = defaultdict(list)
+        self.usernames: dict[str, SipUser] = {}  # lower-case username -> user, any customer
+
+    async def load(self, applier: _Applier, ids: list[int], usernames: list[str]) -> None:
+        s = applier.s
+        for chunk in (ids[i:i + 500] for i in range(0, len(ids), 500)):
+            for model, into, order in ((IpAuth, self.ip_auth, (IpAuth.id,)),
+                                       (SipUser, self.sip_users, (SipUser.id,)),
+                                       (CliRule, self.cli_rules, (CliRule.position, CliRule.id))):
+                for row in await s.scalars(select(model).where(model.customer_id.in_(chunk))
+                                           .order_by(*order)):
+                    into[row.customer_id].append(row)
+            for route in await applier.routes._routes(s, IngressRoute.customer_id.in_(chunk)):
+                self.routes[route.customer_id].append(route)
+        for chunk in (usernames[i:i + 500] for i in range(0, len(usernames), 500)):
+            for row in await s.scalars(select(SipUser).where(
+                    func.lower(SipUser.username).in_(chunk))):
+                self.usernames[row.username.lower()] = row
 
 
 def _route_label(tech_prefix: str) -> str:

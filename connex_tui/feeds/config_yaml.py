@@ -9,8 +9,6 @@ multi-line text as literal blocks, one flow-style line per rate row.
 
 from __future__ import annotations
 
-import re
-
 import yaml
 
 from connex_tui.engine.routing_validation import IpAuthInput, RouteInput
@@ -37,16 +35,19 @@ _BaseLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _BaseDumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
 
 
+_NULL = "tag:yaml.org,2002:null"
+_BOOL = "tag:yaml.org,2002:bool"
+_STR = "tag:yaml.org,2002:str"
+_PLAIN_TAGS = {**dict.fromkeys(("", "~", "null", "Null", "NULL"), _NULL),
+               **dict.fromkeys(("true", "True", "TRUE", "false", "False", "FALSE"), _BOOL)}
+
+
 class _Loader(_BaseLoader):
-    pass
-
-
-_Loader.yaml_implicit_resolvers = {}
-_Loader.add_implicit_resolver("tag:yaml.org,2002:bool",
-                              re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"),
-                              list("tTfF"))
-_Loader.add_implicit_resolver("tag:yaml.org,2002:null", re.compile(r"^(?:~|null|Null|NULL|)$"),
-                              ["~", "n", "N", ""])
+    def resolve(self, kind, value, implicit):
+        """Plain scalars: null and booleans as YAML 1.2 spells them, all else text."""
+        if kind is yaml.ScalarNode:
+            return _PLAIN_TAGS.get(value, _STR) if implicit[0] else _STR
+        return super().resolve(kind, value, implicit)
 
 
 class ConfigFileError(Exception):
