@@ -25,6 +25,12 @@ def text_of(screen, selector: str) -> str:
     return str(screen.query_one(selector, Static).render())
 
 
+def block_text(screen, selector: str) -> str:
+    """The label/value rows of the result's summary or trace, one line each."""
+    return "\n".join(" ".join(str(s.render()) for s in pair.query(Static))
+                     for pair in screen.query(f"{selector} .pair"))
+
+
 async def open_calls(pilot, name: str = "Acme Telecom") -> CallsTab:
     """From the list: search the name, open it, press 5 (Calls)."""
     await list_ready(pilot)
@@ -56,7 +62,11 @@ def table_column(tab: CallsTab, col: int) -> list[str]:
     return [str(t.get_row_at(i)[col]) for i in range(t.row_count)]
 
 
+SIMS = "SELECT dialled, sip_code, customer_id, detail IS NOT NULL FROM cdrs WHERE simulated"
+
+
 async def test_simulate_allowed_then_rejected_both_listed_and_stored(demo_path, db):
+    seeded = await db.rows(SIMS)  # the demo has a few simulations of its own
     app = make_app(demo_path)
     async with app.run_test(size=(80, 24)) as pilot:
         tab = await open_calls(pilot)
@@ -74,8 +84,8 @@ async def test_simulate_allowed_then_rejected_both_listed_and_stored(demo_path, 
         providers = text_of(result, "#providers")
         names = [p.name for p in result.result.providers]
         assert names and all(n[:18] in providers for n in names)
-        assert "Germany Fixed" in text_of(result, "#summary")
-        trace = text_of(result, "#trace")
+        assert "Germany Fixed" in block_text(result, "#summary")
+        trace = block_text(result, "#trace")
         assert len(result.result.trace) >= 8 and all(line in trace
                                                      for line in result.result.trace)
 
@@ -96,9 +106,8 @@ async def test_simulate_allowed_then_rejected_both_listed_and_stored(demo_path, 
         assert all(r.simulated and r.call_id.startswith("SIM-") for r in top)
         assert table_column(tab, 1)[0].startswith("SIM-")
         assert table_column(tab, 3)[:2] == ["503 Blocked by…", "200 OK"]
-    rows = await db.rows("SELECT dialled, sip_code, customer_id, detail IS NOT NULL "
-                         "FROM cdrs WHERE simulated ORDER BY id")
-    assert rows == [("4930123456", 200, 1, 1), ("33123456789", 503, 1, 1)]
+    rows = await db.rows(SIMS + " ORDER BY id")
+    assert rows == seeded + [("4930123456", 200, 1, 1), ("33123456789", 503, 1, 1)]
 
 
 async def test_search_filters_and_enter_reopens_a_simulation(demo_path, db):
@@ -160,6 +169,7 @@ async def test_enter_on_a_real_cdr_shows_its_fields(demo_path):
 
 
 async def test_empty_number_is_shown_beside_the_field_and_nothing_is_stored(demo_path, db):
+    seeded = len(await db.rows(SIMS))
     app = make_app(demo_path)
     async with app.run_test(size=(80, 24)) as pilot:
         await open_calls(pilot)
@@ -177,4 +187,4 @@ async def test_empty_number_is_shown_beside_the_field_and_nothing_is_stored(demo
         assert text_of(dialog, "#error-ip").startswith("✗ not an IP address")
         assert app.focused is dialog.query_one("#input-number")
         assert app.screen is dialog  # no result: nothing ran
-    assert await db.scalar("SELECT count(*) FROM cdrs WHERE simulated") == 0
+    assert len(await db.rows(SIMS)) == seeded

@@ -10,7 +10,6 @@ from __future__ import annotations
 from rich.text import Text
 from sqlalchemy.exc import SQLAlchemyError
 from textual import on, work
-from textual.actions import SkipAction
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
@@ -79,9 +78,10 @@ class CallsTab(CustomerTab):
     """
     BINDINGS = [
         Binding("s", "simulate", "Simulate", id="calls.simulate"),
-        Binding("slash", "search", "Search", id="calls.search"),
+        # / and r stay out of the footer (80 columns): the search box says "/ search",
+        # and r refreshes everywhere; ? lists both.
+        Binding("slash", "search", "Search", show=False, id="calls.search"),
         Binding("r", "refresh", "Refresh", show=False, id="calls.refresh"),
-        Binding("escape", "clear_search", "Clear search", show=False, id="calls.clear"),
         Binding("j", "cursor(1)", "Down", show=False, id="calls.down"),
         Binding("k", "cursor(-1)", "Up", show=False, id="calls.up"),
     ]
@@ -207,13 +207,14 @@ class CallsTab(CustomerTab):
     def action_search(self) -> None:
         self.query_one("#calls-search", Input).focus()
 
-    def action_clear_search(self) -> None:
-        """esc clears an active search first; with none it goes back as usual."""
+    def key_escape(self, event) -> None:
+        """esc clears an active search first; with none it goes on to the screen (back).
+        A key handler, not a binding, so that the footer keeps showing "esc Back"."""
         search = self.query_one("#calls-search", Input)
-        if not search.value and not search.has_focus:
-            raise SkipAction()
-        search.value = ""
-        self.table.focus()
+        if search.value or search.has_focus:
+            event.stop()
+            search.value = ""
+            self.table.focus()
 
     def action_cursor(self, step: int) -> None:
         t = self.table

@@ -195,7 +195,7 @@ def headline_text(result: Result) -> Text:
     return Text.assemble(("✗ REJECT  ", "bold red"), (headline(result), "red"))
 
 
-def summary_text(r: Result) -> Text:
+def summary_pairs(r: Result) -> list[tuple[str, str]]:
     def same(a: str, b: str) -> str:
         """in → out; only `in` when the call stopped before the rewrite steps."""
         if not b:
@@ -210,17 +210,10 @@ def summary_text(r: Result) -> Text:
     route = r.route or "-"
     if r.card:
         route += f" · card {r.card}"
-    pairs = (("Customer", r.customer or "-"), ("Auth", r.auth or "-"), ("Route", route),
-             ("Number", same(r.number_in, r.number_out)), ("CLI", same(r.cli_in, r.cli_out)),
-             ("PAID", r.pai or "-"), ("Rate", rate),
-             ("Max duration", "-" if r.max_duration is None
-              else duration_text(r.max_duration)))
-    out = Text()
-    for label, value in pairs:
-        out.append(f"{label:<13}", style="dim")
-        out.append(f"{value}\n")
-    out.rstrip()
-    return out
+    return [("Customer", r.customer or "-"), ("Auth", r.auth or "-"), ("Route", route),
+            ("Number", same(r.number_in, r.number_out)), ("CLI", same(r.cli_in, r.cli_out)),
+            ("PAID", r.pai or "-"), ("Rate", rate),
+            ("Max duration", "-" if r.max_duration is None else duration_text(r.max_duration))]
 
 
 PROVIDER_COLUMNS = ((" #", 2), ("Provider", 18), ("Card", 18), ("Cost/min", 10),
@@ -248,13 +241,21 @@ def providers_text(r: Result) -> Text:
     return out
 
 
-def trace_text(r: Result) -> Text:
-    out = Text()
-    out.append("Trace\n", style="bold")
-    for line in r.trace:  # the pipeline numbers its steps
-        out.append(f"  {line}\n")
-    out.rstrip()
+def trace_pairs(r: Result) -> list[tuple[str, str]]:
+    """(step number, text): the pipeline writes "4. Route: ..."."""
+    out = []
+    for line in r.trace:
+        step, dot, rest = line.partition(". ")
+        out.append((step + dot.strip(), rest) if dot and step.isdigit() else ("", line))
     return out
+
+
+def rows(pairs: list[tuple[str, str]]) -> ComposeResult:
+    """Label and value side by side; a long value wraps under itself, not under the label."""
+    for label, value in pairs:
+        with Horizontal(classes="pair"):
+            yield Static(label, classes="key", markup=False)
+            yield Static(value, classes="value", markup=False)
 
 
 def _cut(value: str, width: int) -> str:
@@ -273,7 +274,13 @@ class ResultScreen(ModalScreen[str | None]):
     ResultScreen #result-keys { width: auto; height: 1; color: $text-muted; }
     ResultScreen #result-body { height: auto; max-height: 100%; }
     ResultScreen #headline { text-style: bold; margin-bottom: 1; }
+    ResultScreen #summary, ResultScreen #trace { height: auto; }
+    ResultScreen .pair { height: auto; }
+    ResultScreen .key { width: 14; color: $text-muted; }
+    ResultScreen #trace .key { width: 4; }
+    ResultScreen .value { width: 1fr; }
     ResultScreen #providers, ResultScreen #trace { margin-top: 1; }
+    ResultScreen .section { text-style: bold; }
     """
     BINDINGS = [
         Binding("escape,q", "close", "Close", id="result.close"),
@@ -299,9 +306,12 @@ class ResultScreen(ModalScreen[str | None]):
                 yield Static(" · ".join(keys), id="result-keys")
             with VerticalScroll(id="result-body"):
                 yield Static(headline_text(r), id="headline")
-                yield Static(summary_text(r), id="summary")
+                with Vertical(id="summary"):
+                    yield from rows(summary_pairs(r))
                 yield Static(providers_text(r), id="providers")
-                yield Static(trace_text(r), id="trace")
+                with Vertical(id="trace"):
+                    yield Static("Trace", classes="section")
+                    yield from rows(trace_pairs(r))
 
     def on_mount(self) -> None:
         self.query_one("#result-body").focus()
