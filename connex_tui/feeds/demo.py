@@ -3,7 +3,8 @@
 `seed()` fills an empty database with operators, providers, rate cards built from real
 country calling codes (phonenumbers), customers with contacts, authentication, routes,
 CLI rules, DIDs, alerts and packages, payments, and `days` of rated CDR history written
-through the CDR writer (rollups, ledger, last call), then a few live dialogs.
+through the CDR writer (rollups, ledger, last call), then a few live dialogs and the
+routing showcase with its stored simulations (feeds/demo_showcase.py).
 
 Everything comes from `random.Random` streams seeded by `DemoOptions.seed` and from
 `DemoOptions.now`: the same options give the same database, row for row.
