@@ -242,3 +242,33 @@ async def test_view_card_searches_by_prefix_and_pages(db_path, db):
         await pilot.press("escape")
         await wait_for(pilot, lambda: isinstance(app.screen, CustomerDetailScreen),
                        what="back")
+
+
+async def test_enter_edits_a_cli_rule(db_path, db):
+    await db.routes.create_cli_rule(db.customer_id, {"cli": "^44"})
+    app = make_app(db_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        tab = await open_tab(pilot, "3", "routing-tab")
+        before = tab.loaded
+        await pilot.press("tab", "enter")
+        form = await form_open(pilot)
+        assert form.query_one("#input-cli", Input).value == "^44"
+        await pilot.press("tab", *"0044")
+        await pilot.press("ctrl+s")
+        await saved(pilot, tab, before)
+        assert "CLI rule ^44 saved" in flashed(app)
+    assert await db.rows("SELECT cli, rewrite_cli, version FROM cli_rules") == [
+        ("^44", "0044", 2)]
+
+
+async def test_viewer_is_told_and_no_form_opens(db_path, db):
+    await db.routes.create_route(db.customer_id, {"rate_card": "ACME-STD"})
+    app = make_app(db_path, role="viewer")
+    async with app.run_test(size=(80, 24)) as pilot:
+        tab = await open_tab(pilot, "3", "routing-tab")
+        await pilot.press("a", "e", "ctrl+d")
+        await pilot.pause()
+        assert isinstance(app.screen, CustomerDetailScreen)
+        assert any("read-only" in m for m in flashed(app))
+        assert tab.query_one("#routes").row_count == 1  # viewers still see the routes
+    assert await db.scalar("SELECT count(*) FROM ingress_routes") == 1
