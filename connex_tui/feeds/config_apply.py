@@ -615,8 +615,11 @@ async def apply_config(db: Database, actor: Actor, path: str | Path, *, dry_run:
     """Apply the YAML file at `path`; see the module doc. OSError if unreadable."""
     actor.require("write")
     path = Path(path)
-    text = path.read_text(encoding="utf-8")
-    doc, errors = read_document(text, path.parent)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        return ApplyReport(errors=["not UTF-8 text"])
+    doc, errors = read_document(text.removeprefix("\ufeff"), path.parent)
     if errors:
         return ApplyReport(errors=errors)
     async with db.sessions() as s:  # leaving without commit rolls everything back

@@ -118,7 +118,7 @@ class _Reader:
         for key in value:
             if key not in allowed:
                 self.error(f"{path}.{key}", f"unknown field (fields: {', '.join(allowed)})")
-        return value
+        return {k: v for k, v in value.items() if k in allowed}
 
     def items(self, value, path: str) -> list:
         """A list (null counts as empty)."""
@@ -151,21 +151,22 @@ class _Reader:
         data = self.validate(validate_provider, _without(m, ("cards",)), path)
         cards = None
         if "cards" in m:
-            cards = [self.card(v, f"{path}.cards[{i}]", provider=m.get("name"))
+            cards = [self.card(v, f"{path}.cards[{i}]", provider=m.get("name") or "")
                      for i, v in enumerate(self.items(m["cards"], f"{path}.cards"))]
         if data is None:
             return None
         self.unique("provider", data.name, path)
         return ProviderSpec(path, data, None if cards is None else [c for c in cards if c])
 
-    def card(self, value, path: str, *, provider=None) -> CardSpec | None:
+    def card(self, value, path: str, *, provider: str | None = None) -> CardSpec | None:
+        """A customer card, or (provider given, even empty) one of a provider's cards."""
         allowed = cy.PROVIDER_CARD_FIELDS if provider is not None else cy.CUSTOMER_CARD_FIELDS
         m = self.mapping(value, path, allowed)
         if m is None:
             return None
         raw = _without(m, ("rates", "rates_csv"))
         raw["direction"] = "customer" if provider is None else "provider"
-        if provider is not None:
+        if provider:
             raw["provider"] = provider
         data = self.validate(validate_rate_card, raw, path)
         spec = CardSpec(path, data)

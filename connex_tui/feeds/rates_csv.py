@@ -17,7 +17,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import BinaryIO, TextIO
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from connex_tui.data import audit, config_state
@@ -170,15 +170,19 @@ class ImportReport:
 
     def summary(self) -> str:
         if not self.written:
-            reason = f"{self.bad} bad row{'s' if self.bad != 1 else ''}" if self.bad else \
-                "no rows in the file"
-            return f"{self.card}: nothing imported ({reason} of {self.rows})"
+            if self.errors and self.errors[0].line == 1 and not self.good:
+                return f"{self.card}: nothing imported (the header is wrong)"
+            if not self.bad:
+                return f"{self.card}: nothing imported (no rows in the file)"
+            return (f"{self.card}: nothing imported ({self.bad} bad row"
+                    f"{'s' if self.bad != 1 else ''} of {self.rows})")
         skipped = f", {self.bad} bad rows skipped" if self.bad else ""
         return f"{self.card}: {self.good} rows imported: {self.counts}{skipped}"
 
 
 async def card_id_by_name(s: AsyncSession, name: str) -> int:
-    card_id = await s.scalar(select(RateCard.id).where(RateCard.name == name))
+    card_id = await s.scalar(select(RateCard.id).where(
+        func.lower(RateCard.name) == name.lower()))  # names compare ignoring case
     if card_id is None:
         raise NotFound(f"unknown rate card {name!r}")
     return card_id

@@ -192,6 +192,15 @@ def test_the_shape_of_the_document(tmp_path, content, error):
     assert errors[0].startswith(error)
 
 
+def test_a_provider_without_a_name_keeps_its_cards_provider_cards(tmp_path):
+    _, errors = read_document("providers:\n  - host: 10.0.0.1\n    cards:\n"
+                              "      - {name: C, currency: USD, parents: [X]}\n", tmp_path)
+    assert errors == ["providers[0].name: required",
+                      "providers[0].cards[0].parents: unknown field (fields: name, currency, "
+                      "precision, rounding, rates, rates_csv)",
+                      "providers[0].cards[0].provider: required for a provider card"]
+
+
 def test_plain_scalars_stay_text(tmp_path):
     """0044 is not octal 36, an unquoted 0.0125 is exact, NO is Norway."""
     doc, errors = read_document(

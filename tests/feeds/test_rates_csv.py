@@ -217,6 +217,21 @@ async def test_effective_from_option_reaches_the_rows(db, tmp_path):
     assert [r[7] for r in await card_rows(db, card)] == [when]
 
 
+async def test_a_bad_header_writes_nothing_and_says_so(db, tmp_path):
+    card = await make_card(db)
+    report = await run_import(db, write(tmp_path, "44,UK,0.01,0,60/60\n"))
+    assert report.summary() == "Retail-USD: nothing imported (the header is wrong)"
+    assert await card_rows(db, card) == []
+
+
+async def test_card_names_compare_ignoring_case(db, tmp_path):
+    card = await make_card(db)
+    await run_import(db, write(tmp_path, HEADER + "44,UK,0.01,0,60/60\n"), card="retail-usd")
+    assert len(await card_rows(db, card)) == 1
+    out = io.StringIO()
+    assert await export_csv(db, "RETAIL-USD", out) == 1
+
+
 async def test_unknown_card_and_roles(db, tmp_path):
     await make_card(db)
     path = write(tmp_path, HEADER + "44,UK,0.01,0,60/60\n")
