@@ -1,7 +1,7 @@
 """Longest-prefix match over a rate card's rows, compact enough for 1,000,000 rows.
 
-One dict maps each prefix to a row number; the row's fields live in parallel typed arrays
-(about 40 bytes a row instead of a tuple and its objects), destinations are interned once.
+One dict maps each prefix to a row number; the row's fields are packed into one typed array
+(32 bytes a row instead of a tuple and its objects), destinations are interned once.
 A prefix with several rows (different effective_from) maps instead to a tuple of row numbers,
 newest first. Money stays in integer micro-units until a hit is turned into a RateMatch.
 """
@@ -52,58 +52,60 @@ micro_to_decimal = _DecimalCache().__getitem__
 _tuple_new = tuple.__new__
 
 
+# A row is 4 consecutive int64 in one array, so a hit touches one cache line, not seven:
+# [effective_from, rate_micro, fee_micro, dest_id << 41 | mcd << 21 | pulse << 1 | blocked]
+_WIDTH = 4
+_INC_BITS = 20  # MCD and Pulse up to 1,048,575 s each
+_INC_MAX = (1 << _INC_BITS) - 1
+_DEST_MAX = (1 << 22) - 1  # distinct destination names per card
+
+
 class PrefixIndex:
     """Rows of one rate card, looked up by the longest prefix in effect at a given time."""
 
-    __slots__ = ("_by_prefix", "_lengths", "_dest", "_dest_names", "_rate", "_fee", "_mcd",
-                 "_pulse", "_blocked", "_eff", "_rows")
+    __slots__ = ("_by_prefix", "_lengths", "_data", "_dest_names", "_rows")
 
     def __init__(self) -> None:
         # prefix -> row number, or a tuple of row numbers (newest effective_from first)
         self._by_prefix: dict[str, int | tuple[int, ...]] = {}
         self._lengths: tuple[int, ...] = ()  # prefix lengths present, longest first
-        self._dest = array("I")
+        self._data = array("q")
         self._dest_names: list[str] = []
-        self._rate = array("q")
-        self._fee = array("q")
-        self._mcd = array("i")
-        self._pulse = array("i")
-        self._blocked = array("b")
-        self._eff = array("q")
         self._rows = 0
 
     @classmethod
     def from_rows(cls, rows: Iterable[RowTuple]) -> PrefixIndex:
+        """Load rows (prefix, destination, rate_micro, fee_micro, mcd, pulse, blocked,
+        effective_from). ValueError for an MCD/Pulse beyond 1,048,575 s or more than 4
+        million destination names."""
         index = cls()
         by_prefix = index._by_prefix
         dest_ids: dict[str, int] = {}
         dest_names = index._dest_names
-        dest, rate, fee = index._dest.append, index._rate.append, index._fee.append
-        mcd, pulse = index._mcd.append, index._pulse.append
-        blocked, eff = index._blocked.append, index._eff.append
+        extend = index._data.extend
         multi: dict[str, list[int]] = {}
         n = 0
-        for prefix, destination, rate_m, fee_m, r_mcd, r_pulse, r_blocked, r_eff in rows:
+        for prefix, destination, rate_m, fee_m, mcd, pulse, blocked, eff in rows:
             d = dest_ids.get(destination)
             if d is None:
                 d = dest_ids[destination] = len(dest_names)
                 dest_names.append(destination)
-            dest(d)
-            rate(rate_m)
-            fee(fee_m)
-            mcd(r_mcd)
-            pulse(r_pulse)
-            blocked(1 if r_blocked else 0)
-            eff(_NEVER if r_eff is None else r_eff)
+                if d > _DEST_MAX:
+                    raise ValueError("too many distinct destination names in one card")
+            if not (0 <= mcd <= _INC_MAX and 0 <= pulse <= _INC_MAX):
+                raise ValueError(f"prefix {prefix}: increment {mcd}/{pulse} out of range")
+            extend((_NEVER if eff is None else eff, rate_m, fee_m,
+                    d << 41 | mcd << 21 | pulse << 1 | (1 if blocked else 0)))
             seen = by_prefix.setdefault(prefix, n)
             if seen != n:
                 multi.setdefault(prefix, [seen]).append(n)
             n += 1
         index._rows = n
-        effs = index._eff
+        data = index._data
         for prefix, numbers in multi.items():
             # newest first; of two rows with the same time, the one loaded later wins
-            by_prefix[prefix] = tuple(sorted(numbers, key=lambda i: (effs[i], i), reverse=True))
+            by_prefix[prefix] = tuple(sorted(numbers, key=lambda i: (data[i * _WIDTH], i),
+                                             reverse=True))
         index._lengths = tuple(sorted({len(p) for p in by_prefix}, reverse=True))
         return index
 
@@ -120,6 +122,7 @@ class PrefixIndex:
         at_epoch None = no time filter: every row counts, the newest per prefix wins. A row
         not yet in effect does not exist for the call, so a shorter prefix may match."""
         by_prefix = self._by_prefix
+        data = self._data
         size = len(number)
         for length in self._lengths:
             if length > size:
@@ -129,25 +132,26 @@ class PrefixIndex:
             if hit is None:
                 continue
             if hit.__class__ is int:
-                if at_epoch is None or self._eff[hit] <= at_epoch:
+                if at_epoch is None or data[hit * _WIDTH] <= at_epoch:
                     return self._match(prefix, hit)
                 continue
             for row in hit:  # newest first
-                if at_epoch is None or self._eff[row] <= at_epoch:
+                if at_epoch is None or data[row * _WIDTH] <= at_epoch:
                     return self._match(prefix, row)
         return None
 
     def _match(self, prefix: str, row: int) -> RateMatch:
-        eff = self._eff[row]
+        base = row * _WIDTH
+        eff, rate, fee, packed = self._data[base:base + _WIDTH]
         # tuple.__new__ directly: the NamedTuple's generated __new__ is one more frame
         return _tuple_new(RateMatch, (
             prefix,
-            self._dest_names[self._dest[row]],
-            micro_to_decimal(self._rate[row]),
-            micro_to_decimal(self._fee[row]),
-            self._mcd[row],
-            self._pulse[row],
-            self._blocked[row] == 1,
+            self._dest_names[packed >> 41],
+            micro_to_decimal(rate),
+            micro_to_decimal(fee),
+            packed >> 21 & _INC_MAX,
+            packed >> 1 & _INC_MAX,
+            packed & 1 == 1,
             None if eff == _NEVER else eff,
             row,
         ))
@@ -159,7 +163,6 @@ class PrefixIndex:
             for row in (hit,) if hit.__class__ is int else hit:
                 by_row[row] = prefix
         for row in range(self._rows):
-            eff = self._eff[row]
-            yield (by_row[row], self._dest_names[self._dest[row]], self._rate[row],
-                   self._fee[row], self._mcd[row], self._pulse[row], self._blocked[row] == 1,
-                   None if eff == _NEVER else eff)
+            m = self._match(by_row[row], row)
+            yield (m.prefix, m.destination, self._data[row * _WIDTH + 1],
+                   self._data[row * _WIDTH + 2], m.mcd, m.pulse, m.blocked, m.effective_from)

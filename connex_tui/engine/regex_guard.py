@@ -1,22 +1,33 @@
 """Operator regexes (dial strings, CLI rules, routing scripts) that cannot hang the console.
 
 Python's `re` cannot be interrupted once a match starts, and a pattern like `(a|aa)+$`
-backtracks exponentially. So operator patterns are compiled with the `regex` module (the
-same syntax as `re` in its default VERSION0 mode) and every evaluation runs with its
-`timeout=`; inputs are bounded to MAX_INPUT characters and patterns to MAX_PATTERN. A timed
-out evaluation raises RegexTimeout, which callers treat as "no match" and say so in the
-trace. See docs/decisions.md ("Engine").
+backtracks exponentially. So:
+- inputs are bounded to MAX_INPUT characters and patterns to MAX_PATTERN;
+- a pattern whose backtracking is provably small (no nested quantifiers, no
+  backreferences or lookarounds, and at most CHEAP_PATHS ways to match at one position)
+  runs on the stdlib `re` directly: it cannot take long on 64 characters;
+- every other pattern runs on the `regex` module (the same syntax in its default VERSION0
+  mode) with `timeout=`, which costs ~3 us an evaluation but can always be stopped.
+A timed-out evaluation raises RegexTimeout, which callers treat as "no match" and say so in
+the trace. See docs/decisions.md ("Engine").
 """
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 
 import regex
 
+try:  # the stdlib's own pattern parser, for the cheapness proof; without it all is timed
+    from re import _parser as _sre_parse  # type: ignore[attr-defined]
+except ImportError:  # pragma: no cover
+    _sre_parse = None
+
 MAX_PATTERN = 256  # characters of a pattern
 MAX_INPUT = 64  # characters of a number or CLI a pattern is run against
 TIMEOUT = 0.05  # seconds for one evaluation
+CHEAP_PATHS = 1024  # backtracking paths per start position that run without a timeout
 
 
 class RegexTimeout(ValueError):
@@ -26,16 +37,26 @@ class RegexTimeout(ValueError):
 class GuardedPattern:
     """A compiled operator pattern whose evaluations are bounded in input and time."""
 
-    __slots__ = ("pattern", "_compiled", "groups")
+    __slots__ = ("pattern", "_compiled", "_cheap", "groups")
 
-    def __init__(self, pattern: str, compiled: regex.Pattern) -> None:
+    def __init__(self, pattern: str, compiled: regex.Pattern,
+                 cheap: re.Pattern | None) -> None:
         self.pattern = pattern
         self._compiled = compiled
+        self._cheap = cheap  # the stdlib pattern when proven cheap, else None
         self.groups: int = compiled.groups
 
-    def search(self, text: str) -> regex.Match | None:
+    @property
+    def timed(self) -> bool:
+        """True when evaluations run under the timeout (not proven cheap)."""
+        return self._cheap is None
+
+    def search(self, text: str) -> regex.Match | re.Match | None:
         """First match anywhere in text (plain digits are therefore unanchored)."""
-        _check_input(text)
+        if len(text) > MAX_INPUT:
+            raise RegexTimeout(f"input longer than {MAX_INPUT} characters")
+        if self._cheap is not None:
+            return self._cheap.search(text)
         try:
             return self._compiled.search(text, timeout=TIMEOUT)
         except TimeoutError as exc:
@@ -43,11 +64,6 @@ class GuardedPattern:
 
     def __repr__(self) -> str:
         return f"GuardedPattern({self.pattern!r})"
-
-
-def _check_input(text: str) -> None:
-    if len(text) > MAX_INPUT:
-        raise RegexTimeout(f"input longer than {MAX_INPUT} characters")
 
 
 @lru_cache(maxsize=4096)
@@ -67,22 +83,84 @@ def compile_guarded(pattern: str) -> GuardedPattern:
         compiled = regex.compile(pattern)
     except (regex.error, OverflowError, RecursionError) as exc:
         raise ValueError(f"not a valid regular expression: {exc}") from None
-    return GuardedPattern(pattern, compiled)
+    return GuardedPattern(pattern, compiled, _cheap_pattern(pattern))
 
 
-_GROUP_REF = regex.compile(r"\\(\d{1,2})|\$\{(\d{1,2})\}|\$(\d{1,2})")
+def _cheap_pattern(pattern: str) -> re.Pattern | None:
+    """The stdlib pattern if backtracking on MAX_INPUT characters is provably small."""
+    if _sre_parse is None:
+        return None
+    try:
+        paths = _paths(_sre_parse.parse(pattern).data)
+        if paths is None or paths > CHEAP_PATHS:
+            return None
+        return re.compile(pattern)
+    except Exception:  # anything the stdlib reads differently goes the timed way
+        return None
 
 
-def expand(template: str, match: regex.Match | None) -> str:
+def _paths(items) -> int | None:
+    """Upper bound on the ways a pattern can match from one position (None = unbounded or
+    not analysed): alternatives add, sequences multiply, a quantifier over a single
+    character contributes its range of counts (capped at MAX_INPUT); a quantifier over
+    anything with choices inside, backreferences and lookarounds are refused."""
+    c = _sre_parse  # it re-exports the opcode constants
+    total = 1
+    for op, arg in items:
+        if op in (c.LITERAL, c.NOT_LITERAL, c.ANY, c.IN, c.AT):
+            continue
+        if op is c.SUBPATTERN:
+            inner = _paths(arg[-1])
+        elif op is c.BRANCH:
+            alternatives = [_paths(branch) for branch in arg[1]]
+            if any(a is None for a in alternatives):
+                return None
+            inner = sum(alternatives)  # type: ignore[arg-type]
+        elif op in (c.MAX_REPEAT, c.MIN_REPEAT):
+            low, high, body = arg
+            if _paths(body) != 1 or not _single_width(body, c):
+                return None  # nested quantifier or alternation under a quantifier
+            inner = min(high, MAX_INPUT) - min(low, MAX_INPUT) + 1
+        else:  # backreference, lookaround, conditional, atomic/possessive, ...: timed
+            return None
+        if inner is None:
+            return None
+        total *= max(inner, 1)
+        if total > CHEAP_PATHS:
+            return total
+    return total
+
+
+def _single_width(body, c) -> bool:
+    """A body that always consumes exactly one character (a literal or a class)."""
+    while len(body) == 1 and body[0][0] is c.SUBPATTERN:
+        body = body[0][1][-1]
+    return len(body) == 1 and body[0][0] in (c.LITERAL, c.NOT_LITERAL, c.ANY, c.IN)
+
+
+_GROUP_REF = re.compile(r"\\(\d{1,2})|\$\{(\d{1,2})\}|\$(\d{1,2})")
+
+
+@lru_cache(maxsize=4096)
+def _template(template: str) -> tuple[str | int, ...]:
+    """A rewrite template split into literal text and group numbers, once per template."""
+    parts: list[str | int] = []
+    last = 0
+    for m in _GROUP_REF.finditer(template):
+        parts.append(template[last:m.start()])
+        parts.append(int(m.group(1) or m.group(2) or m.group(3)))
+        last = m.end()
+    parts.append(template[last:])
+    return tuple(p for p in parts if p != "")
+
+
+def expand(template: str, match: regex.Match | re.Match | None) -> str:
     """Fill `\\1`, `$1` and `${1}` in template with the match's groups (empty when the group
     did not take part or there is no match). Everything else is copied as written."""
     if "\\" not in template and "$" not in template:
         return template
-
-    def group(m: regex.Match) -> str:
-        n = int(m.group(1) or m.group(2) or m.group(3))
-        if match is None or n > match.re.groups:
-            return ""
-        return match.group(n) or ""
-
-    return _GROUP_REF.sub(group, template)
+    groups = match.re.groups if match is not None else -1
+    return "".join(
+        part if part.__class__ is str
+        else (match.group(part) or "" if match is not None and part <= groups else "")
+        for part in _template(template))

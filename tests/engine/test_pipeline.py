@@ -401,7 +401,7 @@ def test_a_free_destination_is_limited_by_the_route_only():
     s.world.update_route(s.route, rate_card_id=card.id, max_duration=3600)
     result = decide(s.snap, call())
     assert result.max_duration == 3600
-    assert "pays for any duration" in result.trace[8]
+    assert "credit 100.00 covers it" in result.trace[8]
 
 
 def test_decide_reuses_derived_lookups_but_sees_a_new_snapshot_part():

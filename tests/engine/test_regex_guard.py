@@ -65,3 +65,24 @@ def test_expand_fills_groups(template, expected):
 
 def test_expand_without_a_match_empties_references():
     assert expand(r"44\1", None) == "44"
+
+
+@pytest.mark.parametrize(("pattern", "timed"), [
+    ("4420", False), (r"^44(1|2)", False), (r"^0(\d+)$", False), (r"^(\d{6,15})$", False),
+    (r"^(44|33)\d+", False), (r"(\d)+$", False),
+    # nested quantifiers, alternation under a quantifier, many quantifiers, backreferences,
+    # lookarounds: not provably cheap, so they run under the timeout
+    (r"(a+)+$", True), (r"(a|aa)+$", True), (r"\d+\d+", True), (r"(a)\1", True),
+    (r"(?=\d+)x", True), (r"(?:ab)+", True),
+])
+def test_only_provably_cheap_patterns_run_without_the_timeout(pattern, timed):
+    assert compile_guarded(pattern).timed is timed
+
+
+def test_cheap_and_timed_patterns_both_give_groups():
+    cheap, timed = compile_guarded(r"^0(\d+)$"), compile_guarded(r"^(\d)\1(\d+)$")
+    assert (cheap.timed, timed.timed) == (False, True)
+    assert cheap.search("07700").group(1) == "7700"
+    assert timed.search("1123").group(2) == "23"
+    assert expand(r"44\1", cheap.search("07700")) == "447700"
+    assert expand("$2", timed.search("1123")) == "23"
