@@ -43,6 +43,7 @@ test: lint
 
 bench: $(STAMP)
 	$(BIN)/python bench/customer_list.py
+	$(BIN)/python bench/rating.py
 
 clean:
 	rm -rf $(VENV) .demo .pytest_cache
