@@ -471,13 +471,21 @@ class _Applier:
             await self.record("create", "sip_users", uid, what, None, values | secrets,
                               customer_id=cid)
             return
+        if row.username != data.username and secrets is None:  # as AuthService says
+            self.report.errors.append(
+                f"{spec.path}.password: a new username needs a new password (the SIP digest "
+                "HA1 includes the username)")
+            return
         before = {k: getattr(row, k) for k in (*values, *SECRET_FIELDS)}
         after = values | (secrets or {})
         fields = _diff(before, after)
         if not fields:
             return
-        if row.customer_id != cid:
-            self.touched.add(row.customer_id)  # moved here from another customer
+        if row.customer_id != cid:  # moved here from another customer: say from whom
+            self.touched.add(row.customer_id)
+            was = await self.s.scalar(select(Customer.name).where(Customer.id == row.customer_id))
+            fields = tuple(("customer", was, of[4:]) if f == "customer_id" else (f, b, a)
+                           for f, b, a in fields)
         await self._update(SipUser, row, after, "SIP user")
         await self.record("update", "sip_users", row.id, what, before, before | after,
                           customer_id=cid, fields=fields)

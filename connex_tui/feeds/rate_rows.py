@@ -98,7 +98,7 @@ class RowSync:
             select(RateRow.id, RateRow.prefix, RateRow.effective_from,
                    *(getattr(RateRow, f) for f in VALUE_FIELDS))
             .where(RateRow.card_id == self.card_id, RateRow.id <= max_id,
-                   RateRow.prefix.in_({r.prefix for r in rows}))
+                   RateRow.prefix.in_(sorted({r.prefix for r in rows})))
             .order_by(RateRow.id))
         for r in found:
             existing[(r.prefix, r.effective_from)].append(r)

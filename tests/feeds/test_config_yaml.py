@@ -323,3 +323,26 @@ async def test_currency_of_a_customer_cannot_change(db, tmp_path):
                              "customer bills in USD)"]
     async with db.sessions() as s:
         assert await s.scalar(text("SELECT currency FROM customers")) == "USD"
+
+
+async def test_a_sip_user_listed_under_another_customer_moves_there(db, tmp_path):
+    first = ("customers:\n"
+             "  - {name: Alpha, currency: USD, sip_users: [{username: pbx-1, "
+             "password: long-enough-secret}]}\n"
+             "  - {name: Beta, currency: USD}\n")
+    assert (await apply(db, write(tmp_path, first))).errors == []
+    async with db.sessions() as s:
+        stored = await s.scalar(select(SipUser.password_hash))
+    moved = ("customers:\n"
+             "  - {name: Alpha, currency: USD, sip_users: []}\n"
+             "  - {name: Beta, currency: USD, sip_users: [{username: pbx-1}]}\n")
+    renamed = await apply(db, write(tmp_path, moved.replace("pbx-1", "PBX-1")))
+    assert renamed.errors == ["customers[1].sip_users[0].password: a new username needs a new "
+                              "password (the SIP digest HA1 includes the username)"]
+    report = await apply(db, write(tmp_path, moved))
+    assert [str(c) for c in report.changes] == [
+        "update sip_user pbx-1 of Beta: customer Alpha → Beta"]
+    async with db.sessions() as s:
+        flags = dict((await s.execute(select(Customer.name, Customer.has_auth))).all())
+        assert flags == {"Alpha": False, "Beta": True}  # both customers reindexed
+        assert await s.scalar(select(SipUser.password_hash)) == stored  # password kept
