@@ -80,8 +80,8 @@ def _derived(kind: str, source: object, build: Callable[[Any], Any]) -> Any:
     hit = _DERIVED.get(key)
     if hit is not None and hit[0] is source:
         return hit[1]
-    if len(_DERIVED) >= 64:
-        _DERIVED.pop(next(iter(_DERIVED)))
+    if len(_DERIVED) >= 64:  # old snapshots: start afresh (clear is safe across threads)
+        _DERIVED.clear()
     value = build(source)
     _DERIVED[key] = (source, value)
     return value
@@ -232,7 +232,8 @@ class _Run:
                 f"{user.username}:{REALM}:{call.sip_password or ''}".encode(),
                 usedforsecurity=False).hexdigest()
             if not call.sip_password or not hmac.compare_digest(digest, user.ha1.lower()):
-                raise self.reject(1, title, f"SIP user {user.username}: wrong password",
+                why = "wrong password" if call.sip_password else "no password given"
+                raise self.reject(1, title, f"SIP user {user.username}: {why}",
                                   403, "Forbidden")
             if user.ip_whitelist:
                 addr = _address(call.source_ip)
@@ -528,10 +529,14 @@ class _Run:
 
 @lru_cache(maxsize=4096)
 def _address(text: str) -> IPv4Address | IPv6Address | None:
+    """The source address; an IPv4-mapped IPv6 one (::ffff:a.b.c.d) as the IPv4 it is."""
     try:
-        return ip_address(text.strip())
+        addr = ip_address(text.strip())
     except ValueError:
         return None
+    if isinstance(addr, IPv6Address) and addr.ipv4_mapped is not None:
+        return addr.ipv4_mapped
+    return addr
 
 
 def _strategy(rows: Sequence[StrategyS], number: str) -> StrategyS | None:

@@ -189,6 +189,7 @@ def test_sip_user_authenticates_by_digest_and_whitelist():
     assert ok.allowed, ok.trace
     assert ok.auth == "SIP user bob"
     assert ok.sip_user_id == s.snap.sip_users["bob"].id and ok.auth_id is None
+    assert "no password given" in decide(s.snap, call(**sip(sip_password=""))).trace[0]
     # no whitelist = any source, even none
     assert decide(s.snap, call(**sip())).allowed
 
@@ -207,6 +208,8 @@ def test_ipv6_and_cidr_entries():
     s.world.ip(s.acme, "2001:db8::/32")
     assert decide(s.snap, call(source_ip="2001:db8::1")).allowed
     assert decide(s.snap, call(source_ip="2001:db9::1")).reason == "IP Not Authorised"
+    # an IPv4 peer seen on a dual-stack socket
+    assert decide(s.snap, call(source_ip="::ffff:10.0.0.7")).customer == "Acme"
 
 
 def test_shared_ip_is_resolved_by_the_tech_prefix_that_starts_the_number():
