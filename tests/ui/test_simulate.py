@@ -97,3 +97,19 @@ async def test_viewer_may_simulate_but_nothing_is_stored(demo_path):
         assert await db.scalar(count) == seeded
     finally:
         await db.close()
+
+
+async def test_keys_typed_ahead_land_in_the_next_field(demo_path):
+    """A burst of keys (type-ahead over a slow link): enter moves on before the next key."""
+    from textual import events
+
+    app = make_app(demo_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        dialog = await palette_simulate(pilot)
+        for ch in "4930\r4477\r10.0.0.1":
+            key = "enter" if ch == "\r" else {".": "full_stop"}.get(ch, ch)
+            app.post_message(events.Key(key, None if ch == "\r" else ch))
+        await wait_for(pilot, lambda: dialog.query_one("#input-ip", Input).value == "10.0.0.1",
+                       what="IP typed")
+        values = dialog.raw_values()
+        assert (values["number"], values["cli"]) == ("4930", "4477")

@@ -13,7 +13,7 @@ from dataclasses import replace
 
 from rich.text import Text
 from sqlalchemy.exc import SQLAlchemyError
-from textual import on, work
+from textual import work
 from textual.actions import SkipAction
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -41,7 +41,7 @@ FIELDS = (
     FieldSpec("switch_ip", "Switch IP", placeholder="optional"),
 )
 IP_HELP = {True: "preset: the customer's first ingress IP",
-           False: "the switch finds the customer by this IP, or by the SIP user"}
+           False: "the switch finds the customer by IP or SIP user"}
 
 
 def open_simulate(app, customer_id: int | None = None, name: str = "",
@@ -58,7 +58,8 @@ class SimulateScreen(ModalScreen[int]):
     SimulateScreen > #simulate { width: 76; max-width: 100%; height: auto; max-height: 100%;
         border: round $primary; background: $surface; padding: 0 1; }
     SimulateScreen #simulate-head { height: 1; }
-    SimulateScreen #simulate-title { text-style: bold; width: 1fr; height: 1; }
+    SimulateScreen #simulate-title { text-style: bold; width: 1fr; height: 1;
+        text-wrap: nowrap; text-overflow: ellipsis; }
     SimulateScreen #simulate-keys { width: auto; height: 1; color: $text-muted; }
     SimulateScreen #simulate-message { height: auto; color: $error; }
     SimulateScreen #simulate-message.-busy { color: $text-muted; }
@@ -69,6 +70,10 @@ class SimulateScreen(ModalScreen[int]):
     """
     BINDINGS = [
         Binding("ctrl+s", "run", "Run", id="simulate.run", priority=True),
+        # A priority binding moves the focus before the next key is handled: keys typed
+        # ahead (a burst over a slow SSH link) land in the next field, not in this one.
+        Binding("enter", "enter", "Next field / run", show=False, id="simulate.enter",
+                priority=True),
         Binding("escape", "close", "Close", id="simulate.close"),
         Binding("down", "app.focus_next", "Next field", show=False, id="simulate.next"),
         Binding("up", "app.focus_previous", "Previous field", show=False,
@@ -113,10 +118,10 @@ class SimulateScreen(ModalScreen[int]):
     def raw_values(self) -> dict[str, str]:
         return {f.spec.name: f.read() for f in self.query(FormField)}
 
-    @on(Input.Submitted)
-    def _enter(self, event: Input.Submitted) -> None:
+    def action_enter(self) -> None:
         """Enter moves to the next field; on the last one it runs the simulation."""
-        if event.input.id == f"input-{FIELDS[-1].name}":
+        focused = self.focused
+        if focused is not None and focused.id == f"input-{FIELDS[-1].name}":
             self.action_run()
         else:
             self.focus_next()
@@ -270,7 +275,8 @@ class ResultScreen(ModalScreen[str | None]):
     ResultScreen > #result { width: 96; max-width: 100%; height: auto; max-height: 100%;
         border: round $primary; background: $surface; padding: 0 1; }
     ResultScreen #result-head { height: 1; }
-    ResultScreen #result-title { text-style: bold; width: 1fr; height: 1; }
+    ResultScreen #result-title { text-style: bold; width: 1fr; height: 1;
+        text-wrap: nowrap; text-overflow: ellipsis; }
     ResultScreen #result-keys { width: auto; height: 1; color: $text-muted; }
     ResultScreen #result-body { height: auto; max-height: 100%; }
     ResultScreen #headline { text-style: bold; margin-bottom: 1; }
