@@ -111,10 +111,13 @@ def _diff(before: dict, after: dict, keys=None) -> tuple[tuple[str, str, str], .
     for k in keys or after:
         b, a = before.get(k), after.get(k)
         if b != a:
+            shown = (_show(b), _show(a))
             if k in SECRET_FIELDS:
                 out.append((k, "", ""))
+            elif shown[0] == shown[1]:  # long texts that differ past what is shown
+                out.append((f"{k} changed ({len(str(b))} → {len(str(a))} characters)", "", ""))
             else:
-                out.append((k, _show(b), _show(a)))
+                out.append((k, *shown))
     return tuple(out)
 
 
