@@ -78,8 +78,11 @@ class RowTable(DataTable):
         for row in rows:
             if str(row.id) in self.rows:
                 continue
-            values = [Text(str(v), justify="right") if c.right and not isinstance(v, Text)
-                      else v for c, v in zip(self.columns_spec, cells(row), strict=True)]
+            # Plain Text: DataTable reads a str cell as markup, and "[a-z]" in a regex is
+            # not a style.
+            values = [v if isinstance(v, Text) else
+                      Text(str(v), justify="right" if c.right else "left")
+                      for c, v in zip(self.columns_spec, cells(row), strict=True)]
             self.add_row(*values, key=str(row.id))
             self.rows_shown.append(row)
 

@@ -272,3 +272,19 @@ async def test_viewer_is_told_and_no_form_opens(db_path, db):
         assert any("read-only" in m for m in flashed(app))
         assert tab.query_one("#routes").row_count == 1  # viewers still see the routes
     assert await db.scalar("SELECT count(*) FROM ingress_routes") == 1
+
+
+async def test_a_pattern_that_looks_like_markup_is_shown_as_typed(db_path, db):
+    await db.routes.create_cli_rule(db.customer_id, {"cli": "^44[/]x[b]"})
+    app = make_app(db_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        tab = await open_tab(pilot, "3", "routing-tab")
+        await pilot.press("tab", "delete")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen), what="confirm")
+        assert str(app.screen.query_one("#title", Static).render()) == \
+            "Delete CLI rule ^44[/]x[b]?"
+        before = tab.loaded
+        await pilot.press("y")
+        await wait_for(pilot, lambda: tab.loaded > before, what="deleted")
+        assert "CLI rule ^44\\[/]x\\[b] deleted" in flashed(app)  # escaped markup
+    assert await db.scalar("SELECT count(*) FROM cli_rules") == 0

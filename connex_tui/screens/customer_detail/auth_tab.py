@@ -156,7 +156,7 @@ class AuthTab(PaneTab):
             try:
                 password = await self.app.services.auth.reset_sip_password(row.id)
             except (PermissionDenied, NotFound) as exc:
-                self.app.flash(str(exc), error=True)
+                self.app.flash(escape(str(exc)), error=True)
                 return
             self.app.flash(f"New password set for SIP user {name}")
             await self.app.push_screen_wait(password_once(row.username, password))

@@ -117,7 +117,8 @@ class MainTab(Vertical):
         table.clear()
         self.history = history
         for h in history:
-            table.add_row(_when(h.at), h.operator, h.action, changes_text(h))
+            # Text, not str: DataTable reads a str as markup ("[/]" in a CLI regex crashes)
+            table.add_row(_when(h.at), Text(h.operator), h.action, Text(changes_text(h)))
 
     @on(DataTable.RowSelected, "#audit")
     def _open_entry(self, event: DataTable.RowSelected) -> None:

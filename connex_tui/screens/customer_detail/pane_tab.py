@@ -158,7 +158,7 @@ class PaneTab(CustomerTab):
         try:
             self.app.actor.require(action)
         except PermissionDenied as exc:
-            self.app.flash(str(exc), error=True)
+            self.app.flash(escape(str(exc)), error=True)
             return False
         self._busy = True
         return True
@@ -232,14 +232,16 @@ class PaneTab(CustomerTab):
             if self.app.screen is not origin:
                 return
             if not await self.app.push_screen_wait(ConfirmScreen(
-                    f"Delete {label}?", pane.delete_note(row), yes="Delete", no="Keep")):
+                    f"Delete {label}?", escape(pane.delete_note(row)), yes="Delete",
+                    no="Keep")):
                 return
             try:
                 await pane.delete(row)
             except (PermissionDenied, NotFound, StaleError) as exc:
-                self.app.flash(str(exc), error=True)
+                self.app.flash(escape(str(exc)), error=True)
             except ValidationError as exc:  # refused while something still uses it
-                self.app.flash(f"Not deleted: {'; '.join(exc.errors.values())}", error=True)
+                self.app.flash(escape(f"Not deleted: {'; '.join(exc.errors.values())}"),
+                               error=True)
             except SQLAlchemyError as exc:
                 self.app.flash(f"Not deleted, the database refused it: "
                                f"{exc.__class__.__name__}", error=True)
