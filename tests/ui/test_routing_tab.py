@@ -288,3 +288,20 @@ async def test_a_pattern_that_looks_like_markup_is_shown_as_typed(db_path, db):
         await wait_for(pilot, lambda: tab.loaded > before, what="deleted")
         assert "CLI rule ^44\\[/]x\\[b] deleted" in flashed(app)  # escaped markup
     assert await db.scalar("SELECT count(*) FROM cli_rules") == 0
+
+
+async def test_card_names_that_look_like_markup_in_the_route_form(db_path, db):
+    await db.rates.create_card({"name": "Std [/] B", "currency": "USD",
+                                "direction": "customer"})
+    app = make_app(db_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        tab = await open_tab(pilot, "3", "routing-tab")
+        before = tab.loaded
+        await pilot.press("a")
+        await form_open(pilot)
+        await pilot.press("enter", "down", "enter")  # open the select, take the 2nd card
+        await pilot.press("ctrl+s")
+        await saved(pilot, tab, before)
+        assert cell_texts(tab.query_one("#routes"))[0][1] == "Std [/] B"
+    assert await db.rows("SELECT r.name FROM ingress_routes i JOIN rate_cards r "
+                         "ON r.id = i.rate_card_id") == [("Std [/] B",)]

@@ -5,6 +5,9 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
+from textual.content import Content
+from textual.markup import escape
+
 from connex_tui.widgets.form import FieldSpec, FormScreen
 
 STRATEGY_HELP = ("a line: <prefix|*> <mode> [card[:priority[:weight]]…]\n"
@@ -15,19 +18,19 @@ MEDIA_MODES = (("relaxed", "relaxed"), ("strict", "strict"))
 
 
 def options(names: Sequence[str], current: str = "", *, none: str | None = None
-            ) -> tuple[tuple[str, str], ...]:
+            ) -> tuple[tuple[Content, str], ...]:
     """Select options of some names; the current value stays choosable even when it is
     no longer listed, and `none` (if given) is the label of the empty choice."""
     out = [(none, "")] if none is not None else []
     out += [(n, n) for n in names]
     if current and current not in names:
         out.append((current, current))
-    return tuple(out)
+    return tuple((Content(label), value) for label, value in out)  # names are not markup
 
 
 def _known(names: Sequence[str]) -> str:
     shown = ", ".join(names[:6]) + (f" (+{len(names) - 6} more)" if len(names) > 6 else "")
-    return f"provider cards, one a line; known: {shown or 'none yet'}"
+    return escape(f"provider cards, one a line; known: {shown or 'none yet'}")
 
 
 def route_fields(values: dict[str, Any], cards: Sequence[str], provider_cards: Sequence[str],
