@@ -99,17 +99,18 @@ async def test_viewer_may_simulate_but_nothing_is_stored(demo_path):
         await db.close()
 
 
-async def test_keys_typed_ahead_land_in_the_next_field(demo_path):
-    """A burst of keys (type-ahead over a slow link): enter moves on before the next key."""
+async def test_keys_typed_ahead_land_in_their_fields(demo_path):
+    """A burst of keys (type-ahead over a slow link): enter moves on before the next key,
+    and ctrl+s runs with every key typed before it."""
     from textual import events
 
     app = make_app(demo_path)
     async with app.run_test(size=(80, 24)) as pilot:
-        dialog = await palette_simulate(pilot)
-        for ch in "4930\r4477\r10.0.0.1":
-            key = "enter" if ch == "\r" else {".": "full_stop"}.get(ch, ch)
-            app.post_message(events.Key(key, None if ch == "\r" else ch))
-        await wait_for(pilot, lambda: dialog.query_one("#input-ip", Input).value == "10.0.0.1",
-                       what="IP typed")
-        values = dialog.raw_values()
-        assert (values["number"], values["cli"]) == ("4930", "4477")
+        await palette_simulate(pilot)
+        for ch in f"4930123456\r447700900123\r{ACME_IP}\x13":
+            key = {"\r": "enter", "\x13": "ctrl+s", ".": "full_stop"}.get(ch, ch)
+            app.post_message(events.Key(key, ch if ch.isprintable() else None))
+        await wait_for(pilot, lambda: isinstance(app.screen, ResultScreen), what="result")
+        r = app.screen.result
+        assert (r.number_in, r.cli_in, r.customer) == ("4930123456", "447700900123",
+                                                       "Acme Telecom")

@@ -60,7 +60,7 @@ class SimulateScreen(ModalScreen[int]):
     SimulateScreen #simulate-head { height: 1; }
     SimulateScreen #simulate-title { text-style: bold; width: 1fr; height: 1;
         text-wrap: nowrap; text-overflow: ellipsis; }
-    SimulateScreen #simulate-keys { width: auto; height: 1; color: $text-muted; }
+    SimulateScreen #simulate-keys { width: auto; height: 1; padding-left: 1; color: $text-muted; }
     SimulateScreen #simulate-message { height: auto; color: $error; }
     SimulateScreen #simulate-message.-busy { color: $text-muted; }
     SimulateScreen #simulate-message.-blank { display: none; }
@@ -130,7 +130,24 @@ class SimulateScreen(ModalScreen[int]):
         self.dismiss(self.stored)
 
     def action_run(self) -> None:
+        """ctrl+s is a priority key: it arrives before keys typed just ahead of it have
+        reached their fields, so read the fields once each has handled what it was sent."""
         if self.running:
+            return
+        self.running = True
+        inputs = list(self.query(Input))
+
+        def drained(i: int = 0) -> None:
+            if i < len(inputs):
+                inputs[i].call_later(drained, i + 1)
+            else:
+                self._run()
+
+        drained()
+
+    def _run(self) -> None:
+        self.running = False
+        if self.app.screen is not self:  # closed meanwhile
             return
         try:
             call = validate_call(self.raw_values())
@@ -277,7 +294,7 @@ class ResultScreen(ModalScreen[str | None]):
     ResultScreen #result-head { height: 1; }
     ResultScreen #result-title { text-style: bold; width: 1fr; height: 1;
         text-wrap: nowrap; text-overflow: ellipsis; }
-    ResultScreen #result-keys { width: auto; height: 1; color: $text-muted; }
+    ResultScreen #result-keys { width: auto; height: 1; padding-left: 1; color: $text-muted; }
     ResultScreen #result-body { height: auto; max-height: 100%; }
     ResultScreen #headline { text-style: bold; margin-bottom: 1; }
     ResultScreen #summary, ResultScreen #trace { height: auto; }
