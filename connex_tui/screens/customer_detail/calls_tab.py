@@ -7,6 +7,7 @@ stored result, or a CDR's fields); `s` simulates a call; `r` reloads.
 
 from __future__ import annotations
 
+from rich.markup import escape
 from rich.text import Text
 from sqlalchemy.exc import SQLAlchemyError
 from textual import on, work
@@ -244,7 +245,7 @@ class CallsTab(CustomerTab):
             return
         result = await self.app.services.calls.reopen(row.call_id)
         if result is None:
-            self.app.flash(f"{row.call_id}: no stored result", error=True)
+            self.app.flash(f"{escape(row.call_id)}: no stored result", error=True)
             return
 
         def done(choice: str | None) -> None:
