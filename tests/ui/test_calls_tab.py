@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from sqlalchemy import text
 from textual.widgets import Input, Static
 
 from connex_tui.screens.customer_detail.calls_tab import CallsTab
@@ -188,3 +189,18 @@ async def test_empty_number_is_shown_beside_the_field_and_nothing_is_stored(demo
         assert app.focused is dialog.query_one("#input-number")
         assert app.screen is dialog  # no result: nothing ran
     assert len(await db.rows(SIMS)) == seeded
+
+
+async def test_cdr_text_with_brackets_is_shown_as_typed(demo_path, db):
+    """A switch's CDR fields are not markup: '[/]' must neither crash nor vanish."""
+    async with db.db.engine.begin() as conn:
+        await conn.execute(text(
+            "UPDATE cdrs SET cli_in = '[/]44', cli_out = '[b]x', destination = '[red]Odd' "
+            "WHERE call_id = (SELECT call_id FROM cdrs WHERE customer_id = 1 "
+            "AND NOT simulated ORDER BY started_at DESC LIMIT 1)"))
+    app = make_app(demo_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await open_calls(pilot)
+        await pilot.pause()
+        screen = app.export_screenshot()  # rendered: markup would drop or crash on these
+        assert "[red]Odd" in screen and "[/]44" in screen

@@ -47,17 +47,18 @@ def short_id(r: CallRow) -> str:
     return _cut(r.call_id, width)
 
 
-def cells(r: CallRow) -> tuple:
+def cells(r: CallRow) -> tuple[Text, ...]:
+    """All Text: DataTable reads a str as markup, and CDR fields come from switches."""
     call_id = Text(short_id(r), style="bold cyan" if r.simulated else "")
     sip = Text(_cut(f"{r.sip_code} {r.sip_reason}", COLUMNS[3][1]),
                style="green" if r.sip_code == 200 else "")
     cli = r.cli_in if r.cli_out in ("", r.cli_in) else f"{r.cli_in} → {r.cli_out}"
     answered = r.duration_ms > 0
-    return (f"{r.started_at:%m-%d %H:%M}", call_id, r.dialled, sip,
-            _cut(r.destination or "-", COLUMNS[4][1]),
+    return (Text(f"{r.started_at:%m-%d %H:%M}"), call_id, Text(r.dialled), sip,
+            Text(_cut(r.destination or "-", COLUMNS[4][1])),
             Text(clock_text(r.duration_ms) if answered else "-", justify="right"),
             Text(format_money(r.charge, 4) if answered else "-", justify="right"),
-            r.source_ip or "-", _cut(cli, COLUMNS[8][1]))
+            Text(r.source_ip or "-"), Text(_cut(cli, COLUMNS[8][1])))
 
 
 def cdr_lines(r: CallRow) -> list[str]:
