@@ -17,12 +17,14 @@ status, limits and archive state are edited without a generation bump. So:
 from __future__ import annotations
 
 import asyncio
+import gc
 import ipaddress
 import json
 import logging
 import sqlite3
 from collections import defaultdict
 from collections.abc import Iterator
+from contextlib import contextmanager
 from urllib.request import pathname2url
 
 from sqlalchemy import BigInteger, Integer, String, cast, extract, func, select, type_coerce
@@ -62,6 +64,7 @@ from connex_tui.engine.snapshot import (
 )
 
 log = logging.getLogger(__name__)
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 ROW_CHUNK = 50_000  # rate rows fetched per round trip while an index is built
 
@@ -79,15 +82,11 @@ class SnapshotCache:
         self._snap: Snapshot | None = None
         self._live_customers = -1
         self._indexes: dict[int, tuple[int, PrefixIndex]] = {}  # card id -> (version, index)
+        self._networks: dict[str, Network | None] = {}  # parsed hosts of the last load
         self._lock = asyncio.Lock()
         self.warnings: tuple[str, ...] = ()  # what the last load skipped, and why
         self.loads = 0  # full configuration loads so far (tests and the bench read it)
         self.cards_loaded = 0  # card indexes built from rows so far
-
-    def invalidate(self) -> None:
-        """Forget the loaded configuration: the next get() reloads it (card indexes whose
-        version is unchanged are still reused)."""
-        self._snap = None
 
     async def get(self) -> Snapshot:
         async with self._lock, self.db.engine.connect() as conn:
@@ -123,6 +122,10 @@ class SnapshotCache:
             return snap
 
     async def _load(self, conn: AsyncConnection, generation: int) -> Snapshot:
+        with _gc_paused():
+            return await self._load_all(conn, generation)
+
+    async def _load_all(self, conn: AsyncConnection, generation: int) -> Snapshot:
         warnings: list[str] = []
         snap = Snapshot(generation=generation)
         snap.customers = await _customers(conn)
@@ -139,17 +142,18 @@ class SnapshotCache:
                 snap.scripts[sid] = parse_script(body, name)
             except ValueError as exc:  # stored before the parser grew stricter, say
                 warnings.append(f"script {name!r} skipped: {exc}")
-        snap.ip_auth = tuple(_ip_auth(r, warnings) for r in await conn.execute(
-            select(IpAuth).order_by(IpAuth.id)) if r.customer_id in live)
-        snap.sip_users = {r.username: _sip_user(r, warnings) for r in await conn.execute(
-            select(SipUser).order_by(SipUser.id)) if r.customer_id in live}
+        networks = _Networks(self._networks)
+        snap.ip_auth = await _ip_auth(conn, live, networks, warnings)
+        snap.sip_users = await _sip_users(conn, live, networks, warnings)
+        self._networks = networks.seen
         snap.routes = await _routes(conn, live, names, warnings)
         rules: dict[int, list[CliRuleS]] = defaultdict(list)
-        for r in await conn.execute(select(CliRule).order_by(CliRule.position, CliRule.id)):
-            if r.customer_id in live:
-                rules[r.customer_id].append(CliRuleS(
-                    r.id, r.customer_id, r.cli, r.rewrite_cli, r.p_asserted_id,
-                    bool(r.forced), r.position))
+        for rid, cid, cli, rewrite, pai, forced, position in await conn.execute(select(
+                CliRule.id, CliRule.customer_id, CliRule.cli, CliRule.rewrite_cli,
+                CliRule.p_asserted_id, CliRule.forced, CliRule.position)
+                .order_by(CliRule.position, CliRule.id)):
+            if cid in live:
+                rules[cid].append(CliRuleS(rid, cid, cli, rewrite, pai, bool(forced), position))
         snap.cli_rules = {cid: tuple(rs) for cid, rs in rules.items()}
         for w in warnings:
             log.warning("routing snapshot: %s", w)
@@ -180,6 +184,20 @@ class SnapshotCache:
                                 r.rounding, index, r.provider_id, tuple(parents.get(r.id, ())))
         self._indexes = indexes  # deleted cards drop out here
         return cards
+
+
+@contextmanager
+def _gc_paused():
+    """No cyclic GC while hundreds of thousands of small objects are made: each collection
+    would rescan them all (it nearly halves a 100,000-customer load). Collection resumes
+    after; the objects have no cycles, so nothing piles up meanwhile."""
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()
 
 
 # -- rate rows ---------------------------------------------------------------------------
@@ -262,9 +280,8 @@ def _customer_select():
                   Customer.flow_speed, Customer.archived_at)
 
 
-def _customer(r) -> CustomerS:
-    return CustomerS(r.id, r.name, r.status, r.currency, r.balance, r.debit_limit,
-                     r.channels, r.flow_speed)
+def _customer(row) -> CustomerS:
+    return CustomerS(*row[:8])  # the columns of _customer_select, in CustomerS order
 
 
 async def _customers(conn: AsyncConnection) -> dict[int, CustomerS]:
@@ -273,37 +290,73 @@ async def _customers(conn: AsyncConnection) -> dict[int, CustomerS]:
     authed = (select(IpAuth.customer_id).union(select(SipUser.customer_id))).subquery()
     stmt = _customer_select().where(Customer.archived_at.is_(None),
                                     Customer.id.in_(select(authed.c.customer_id)))
-    return {r.id: _customer(r) for r in await conn.execute(stmt)}
+    return {row[0]: _customer(row) for row in await conn.execute(stmt)}
 
 
-def _network(text: str):
-    return ipaddress.ip_network(text.strip(), strict=False)
+class _Networks:
+    """Host text -> ip_network (None for a host name), reusing the previous load's objects:
+    a reload after a configuration change parses only the hosts that are new."""
+
+    def __init__(self, previous: dict[str, Network | None]):
+        self.previous = previous
+        self.seen: dict[str, Network | None] = {}
+
+    def __call__(self, text: str) -> Network | None:
+        hit = self.seen.get(text, _MISSING)
+        if hit is _MISSING:
+            hit = self.previous.get(text, _MISSING)
+            if hit is _MISSING:
+                try:
+                    hit = ipaddress.ip_network(text.strip(), strict=False)
+                except ValueError:
+                    hit = None
+            self.seen[text] = hit
+        return hit
 
 
-def _ip_auth(r, warnings: list[str]) -> IpAuthS:
-    try:
-        network = _network(r.host)
-    except ValueError:
-        network = None  # a host name: egress entries only, never matched by source IP
-        if r.direction == "ingress":
-            warnings.append(f"ingress IP auth {r.host!r} (id {r.id}) is not an address")
-    return IpAuthS(r.id, r.customer_id, r.host, network, r.direction, r.channels,
-                   r.flow_speed, r.cli_prefix, r.tech_prefix, r.strip_digits)
+_MISSING = object()
+# Rows are unpacked by position: attribute access on 100,000s of Rows costs seconds.
+_AUTH_COLUMNS = (IpAuth.id, IpAuth.customer_id, IpAuth.host, IpAuth.direction,
+                 IpAuth.channels, IpAuth.flow_speed, IpAuth.cli_prefix, IpAuth.tech_prefix,
+                 IpAuth.strip_digits)
+_SIP_COLUMNS = (SipUser.id, SipUser.customer_id, SipUser.username, SipUser.ha1,
+                SipUser.channels, SipUser.flow_speed, SipUser.ip_whitelist)
 
 
-def _sip_user(r, warnings: list[str]) -> SipUserS:
-    nets = []
-    for line in r.ip_whitelist.splitlines():
-        if line.strip():
-            try:
-                nets.append(_network(line))
-            except ValueError:
-                warnings.append(f"SIP user {r.username!r}: whitelist entry {line!r} ignored")
-    if r.ip_whitelist.strip() and not nets:
-        # every entry unreadable: an empty whitelist would mean "any IP", so allow none
-        nets.append(ipaddress.ip_network("0.0.0.0/32"))
-    return SipUserS(r.id, r.customer_id, r.username, r.ha1, r.channels, r.flow_speed,
-                    tuple(nets))
+async def _ip_auth(conn: AsyncConnection, live: dict[int, CustomerS], networks: _Networks,
+                   warnings: list[str]) -> tuple[IpAuthS, ...]:
+    out = []
+    for aid, cid, host, direction, *rest in await conn.execute(
+            select(*_AUTH_COLUMNS).order_by(IpAuth.id)):
+        if cid not in live:
+            continue
+        network = networks(host)  # None: a host name, for egress only
+        if network is None and direction == "ingress":
+            warnings.append(f"ingress IP auth {host!r} (id {aid}) is not an address")
+        out.append(IpAuthS(aid, cid, host, network, direction, *rest))
+    return tuple(out)
+
+
+async def _sip_users(conn: AsyncConnection, live: dict[int, CustomerS], networks: _Networks,
+                     warnings: list[str]) -> dict[str, SipUserS]:
+    out = {}
+    for uid, cid, username, ha1, channels, flow_speed, whitelist in await conn.execute(
+            select(*_SIP_COLUMNS).order_by(SipUser.id)):
+        if cid not in live:
+            continue
+        nets = []
+        for line in whitelist.splitlines():
+            if line.strip():
+                net = networks(line)
+                if net is None:
+                    warnings.append(f"SIP user {username!r}: whitelist entry {line!r} ignored")
+                else:
+                    nets.append(net)
+        if whitelist.strip() and not nets:
+            # every entry unreadable: an empty whitelist would mean "any IP", so allow none
+            nets.append(ipaddress.ip_network("0.0.0.0/32"))
+        out[username] = SipUserS(uid, cid, username, ha1, channels, flow_speed, tuple(nets))
+    return out
 
 
 def _strategy_cards(raw: str, names: dict[str, int], where: str,
@@ -337,22 +390,25 @@ async def _routes(conn: AsyncConnection, live: dict[int, CustomerS], names: dict
             RouteCardFilter.route_id, RouteCardFilter.card_id, RouteCardFilter.kind)):
         (locks if kind == "lock" else excludes)[route_id].add(card_id)
     strategies: dict[int, list[StrategyS]] = defaultdict(list)
-    for r in await conn.execute(select(RouteStrategy).order_by(RouteStrategy.id)):
-        strategies[r.route_id].append(StrategyS(
-            r.prefix, r.mode, _strategy_cards(r.cards, names, f"route {r.route_id}",
-                                              warnings)))
+    for route_id, prefix, mode, cards in await conn.execute(select(
+            RouteStrategy.route_id, RouteStrategy.prefix, RouteStrategy.mode,
+            RouteStrategy.cards).order_by(RouteStrategy.id)):
+        strategies[route_id].append(StrategyS(
+            prefix, mode, _strategy_cards(cards, names, f"route {route_id}", warnings)))
     out: dict[int, list[RouteS]] = defaultdict(list)
-    for r in await conn.execute(select(IngressRoute).order_by(
-            IngressRoute.customer_id, IngressRoute.position, IngressRoute.id)):
-        if r.customer_id not in live:
+    r = IngressRoute
+    for (rid, cid, card_id, tech, dial, capped, pcapped, pa, bcc, channels, flow_speed,
+         max_duration, script_id, media, mode, enabled, position) in await conn.execute(select(
+            r.id, r.customer_id, r.rate_card_id, r.tech_prefix, r.dial_string, r.capped_rate,
+            r.provider_capped_rate, r.profit_assurance, r.block_connect_cost, r.channels,
+            r.flow_speed, r.max_duration, r.script_id, r.rtp_media_proxy, r.rtp_proxy_mode,
+            r.enabled, r.position).order_by(r.customer_id, r.position, r.id)):
+        if cid not in live:
             continue
-        out[r.customer_id].append(RouteS(
-            r.id, r.customer_id, r.rate_card_id, r.tech_prefix,
-            tuple(x.strip() for x in r.dial_string.splitlines() if x.strip()),
-            r.capped_rate, r.provider_capped_rate, bool(r.profit_assurance),
-            bool(r.block_connect_cost), r.channels, r.flow_speed, r.max_duration,
-            frozenset(locks.get(r.id, ())), frozenset(excludes.get(r.id, ())),
-            tuple(strategies.get(r.id, ())), r.script_id, r.rtp_media_proxy,
-            r.rtp_proxy_mode, bool(r.enabled), r.position))
+        out[cid].append(RouteS(
+            rid, cid, card_id, tech, tuple(x.strip() for x in dial.splitlines() if x.strip()),
+            capped, pcapped, bool(pa), bool(bcc), channels, flow_speed, max_duration,
+            frozenset(locks.get(rid, ())), frozenset(excludes.get(rid, ())),
+            tuple(strategies.get(rid, ())), script_id, media, mode, bool(enabled), position))
     return {cid: tuple(rs) for cid, rs in out.items()}
 
