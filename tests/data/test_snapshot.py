@@ -93,6 +93,7 @@ async def test_a_bump_reloads_but_keeps_unchanged_card_indexes(db):
     assert second is not first and second.generation == first.generation + 1
     assert cache.cards_loaded == 3  # no card reread
     assert all(second.cards[c].index is first.cards[c].index for c in first.cards)
+    assert second.ip_auth[0].network is first.ip_auth[0].network  # hosts not parsed again
     # new rows in one card: that card alone is reread, and the new prefix is there
     await bump(db, card_id=ids["UK-B"], rows=[{
         "prefix": "4479", "destination": "UK Mobile Other", "rate": Decimal("0.009")}])
