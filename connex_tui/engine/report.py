@@ -42,7 +42,7 @@ def result_lines(result: Result) -> list[str]:
                     f" {result.currency}, connect {format_exact(result.connect_fee, p)}, "
                     f"{result.increment} (card {result.card})")
     if result.max_duration is not None:
-        add("Max duration", _duration(result.max_duration))
+        add("Max duration", duration_text(result.max_duration))
     if result.providers:
         lines.append("Providers")
         for i, choice in enumerate(result.providers, 1):
@@ -60,7 +60,7 @@ def _arrow(before: str, after: str) -> str:
     return f"{before} -> {after}"
 
 
-def _duration(seconds: int) -> str:
+def duration_text(seconds: int) -> str:
     if seconds < 60:
         return f"{seconds} s"
     h, rest = divmod(seconds, 3600)

@@ -117,6 +117,21 @@ class FormField(Vertical):
         self.set_class(bool(message), "-invalid")
 
 
+def after_pending_keys(widgets: list[Widget], callback: Callable[[], None]) -> None:
+    """Run `callback` once every widget has handled the messages already queued for it.
+
+    A priority key (ctrl+s) arrives before keys typed just ahead of it have reached their
+    fields: reading the fields at once could save a cut-off value."""
+
+    def drained(i: int = 0) -> None:
+        if i < len(widgets):
+            widgets[i].call_later(drained, i + 1)
+        else:
+            callback()
+
+    drained()
+
+
 class FormScreen(ModalScreen[Any]):
     """Modal form. Dismisses with whatever `save` returned, or None on cancel."""
 
@@ -211,7 +226,9 @@ class FormScreen(ModalScreen[Any]):
     def action_save(self) -> None:
         if not self.saving:
             self.saving = True
-            self._run_save(self.raw_values())
+            fields = list(self.query(FormField))
+            after_pending_keys([f.input for f in fields],
+                               lambda: self._run_save(self.raw_values()))
 
     @work(exclusive=True, group="form-save")
     async def _run_save(self, raw: dict[str, Any]) -> None:

@@ -404,3 +404,21 @@ async def test_audit_entry_opens_in_full(db_path, db):
         assert "x" * 60 in body  # not cut
         await pilot.press("escape")
         await wait_for(pilot, lambda: isinstance(app.screen, CustomerDetailScreen), what="back")
+
+
+async def test_ctrl_s_typed_ahead_saves_every_key_before_it(db_path, db):
+    """Over a slow link keys arrive in a burst: ctrl+s (a priority key) must not save the
+    name cut short."""
+    from textual import events
+
+    app = make_app(db_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await list_ready(pilot)
+        await pilot.press("a")
+        await wait_for(pilot, lambda: isinstance(app.screen, FormScreen), what="form")
+        for ch in "Blue Ocean VoIP\x13":
+            key = {" ": "space", "\x13": "ctrl+s"}.get(ch, ch)
+            app.post_message(events.Key(key, ch if ch.isprintable() else None))
+        await wait_for(pilot, lambda: not isinstance(app.screen, FormScreen), what="saved")
+    rows = await db.rows("SELECT name FROM customers")
+    assert rows == [("Blue Ocean VoIP",)]

@@ -24,11 +24,10 @@ from textual.widgets import Input, Static
 from connex_tui.data.access import NotFound, PermissionDenied
 from connex_tui.engine.call_validation import validate_call
 from connex_tui.engine.money import format_exact
-from connex_tui.engine.report import _duration as duration_text
-from connex_tui.engine.report import headline
+from connex_tui.engine.report import duration_text, headline
 from connex_tui.engine.snapshot import Result
 from connex_tui.engine.validation import ValidationError
-from connex_tui.widgets.form import FieldSpec, FormField
+from connex_tui.widgets.form import FieldSpec, FormField, after_pending_keys
 
 FIELDS = (
     FieldSpec("number", "Dialled number", placeholder="e.g. 4930123456",
@@ -130,20 +129,11 @@ class SimulateScreen(ModalScreen[int]):
         self.dismiss(self.stored)
 
     def action_run(self) -> None:
-        """ctrl+s is a priority key: it arrives before keys typed just ahead of it have
-        reached their fields, so read the fields once each has handled what it was sent."""
+        """Read the fields only once each has handled the keys typed ahead of ctrl+s."""
         if self.running:
             return
         self.running = True
-        inputs = list(self.query(Input))
-
-        def drained(i: int = 0) -> None:
-            if i < len(inputs):
-                inputs[i].call_later(drained, i + 1)
-            else:
-                self._run()
-
-        drained()
+        after_pending_keys(list(self.query(Input)), self._run)
 
     def _run(self) -> None:
         self.running = False
