@@ -117,6 +117,8 @@ async def _single(cfg: Config, args, call) -> int:
         print(line)
     if sim.call_id:
         print(f"\nStored as {sim.call_id}")
+    elif not args.no_store:
+        print("\nNot stored (read-only: viewer role)")
     return 0
 
 

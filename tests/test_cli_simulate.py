@@ -101,6 +101,9 @@ def test_a_viewer_simulates_but_stores_nothing(url, capsys):
     assert main(["--readonly", "simulate", "--database-url", url, "--number",
                  "442071234567", "--cli", "441234567", "--ip", "192.0.2.9", "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["decision"] == "allow"
+    assert main(["--readonly", "simulate", "--database-url", url, "--number",
+                 "442071234567", "--ip", "192.0.2.9"]) == 0
+    assert "Not stored (read-only" in capsys.readouterr().out
     assert stored(url) == []
 
 
