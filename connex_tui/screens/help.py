@@ -54,8 +54,9 @@ def _focused_bindings(screen: Screen) -> list[tuple[object, Binding]]:
     out: list[tuple[object, Binding]] = []
     node = screen.focused
     while node is not None and node is not screen:
+        # Our bindings all have an id (for the keymap); Textual's widget internals do not.
         out += [(node, b) for b in getattr(node, "BINDINGS", ())
-                if isinstance(b, Binding) and b.description and b.show]
+                if isinstance(b, Binding) and b.description and (b.show or b.id)]
         node = node.parent
     return out
 
@@ -72,7 +73,8 @@ def help_rows(screen: Screen) -> list[tuple[str, str]]:
     for node, b in own:
         if node.check_action(b.action, ()) is False:
             continue
-        rows.setdefault(b.description, []).extend(key_label(b.key).split(", "))
+        # The tooltip is the long form of a label shortened to fit an 80-column footer.
+        rows.setdefault(b.tooltip or b.description, []).extend(key_label(b.key).split(", "))
     out = [(", ".join(dict.fromkeys(keys)), what) for what, keys in rows.items()]
     out.extend(GENERIC)
     for line in getattr(screen, "help_legend", ()):

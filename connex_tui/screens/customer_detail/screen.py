@@ -35,9 +35,11 @@ TAB_WIDGETS: dict[str, type[CustomerTab]] = {"routing": RoutingTab, "auth": Auth
 class CustomerDetailScreen(Screen):
     BINDINGS = [
         Binding("escape", "back", "Back", id="customer.back"),
-        Binding("e", "edit", "Edit customer", id="customer.edit"),
-        Binding("left_square_bracket", "tab(-1)", "Prev tab", id="customer.prev_tab"),
-        Binding("right_square_bracket", "tab(1)", "Next tab", id="customer.next_tab"),
+        Binding("e", "edit", "Edit cust.", id="customer.edit", tooltip="Edit customer"),
+        Binding("left_square_bracket", "tab(-1)", "Prev", id="customer.prev_tab",
+                tooltip="Previous tab"),
+        Binding("right_square_bracket", "tab(1)", "Next", id="customer.next_tab",
+                tooltip="Next tab"),
         Binding("r", "refresh", "Refresh", id="customer.refresh", show=False),
         Binding("ctrl+d,delete", "delete", "Delete", id="customer.delete"),
         Binding("question_mark", "app.help", "Help", id="customer.help", show=False),
