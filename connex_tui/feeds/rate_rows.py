@@ -12,13 +12,11 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import datetime
-from decimal import Decimal
 
 from sqlalchemy import bindparam, delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from connex_tui.data.models import RateCard, RateRow
+from connex_tui.data.models import RateRow
 from connex_tui.engine.routing_validation import RateRowInput
 
 CHUNK = 2000  # rows per executemany / IN (...) list: well inside SQLite's variable limit
@@ -40,21 +38,6 @@ class RowCounts:
     def __str__(self) -> str:
         return (f"{self.added} added, {self.changed} changed, {self.deleted} deleted, "
                 f"{self.unchanged} unchanged")
-
-
-def plain_number(value: Decimal) -> str:
-    """A Decimal as the shortest plain text (0.0125, 100, 0): how files write money."""
-    text = format(value.normalize(), "f")
-    return "0" if text in ("-0", "") else text
-
-
-def moment_text(value: datetime | None) -> str:
-    """UTC time as ISO text; a bare date when it is midnight (2026-01-01)."""
-    if value is None:
-        return ""
-    if (value.hour, value.minute, value.second, value.microsecond) == (0, 0, 0, 0):
-        return value.date().isoformat()
-    return value.isoformat().replace("+00:00", "Z")
 
 
 class RowSync:
@@ -145,13 +128,6 @@ class RowSync:
     async def _delete(self, ids: list[int]) -> None:
         for i in range(0, len(ids), CHUNK):
             await self.s.execute(delete(_T).where(_T.c.id.in_(ids[i:i + CHUNK])))
-
-
-async def touch_card(s: AsyncSession, card_id: int, now: datetime) -> None:
-    """A card's rows changed: bump its version so snapshot caches reload that card."""
-    await s.execute(update(RateCard).where(RateCard.id == card_id)
-                    .values(version=RateCard.version + 1, updated_at=now)
-                    .execution_options(synchronize_session=False))
 
 
 async def count_rows(s: AsyncSession, card_id: int) -> int:

@@ -22,8 +22,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from connex_tui.data import audit, config_state
 from connex_tui.data.access import Actor, NotFound
+from connex_tui.data.config_write import moment_text, plain_decimal
 from connex_tui.data.db import Database
 from connex_tui.data.models import RateCard, RateRow
+from connex_tui.data.rates import touch_card
 from connex_tui.engine.clock import Clock, utcnow
 from connex_tui.engine.routing_validation import RateRowInput, validate_rate_row
 from connex_tui.engine.validation import ValidationError
@@ -31,9 +33,6 @@ from connex_tui.feeds.rate_rows import (
     RowCounts,
     RowSync,
     count_rows,
-    moment_text,
-    plain_number,
-    touch_card,
 )
 
 HEADER = ("prefix", "destination", "rate", "connect_fee", "increment", "effective_from",
@@ -248,7 +247,7 @@ async def import_csv(db: Database, actor: Actor, card: str, path: str | Path, *,
 # -- export ---------------------------------------------------------------------------------
 def row_fields(prefix: str, destination: str, rate, connect_fee, mcd: int, pulse: int,
                effective_from: datetime | None, blocked: bool) -> list[str]:
-    return [prefix, destination, plain_number(rate), plain_number(connect_fee),
+    return [prefix, destination, plain_decimal(rate), plain_decimal(connect_fee),
             f"{mcd}/{pulse}", moment_text(effective_from), "yes" if blocked else "no"]
 
 
