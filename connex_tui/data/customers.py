@@ -10,7 +10,7 @@ from sqlalchemy import delete, exists, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from connex_tui.data import audit, search
+from connex_tui.data import audit, config_state, search
 from connex_tui.data.access import Actor, NotFound, StaleError
 from connex_tui.data.db import Database
 from connex_tui.data.models import Cdr, Customer, Dialog, LedgerEntry, Payment, StatsRollup
@@ -251,6 +251,7 @@ class CustomerService:
                 raise ValidationError(
                     {"name": "a customer with this name already exists"}) from None
             await search.reindex(s, [cid])
+            await config_state.bump(s)  # the routing snapshot holds customers too
             await audit.record(s, self.actor, "create", "customers", cid, customer_id=cid,
                                before=None, after=values, at=now)
         return cid
@@ -284,6 +285,7 @@ class CustomerService:
                 raise StaleError("customer")
             if before["name"] != data.name:
                 await search.reindex(s, [customer_id])
+            await config_state.bump(s)
             await audit.record(s, self.actor, "update", "customers", customer_id,
                                customer_id=customer_id, before=before, after=after, at=now)
 
@@ -322,6 +324,7 @@ class CustomerService:
                 except IntegrityError:  # a CDR or payment arrived since the check
                     raise StaleError("customer") from None
                 after = None
+            await config_state.bump(s)
             await audit.record(s, self.actor, mode, "customers", customer_id,
                                customer_id=customer_id, before=before, after=after, at=now)
         return mode
@@ -337,6 +340,7 @@ class CustomerService:
                 .execution_options(synchronize_session=False))
             if res.rowcount != 1:
                 raise NotFound(f"archived customer {customer_id} not found")
+            await config_state.bump(s)
             await audit.record(s, self.actor, "restore", "customers", customer_id,
                                customer_id=customer_id, before={"archived": True},
                                after={"archived": False}, at=now)

@@ -25,6 +25,7 @@ import sqlite3
 from collections import defaultdict
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import datetime
 from urllib.request import pathname2url
 
 from sqlalchemy import BigInteger, Integer, String, cast, extract, func, select, type_coerce
@@ -81,7 +82,8 @@ class SnapshotCache:
         self.db = db
         self._snap: Snapshot | None = None
         self._live_customers = -1
-        self._indexes: dict[int, tuple[int, PrefixIndex]] = {}  # card id -> (version, index)
+        # card id -> ((version, created_at), index)
+        self._indexes: dict[int, tuple[tuple[int, datetime], PrefixIndex]] = {}
         self._networks: dict[str, Network | None] = {}  # parsed hosts of the last load
         self._lock = asyncio.Lock()
         self.warnings: tuple[str, ...] = ()  # what the last load skipped, and why
@@ -168,18 +170,20 @@ class SnapshotCache:
                 .order_by(RateCardParent.customer_card_id, RateCardParent.provider_card_id)):
             parents[child].append(parent)
         cards: dict[int, CardS] = {}
-        indexes: dict[int, tuple[int, PrefixIndex]] = {}
+        indexes: dict[int, tuple[tuple[int, datetime], PrefixIndex]] = {}
         for r in (await conn.execute(select(
-                RateCard.id, RateCard.version, RateCard.name, RateCard.currency,
+                RateCard.id, RateCard.version, RateCard.created_at, RateCard.name,
+                RateCard.currency,
                 RateCard.direction, RateCard.precision, RateCard.rounding,
                 RateCard.provider_id).order_by(RateCard.id))).all():
+            # created_at too: SQLite reuses a deleted card's id, and its version restarts
             known = self._indexes.get(r.id)
-            if known is not None and known[0] == r.version:
+            if known is not None and known[0] == (r.version, r.created_at):
                 index = known[1]
             else:
                 index = await load_index(conn, r.id)
                 self.cards_loaded += 1
-            indexes[r.id] = (r.version, index)
+            indexes[r.id] = ((r.version, r.created_at), index)
             cards[r.id] = CardS(r.id, r.name, r.currency, r.direction, r.precision,
                                 r.rounding, index, r.provider_id, tuple(parents.get(r.id, ())))
         self._indexes = indexes  # deleted cards drop out here

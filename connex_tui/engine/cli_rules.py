@@ -49,8 +49,8 @@ def apply_cli_rules(rules: Sequence[CliRuleS], cli: str) -> CliOutcome:
                               f"rule {number} /{rule.cli}/ matches {cli!r}"
                               + _changes(cli, new_cli, pai) + _problems(problems))
     for number, rule in enumerate(rules, 1):
-        if rule.forced:
-            match = _search(rule, cli, problems)
+        if rule.forced:  # an empty pattern is the usual forced rule: nothing to search
+            match = _search(rule, cli, problems) if rule.cli else None
             new_cli = expand(rule.rewrite_cli, match) if rule.rewrite_cli else cli
             pai = expand(rule.p_asserted_id, match) if rule.p_asserted_id else ""
             lead = (f"no whitelist rule matches {cli!r}" if whitelist

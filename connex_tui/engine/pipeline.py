@@ -433,8 +433,9 @@ class _Run:
         if exclude:
             parents = [c for c in parents if c.id not in exclude]
             notes.append(f"exclude keeps {len(parents)}")
-        if not parents:
-            raise self.reject(8, title, "; ".join(notes), 503, "No Routes Available (Lock)")
+        if not parents:  # "(Lock)" only when lock/exclude took the last ones away
+            reason = "No Routes Available (Lock)" if card.parents else "No Routes Available"
+            raise self.reject(8, title, "; ".join(notes), 503, reason)
 
         at, number, sell = self.at_epoch, self.number, rate.rate
         cap = route.provider_capped_rate

@@ -115,6 +115,9 @@ REJECTIONS = [
     ("lock to a card that is no parent",
      lambda s: s.world.update_route(s.route, lock_cards=frozenset({999})) and {},
      503, "No Routes Available (Lock)", 8),
+    ("a card with no parent cards at all", lambda s: s.world.snap.cards[
+        s.route.rate_card_id].__setattr__("parents", ()) or {},
+     503, "No Routes Available", 8),
     ("exclude every parent", lambda s: s.world.update_route(
         s.route, exclude_cards=frozenset({s.a.id, s.b.id, s.c.id})) and {},
      503, "No Routes Available (Lock)", 8),
