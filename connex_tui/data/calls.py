@@ -120,16 +120,18 @@ class CallsService:
     def can_store(self) -> bool:
         return self.actor.role != "viewer"
 
-    async def simulate(self, call: CallInput, *, store: bool = True) -> Simulation:
+    async def simulate(self, call: CallInput, *, store: bool = True,
+                       for_customer: int | None = None) -> Simulation:
         """Decide `call` as the switch would now (call.at defaults to the clock). Stored as
         a SIM-… CDR unless store=False or the operator is a viewer (who may simulate but
-        writes nothing)."""
+        writes nothing). `for_customer`: the customer whose Calls tab ran it; a call the
+        switch could not tie to any customer is listed there rather than nowhere."""
         if call.at is None:
             call = replace(call, at=self.clock())
         result = await self.decide(call)
         call_id = None
         if store and self.can_store:
-            call_id = await self._store(call, result)
+            call_id = await self._store(call, result, for_customer)
         return Simulation(call_id, result)
 
     async def decide(self, call: CallInput) -> Result:
@@ -170,10 +172,12 @@ class CallsService:
                         last[key] = last.get(key, 0) + int(n_recent)
         return Usage(live, last)
 
-    async def _store(self, call: CallInput, result: Result) -> str:
+    async def _store(self, call: CallInput, result: Result,
+                     for_customer: int | None = None) -> str:
         at = call.at
+        owner = result.customer_id if result.customer_id is not None else for_customer
         row = {
-            "customer_id": result.customer_id, "route_id": result.route_id,
+            "customer_id": owner, "route_id": result.route_id,
             "provider_id": result.providers[0].provider_id if result.providers else None,
             "started_at": at, "ended_at": at, "duration_ms": 0, "billed_s": 0,
             "dialled": call.number[:64], "cli_in": call.cli[:64],

@@ -913,7 +913,7 @@ class _Factory:
                         "username": user, "password_hash": self.sip_hash(),
                         "ha1": passwords.ha1(user, DEMO_SIP_PASSWORD),
                         "channels": rng.choice((0, 0, 10, 30)), "flow_speed": 0,
-                        "ip_whitelist": "" if rng.random() < 0.7 else c.auth[0]["host"],
+                        "ip_whitelist": "" if rng.random() < 0.7 else _cidr(c.auth[0]["host"]),
                         "version": 1, "created_at": created, "updated_at": created})
         c.src_ips = [_source_ip(a["host"], rng) for a in c.auth] or [self.ips.single()]
         # routing: destinations the customer sends, and its ingress routes
@@ -1734,3 +1734,8 @@ async def _write_dialogs(s: AsyncSession, cat: _Catalogue, custs: list[_Cust],
                 "dialled": number, "cli": hg.prefix + _digits(rng, hg.length - len(hg.prefix)),
                 "state": state, "started_at": started, "answered_at": answered})
     await _insert(s, Dialog, rows)
+
+
+def _cidr(host: str) -> str:
+    """A whitelist entry in the form the SIP-user validator stores (192.0.2.41/32)."""
+    return host if "/" in host else f"{host}/{128 if ':' in host else 32}"

@@ -54,8 +54,7 @@ SCRIPT_BODY = """\
 - match: {number: '^4470'}
   reject: "403 UK personal numbers not allowed"
 - match: {number: '^1'}
-  prefer_provider: Meridian Carrier Services
-"""
+  prefer_provider: Meridian Carrier Services"""  # as the script validator stores it
 DROP_PREFIX = "53"  # Cuba: costly, and the strategy drops it
 
 

@@ -70,6 +70,15 @@ async def test_a_rejected_call_is_stored_too(db, clock):
     assert (await svc.reopen(sim.call_id)).reason == "IP Not Authorised"
 
 
+async def test_a_call_no_customer_claims_is_listed_on_the_tab_that_ran_it(db, clock):
+    ids = await sim_world.build(db)
+    svc = calls(db, clock)
+    sim = await svc.simulate(CallInput("442071234567", "441234567", "203.0.113.99"),
+                             for_customer=ids["Carol"])
+    assert sim.result.customer_id is None
+    assert [c.call_id for c in await svc.latest(ids["Carol"])] == [sim.call_id]
+
+
 async def test_viewer_and_no_store_simulate_without_writing(db, clock):
     await sim_world.build(db)
     viewer = await calls(db, clock, "viewer").simulate(LONDON)

@@ -152,7 +152,7 @@ class SimulateScreen(ModalScreen[int]):
     @work(exclusive=True, group="simulate-run")
     async def _simulate(self, call) -> None:
         try:
-            sim = await self.app.services.calls.simulate(call)
+            sim = await self.app.services.calls.simulate(call, for_customer=self.customer_id)
         except ValidationError as exc:
             self.show_errors(exc.errors)
             return
