@@ -35,10 +35,12 @@ card, unreadable file or no permission."""
 CONFIG_EXPORT_HELP = """\
 Write providers (with their rate cards), customer rate cards, routing scripts and
 customers (with IP auth, SIP users, routes and CLI rules) as one YAML document
-(docs/config-format.md). Money is written as strings. SIP users carry their
-stored ha1 and password_hash (never a clear password) unless --no-secrets: the
-HA1 is enough to answer a SIP digest challenge, so keep the file private (it is
-written mode 0600). Archived customers are left out."""
+(docs/config-format.md). Money is written as strings. Archived customers are left
+out. SIP users are written without their secrets (applying such a file keeps the
+existing users' passwords) unless --with-secrets (operator or admin): then each
+carries its stored ha1 and password_hash, enough to restore the users elsewhere,
+and enough to answer a SIP digest challenge, so keep the file private (it is
+written mode 0600; a terminal is refused, redirect or give FILE)."""
 
 CONFIG_APPLY_HELP = """\
 Make the database match a YAML document (docs/config-format.md), in one
@@ -86,8 +88,8 @@ def add_parsers(sub) -> None:
                            description=CONFIG_EXPORT_HELP,
                            formatter_class=argparse.RawDescriptionHelpFormatter)
     cexp.add_argument("file", nargs="?", help="YAML file (default: standard output)")
-    cexp.add_argument("--no-secrets", action="store_true",
-                      help="leave the SIP users' ha1/password_hash out")
+    cexp.add_argument("--with-secrets", action="store_true",
+                      help="include the SIP users' ha1/password_hash (operator or admin)")
     cexp.add_argument("--inline-rates", type=int, default=1000, metavar="N",
                       help="with FILE: cards of more than N rows go to CSV files beside it "
                            "(default 1000)")
@@ -204,18 +206,26 @@ async def _rates_export(cfg: Config, args) -> int:
 
 
 async def _config_export(cfg: Config, args) -> int:
+    from connex_tui.data.access import Actor, PermissionDenied
     from connex_tui.data.db import Database
     from connex_tui.feeds.config_export import export_config
 
     if args.inline_rates < 0:
         _err("--inline-rates must be 0 or more")
         return 2
+    if args.with_secrets and not args.file and sys.stdout.isatty():
+        _err("--with-secrets: not printing SIP secrets to a terminal; give FILE or redirect")
+        return 2
     db = Database(cfg.database_url)
     target = Path(args.file) if args.file else None
     try:
         with _output(args.file) as out:
             out.write(await export_config(db, target, inline_max=args.inline_rates,
-                                          secrets=not args.no_secrets))
+                                          secrets=args.with_secrets,
+                                          actor=Actor(cfg.operator, cfg.role)))
+    except PermissionDenied as exc:
+        _err(f"--with-secrets: {exc}")
+        return 2
     except OSError as exc:
         _err(f"cannot write {exc.filename or args.file}: {exc.strerror}")
         return 2

@@ -5,6 +5,7 @@ commands run their own event loop."""
 from __future__ import annotations
 
 import sqlite3
+import sys
 
 import pytest
 
@@ -123,12 +124,32 @@ def test_config_apply_dry_run_then_apply_then_export(url, tmp_path, capsys):
     assert run(url, "config", "apply", str(path)) == 0
     assert capsys.readouterr().out == "no changes: the database already matches\n"
     assert run(url, "--readonly", "config", "export") == 0  # reading is a viewer's right
-    assert "- name: ACME Telecom" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "- name: ACME Telecom" in out and "- username: acme-pbx1" in out
+    assert "ha1:" not in out and "password_hash:" not in out  # secrets are opt-in
     target = tmp_path / "out.yaml"
-    assert run(url, "config", "export", str(target)) == 0
+    assert run(url, "config", "export", "--with-secrets", str(target)) == 0
     assert target.stat().st_mode & 0o777 == 0o600  # it holds SIP HA1s
     assert "ha1:" in target.read_text()
-    assert run(url, "config", "export", "--no-secrets") == 0
+    assert run(url, "config", "export", "--with-secrets") == 0  # stdout redirected: fine
+    assert "ha1:" in capsys.readouterr().out
+
+
+def test_config_export_secrets_are_refused_to_viewers_and_terminals(url, tmp_path, capsys,
+                                                                     monkeypatch):
+    run(url, "config", "apply", str(example_file(tmp_path)))
+    capsys.readouterr()
+    target = tmp_path / "out.yaml"
+    assert run(url, "--readonly", "config", "export", "--with-secrets", str(target)) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("connex-tui: --with-secrets: ") and "read-only (viewer)" in err
+    assert not target.exists() and list(tmp_path.glob(".out.yaml.*")) == []
+    monkeypatch.setattr(sys.stdout, "isatty", lambda: True)
+    assert run(url, "config", "export", "--with-secrets") == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert "not printing SIP secrets to a terminal" in captured.err
+    assert run(url, "config", "export") == 0  # without secrets a terminal is fine
     assert "ha1:" not in capsys.readouterr().out
 
 

@@ -150,6 +150,39 @@ async def tech_prefix_clash(s: AsyncSession, customer_id: int, prefix: str) -> s
     return None
 
 
+async def check_host(s: AsyncSession, customer_id: int, data: IpAuthInput,
+                     own_id: int | None) -> None:
+    """An entry's host and direction are unique within the customer, and an ingress host
+    shared with other customers must pass shared_host_problem."""
+    stmt = select(IpAuth.id).where(IpAuth.customer_id == customer_id,
+                                   IpAuth.host == data.host,
+                                   IpAuth.direction == data.direction)
+    if own_id is not None:
+        stmt = stmt.where(IpAuth.id != own_id)
+    if await s.scalar(stmt.limit(1)) is not None:
+        raise ValidationError({"host": f"this customer already has {data.direction} "
+                                       f"{data.host}"})
+    if data.direction == "ingress":
+        problem = await shared_host_problem(s, customer_id, data.host)
+        if problem:
+            raise ValidationError({"host": problem})
+
+
+async def sip_secrets(username: str, password: str) -> dict[str, str]:
+    """The stored form of a SIP password: argon2 password_hash and digest ha1. argon2
+    takes tens of milliseconds of CPU: it runs off the event loop, and callers hash before
+    opening their write transaction (SQLite's write lock is not held meanwhile)."""
+    return {"password_hash": await asyncio.to_thread(passwords.hash_password, password),
+            "ha1": passwords.ha1(username, password)}
+
+
+def check_sip_rename(old_username: str, new_username: str, new_password: bool) -> None:
+    """A new username needs a new password: HA1 includes the username."""
+    if old_username != new_username and not new_password:
+        raise ValidationError({"password": "a new username needs a new password (the SIP "
+                                           "digest HA1 includes the username)"})
+
+
 class AuthService:
     def __init__(self, db: Database, actor: Actor, clock: Clock = utcnow):
         self.db = db
@@ -163,28 +196,13 @@ class AuthService:
                                     .order_by(IpAuth.id))
             return [_ip_row(r) for r in found]
 
-    async def _check_host(self, s: AsyncSession, customer_id: int, data: IpAuthInput,
-                          own_id: int | None) -> None:
-        stmt = select(IpAuth.id).where(IpAuth.customer_id == customer_id,
-                                       IpAuth.host == data.host,
-                                       IpAuth.direction == data.direction)
-        if own_id is not None:
-            stmt = stmt.where(IpAuth.id != own_id)
-        if await s.scalar(stmt.limit(1)) is not None:
-            raise ValidationError({"host": f"this customer already has {data.direction} "
-                                           f"{data.host}"})
-        if data.direction == "ingress":
-            problem = await shared_host_problem(s, customer_id, data.host)
-            if problem:
-                raise ValidationError({"host": problem})
-
     async def create_ip_auth(self, customer_id: int, raw: dict) -> int:
         self.actor.require("write")
         data = validate_ip_auth(raw)
         now = self.clock()
         async with self.db.sessions() as s, s.begin():
             await get_or_404(s, Customer, customer_id, "customer")
-            await self._check_host(s, customer_id, data, None)
+            await check_host(s, customer_id, data, None)
             values = asdict(data)
             entry_id = await s.scalar(insert(IpAuth).values(
                 customer_id=customer_id, **values, version=1, created_at=now,
@@ -202,7 +220,7 @@ class AuthService:
             current = await get_or_404(s, IpAuth, entry_id, "IP-auth entry")
             if current.version != version:
                 raise StaleError("IP-auth entry")
-            await self._check_host(s, current.customer_id, data, entry_id)
+            await check_host(s, current.customer_id, data, entry_id)
             before = snapshot_of(current, IP_FIELDS)
             values = asdict(data)
             await update_versioned(s, IpAuth, entry_id, version, values,
@@ -235,12 +253,6 @@ class AuthService:
     def generate_password(self) -> str:
         return passwords.generate_password()
 
-    @staticmethod
-    async def _secrets(username: str, password: str) -> dict[str, str]:
-        # argon2 takes tens of milliseconds of CPU: off the event loop, the UI keeps going
-        return {"password_hash": await asyncio.to_thread(passwords.hash_password, password),
-                "ha1": passwords.ha1(username, password)}
-
     async def _check_username(self, s: AsyncSession, username: str,
                               own_id: int | None) -> None:
         await check_unique(s, SipUser.username, username, own_id, field="username",
@@ -252,7 +264,7 @@ class AuthService:
         self.actor.require("write")
         data = validate_sip_user(raw, creating=True)
         password = data.password or passwords.generate_password()
-        stored = await self._secrets(data.username, password)
+        stored = await sip_secrets(data.username, password)
         now = self.clock()
         async with self.db.sessions() as s, s.begin():
             await get_or_404(s, Customer, customer_id, "customer")
@@ -277,11 +289,9 @@ class AuthService:
             current = await get_or_404(s, SipUser, user_id, "SIP user")
             if current.version != version:
                 raise StaleError("SIP user")
-            renamed = current.username != data.username
-        if renamed and not password:
-            raise ValidationError({"password": "a new username needs a new password (the SIP "
-                                               "digest HA1 includes the username)"})
-        stored = await self._secrets(data.username, password) if password else {}
+            old_username = current.username
+        check_sip_rename(old_username, data.username, bool(password))
+        stored = await sip_secrets(data.username, password) if password else {}
         now = self.clock()
         async with self.db.sessions() as s, s.begin():
             current = await get_or_404(s, SipUser, user_id, "SIP user")
@@ -304,7 +314,7 @@ class AuthService:
         password = passwords.generate_password()
         async with self.db.sessions() as s:
             username = (await get_or_404(s, SipUser, user_id, "SIP user")).username
-        stored = await self._secrets(username, password)
+        stored = await sip_secrets(username, password)
         now = self.clock()
         async with self.db.sessions() as s, s.begin():
             current = await get_or_404(s, SipUser, user_id, "SIP user")

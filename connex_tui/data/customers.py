@@ -120,6 +120,53 @@ def _apply_filters(stmt, status: str, query: str):
     return stmt
 
 
+# Session-level writes: CustomerService and `config apply` both call these.
+def check_currency_change(current: Customer, data: CustomerInput) -> None:
+    """A customer's currency is fixed: its balance, ledger and CDRs are in it."""
+    if data.currency != current.currency:
+        raise ValidationError({"currency": "cannot change after creation (the customer "
+                                           f"bills in {current.currency})"})
+
+
+async def _check_name(s: AsyncSession, name: str, own_id: int | None) -> None:
+    stmt = select(Customer.id).where(Customer.name_key == name.lower())
+    if own_id is not None:
+        stmt = stmt.where(Customer.id != own_id)
+    if await s.scalar(stmt) is not None:
+        raise ValidationError({"name": "a customer with this name already exists"})
+
+
+async def insert_customer(s: AsyncSession, data: CustomerInput, now: datetime) -> int:
+    """A new customer (balance 0) from validated input; ValidationError if the name is
+    taken."""
+    await _check_name(s, data.name, None)
+    try:
+        return await s.scalar(insert(Customer).values(
+            **asdict(data), name_key=data.name.lower(), version=1, created_at=now,
+            updated_at=now, balance=Decimal(0)).returning(Customer.id))
+    except IntegrityError:
+        raise ValidationError({"name": "a customer with this name already exists"}) from None
+
+
+async def update_customer(s: AsyncSession, current: Customer, version: int,
+                          data: CustomerInput, now: datetime) -> None:
+    """Write validated input over `current`, read at `version`: the currency stays, the
+    name stays unique, StaleError if someone saved in between."""
+    check_currency_change(current, data)
+    if current.version != version:
+        raise StaleError("customer")
+    await _check_name(s, data.name, current.id)
+    try:
+        res = await s.execute(
+            update(Customer).where(Customer.id == current.id, Customer.version == version)
+            .values(**asdict(data), name_key=data.name.lower(), version=Customer.version + 1,
+                    updated_at=now).execution_options(synchronize_session=False))
+    except IntegrityError:  # another operator took the name a moment ago
+        raise ValidationError({"name": "a customer with this name already exists"}) from None
+    if res.rowcount != 1:
+        raise StaleError("customer")
+
+
 class CustomerService:
     def __init__(self, db: Database, actor: Actor, clock: Clock = utcnow):
         self.db = db
@@ -229,27 +276,13 @@ class CustomerService:
             return await audit.for_customer(s, customer_id, limit)
 
     # -- writing ------------------------------------------------------------------------
-    async def _check_name(self, s: AsyncSession, name: str, own_id: int | None) -> None:
-        stmt = select(Customer.id).where(Customer.name_key == name.lower())
-        if own_id is not None:
-            stmt = stmt.where(Customer.id != own_id)
-        if await s.scalar(stmt) is not None:
-            raise ValidationError({"name": "a customer with this name already exists"})
-
     async def create(self, raw: dict) -> int:
         self.actor.require("write")
         data = validate_customer(raw)
         now = self.clock()
         async with self.db.sessions() as s, s.begin():
-            await self._check_name(s, data.name, None)
+            cid = await insert_customer(s, data, now)
             values = asdict(data)
-            try:
-                cid = await s.scalar(insert(Customer).values(
-                    **values, name_key=data.name.lower(), version=1, created_at=now,
-                    updated_at=now, balance=Decimal(0)).returning(Customer.id))
-            except IntegrityError:
-                raise ValidationError(
-                    {"name": "a customer with this name already exists"}) from None
             await search.reindex(s, [cid])
             await config_state.bump(s)  # the routing snapshot holds customers too
             await audit.record(s, self.actor, "create", "customers", cid, customer_id=cid,
@@ -265,24 +298,9 @@ class CustomerService:
             current = await s.get(Customer, customer_id)
             if current is None:
                 raise NotFound(f"customer {customer_id} not found")
-            if data.currency != current.currency:
-                raise ValidationError({"currency": "cannot change after creation"})
-            if current.version != version:
-                raise StaleError("customer")
-            await self._check_name(s, data.name, customer_id)
             before = {k: getattr(current, k) for k in INPUT_FIELDS}
+            await update_customer(s, current, version, data, now)
             after = asdict(data)
-            try:
-                res = await s.execute(
-                    update(Customer).where(Customer.id == customer_id,
-                                           Customer.version == version)
-                    .values(**after, name_key=data.name.lower(), version=Customer.version + 1,
-                            updated_at=now).execution_options(synchronize_session=False))
-            except IntegrityError:  # another operator took the name a moment ago
-                raise ValidationError(
-                    {"name": "a customer with this name already exists"}) from None
-            if res.rowcount != 1:
-                raise StaleError("customer")
             if before["name"] != data.name:
                 await search.reindex(s, [customer_id])
             await config_state.bump(s)

@@ -2,6 +2,8 @@
 
 Every write bumps the configuration generation; a change to a card's rows also bumps that
 card's version and updated_at, which is how the snapshot cache knows to reload its index.
+The module functions taking a session hold the rules (references, fixed fields, when a
+card may go); RatesService and `config apply` both call them inside their transactions.
 """
 
 from __future__ import annotations
@@ -126,6 +128,102 @@ def _prefix_range(stmt, prefix: str):
     return stmt
 
 
+async def card_rows(s: AsyncSession, *, direction: str | None = None,
+                    card_id: int | None = None, name: str | None = None) -> list[RateCardRow]:
+    """Cards (with provider name, parent names and row counts) in name order, in the
+    caller's session: the service's reads and the config export share it."""
+    stmt = (select(RateCard, Provider.name).outerjoin(Provider,
+                                                     Provider.id == RateCard.provider_id)
+            .order_by(func.lower(RateCard.name)))
+    if direction is not None:
+        stmt = stmt.where(RateCard.direction == direction)
+    if card_id is not None:
+        stmt = stmt.where(RateCard.id == card_id)
+    if name is not None:
+        stmt = stmt.where(func.lower(RateCard.name) == name.lower())
+    found = (await s.execute(stmt)).all()
+    ids = [c.id for c, _ in found]
+    if not ids:
+        return []
+    counts = dict((await s.execute(
+        select(RateRow.card_id, func.count()).where(RateRow.card_id.in_(ids))
+        .group_by(RateRow.card_id))).all())
+    parent = RateCard.__table__.alias("parent")
+    parents: dict[int, list[str]] = {}
+    for cid, pname in await s.execute(
+            select(RateCardParent.customer_card_id, parent.c.name)
+            .join(parent, parent.c.id == RateCardParent.provider_card_id)
+            .where(RateCardParent.customer_card_id.in_(ids))
+            .order_by(func.lower(parent.c.name))):
+        parents.setdefault(cid, []).append(pname)
+    return [RateCardRow(c.id, c.version, c.name, c.currency, c.direction, c.precision,
+                        c.rounding, c.provider_id, pname or "",
+                        tuple(parents.get(c.id, ())), int(counts.get(c.id, 0)))
+            for c, pname in found]
+
+
+def check_card_change(current: RateCard, data: RateCardInput) -> None:
+    """Currency and direction decide which routes, parents and CDRs fit the card: changing
+    them would silently break those links."""
+    if data.currency != current.currency:
+        raise ValidationError({"currency": f"cannot change after creation (the card is in "
+                                           f"{current.currency})"})
+    if data.direction != current.direction:
+        raise ValidationError({"direction": f"cannot change after creation ('{current.name}' "
+                                            f"is a {current.direction} card)"})
+
+
+async def resolve_card(s: AsyncSession, data: RateCardInput,
+                       own_id: int | None) -> tuple[int | None, list[int]]:
+    """Provider id and parent-card ids of validated input; field errors for unknown or
+    unfit names."""
+    errors: dict[str, str] = {}
+    provider_id = None
+    if data.provider:
+        provider_id = await s.scalar(select(Provider.id).where(
+            func.lower(Provider.name) == data.provider.lower()))
+        if provider_id is None:
+            errors["provider"] = f"no provider named '{data.provider}'"
+    parent_ids: list[int] = []
+    for pname in data.parents:
+        p = (await s.execute(select(RateCard.id, RateCard.direction, RateCard.currency)
+                             .where(func.lower(RateCard.name) == pname.lower()))).first()
+        if p is None or p.direction != "provider":
+            errors.setdefault("parents", f"no provider rate card named '{pname}'")
+        elif p.currency != data.currency:
+            errors.setdefault("parents", f"'{pname}' is in {p.currency}, not "
+                                         f"{data.currency}")
+        elif p.id not in parent_ids:
+            parent_ids.append(p.id)
+    try:
+        await check_unique(s, RateCard.name, data.name, own_id, field="name",
+                           message="a rate card with this name already exists")
+    except ValidationError as exc:
+        errors.update(exc.errors)
+    if errors:
+        raise ValidationError(errors)
+    return provider_id, parent_ids
+
+
+def card_values(data: RateCardInput, provider_id: int | None) -> dict:
+    """The rate_cards columns of validated input."""
+    return {"name": data.name, "currency": data.currency, "direction": data.direction,
+            "precision": data.precision, "rounding": data.rounding, "provider_id": provider_id}
+
+
+async def set_parents(s: AsyncSession, card_id: int, parent_ids: list[int]) -> None:
+    await s.execute(delete(RateCardParent).where(RateCardParent.customer_card_id == card_id))
+    if parent_ids:
+        await s.execute(insert(RateCardParent), [
+            {"customer_card_id": card_id, "provider_card_id": p} for p in parent_ids])
+
+
+async def parent_names(s: AsyncSession, card_id: int) -> list[str]:
+    return list(await s.scalars(
+        select(RateCard.name).join(RateCardParent, RateCardParent.provider_card_id == RateCard.id)
+        .where(RateCardParent.customer_card_id == card_id).order_by(RateCard.name)))
+
+
 async def card_usage(s: AsyncSession, card_id: int) -> int:
     """How many routes use the card: as their rate card, lock/exclude card, or in a
     strategy row (JSON, matched by id)."""
@@ -138,6 +236,42 @@ async def card_usage(s: AsyncSession, card_id: int) -> int:
         if any(c.get("card") == card_id for c in json.loads(cards or "[]")):
             route_ids.add(route_id)
     return len(route_ids)
+
+
+async def card_in_use(s: AsyncSession, card_id: int) -> str | None:
+    """Why the card may not be deleted, or None. A route left without its card (or its
+    lock card) would send traffic anywhere; a customer card whose parent vanished would
+    silently lose that provider (the link goes with the card)."""
+    used = await card_usage(s, card_id)
+    if used:
+        return f"used by {used} route{'s' * (used != 1)}"
+    children = list(await s.scalars(
+        select(RateCard.name).join(RateCardParent,
+                                   RateCardParent.customer_card_id == RateCard.id)
+        .where(RateCardParent.provider_card_id == card_id).order_by(func.lower(RateCard.name))))
+    if children:
+        n = len(children)
+        return f"a parent of {n} customer card{'s' * (n != 1)} ({', '.join(children)})"
+    return None
+
+
+async def remove_card(s: AsyncSession, card_id: int) -> None:
+    """Delete a card and its rows; ValidationError({"name": why}) while it is in use."""
+    reason = await card_in_use(s, card_id)
+    if reason:
+        raise ValidationError({"name": reason})
+    await s.execute(delete(RateRow).where(RateRow.card_id == card_id))
+    await s.execute(delete(RateCard).where(RateCard.id == card_id))
+
+
+async def remove_provider(s: AsyncSession, provider_id: int) -> None:
+    """Delete a provider; refused while it has rate cards (they would go with it)."""
+    cards = int(await s.scalar(select(func.count()).select_from(RateCard)
+                               .where(RateCard.provider_id == provider_id)) or 0)
+    if cards:
+        raise ValidationError({"name": f"has {cards} rate card{'s' * (cards != 1)}: "
+                                       "delete those first"})
+    await s.execute(delete(Provider).where(Provider.id == provider_id))
 
 
 async def touch_card(s: AsyncSession, card_id: int, now: datetime) -> None:
@@ -156,106 +290,33 @@ class RatesService:
     # -- cards: reading -------------------------------------------------------------------
     async def cards(self, direction: str | None = None) -> list[RateCardRow]:
         async with self.db.sessions() as s:
-            return await self._cards(s, direction=direction)
+            return await card_rows(s, direction=direction)
 
     async def card(self, card_id: int) -> RateCardRow:
         async with self.db.sessions() as s:
-            found = await self._cards(s, card_id=card_id)
+            found = await card_rows(s, card_id=card_id)
         if not found:
             raise NotFound(f"rate card {card_id} not found")
         return found[0]
 
     async def card_by_name(self, name: str) -> RateCardRow:
         async with self.db.sessions() as s:
-            found = await self._cards(s, name=name)
+            found = await card_rows(s, name=name)
         if not found:
             raise NotFound(f"no rate card named {name!r}")
         return found[0]
 
-    async def _cards(self, s: AsyncSession, *, direction: str | None = None,
-                     card_id: int | None = None, name: str | None = None) -> list[RateCardRow]:
-        stmt = (select(RateCard, Provider.name).outerjoin(Provider,
-                                                         Provider.id == RateCard.provider_id)
-                .order_by(func.lower(RateCard.name)))
-        if direction is not None:
-            stmt = stmt.where(RateCard.direction == direction)
-        if card_id is not None:
-            stmt = stmt.where(RateCard.id == card_id)
-        if name is not None:
-            stmt = stmt.where(func.lower(RateCard.name) == name.lower())
-        found = (await s.execute(stmt)).all()
-        ids = [c.id for c, _ in found]
-        if not ids:
-            return []
-        counts = dict((await s.execute(
-            select(RateRow.card_id, func.count()).where(RateRow.card_id.in_(ids))
-            .group_by(RateRow.card_id))).all())
-        parent = RateCard.__table__.alias("parent")
-        parents: dict[int, list[str]] = {}
-        for cid, pname in await s.execute(
-                select(RateCardParent.customer_card_id, parent.c.name)
-                .join(parent, parent.c.id == RateCardParent.provider_card_id)
-                .where(RateCardParent.customer_card_id.in_(ids))
-                .order_by(func.lower(parent.c.name))):
-            parents.setdefault(cid, []).append(pname)
-        return [RateCardRow(c.id, c.version, c.name, c.currency, c.direction, c.precision,
-                            c.rounding, c.provider_id, pname or "",
-                            tuple(parents.get(c.id, ())), int(counts.get(c.id, 0)))
-                for c, pname in found]
-
     # -- cards: writing -------------------------------------------------------------------
-    async def _resolve_card(self, s: AsyncSession, data: RateCardInput,
-                            own_id: int | None) -> tuple[int | None, list[int]]:
-        """Provider id and parent-card ids of validated input; field errors for unknown or
-        unfit names."""
-        errors: dict[str, str] = {}
-        provider_id = None
-        if data.provider:
-            provider_id = await s.scalar(select(Provider.id).where(
-                func.lower(Provider.name) == data.provider.lower()))
-            if provider_id is None:
-                errors["provider"] = f"no provider named '{data.provider}'"
-        parent_ids: list[int] = []
-        for pname in data.parents:
-            p = (await s.execute(select(RateCard.id, RateCard.direction, RateCard.currency)
-                                 .where(func.lower(RateCard.name) == pname.lower()))).first()
-            if p is None or p.direction != "provider":
-                errors.setdefault("parents", f"no provider rate card named '{pname}'")
-            elif p.currency != data.currency:
-                errors.setdefault("parents", f"'{pname}' is in {p.currency}, not "
-                                             f"{data.currency}")
-            elif p.id not in parent_ids:
-                parent_ids.append(p.id)
-        try:
-            await check_unique(s, RateCard.name, data.name, own_id, field="name",
-                               message="a rate card with this name already exists")
-        except ValidationError as exc:
-            errors.update(exc.errors)
-        if errors:
-            raise ValidationError(errors)
-        return provider_id, parent_ids
-
-    def _card_values(self, data: RateCardInput, provider_id: int | None) -> dict:
-        return {"name": data.name, "currency": data.currency, "direction": data.direction,
-                "precision": data.precision, "rounding": data.rounding,
-                "provider_id": provider_id}
-
-    async def _set_parents(self, s: AsyncSession, card_id: int, parent_ids: list[int]) -> None:
-        await s.execute(delete(RateCardParent).where(RateCardParent.customer_card_id == card_id))
-        if parent_ids:
-            await s.execute(insert(RateCardParent), [
-                {"customer_card_id": card_id, "provider_card_id": p} for p in parent_ids])
-
     async def create_card(self, raw: dict) -> int:
         self.actor.require("write")
         data = validate_rate_card(raw)
         now = self.clock()
         async with self.db.sessions() as s, s.begin():
-            provider_id, parent_ids = await self._resolve_card(s, data, None)
-            values = self._card_values(data, provider_id)
+            provider_id, parent_ids = await resolve_card(s, data, None)
+            values = card_values(data, provider_id)
             card_id = await s.scalar(insert(RateCard).values(
                 **values, version=1, created_at=now, updated_at=now).returning(RateCard.id))
-            await self._set_parents(s, card_id, parent_ids)
+            await set_parents(s, card_id, parent_ids)
             await audit.record(s, self.actor, "create", "rate_cards", card_id, customer_id=None,
                                before=None, after={**values, "parents": list(data.parents)},
                                at=now)
@@ -270,42 +331,28 @@ class RatesService:
             current = await get_or_404(s, RateCard, card_id, "rate card")
             if current.version != version:
                 raise StaleError("rate card")
-            # Currency and direction decide which routes, parents and CDRs fit the card:
-            # changing them would silently break those links.
-            for field in ("currency", "direction"):
-                if getattr(data, field) != getattr(current, field):
-                    raise ValidationError({field: "cannot change after creation"})
-            provider_id, parent_ids = await self._resolve_card(s, data, card_id)
+            check_card_change(current, data)
+            provider_id, parent_ids = await resolve_card(s, data, card_id)
             before = {**snapshot_of(current, CARD_FIELDS),
-                      "parents": await self._parent_names(s, card_id)}
-            values = self._card_values(data, provider_id)
+                      "parents": await parent_names(s, card_id)}
+            values = card_values(data, provider_id)
             await update_versioned(s, RateCard, card_id, version, values, what="rate card",
                                    now=now)
-            await self._set_parents(s, card_id, parent_ids)
+            await set_parents(s, card_id, parent_ids)
             await audit.record(s, self.actor, "update", "rate_cards", card_id, customer_id=None,
                                before=before, after={**values, "parents": list(data.parents)},
                                at=now)
             await changed(s)
 
-    async def _parent_names(self, s: AsyncSession, card_id: int) -> list[str]:
-        return list(await s.scalars(
-            select(RateCard.name).join(RateCardParent,
-                                       RateCardParent.provider_card_id == RateCard.id)
-            .where(RateCardParent.customer_card_id == card_id).order_by(RateCard.name)))
-
     async def delete_card(self, card_id: int) -> None:
-        """Refused while any route uses the card (rate card, lock/exclude, strategy): a
-        route left without its lock card would send traffic anywhere."""
+        """Refused while any route uses the card (rate card, lock/exclude, strategy) or it
+        is a parent of a customer card (see card_in_use)."""
         self.actor.require("delete")
         now = self.clock()
         async with self.db.sessions() as s, s.begin():
             current = await get_or_404(s, RateCard, card_id, "rate card")
-            used = await card_usage(s, card_id)
-            if used:
-                raise ValidationError({"name": f"used by {used} route{'s' * (used != 1)}"})
             before = snapshot_of(current, CARD_FIELDS)
-            await s.execute(delete(RateRow).where(RateRow.card_id == card_id))
-            await s.execute(delete(RateCard).where(RateCard.id == card_id))
+            await remove_card(s, card_id)
             await audit.record(s, self.actor, "delete", "rate_cards", card_id, customer_id=None,
                                before=before, after=None, at=now)
             await changed(s)
@@ -446,13 +493,8 @@ class RatesService:
         now = self.clock()
         async with self.db.sessions() as s, s.begin():
             current = await get_or_404(s, Provider, provider_id, "provider")
-            cards = int(await s.scalar(select(func.count()).select_from(RateCard)
-                                       .where(RateCard.provider_id == provider_id)) or 0)
-            if cards:
-                raise ValidationError({"name": f"has {cards} rate card{'s' * (cards != 1)}: "
-                                               "delete those first"})
             before = snapshot_of(current, PROVIDER_FIELDS)
-            await s.execute(delete(Provider).where(Provider.id == provider_id))
+            await remove_provider(s, provider_id)
             await audit.record(s, self.actor, "delete", "providers", provider_id,
                                customer_id=None, before=before, after=None, at=now)
             await changed(s)

@@ -2,7 +2,8 @@
 
 A route's strategy rows (route_strategies, cards as JSON by provider-card id) and card
 filters (route_card_filters, lock/exclude) are written with the route in one transaction;
-RouteRow gives them back as the text a form edits (names, not ids).
+RouteRow gives them back as the text a form edits (names, not ids). The module functions
+taking a session hold the rules; RoutesService and `config apply` both call them.
 """
 
 from __future__ import annotations
@@ -123,7 +124,7 @@ class ScriptRow:
 
 
 @dataclass(frozen=True, slots=True)
-class _Resolved:
+class ResolvedRoute:
     """A validated route with its names turned into ids."""
 
     card_id: int
@@ -142,6 +143,149 @@ async def _next_position(s: AsyncSession, model, customer_id: int) -> int:
     return 0 if top is None else int(top) + 1
 
 
+async def route_rows(s: AsyncSession, where) -> list[RouteRow]:
+    """Routes matching `where` (position order) as forms show them: card, filter, strategy
+    and script names, not ids. The service's reads and the config export/apply share it."""
+    routes = list((await s.scalars(select(IngressRoute).where(where).order_by(
+        IngressRoute.position, IngressRoute.id))).all())
+    if not routes:
+        return []
+    ids = [r.id for r in routes]
+    card_names = dict((await s.execute(select(RateCard.id, RateCard.name))).all())
+    script_names = dict((await s.execute(select(RoutingScript.id,
+                                                RoutingScript.name))).all())
+    filters: dict[tuple[int, str], list[str]] = {}
+    for rid, card_id, kind in await s.execute(
+            select(RouteCardFilter.route_id, RouteCardFilter.card_id, RouteCardFilter.kind)
+            .where(RouteCardFilter.route_id.in_(ids))):
+        filters.setdefault((rid, kind), []).append(card_names.get(card_id, f"#{card_id}"))
+    strategies: dict[int, list[StrategyInput]] = {}
+    for st in await s.scalars(select(RouteStrategy).where(RouteStrategy.route_id.in_(ids))
+                              .order_by(RouteStrategy.id)):
+        cards = tuple(StrategyCardInput(card_names.get(c["card"], f"#{c['card']}"),
+                                        c.get("priority", 1), c.get("weight", 1))
+                      for c in json.loads(st.cards or "[]"))
+        strategies.setdefault(st.route_id, []).append(StrategyInput(st.prefix, st.mode,
+                                                                    cards))
+
+    def names(rid: int, kind: str) -> tuple[str, ...]:
+        return tuple(sorted(filters.get((rid, kind), ()), key=str.lower))
+
+    return [RouteRow(
+        r.id, r.version, r.customer_id, r.rate_card_id, card_names.get(r.rate_card_id, ""),
+        r.tech_prefix, r.dial_string, r.capped_rate, r.provider_capped_rate,
+        r.profit_assurance, r.block_connect_cost, r.channels, r.flow_speed, r.max_duration,
+        names(r.id, "lock"), names(r.id, "exclude"),
+        format_strategy(strategies.get(r.id, ())),
+        script_names.get(r.script_id, "") if r.script_id else "", r.rtp_media_proxy,
+        r.rtp_proxy_mode, r.enabled, r.position) for r in routes]
+
+
+async def resolve_route(s: AsyncSession, customer: Customer, data: RouteInput,
+                        own_id: int | None) -> ResolvedRoute:
+    """Card and script names to ids; every unknown or unfit name as a field error."""
+    errors: dict[str, str] = {}
+    cards = {name.lower(): (cid, direction, currency) for cid, name, direction, currency
+             in await s.execute(select(RateCard.id, RateCard.name, RateCard.direction,
+                                       RateCard.currency))}
+    card_id = 0
+    found = cards.get(data.rate_card.lower())
+    if found is None or found[1] != "customer":
+        errors["rate_card"] = f"no customer rate card named '{data.rate_card}'"
+    elif found[2] != customer.currency:
+        errors["rate_card"] = (f"'{data.rate_card}' is in {found[2]}; {customer.name} "
+                               f"is billed in {customer.currency}")
+    else:
+        card_id = found[0]
+
+    def provider_card(name: str) -> int | None:
+        hit = cards.get(name.lower())
+        return hit[0] if hit is not None and hit[1] == "provider" else None
+
+    filter_ids: dict[str, tuple[int, ...]] = {}
+    for field in ("lock_cards", "exclude_cards"):
+        ids = []
+        for name in getattr(data, field):
+            cid = provider_card(name)
+            if cid is None:
+                errors.setdefault(field, f"no provider rate card named '{name}'")
+            elif cid not in ids:
+                ids.append(cid)
+        filter_ids[field] = tuple(ids)
+    strategies = []
+    for n, row in enumerate(data.strategy, 1):
+        items = []
+        for c in row.cards:
+            cid = provider_card(c.card)
+            if cid is None:
+                errors.setdefault("strategy",
+                                  f"line {n}: no provider rate card named '{c.card}'")
+            items.append({"card": cid, "priority": c.priority, "weight": c.weight})
+        strategies.append((row.prefix, row.mode, json.dumps(items)))
+    script_id = None
+    if data.script:
+        script_id = await s.scalar(select(RoutingScript.id).where(
+            func.lower(RoutingScript.name) == data.script.lower()))
+        if script_id is None:
+            errors["script"] = f"no routing script named '{data.script}'"
+    clash = (await _same_prefix(s, customer.id, data, own_id)
+             or await tech_prefix_clash(s, customer.id, data.tech_prefix))
+    if clash:
+        errors.setdefault("tech_prefix", clash)
+    if errors:
+        raise ValidationError(errors)
+    return ResolvedRoute(card_id, script_id, filter_ids["lock_cards"],
+                         filter_ids["exclude_cards"], tuple(strategies))
+
+
+async def _same_prefix(s: AsyncSession, customer_id: int, data: RouteInput,
+                       own_id: int | None) -> str | None:
+    """Routes may share a tech prefix (tried in order, the first whose dial string
+    matches wins) but not with the same dial string: the second could never match."""
+    stmt = select(IngressRoute.dial_string).where(
+        IngressRoute.customer_id == customer_id, IngressRoute.tech_prefix == data.tech_prefix)
+    if own_id is not None:
+        stmt = stmt.where(IngressRoute.id != own_id)
+    for dial in await s.scalars(stmt):
+        if dial == data.dial_string:
+            prefix = f"tech prefix {data.tech_prefix}" if data.tech_prefix else \
+                "no tech prefix"
+            what = "the same dial string" if dial else "an empty dial string"
+            return f"another route has {prefix} and {what}"
+    return None
+
+
+def route_values(data: RouteInput, res: ResolvedRoute) -> dict:
+    """The ingress_routes columns of a validated, resolved route (position aside)."""
+    return {**{k: getattr(data, k) for k in ROUTE_COLUMNS}, "rate_card_id": res.card_id,
+            "script_id": res.script_id}
+
+
+async def write_route_children(s: AsyncSession, route_id: int, res: ResolvedRoute) -> None:
+    """Replace the route's card filters and strategy rows."""
+    await s.execute(delete(RouteCardFilter).where(RouteCardFilter.route_id == route_id))
+    await s.execute(delete(RouteStrategy).where(RouteStrategy.route_id == route_id))
+    filters = [{"route_id": route_id, "card_id": c, "kind": kind}
+               for kind, ids in (("lock", res.locks), ("exclude", res.excludes))
+               for c in ids]
+    if filters:
+        await s.execute(insert(RouteCardFilter), filters)
+    if res.strategies:
+        await s.execute(insert(RouteStrategy), [
+            {"route_id": route_id, "prefix": p, "mode": m, "cards": c}
+            for p, m, c in res.strategies])
+
+
+async def remove_script(s: AsyncSession, script_id: int) -> None:
+    """Delete a script; ValidationError({"name": "used by N routes"}) while routes use it:
+    dropping it silently would drop its rules (a reject, say) from live traffic."""
+    used = int(await s.scalar(select(func.count()).select_from(IngressRoute)
+                              .where(IngressRoute.script_id == script_id)) or 0)
+    if used:
+        raise ValidationError({"name": f"used by {_plural(used, 'route')}"})
+    await s.execute(delete(RoutingScript).where(RoutingScript.id == script_id))
+
+
 class RoutesService:
     def __init__(self, db: Database, actor: Actor, clock: Clock = utcnow):
         self.db = db
@@ -151,49 +295,14 @@ class RoutesService:
     # -- routes: reading ------------------------------------------------------------------
     async def routes(self, customer_id: int) -> list[RouteRow]:
         async with self.db.sessions() as s:
-            return await self._routes(s, IngressRoute.customer_id == customer_id)
+            return await route_rows(s, IngressRoute.customer_id == customer_id)
 
     async def route(self, route_id: int) -> RouteRow:
         async with self.db.sessions() as s:
-            found = await self._routes(s, IngressRoute.id == route_id)
+            found = await route_rows(s, IngressRoute.id == route_id)
         if not found:
             raise NotFound(f"route {route_id} not found")
         return found[0]
-
-    async def _routes(self, s: AsyncSession, where) -> list[RouteRow]:
-        routes = list((await s.scalars(select(IngressRoute).where(where).order_by(
-            IngressRoute.position, IngressRoute.id))).all())
-        if not routes:
-            return []
-        ids = [r.id for r in routes]
-        card_names = dict((await s.execute(select(RateCard.id, RateCard.name))).all())
-        script_names = dict((await s.execute(select(RoutingScript.id,
-                                                    RoutingScript.name))).all())
-        filters: dict[tuple[int, str], list[str]] = {}
-        for rid, card_id, kind in await s.execute(
-                select(RouteCardFilter.route_id, RouteCardFilter.card_id, RouteCardFilter.kind)
-                .where(RouteCardFilter.route_id.in_(ids))):
-            filters.setdefault((rid, kind), []).append(card_names.get(card_id, f"#{card_id}"))
-        strategies: dict[int, list[StrategyInput]] = {}
-        for st in await s.scalars(select(RouteStrategy).where(RouteStrategy.route_id.in_(ids))
-                                  .order_by(RouteStrategy.id)):
-            cards = tuple(StrategyCardInput(card_names.get(c["card"], f"#{c['card']}"),
-                                            c.get("priority", 1), c.get("weight", 1))
-                          for c in json.loads(st.cards or "[]"))
-            strategies.setdefault(st.route_id, []).append(StrategyInput(st.prefix, st.mode,
-                                                                        cards))
-
-        def names(rid: int, kind: str) -> tuple[str, ...]:
-            return tuple(sorted(filters.get((rid, kind), ()), key=str.lower))
-
-        return [RouteRow(
-            r.id, r.version, r.customer_id, r.rate_card_id, card_names.get(r.rate_card_id, ""),
-            r.tech_prefix, r.dial_string, r.capped_rate, r.provider_capped_rate,
-            r.profit_assurance, r.block_connect_cost, r.channels, r.flow_speed, r.max_duration,
-            names(r.id, "lock"), names(r.id, "exclude"),
-            format_strategy(strategies.get(r.id, ())),
-            script_names.get(r.script_id, "") if r.script_id else "", r.rtp_media_proxy,
-            r.rtp_proxy_mode, r.enabled, r.position) for r in routes]
 
     async def card_names(self, direction: str) -> list[str]:
         """Names of the customer or provider rate cards, for select fields."""
@@ -202,107 +311,18 @@ class RoutesService:
                 RateCard.direction == direction).order_by(func.lower(RateCard.name))))
 
     # -- routes: writing ------------------------------------------------------------------
-    async def _resolve(self, s: AsyncSession, customer: Customer, data: RouteInput,
-                       own_id: int | None) -> _Resolved:
-        """Card and script names to ids; every unknown or unfit name as a field error."""
-        errors: dict[str, str] = {}
-        cards = {name.lower(): (cid, direction, currency) for cid, name, direction, currency
-                 in await s.execute(select(RateCard.id, RateCard.name, RateCard.direction,
-                                           RateCard.currency))}
-        card_id = 0
-        found = cards.get(data.rate_card.lower())
-        if found is None or found[1] != "customer":
-            errors["rate_card"] = f"no customer rate card named '{data.rate_card}'"
-        elif found[2] != customer.currency:
-            errors["rate_card"] = (f"'{data.rate_card}' is in {found[2]}; {customer.name} "
-                                   f"is billed in {customer.currency}")
-        else:
-            card_id = found[0]
-
-        def provider_card(name: str) -> int | None:
-            hit = cards.get(name.lower())
-            return hit[0] if hit is not None and hit[1] == "provider" else None
-
-        filter_ids: dict[str, tuple[int, ...]] = {}
-        for field in ("lock_cards", "exclude_cards"):
-            ids = []
-            for name in getattr(data, field):
-                cid = provider_card(name)
-                if cid is None:
-                    errors.setdefault(field, f"no provider rate card named '{name}'")
-                elif cid not in ids:
-                    ids.append(cid)
-            filter_ids[field] = tuple(ids)
-        strategies = []
-        for n, row in enumerate(data.strategy, 1):
-            items = []
-            for c in row.cards:
-                cid = provider_card(c.card)
-                if cid is None:
-                    errors.setdefault("strategy",
-                                      f"line {n}: no provider rate card named '{c.card}'")
-                items.append({"card": cid, "priority": c.priority, "weight": c.weight})
-            strategies.append((row.prefix, row.mode, json.dumps(items)))
-        script_id = None
-        if data.script:
-            script_id = await s.scalar(select(RoutingScript.id).where(
-                func.lower(RoutingScript.name) == data.script.lower()))
-            if script_id is None:
-                errors["script"] = f"no routing script named '{data.script}'"
-        clash = (await self._same_prefix(s, customer.id, data, own_id)
-                 or await tech_prefix_clash(s, customer.id, data.tech_prefix))
-        if clash:
-            errors.setdefault("tech_prefix", clash)
-        if errors:
-            raise ValidationError(errors)
-        return _Resolved(card_id, script_id, filter_ids["lock_cards"],
-                         filter_ids["exclude_cards"], tuple(strategies))
-
-    async def _same_prefix(self, s: AsyncSession, customer_id: int, data: RouteInput,
-                           own_id: int | None) -> str | None:
-        """Routes may share a tech prefix (tried in order, the first whose dial string
-        matches wins) but not with the same dial string: the second could never match."""
-        stmt = select(IngressRoute.dial_string).where(
-            IngressRoute.customer_id == customer_id, IngressRoute.tech_prefix == data.tech_prefix)
-        if own_id is not None:
-            stmt = stmt.where(IngressRoute.id != own_id)
-        for dial in await s.scalars(stmt):
-            if dial == data.dial_string:
-                prefix = f"tech prefix {data.tech_prefix}" if data.tech_prefix else \
-                    "no tech prefix"
-                what = "the same dial string" if dial else "an empty dial string"
-                return f"another route has {prefix} and {what}"
-        return None
-
-    def _route_values(self, data: RouteInput, res: _Resolved) -> dict:
-        return {**{k: getattr(data, k) for k in ROUTE_COLUMNS}, "rate_card_id": res.card_id,
-                "script_id": res.script_id}
-
-    async def _write_children(self, s: AsyncSession, route_id: int, res: _Resolved) -> None:
-        await s.execute(delete(RouteCardFilter).where(RouteCardFilter.route_id == route_id))
-        await s.execute(delete(RouteStrategy).where(RouteStrategy.route_id == route_id))
-        filters = [{"route_id": route_id, "card_id": c, "kind": kind}
-                   for kind, ids in (("lock", res.locks), ("exclude", res.excludes))
-                   for c in ids]
-        if filters:
-            await s.execute(insert(RouteCardFilter), filters)
-        if res.strategies:
-            await s.execute(insert(RouteStrategy), [
-                {"route_id": route_id, "prefix": p, "mode": m, "cards": c}
-                for p, m, c in res.strategies])
-
     async def create_route(self, customer_id: int, raw: dict) -> int:
         self.actor.require("write")
         data = validate_route(raw)
         now = self.clock()
         async with self.db.sessions() as s, s.begin():
             customer = await get_or_404(s, Customer, customer_id, "customer")
-            res = await self._resolve(s, customer, data, None)
+            res = await resolve_route(s, customer, data, None)
             position = await _next_position(s, IngressRoute, customer_id)
             route_id = await s.scalar(insert(IngressRoute).values(
-                customer_id=customer_id, **self._route_values(data, res), position=position,
+                customer_id=customer_id, **route_values(data, res), position=position,
                 version=1, created_at=now, updated_at=now).returning(IngressRoute.id))
-            await self._write_children(s, route_id, res)
+            await write_route_children(s, route_id, res)
             await audit.record(s, self.actor, "create", "ingress_routes", route_id,
                                customer_id=customer_id, before=None,
                                after=_audit_values(data, format_strategy(data.strategy)), at=now)
@@ -318,11 +338,11 @@ class RoutesService:
             if current.version != version:
                 raise StaleError("route")
             customer = await get_or_404(s, Customer, current.customer_id, "customer")
-            before = (await self._routes(s, IngressRoute.id == route_id))[0]
-            res = await self._resolve(s, customer, data, route_id)
+            before = (await route_rows(s, IngressRoute.id == route_id))[0]
+            res = await resolve_route(s, customer, data, route_id)
             await update_versioned(s, IngressRoute, route_id, version,
-                                   self._route_values(data, res), what="route", now=now)
-            await self._write_children(s, route_id, res)
+                                   route_values(data, res), what="route", now=now)
+            await write_route_children(s, route_id, res)
             await audit.record(s, self.actor, "update", "ingress_routes", route_id,
                                customer_id=customer.id, before=_audit_values(before, before.strategy),
                                after=_audit_values(data, format_strategy(data.strategy)), at=now)
@@ -333,7 +353,7 @@ class RoutesService:
         self.actor.require("delete")
         now = self.clock()
         async with self.db.sessions() as s, s.begin():
-            found = await self._routes(s, IngressRoute.id == route_id)
+            found = await route_rows(s, IngressRoute.id == route_id)
             if not found:
                 raise NotFound(f"route {route_id} not found")
             await s.execute(delete(IngressRoute).where(IngressRoute.id == route_id))
@@ -442,18 +462,13 @@ class RoutesService:
             await changed(s)
 
     async def delete_script(self, script_id: int) -> None:
-        """Refused while routes use it: dropping a script silently would drop its rules
-        (a reject, say) from live traffic."""
+        """Refused while routes use it (see remove_script)."""
         self.actor.require("delete")
         now = self.clock()
         async with self.db.sessions() as s, s.begin():
             current = await get_or_404(s, RoutingScript, script_id, "script")
-            used = int(await s.scalar(select(func.count()).select_from(IngressRoute)
-                                      .where(IngressRoute.script_id == script_id)) or 0)
-            if used:
-                raise ValidationError({"name": f"used by {_plural(used, 'route')}"})
             before = snapshot_of(current, ("name", "body"))
-            await s.execute(delete(RoutingScript).where(RoutingScript.id == script_id))
+            await remove_script(s, script_id)
             await audit.record(s, self.actor, "delete", "routing_scripts", script_id,
                                customer_id=None, before=before, after=None, at=now)
             await changed(s)

@@ -7,10 +7,14 @@
    cards, rates, customers with routes, IP auth, SIP users, CLI rules, then deletes): each
    entity is matched by name (host+direction, username, tech prefix, position), compared,
    and created/updated only when it differs, so a second apply changes nothing.
-   References (card, parent, script names, currencies, shared hosts) are checked here by
-   the services' own session-level resolvers against what the transaction holds so far;
-   every such error is collected with its YAML path, and any error rolls everything back.
+   Every rule (references to card, parent and script names, currencies, fixed fields,
+   shared hosts, what may be deleted) is the data modules' own session-level function, the
+   one their services call, run against what the transaction holds so far; every such
+   error is collected with its YAML path, and any error rolls everything back.
 3. A dry run does all of that and rolls back: it reports exactly what the apply would do.
+
+SIP passwords are hashed (argon2, tens of ms each) before the transaction opens, so that
+SQLite's write lock is not held while hashing.
 
 Entities absent from the document stay unless `prune` (customers never: they are
 accounts, not configuration). A nested list that is present (a provider's cards, a card's
@@ -31,9 +35,10 @@ from sqlalchemy import delete, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from connex_tui.data import audit, config_state, passwords, search
-from connex_tui.data.access import Actor
-from connex_tui.data.auth import IP_FIELDS, AuthService
+from connex_tui.data.access import Actor, PermissionDenied
+from connex_tui.data.auth import IP_FIELDS, check_host, check_sip_rename, sip_secrets
 from connex_tui.data.config_write import plain_decimal, update_versioned
+from connex_tui.data.customers import insert_customer, update_customer
 from connex_tui.data.db import Database
 from connex_tui.data.models import (
     CliRule,
@@ -42,12 +47,27 @@ from connex_tui.data.models import (
     IpAuth,
     Provider,
     RateCard,
-    RateRow,
     RoutingScript,
     SipUser,
 )
-from connex_tui.data.rates import RatesService, card_usage, touch_card
-from connex_tui.data.routes import RouteRow, RoutesService
+from connex_tui.data.rates import (
+    card_values,
+    check_card_change,
+    parent_names,
+    remove_card,
+    remove_provider,
+    resolve_card,
+    set_parents,
+    touch_card,
+)
+from connex_tui.data.routes import (
+    RouteRow,
+    remove_script,
+    resolve_route,
+    route_rows,
+    route_values,
+    write_route_children,
+)
 from connex_tui.engine.clock import Clock, utcnow
 from connex_tui.engine.route_fields import format_strategy
 from connex_tui.engine.routing_validation import RouteInput
@@ -63,7 +83,6 @@ from connex_tui.feeds.config_doc import (
 from connex_tui.feeds.rate_rows import RowSync, count_rows
 from connex_tui.feeds.rates_csv import RowError, read_file
 
-MASK = "••••••"
 SECRET_FIELDS = ("password_hash", "ha1")
 CLI_FIELDS = (*cy.CLI_RULE_FIELDS, "position")
 SIP_FIELDS = ("channels", "flow_speed", "ip_whitelist")
@@ -81,6 +100,14 @@ class Change:
             text += ": " + "; ".join(f"{f} {b} → {a}" if b or a else f for f, b, a in
                                      self.fields)
         return text
+
+
+@dataclass(frozen=True, slots=True)
+class _Secret:
+    """A SIP user's secret as prepared before the transaction."""
+
+    stored: dict | None  # password_hash + ha1 to write; None: keep the user's own
+    generated: str = ""  # the password generated for a new user, shown once
 
 
 @dataclass(slots=True)
@@ -125,16 +152,57 @@ def _names(values) -> tuple[str, ...]:
     return tuple(sorted(v.lower() for v in values))
 
 
+def _may_delete(actor: Actor) -> bool:
+    try:
+        actor.require("delete")
+    except PermissionDenied:
+        return False
+    return True
+
+
+async def _prepare_secrets(db: Database, doc: Document) -> dict[str, _Secret]:
+    """Every SIP user's secret by lower-case username, hashed before the write transaction
+    opens (argon2 takes tens of ms a user; SQLite's write lock must not wait on it). A
+    password equal to the user's current one keeps its hash, so apply stays idempotent;
+    `generate` makes a password for a new user only."""
+    specs = [u for c in doc.customers for u in (c.sip_users or ())]
+    wanted = sorted({u.data.username.lower() for u in specs
+                     if not u.ha1 and (u.data.password or u.data.generate)})
+    current = {}
+    if wanted:
+        async with db.sessions() as s:  # a short read; closed before any hashing
+            for chunk in (wanted[i:i + 500] for i in range(0, len(wanted), 500)):
+                for row in await s.execute(
+                        select(SipUser.username, SipUser.ha1, SipUser.password_hash)
+                        .where(func.lower(SipUser.username).in_(chunk))):
+                    current[row.username.lower()] = row
+    out: dict[str, _Secret] = {}
+    for spec in specs:
+        username, key = spec.data.username, spec.data.username.lower()
+        if spec.ha1:
+            out[key] = _Secret({"password_hash": spec.password_hash, "ha1": spec.ha1})
+            continue
+        password, generated = spec.data.password, ""
+        if not password and spec.data.generate and key not in current:
+            password = generated = passwords.generate_password()
+        row = current.get(key)
+        if not password or (row is not None and row.ha1 == passwords.ha1(username, password)
+                            and await asyncio.to_thread(passwords.verify_password,
+                                                        row.password_hash, password)):
+            out[key] = _Secret(None)
+        else:
+            out[key] = _Secret(await sip_secrets(username, password), generated)
+    return out
+
+
 class _Applier:
-    def __init__(self, s: AsyncSession, db: Database, actor: Actor, now: datetime,
-                 prune: bool, clock: Clock):
+    def __init__(self, s: AsyncSession, actor: Actor, now: datetime, prune: bool,
+                 secrets: dict[str, _Secret]):
         self.s = s
         self.actor = actor
         self.now = now
         self.prune = prune
-        self.rates = RatesService(db, actor, clock)
-        self.routes = RoutesService(db, actor, clock)
-        self.auth = AuthService(db, actor, clock)
+        self.secrets = secrets  # lower-case username -> prepared secret
         self.report = ApplyReport()
         self.touched: set[int] = set()  # customers to reindex
         self.card_ids: dict[str, int] = {}  # lower name -> id of the document's cards
@@ -209,31 +277,27 @@ class _Applier:
         row = cards.get(data.name.lower())
         what = f"rate card {data.name}"
         try:
-            # direction and currency never change (as RatesService.update_card says)
-            if row is not None and row.direction != data.direction:
-                raise ValidationError({"name": f"'{row.name}' is a {row.direction} card"})
-            if row is not None and row.currency != data.currency:
-                raise ValidationError({"currency": f"cannot change after creation (the card "
-                                                   f"is in {row.currency})"})
-            provider_id, parent_ids = await self.rates._resolve_card(
-                self.s, data, None if row is None else row.id)
+            if row is not None:
+                check_card_change(row, data)
+            provider_id, parent_ids = await resolve_card(self.s, data,
+                                                         None if row is None else row.id)
         except ValidationError as exc:
             self.fail(spec.path, exc)
             return
-        values = self.rates._card_values(data, provider_id)
+        values = card_values(data, provider_id)
         after = {**values, "parents": _names(data.parents)}
         if row is None:
             card_id = await self._insert(RateCard, values)
-            await self.rates._set_parents(self.s, card_id, parent_ids)
+            await set_parents(self.s, card_id, parent_ids)
             await self.record("create", "rate_cards", card_id, what, None, after)
         else:
             card_id = row.id
             before = {**{k: getattr(row, k) for k in values},
-                      "parents": _names(await self.rates._parent_names(self.s, card_id))}
+                      "parents": _names(await parent_names(self.s, card_id))}
             fields = _diff(before, after)
             if fields:
                 await self._update(RateCard, row, values, "rate card")
-                await self.rates._set_parents(self.s, card_id, parent_ids)
+                await set_parents(self.s, card_id, parent_ids)
                 await self.record("update", "rate_cards", card_id, what, before, after,
                                   fields=fields)
         self.card_ids[data.name.lower()] = card_id
@@ -243,19 +307,16 @@ class _Applier:
         if card_id is None or not spec.has_rates:
             return
         before = await count_rows(self.s, card_id)
-        sync = RowSync(self.s, card_id)
-        if spec.rows is not None:
-            for row in spec.rows:
-                await sync.add(row)
-        else:
-            for item in read_file(spec.csv):
-                if isinstance(item, RowError):  # changed since it was checked
-                    self.report.errors.append(f"{spec.path}.rates_csv: {item}")
-                    return
-                await sync.add(item)
-        counts = await sync.finish(replace=True)
-        if counts.deleted:
-            self.actor.require("delete")
+        if before and not _may_delete(self.actor):
+            # a complete list deletes the rows it lacks: count first, refuse before writing
+            counts = await self._sync_rows(spec, card_id, write=False)
+            if counts is None:
+                return
+            if counts.deleted:
+                self.actor.require("delete")
+        counts = await self._sync_rows(spec, card_id, write=True)
+        if counts is None:
+            return
         if counts.touched:
             await touch_card(self.s, card_id, self.now)
             after = {"rows": before + counts.added - counts.deleted, "added": counts.added,
@@ -263,6 +324,20 @@ class _Applier:
             await self.record("update", "rate_cards", card_id,
                               f"rates of rate card {spec.data.name}", {"rows": before}, after,
                               fields=((str(counts), "", ""),), audit_action="import")
+
+    async def _sync_rows(self, spec: CardSpec, card_id: int, *, write: bool):
+        """The card's rows made the spec's complete set; the counts, or None after an error."""
+        sync = RowSync(self.s, card_id, write=write)
+        if spec.rows is not None:
+            for row in spec.rows:
+                await sync.add(row)
+        else:
+            for item in read_file(spec.csv):
+                if isinstance(item, RowError):  # changed since it was checked
+                    self.report.errors.append(f"{spec.path}.rates_csv: {item}")
+                    return None
+                await sync.add(item)
+        return await sync.finish(replace=True)
 
     # -- scripts --------------------------------------------------------------------------
     async def scripts(self, doc: Document) -> None:
@@ -301,22 +376,23 @@ class _Applier:
                                           "restore it first")
                 continue
             if row is None:
-                cid = await self._insert(Customer, {**values, "name_key": data.name.lower(),
-                                                    "balance": Decimal(0)})
+                try:
+                    cid = await insert_customer(self.s, data, self.now)
+                except ValidationError as exc:
+                    self.fail(spec.path, exc)
+                    continue
                 await self.record("create", "customers", cid, what, None, values,
                                   customer_id=cid)
             else:
                 cid = row.id
-                if row.currency != data.currency:  # as CustomerService.update says
-                    self.report.errors.append(f"{spec.path}.currency: cannot change after "
-                                              f"creation (the customer bills in {row.currency})")
-                    continue
                 before = {k: getattr(row, k) for k in values}
                 fields = _diff(before, values)
                 if fields:
-                    await self._update(Customer, row, {**values,
-                                                       "name_key": data.name.lower()},
-                                       "customer")
+                    try:  # refuses a currency change, as the form does
+                        await update_customer(self.s, row, row.version, data, self.now)
+                    except ValidationError as exc:
+                        self.fail(spec.path, exc)
+                        continue
                     await self.record("update", "customers", cid, what, before, values,
                                       customer_id=cid, fields=fields)
             customer = await self.s.get(Customer, cid)
@@ -417,12 +493,11 @@ class _Applier:
             if not fields:
                 return
         try:
-            res = await self.routes._resolve(self.s, customer, data,
-                                             None if row is None else row.id)
+            res = await resolve_route(self.s, customer, data, None if row is None else row.id)
         except ValidationError as exc:
             self.fail(path, exc)
             return
-        values = self.routes._route_values(data, res) | {"position": position}
+        values = route_values(data, res) | {"position": position}
         if row is None:
             route_id = await self._insert(IngressRoute, {"customer_id": customer.id, **values})
             await self.record("create", "ingress_routes", route_id, what, None, after,
@@ -432,7 +507,7 @@ class _Applier:
             await self._update(IngressRoute, row, values, "route")
             await self.record("update", "ingress_routes", route_id, what, before, after,
                               customer_id=customer.id, fields=fields)
-        await self.routes._write_children(self.s, route_id, res)
+        await write_route_children(self.s, route_id, res)
 
     # -- IP auth and SIP users --------------------------------------------------------------
     async def ip_auth(self, path: str, entry, row: IpAuth | None, cid: int, of: str) -> None:
@@ -445,7 +520,7 @@ class _Applier:
             if not fields:
                 return
         try:
-            await self.auth._check_host(self.s, cid, entry, None if row is None else row.id)
+            await check_host(self.s, cid, entry, None if row is None else row.id)
         except ValidationError as exc:
             self.fail(path, exc)
             return
@@ -463,24 +538,28 @@ class _Applier:
         what = f"sip_user {data.username}{of}"
         values = {"username": data.username, "customer_id": cid,
                   **{f: getattr(data, f) for f in SIP_FIELDS}}
-        secrets = await self._sip_secrets(spec, row)
+        secret = self.secrets[data.username.lower()]
         if row is None:
-            if secrets is None:
+            if secret.stored is None:
                 self.report.errors.append(
                     f"{spec.path}.password: required for a new SIP user (or generate: true, "
-                    "or ha1 and password_hash)")
+                    "or ha1 and password_hash from `config export --with-secrets`)")
                 return
-            uid = await self._insert(SipUser, values | secrets)
-            await self.record("create", "sip_users", uid, what, None, values | secrets,
+            uid = await self._insert(SipUser, values | secret.stored)
+            await self.record("create", "sip_users", uid, what, None, values | secret.stored,
                               customer_id=cid)
+            if secret.generated:
+                self.report.passwords.append((data.username, secret.generated))
             return
-        if row.username != data.username and secrets is None:  # as AuthService says
-            self.report.errors.append(
-                f"{spec.path}.password: a new username needs a new password (the SIP digest "
-                "HA1 includes the username)")
+        # generated for a user that did not exist a moment ago: an existing one keeps its own
+        stored = None if secret.generated else secret.stored
+        try:
+            check_sip_rename(row.username, data.username, stored is not None)
+        except ValidationError as exc:
+            self.fail(spec.path, exc)
             return
         before = {k: getattr(row, k) for k in (*values, *SECRET_FIELDS)}
-        after = values | (secrets or {})
+        after = values | (stored or {})
         fields = _diff(before, after)
         if not fields:
             return
@@ -493,29 +572,12 @@ class _Applier:
         await self.record("update", "sip_users", row.id, what, before, before | after,
                           customer_id=cid, fields=fields)
 
-    async def _sip_secrets(self, spec: SipUserSpec, row: SipUser | None) -> dict | None:
-        """The password_hash/ha1 to store, or None to keep what is stored (None for a new
-        user means none were given)."""
-        if spec.ha1:
-            return {"password_hash": spec.password_hash, "ha1": spec.ha1}
-        password = spec.data.password
-        if not password and spec.data.generate and row is None:
-            password = passwords.generate_password()
-            self.report.passwords.append((spec.data.username, password))
-        if not password:
-            return None
-        digest = passwords.ha1(spec.data.username, password)
-        if row is not None and row.ha1 == digest and await asyncio.to_thread(
-                passwords.verify_password, row.password_hash, password):
-            return None  # the same password: keep its hash (apply stays idempotent)
-        return {"password_hash": await asyncio.to_thread(passwords.hash_password, password),
-                "ha1": digest}
-
     # -- deletes ----------------------------------------------------------------------------
     async def deletes(self, doc: Document) -> None:
         """Cards a provider's `cards` list no longer holds; with prune also the providers
-        (with their cards), customer cards and scripts the document does not name. A card
-        or script that routes still use is refused."""
+        (with their cards), customer cards and scripts the document does not name. What is
+        still in use (by routes, or a provider card as a customer card's parent) is refused
+        by the same checks as the forms' deletes."""
         doomed = list(self.doomed_cards)
         providers = {p.data.name.lower() for p in doc.providers}
         if self.prune:
@@ -527,38 +589,39 @@ class _Applier:
                     doomed.append(("rate_cards", row.id, row.name))
                 elif row.direction == "provider" and row.provider_id in gone:
                     doomed.append(("providers", row.id, row.name))
+        # customer cards first: a provider card whose customer cards go too may then go
+        doomed.sort(key=lambda d: d[0] != "rate_cards")
         for path, card_id, name in doomed:
-            used = await card_usage(self.s, card_id)
-            if used:
-                self.report.errors.append(f"{path}: rate card '{name}' is used by {used} "
-                                          f"route{'s' * (used != 1)}: cannot delete it")
-                continue
+            self.actor.require("delete")
             row = await self.s.get(RateCard, card_id)
             before = {k: getattr(row, k) for k in ("name", "currency", "direction")}
-            self.actor.require("delete")
-            await self.s.execute(delete(RateRow).where(RateRow.card_id == card_id))
-            await self._delete(RateCard, card_id)
+            try:
+                await remove_card(self.s, card_id)
+            except ValidationError as exc:
+                self.report.errors.append(f"{path}: rate card '{name}' is "
+                                          f"{exc.errors['name']}: cannot delete it")
+                continue
             await self.record("delete", "rate_cards", card_id, f"rate card {name}", before, None)
         if not self.prune:
             return
         for row in await self.s.scalars(select(Provider).where(Provider.id.in_(gone))):
-            left = await self.s.scalar(select(func.count()).select_from(RateCard)
-                                       .where(RateCard.provider_id == row.id))
-            if not left:  # else a card of it is still used: reported above
-                await self._delete(Provider, row.id)
-                await self.record("delete", "providers", row.id, f"provider {row.name}",
-                                  {"name": row.name}, None)
+            try:
+                await remove_provider(self.s, row.id)
+            except ValidationError:  # a card of it is still in use: reported above
+                continue
+            await self.record("delete", "providers", row.id, f"provider {row.name}",
+                              {"name": row.name}, None)
         scripts = {sc.data.name.lower() for sc in doc.scripts}
         for row in await self.s.scalars(select(RoutingScript)):
             if row.name.lower() in scripts:
                 continue
-            used = await self.s.scalar(select(func.count()).select_from(IngressRoute)
-                                       .where(IngressRoute.script_id == row.id))
-            if used:
-                self.report.errors.append(f"scripts: script '{row.name}' is used by {used} "
-                                          f"route{'s' * (used != 1)}: cannot delete it")
+            self.actor.require("delete")
+            try:
+                await remove_script(self.s, row.id)
+            except ValidationError as exc:
+                self.report.errors.append(f"scripts: script '{row.name}' is "
+                                          f"{exc.errors['name']}: cannot delete it")
                 continue
-            await self._delete(RoutingScript, row.id)
             await self.record("delete", "routing_scripts", row.id, f"script {row.name}",
                               {"name": row.name}, None)
 
@@ -599,7 +662,7 @@ class _Existing:
                 for row in await s.scalars(select(model).where(model.customer_id.in_(chunk))
                                            .order_by(*order)):
                     into[row.customer_id].append(row)
-            for route in await applier.routes._routes(s, IngressRoute.customer_id.in_(chunk)):
+            for route in await route_rows(s, IngressRoute.customer_id.in_(chunk)):
                 self.routes[route.customer_id].append(route)
         for chunk in (usernames[i:i + 500] for i in range(0, len(usernames), 500)):
             for row in await s.scalars(select(SipUser).where(
@@ -633,8 +696,9 @@ async def apply_config(db: Database, actor: Actor, path: str | Path, *, dry_run:
     doc, errors = read_document(text.removeprefix("\ufeff"), path.parent)
     if errors:
         return ApplyReport(errors=errors)
+    secrets = await _prepare_secrets(db, doc)
     async with db.sessions() as s:  # leaving without commit rolls everything back
-        applier = _Applier(s, db, actor, clock(), prune, clock)
+        applier = _Applier(s, actor, clock(), prune, secrets)
         await applier.run(doc)
         report = applier.report
         if report.errors or dry_run:

@@ -4,6 +4,10 @@
 Archived customers are left out. With a target file, cards holding more than `inline_max`
 rows are written as CSV files beside it (`<name>.rates/<card>.csv`, referenced by
 `rates_csv`); on standard output every card's rows are inline.
+
+SIP users' secrets (ha1, password_hash) are written only when asked for, by an actor who
+may write: an HA1 alone answers a SIP digest challenge, so it is a credential, and the one
+use of an export holding it (restoring with `config apply`) needs that role anyway.
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ from pathlib import Path
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from connex_tui.data.access import SYSTEM
+from connex_tui.data.access import SYSTEM, Actor
 from connex_tui.data.config_write import moment_text, plain_decimal
 from connex_tui.data.db import Database
 from connex_tui.data.models import (
@@ -27,8 +31,8 @@ from connex_tui.data.models import (
     RoutingScript,
     SipUser,
 )
-from connex_tui.data.rates import RatesService
-from connex_tui.data.routes import RoutesService
+from connex_tui.data.rates import card_rows
+from connex_tui.data.routes import route_rows
 from connex_tui.feeds import config_yaml as cy
 from connex_tui.feeds.rates_csv import rows_query, write_card_csv
 
@@ -80,9 +84,9 @@ async def _rates(s: AsyncSession, card, files: _CsvFiles | None, inline_max: int
 
 
 async def build_document(s: AsyncSession, *, yaml_path: Path | None = None,
-                         inline_max: int = INLINE_MAX, secrets: bool = True) -> dict:
+                         inline_max: int = INLINE_MAX, secrets: bool = False) -> dict:
     files = _CsvFiles(yaml_path) if yaml_path is not None else None
-    cards = await RatesService(None, SYSTEM)._cards(s)  # session-level reader
+    cards = await card_rows(s)
     by_provider: dict[int, list] = defaultdict(list)
     for card in cards:
         if card.direction == "provider":
@@ -126,9 +130,7 @@ async def _customers(s: AsyncSession, secrets: bool) -> list[dict]:
             if secrets:
                 user |= {"ha1": u.ha1, "password_hash": u.password_hash}
             nested["sip_users"][u.customer_id].append(user)
-        routes = await RoutesService(None, SYSTEM)._routes(  # session-level reader
-            s, IngressRoute.customer_id.in_(chunk))
-        for r in routes:
+        for r in await route_rows(s, IngressRoute.customer_id.in_(chunk)):
             nested["routes"][r.customer_id].append({
                 "rate_card": r.rate_card, "tech_prefix": r.tech_prefix,
                 "dial_string": _lines(r.dial_string), "capped_rate": _money(r.capped_rate),
@@ -157,9 +159,13 @@ async def _customers(s: AsyncSession, secrets: bool) -> list[dict]:
 
 
 async def export_config(db: Database, yaml_path: Path | None = None, *,
-                        inline_max: int = INLINE_MAX, secrets: bool = True) -> str:
+                        inline_max: int = INLINE_MAX, secrets: bool = False,
+                        actor: Actor = SYSTEM) -> str:
     """The YAML text of the whole routing configuration (side CSV files written when
-    `yaml_path` is given and a card is big)."""
+    `yaml_path` is given and a card is big). `secrets` adds the SIP users' ha1 and
+    password_hash; PermissionDenied unless `actor` may write."""
+    if secrets:
+        actor.require("write")
     async with db.sessions() as s:
         document = await build_document(s, yaml_path=yaml_path, inline_max=inline_max,
                                         secrets=secrets)

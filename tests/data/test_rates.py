@@ -129,7 +129,13 @@ async def test_unknown_provider_and_fixed_currency(rates):
     with pytest.raises(ValidationError) as info:
         await rates.update_card(card.id, card.version, {**card.form_values(),
                                                         "currency": "EUR"})
-    assert info.value.errors == {"currency": "cannot change after creation"}
+    assert info.value.errors == {"currency": "cannot change after creation (the card is in USD)"}
+    card = await rates.card(ids["UK-A"])
+    with pytest.raises(ValidationError) as info:
+        await rates.update_card(card.id, card.version, {**card.form_values(), "provider": "",
+                                                        "direction": "customer"})
+    assert info.value.errors == {
+        "direction": "cannot change after creation ('UK-A' is a provider card)"}
 
 
 async def test_card_stale_update(rates):
@@ -163,6 +169,14 @@ async def test_card_delete_refused_while_a_route_uses_it(rates, db, admin):
     async with db.sessions() as s, s.begin():
         await s.execute(delete(IngressRoute).where(IngressRoute.id == rid))
     await rates.add_row(ids["UK-B"], {"prefix": "44", "rate": "0.01"})
+    # still a parent of Retail: deleting it would silently drop it from Retail's providers
+    with pytest.raises(ValidationError) as info:
+        await rates.delete_card(ids["UK-B"])
+    assert info.value.errors == {"name": "a parent of 1 customer card (Retail)"}
+    assert (await rates.card(ids["Retail"])).parents == ("UK-A", "UK-B")
+    retail = await rates.card(ids["Retail"])
+    await rates.update_card(retail.id, retail.version, {**retail.form_values(),
+                                                        "parents": "UK-A"})
     await rates.delete_card(ids["UK-B"])
     assert await count(db, RateRow) == 0
     assert await count(db, RateCard) == 2

@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import re
 import shutil
+import sqlite3
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select, text
+from sqlalchemy import event, func, select, text
 
-from connex_tui.data import config_state
+from connex_tui.data import config_state, passwords
 from connex_tui.data.access import Actor, PermissionDenied
 from connex_tui.data.db import Database
 from connex_tui.data.models import (
@@ -115,14 +116,43 @@ async def test_the_documented_example_dry_runs_then_applies_once(db, tmp_path):
 
 async def test_export_apply_to_an_empty_database_export_is_the_same(db, other_db, tmp_path):
     await apply(db, write(tmp_path, example()))
-    exported = await export_config(db)
+    exported = await export_config(db, secrets=True)
     assert "password_hash: $argon2" in exported and "ha1: " in exported
     assert "rate: '0.0125'" in exported  # money as strings, shortest form
     report = await apply(other_db, write(tmp_path, exported, "export.yaml"))
     assert report.errors == [] and report.passwords == []  # SIP users restored from hashes
-    assert await export_config(other_db) == exported
+    async with db.sessions() as s, other_db.sessions() as o:
+        secrets = select(SipUser.username, SipUser.ha1, SipUser.password_hash)
+        assert (await o.execute(secrets)).all() == (await s.execute(secrets)).all()
+    assert await export_config(other_db, secrets=True) == exported
     assert (await apply(other_db, tmp_path / "export.yaml")).changes == []
     assert (await apply(db, tmp_path / "export.yaml")).changes == []  # and on the source
+
+
+async def test_default_export_has_no_secrets_and_keeps_passwords(db, other_db, tmp_path):
+    await apply(db, write(tmp_path, example()))
+    async with db.sessions() as s:
+        stored = (await s.execute(select(SipUser.ha1, SipUser.password_hash))).one()
+    exported = await export_config(db)
+    assert "ha1" not in exported and "password_hash" not in exported
+    assert "- username: acme-pbx1" in exported
+    path = write(tmp_path, exported, "export.yaml")
+    assert (await apply(db, path)).changes == []  # existing users keep their passwords
+    async with db.sessions() as s:
+        assert (await s.execute(select(SipUser.ha1, SipUser.password_hash))).one() == stored
+    report = await apply(other_db, path)  # a new user needs a secret
+    assert report.errors == ["customers[0].sip_users[0].password: required for a new SIP user "
+                             "(or generate: true, or ha1 and password_hash from `config "
+                             "export --with-secrets`)"]
+
+
+async def test_secrets_need_a_role_that_may_write(db, tmp_path):
+    await apply(db, write(tmp_path, example()))
+    viewer = Actor("vera", "viewer")
+    with pytest.raises(PermissionDenied):
+        await export_config(db, secrets=True, actor=viewer)
+    assert "ha1" not in await export_config(db, actor=viewer)
+    assert "ha1: " in await export_config(db, secrets=True, actor=Actor("olga", "operator"))
 
 
 async def test_big_cards_go_to_csv_files_beside_the_yaml(db, other_db, tmp_path):
@@ -130,7 +160,7 @@ async def test_big_cards_go_to_csv_files_beside_the_yaml(db, other_db, tmp_path)
     out = tmp_path / "out"
     out.mkdir()
     target = out / "routing.yaml"
-    target.write_text(await export_config(db, target, inline_max=3))
+    target.write_text(await export_config(db, target, inline_max=3, secrets=True))
     content = target.read_text()
     assert "rates_csv: routing.rates/Retail_USD.csv" in content  # 4 rows > 3
     assert "rates_csv: routing.rates/Atlas_USD.csv" not in content  # 3 rows: inline
@@ -346,3 +376,93 @@ async def test_a_sip_user_listed_under_another_customer_moves_there(db, tmp_path
         flags = dict((await s.execute(select(Customer.name, Customer.has_auth))).all())
         assert flags == {"Alpha": False, "Beta": True}  # both customers reindexed
         assert await s.scalar(select(SipUser.password_hash)) == stored  # password kept
+
+
+async def test_fixed_card_fields_give_the_forms_messages(db, tmp_path):
+    await apply(db, write(tmp_path, example()))
+    eur = example().replace("  - name: Retail USD\n    currency: USD",
+                            "  - name: Retail USD\n    currency: EUR")
+    report = await apply(db, write(tmp_path, eur))
+    assert "rate_cards[0].currency: cannot change after creation (the card is in USD)" in \
+        report.errors
+    report = await apply(db, write(tmp_path, "rate_cards:\n  - {name: Atlas USD, "
+                                             "currency: USD}\n"))
+    assert "rate_cards[0].direction: cannot change after creation ('Atlas USD' is a " \
+           "provider card)" in report.errors
+    assert not report.written
+
+
+async def test_a_provider_card_that_is_a_parent_is_not_deleted(db, tmp_path):
+    await apply(db, write(tmp_path, example()))
+    atlas = re.search(r"    cards:\n      - name: Atlas USD\n(        .*\n|          .*\n)*",
+                      example()).group(0)
+    content = example().replace(atlas, "    cards: []\n").replace(' "Atlas USD":2', "")
+    before = await counts(db)
+    report = await apply(db, write(tmp_path, content))
+    assert report.errors == ["providers[0].cards: rate card 'Atlas USD' is a parent of 1 "
+                             "customer card (Retail USD): cannot delete it"]
+    assert await counts(db) == before
+    no_parent = content.replace("parents: [Atlas USD, Borealis USD]", "parents: [Borealis USD]")
+    report = await apply(db, write(tmp_path, no_parent))
+    assert report.errors == []
+    assert "delete rate card Atlas USD" in map(str, report.changes)
+
+
+async def test_prune_deletes_customer_cards_before_their_parents(db, tmp_path):
+    await apply(db, write(tmp_path, example()))
+    report = await apply(db, write(tmp_path, "customers:\n  - {name: ACME Telecom, "
+                                             "currency: USD, routes: []}\n"), prune=True)
+    assert report.errors == []
+    assert {str(c) for c in report.changes} >= {
+        "delete rate card Retail USD", "delete rate card Atlas USD",
+        "delete rate card Borealis USD", "delete provider Atlas Voice",
+        "delete provider Borealis Telecom", "delete script uk-mobile-guard"}
+    assert (await counts(db))["rate_cards"] == 0
+
+
+async def test_rates_an_operator_may_not_delete_are_refused_before_writing(db, tmp_path):
+    await apply(db, write(tmp_path, example()))
+    operator = Actor("olga", "operator")
+    statements: list[str] = []
+
+    def seen(conn, cursor, statement, *args):
+        statements.append(statement)
+
+    fewer = example().replace(
+        '      - {prefix: "4470", destination: UK Personal Numbers, rate: "0.5000", '
+        'blocked: true}\n', "")
+    event.listen(db.engine.sync_engine, "before_cursor_execute", seen)
+    try:
+        with pytest.raises(PermissionDenied):
+            await apply(db, write(tmp_path, fewer), actor=operator)
+    finally:
+        event.remove(db.engine.sync_engine, "before_cursor_execute", seen)
+    assert not any(s.lstrip().upper().startswith(("DELETE", "UPDATE", "INSERT"))
+                   for s in statements if "rate_rows" in s)
+    cheaper = example().replace('rate: "0.5000"', 'rate: "0.4000"')
+    report = await apply(db, write(tmp_path, cheaper), actor=operator)
+    assert [str(c) for c in report.changes] == [
+        "update rates of rate card Retail USD: 0 added, 1 changed, 0 deleted, 3 unchanged"]
+
+
+async def test_passwords_are_hashed_before_the_write_transaction(other_db, tmp_path,
+                                                                 monkeypatch):
+    """Hashing takes tens of ms a user: SQLite's write lock must be free meanwhile."""
+    path = other_db.engine.url.database
+    free: list[bool] = []
+    real = passwords.hash_password
+
+    def hash_and_check(password: str) -> str:
+        conn = sqlite3.connect(path, timeout=0)
+        try:
+            conn.execute("BEGIN IMMEDIATE")  # fails while another writer holds the lock
+            free.append(True)
+        except sqlite3.OperationalError:
+            free.append(False)
+        finally:
+            conn.close()
+        return real(password)
+
+    monkeypatch.setattr(passwords, "hash_password", hash_and_check)
+    report = await apply(other_db, write(tmp_path, example()))
+    assert report.written and free == [True]
