@@ -3,6 +3,13 @@
 Python's `re` cannot be interrupted once a match starts, and a pattern like `(a|aa)+$`
 backtracks exponentially. So:
 - inputs are bounded to MAX_INPUT characters and patterns to MAX_PATTERN;
+- compiling is bounded too: the `regex` module writes repeats out (`x{3}` as three copies
+  of x, `x+` as two), so `((4{1000}){1000}){1000}` or forty nested `(...)+` would take
+  gigabytes and minutes to compile. Every pattern is first read with the stdlib parser
+  (cheap) and refused when a repeat count exceeds MAX_INPUT, written-out repeats exceed
+  MAX_UNROLLED positions or multiplying repeats nest deeper than MAX_NESTING (the cost of
+  one position grows with the depth); syntax the stdlib cannot read (the `regex` module's
+  extras such as Unicode properties) is refused too, as it cannot be measured;
 - a pattern whose backtracking is provably small (no nested quantifiers, no
   backreferences or lookarounds, and at most CHEAP_PATHS ways to match at one position)
   runs on the stdlib `re` directly: it cannot take long on 64 characters;
@@ -17,17 +24,23 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
-import regex
+# The stdlib's own pattern parser (re._parser since 3.11): it measures every pattern before
+# the `regex` module compiles it, and proves the cheap ones cheap.
+from re import _parser as _sre_parse  # type: ignore[attr-defined]
 
-try:  # the stdlib's own pattern parser, for the cheapness proof; without it all is timed
-    from re import _parser as _sre_parse  # type: ignore[attr-defined]
-except ImportError:  # pragma: no cover
-    _sre_parse = None
+import regex
 
 MAX_PATTERN = 256  # characters of a pattern
 MAX_INPUT = 64  # characters of a number or CLI a pattern is run against
 TIMEOUT = 0.05  # seconds for one evaluation
 CHEAP_PATHS = 1024  # backtracking paths per start position that run without a timeout
+# Positions a pattern may take once `regex` has written its repeats out, and how deep
+# repeats that copy their body may nest: together they keep one compiled pattern under
+# ~0.5 MB and a few milliseconds (measured). Real dial strings and CLI rules need tens of
+# positions (`^44\d{6,12}$` is 15) and a depth of one or two (`(\d+)+$` is 2).
+MAX_UNROLLED = 1024
+MAX_NESTING = 4
+_REPEATS = (_sre_parse.MAX_REPEAT, _sre_parse.MIN_REPEAT, _sre_parse.POSSESSIVE_REPEAT)
 
 
 class RegexTimeout(ValueError):
@@ -66,9 +79,10 @@ class GuardedPattern:
         return f"GuardedPattern({self.pattern!r})"
 
 
-@lru_cache(maxsize=4096)
+@lru_cache(maxsize=1024)  # x at most ~0.5 MB a pattern; in practice a few KB each
 def compile_guarded(pattern: str) -> GuardedPattern:
-    """Compile an operator's pattern; ValueError with a readable message if it is unusable.
+    """Compile an operator's pattern; ValueError with a readable message if it is unusable
+    (including one too big to compile: see MAX_UNROLLED and MAX_NESTING).
 
     Cached by pattern text, so a snapshot's dial strings and rules compile once."""
     if not isinstance(pattern, str):
@@ -79,19 +93,64 @@ def compile_guarded(pattern: str) -> GuardedPattern:
         raise ValueError(f"pattern longer than {MAX_PATTERN} characters")
     if any(ord(c) < 32 for c in pattern):
         raise ValueError("pattern contains control characters")
+    try:  # first the stdlib's parser, which only reads: it never unrolls a repeat
+        parsed = _sre_parse.parse(pattern)
+    except (re.error, OverflowError, RecursionError) as exc:
+        raise ValueError(f"not a valid regular expression: {exc}") from None
+    positions, depth = _written_out(parsed)
+    if depth > MAX_NESTING:
+        raise ValueError(f"repeats are nested {depth} deep (at most {MAX_NESTING})")
+    if positions > MAX_UNROLLED:
+        raise ValueError(f"written out, the repeats in this pattern come to {positions:,} "
+                         f"positions (at most {MAX_UNROLLED:,}): simplify it")
     try:
         compiled = regex.compile(pattern)
     except (regex.error, OverflowError, RecursionError) as exc:
         raise ValueError(f"not a valid regular expression: {exc}") from None
-    return GuardedPattern(pattern, compiled, _cheap_pattern(pattern))
+    return GuardedPattern(pattern, compiled, _cheap_pattern(pattern, parsed))
 
 
-def _cheap_pattern(pattern: str) -> re.Pattern | None:
+def _written_out(items) -> tuple[int, int]:
+    """(positions, depth) of the pattern as `regex` compiles it: a repeat holds `{n,m}` m
+    copies of its body (`x?` and `x*` one, `x{n,}` and `x+` n + 1: the required copies and a
+    loop), everything else is one position plus what it holds; depth counts the repeats of
+    two or more copies around one another. ValueError for a repeat count above MAX_INPUT,
+    which no input of at most MAX_INPUT characters needs."""
+    positions = depth = 0
+    for op, arg in items:
+        if op in _REPEATS:
+            low, high, body = arg
+            for count in (low, high):
+                if count != _sre_parse.MAXREPEAT and count > MAX_INPUT:
+                    raise ValueError(f"repeat count {{{count}}} is larger than a number can "
+                                     f"be ({MAX_INPUT})")
+            copies = high if high != _sre_parse.MAXREPEAT else low + 1
+            inner, inner_depth = _written_out(body)
+            positions += max(copies, 1) * inner
+            depth = max(depth, inner_depth + (copies > 1))
+        else:  # groups, alternatives, lookarounds, ...: themselves plus what they hold
+            positions += 1
+            for sub in _subpatterns(arg):
+                inner, inner_depth = _written_out(sub)
+                positions += inner
+                depth = max(depth, inner_depth)
+    return positions, depth
+
+
+def _subpatterns(arg):
+    """The nested sequences inside an opcode's argument (a group's body, each alternative,
+    a lookaround's body, ...), wherever in the argument the parser put them."""
+    if isinstance(arg, _sre_parse.SubPattern):
+        yield arg
+    elif isinstance(arg, (tuple, list)):
+        for part in arg:
+            yield from _subpatterns(part)
+
+
+def _cheap_pattern(pattern: str, parsed) -> re.Pattern | None:
     """The stdlib pattern if backtracking on MAX_INPUT characters is provably small."""
-    if _sre_parse is None:
-        return None
     try:
-        paths = _paths(_sre_parse.parse(pattern).data)
+        paths = _paths(parsed.data)
         if paths is None or paths > CHEAP_PATHS:
             return None
         return re.compile(pattern)

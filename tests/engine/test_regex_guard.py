@@ -3,6 +3,11 @@
 from __future__ import annotations
 
 import contextlib
+import json
+import re
+import subprocess
+import sys
+import textwrap
 import time
 
 import pytest
@@ -13,6 +18,8 @@ from connex_tui.engine.regex_guard import (
     compile_guarded,
     expand,
 )
+from connex_tui.engine.routing_validation import validate_cli_rule
+from connex_tui.engine.validation import ValidationError
 
 
 @pytest.mark.parametrize("pattern", ["(", "[0-9", "*44", "a{2,1}", "", "x" * 300, "44\n1"])
@@ -86,3 +93,83 @@ def test_cheap_and_timed_patterns_both_give_groups():
     assert timed.search("1123").group(2) == "23"
     assert expand(r"44\1", cheap.search("07700")) == "447700"
     assert expand("$2", timed.search("1123")) == "23"
+
+
+# Patterns the `regex` module would spend gigabytes and minutes compiling.
+BOMBS = [
+    "((4{1000}){1000}){1000}",
+    "(4{64}){64}",
+    "(" * 40 + "4" + ")+" * 40,  # each `+` doubles what it holds
+    "(?:" * 40 + "4" + "){1,2}" * 40,
+    "((((((((((4{2}){2}){2}){2}){2}){2}){2}){2}){2}){2})",
+]
+
+
+def test_compile_bombs_are_refused_quickly_in_little_memory():
+    # In a child process capped at 256 MB of address space (an unguarded compile of any of
+    # these dies there instead of taking the test machine down with it).
+    script = textwrap.dedent(f"""
+        import json, resource, sys, time
+        resource.setrlimit(resource.RLIMIT_AS, (256 << 20, 256 << 20))
+        from connex_tui.engine.regex_guard import compile_guarded
+        out = []
+        for pattern in {BOMBS!r}:
+            started = time.monotonic()
+            try:
+                compile_guarded(pattern)
+                message = None
+            except ValueError as exc:
+                message = str(exc)
+            out.append((message, time.monotonic() - started))
+        print(json.dumps(out))
+    """)
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          timeout=30)
+    assert done.returncode == 0, done.stderr[-2000:]
+    for pattern, (message, seconds) in zip(BOMBS, json.loads(done.stdout), strict=True):
+        assert message, f"{pattern!r} was accepted"
+        assert seconds < 1.0, pattern
+
+
+@pytest.mark.parametrize(("pattern", "says"), [
+    ("((4{1000}){1000}){1000}", "repeat count {1000} is larger than a number can be (64)"),
+    ("4{2,65}", "repeat count {65}"),
+    ("4{65,}", "repeat count {65}"),
+    ("(4{64}){64}", "4,160 positions (at most 1,024)"),
+    ("(((((4{2}){2}){2}){2}){2})", "nested 5 deep (at most 4)"),
+    (r"\p{N}+", "not a valid regular expression"),  # the regex module's extras: unmeasured
+])
+def test_refusals_tell_the_operator_why(pattern, says):
+    with pytest.raises(ValueError, match=re.escape(says)):
+        compile_guarded(pattern)
+
+
+def test_a_cli_rule_form_shows_the_refusal_on_the_pattern_field():
+    with pytest.raises(ValidationError) as info:
+        validate_cli_rule({"cli": "^(4{1000})$"})
+    assert "repeat count {1000}" in info.value.errors["cli"]
+
+
+@pytest.mark.parametrize(("pattern", "text", "group"), [
+    (r"^44\d{6,12}$", "4420791234", None),
+    (r"^0(\d{9,10})$", "07700900123", "7700900123"),
+    (r"^(\d{3}[- ]?){2}\d{4}$", "555-123-4567", "123-"),
+    (r"(\d{1,64})", "1" * 64, "1" * 64),
+])
+def test_ordinary_counted_patterns_still_work(pattern, text, group):
+    match = compile_guarded(pattern).search(text)
+    assert match is not None
+    if group is not None:
+        assert match.group(1) == group
+
+
+@pytest.mark.parametrize("pattern", [r"(\d+)+$", r"((\d+)+)+$"])
+def test_nested_loops_are_accepted_and_time_boxed(pattern):
+    # They compile small (a loop is not copied 64 times); backtracking is the timeout's job.
+    guarded = compile_guarded(pattern)
+    assert guarded.timed
+    assert guarded.search("12345").group(0) == "12345"
+    started = time.monotonic()
+    with contextlib.suppress(RegexTimeout):
+        assert guarded.search("1" * 63 + "x") is None
+    assert time.monotonic() - started < 1.0
