@@ -195,6 +195,8 @@ async def _rates_export(cfg: Config, args) -> int:
     except NotFound as exc:
         _err(str(exc))
         return 2
+    except BrokenPipeError:  # `rates export CARD | head`: the reader had enough
+        raise
     except OSError as exc:
         _err(f"cannot write {args.file}: {exc.strerror}")
         return 2

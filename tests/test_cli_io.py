@@ -175,3 +175,20 @@ def test_config_bad_arguments_exit_2(url, tmp_path, capsys, args, message):
     args = [a.format(doc=doc, missing=tmp_path / "missing.yaml") for a in args]
     assert run(url, *args) == 2
     assert message in capsys.readouterr().err
+
+
+def test_export_into_a_reader_that_stops_early_ends_quietly(url, tmp_path):
+    """`rates export CARD | head -1`: no error message, exit 0, as Unix tools behave."""
+    import subprocess
+
+    src = tmp_path / "in.csv"
+    src.write_text(HEADER + "".join(f"{44000 + i},UK {i},0.0125,0,60/60\n"
+                                    for i in range(5000)))  # > a pipe's 64 KiB buffer
+    assert run(url, "rates", "import", "Retail", str(src)) == 0
+    proc = subprocess.Popen([sys.executable, "-m", "connex_tui", "--database-url", url,
+                             "rates", "export", "Retail"], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE)
+    assert proc.stdout.readline().startswith(b"prefix,")
+    proc.stdout.close()
+    _, err = proc.communicate(timeout=60)
+    assert (proc.returncode, err) == (0, b"")
