@@ -144,3 +144,21 @@ async def test_a_stored_simulation_decides_the_same_again(seeded):
                 stored.sip_code, stored.reason, stored.providers)
     finally:
         await db.dispose()
+
+
+async def test_config_export_then_apply_changes_nothing_on_demo_data(seeded):
+    """The demo is written in the validators' normal form: an operator's first
+    `config export` + `config apply` must not report phantom changes."""
+    from connex_tui.data.access import Actor
+    from connex_tui.feeds.config_apply import apply_config
+    from connex_tui.feeds.config_export import export_config
+
+    _, d = seeded
+    db = Database(f"sqlite+aiosqlite:///{d / 'a.db'}")
+    try:
+        path = d / "config.yaml"
+        path.write_text(await export_config(db, path))
+        report = await apply_config(db, Actor("tester", "admin"), path, dry_run=True)
+    finally:
+        await db.dispose()
+    assert (report.errors, report.changes) == ([], [])
