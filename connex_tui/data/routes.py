@@ -12,7 +12,7 @@ import json
 from dataclasses import dataclass
 from decimal import Decimal
 
-from sqlalchemy import delete, func, insert, select
+from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from connex_tui.data import audit
@@ -136,6 +136,22 @@ class ResolvedRoute:
 
 def _plural(n: int, word: str) -> str:
     return f"{n} {word}{'s' if n != 1 else ''}"
+
+
+async def _place_cli_rule(s: AsyncSession, customer_id: int, rule_id: int,
+                          order: int) -> int:
+    """Move a rule to `order` (1 = tried first; clamped) and number the customer's rules
+    1..n, so that the order an operator types is the order the engine tries them in (equal
+    positions would otherwise fall back to creation order). Returns the rule's order."""
+    ids = [i for i in await s.scalars(
+        select(CliRule.id).where(CliRule.customer_id == customer_id)
+        .order_by(CliRule.position, CliRule.id)) if i != rule_id]
+    order = min(max(order, 1), len(ids) + 1)
+    ids.insert(order - 1, rule_id)
+    for n, i in enumerate(ids, 1):
+        await s.execute(update(CliRule).where(CliRule.id == i, CliRule.position != n)
+                        .values(position=n).execution_options(synchronize_session=False))
+    return order
 
 
 async def _next_position(s: AsyncSession, model, customer_id: int) -> int:
@@ -367,8 +383,11 @@ class RoutesService:
         async with self.db.sessions() as s:
             found = await s.scalars(select(CliRule).where(CliRule.customer_id == customer_id)
                                     .order_by(CliRule.position, CliRule.id))
+            # position here is the rule's order as the engine tries it (1 = first), which is
+            # what the form edits; stored positions may have gaps or ties from older data
             return [CliRuleRow(r.id, r.version, r.customer_id, r.cli, r.rewrite_cli,
-                               r.p_asserted_id, r.forced, r.position) for r in found]
+                               r.p_asserted_id, r.forced, order)
+                    for order, r in enumerate(found, 1)]
 
     async def create_cli_rule(self, customer_id: int, raw: dict) -> int:
         """A rule goes last unless the input gives a position."""
@@ -377,13 +396,14 @@ class RoutesService:
         now = self.clock()
         async with self.db.sessions() as s, s.begin():
             await get_or_404(s, Customer, customer_id, "customer")
-            position = data.position
-            if position is None:
-                position = await _next_position(s, CliRule, customer_id)
+            position = await _next_position(s, CliRule, customer_id)
             values = {f: getattr(data, f) for f in CLI_FIELDS} | {"position": position}
             rule_id = await s.scalar(insert(CliRule).values(
                 customer_id=customer_id, **values, version=1, created_at=now,
                 updated_at=now).returning(CliRule.id))
+            if data.position is not None:
+                values["position"] = await _place_cli_rule(s, customer_id, rule_id,
+                                                           data.position)
             await audit.record(s, self.actor, "create", "cli_rules", rule_id,
                                customer_id=customer_id, before=None, after=values, at=now)
             await changed(s)
@@ -399,10 +419,12 @@ class RoutesService:
                 raise StaleError("CLI rule")
             before = snapshot_of(current, CLI_FIELDS)
             values = {f: getattr(data, f) for f in CLI_FIELDS}
-            if data.position is None:
-                values["position"] = current.position
+            values["position"] = current.position
             await update_versioned(s, CliRule, rule_id, version, values, what="CLI rule",
                                    now=now)
+            if data.position is not None:
+                values["position"] = await _place_cli_rule(s, current.customer_id, rule_id,
+                                                           data.position)
             await audit.record(s, self.actor, "update", "cli_rules", rule_id,
                                customer_id=current.customer_id, before=before, after=values,
                                at=now)

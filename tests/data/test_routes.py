@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import select
 
 from connex_tui.data.access import Actor, NotFound, PermissionDenied, StaleError
-from connex_tui.data.models import IngressRoute, RouteCardFilter, RouteStrategy
+from connex_tui.data.models import CliRule, IngressRoute, RouteCardFilter, RouteStrategy
 from connex_tui.data.rates import RatesService
 from connex_tui.data.routes import RoutesService
 from connex_tui.engine.validation import ValidationError
@@ -182,8 +182,8 @@ async def test_cli_rules_round_trip_order_and_audit(routes, world, db):
     second = await routes.create_cli_rule(cid, {"cli": "", "forced": True,
                                                 "rewrite_cli": "442000000000"})
     rules = await routes.cli_rules(cid)
-    assert [(r.id, r.position, r.forced) for r in rules] == [(first, 0, False),
-                                                            (second, 1, True)]
+    assert [(r.id, r.position, r.forced) for r in rules] == [(first, 1, False),
+                                                            (second, 2, True)]
     r = rules[0]
     await routes.update_cli_rule(first, r.version, r.form_values())
     assert (await routes.cli_rules(cid))[0].form_values() == r.form_values()
@@ -194,6 +194,14 @@ async def test_cli_rules_round_trip_order_and_audit(routes, world, db):
     assert rules[1].p_asserted_id == "$1"
     with pytest.raises(StaleError):
         await routes.update_cli_rule(first, 2, r.form_values())
+    # the order typed is the order tried: a new rule at 1 goes first, the others move down
+    third = await routes.create_cli_rule(cid, {"cli": "^33", "position": "1"})
+    assert [(x.id, x.position) for x in await routes.cli_rules(cid)] == [
+        (third, 1), (second, 2), (first, 3)]
+    async with db.sessions() as s:  # stored without ties, so the engine agrees
+        assert list(await s.scalars(select(CliRule.position).where(
+            CliRule.customer_id == cid).order_by(CliRule.position))) == [1, 2, 3]
+    await routes.delete_cli_rule(third)
     with pytest.raises(ValidationError) as info:
         await routes.create_cli_rule(cid, {"cli": "(44"})
     assert set(info.value.errors) == {"cli"}
@@ -202,8 +210,9 @@ async def test_cli_rules_round_trip_order_and_audit(routes, world, db):
     log = await audits(db, "cli_rules")
     assert [(a, c) for a, _, c, _ in log] == [("create", cid), ("create", cid),
                                               ("update", cid), ("update", cid),
+                                              ("create", cid), ("delete", cid),
                                               ("delete", cid)]
-    assert await generation(db) == g0 + 5
+    assert await generation(db) == g0 + 7
 
 
 # -- scripts ------------------------------------------------------------------------------
