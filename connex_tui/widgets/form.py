@@ -46,7 +46,7 @@ class FormField(Vertical):
     FormField > .help { color: $text-muted; height: auto; padding-left: 22; }
     FormField > .error { color: $error; height: auto; padding-left: 22; }
     FormField > .-blank { display: none; }
-    FormField TextArea { height: 3; width: 1fr; }
+    FormField TextArea { height: auto; min-height: 4; max-height: 8; width: 1fr; }
     FormField Switch { height: 1; border: none; padding: 0; width: auto; }
     FormField Input, FormField Select { width: 1fr; }
     FormField.-invalid .label { color: $error; text-style: bold; }

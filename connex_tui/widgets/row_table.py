@@ -23,6 +23,7 @@ class Column:
     label: str
     width: int | None = None  # None: as wide as the content
     right: bool = False  # numbers line up on the right
+    line_number: bool = False  # the row's line in the table (1 = first), not a cell value
 
 
 def clip(value: Any, width: int) -> str:
@@ -78,11 +79,17 @@ class RowTable(DataTable):
         for row in rows:
             if str(row.id) in self.rows:
                 continue
+            given = list(cells(row))
+            if len(given) != sum(not c.line_number for c in self.columns_spec):
+                raise ValueError(f"{len(given)} cells for columns {self.columns_spec}")
+            given.reverse()  # taken from the end, in column order
+            line = str(len(self.rows_shown) + 1)
+            raw = [line if c.line_number else given.pop() for c in self.columns_spec]
             # Plain Text: DataTable reads a str cell as markup, and "[a-z]" in a regex is
             # not a style.
             values = [v if isinstance(v, Text) else
                       Text(str(v), justify="right" if c.right else "left")
-                      for c, v in zip(self.columns_spec, cells(row), strict=True)]
+                      for c, v in zip(self.columns_spec, raw, strict=True)]
             self.add_row(*values, key=str(row.id))
             self.rows_shown.append(row)
 
@@ -125,9 +132,11 @@ class TablePane(Vertical):
         self.query_one(".pane-title").remove_class("-active")
 
     def fill(self, rows: Sequence[Any], cells: Callable[[Any], Sequence[Any]], *,
-             select: int | None = None) -> None:
+             select: int | None = None, note: str = "") -> None:
+        """Show the rows; `note` follows the title and count (what the rows mean)."""
         self.table.fill(rows, cells, select=select)
-        self.query_one(".pane-title", Static).update(f"{self.title} ({len(rows)})")
+        self.query_one(".pane-title", Static).update(
+            f"{self.title} ({len(rows)})" + (f" · {note}" if note else ""))
         self.query_one(".pane-empty", Static).set_class(bool(rows), "-hidden")
 
     def clear(self) -> None:

@@ -15,7 +15,7 @@ from connex_tui.widgets.confirm import ConfirmScreen
 from connex_tui.widgets.text_view import TextScreen
 from tests.ui.conftest import frozen_clock, make_app
 from tests.ui.helpers import Db, wait_for
-from tests.ui.test_routing_tab import cell_texts, flashed, form_open, open_tab, saved
+from tests.ui.test_routing_tab import burst, cell_texts, flashed, form_open, open_tab, saved
 
 
 @pytest.fixture
@@ -142,3 +142,67 @@ async def test_reset_password_asks_then_shows_the_new_one_once(db_path, db):
     assert new != first
     (ha1,) = (await db.rows("SELECT ha1 FROM sip_users WHERE id = :i", i=uid))[0]
     assert ha1 == hashlib.md5(f"bob.desk:{REALM}:{new}".encode()).hexdigest()
+
+
+async def test_a_typed_password_is_not_shown_back(db_path, db):
+    app = make_app(db_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        tab = await open_tab(pilot, "4", "auth-tab")
+        await pilot.press("tab")
+        before = tab.loaded
+        await pilot.press("a")
+        await form_open(pilot)
+        await pilot.press(*"carol.desk", "tab", *"typed-secret-123", "tab", "space")
+        await pilot.press("ctrl+s")
+        await saved(pilot, tab, before)  # back on the tab: no password dialog
+        assert not isinstance(app.screen, TextScreen)
+        assert "SIP user carol.desk added, password set" in flashed(app)
+        before = tab.loaded
+        await pilot.press("e")  # a new typed password on edit: not shown either
+        await form_open(pilot)
+        await pilot.press("tab", *"other-secret-456")
+        await pilot.press("ctrl+s")
+        await saved(pilot, tab, before)
+        assert not isinstance(app.screen, TextScreen)
+        assert "SIP user carol.desk saved, password set" in flashed(app)
+    ((hash_,),) = await db.rows("SELECT password_hash FROM sip_users")
+    from argon2 import PasswordHasher
+
+    assert PasswordHasher().verify(hash_, "other-secret-456")
+
+
+async def test_a_password_generated_on_edit_is_shown_once(db_path, db):
+    await db.auth.create_sip_user(db.customer_id, {"username": "dave.desk",
+                                                   "password": "typed-secret-123"})
+    app = make_app(db_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        tab = await open_tab(pilot, "4", "auth-tab")
+        await pilot.press("tab", "e")
+        await form_open(pilot)
+        await pilot.press("tab", "tab", "space")  # generate: on
+        await pilot.press("ctrl+s")
+        await wait_for(pilot, lambda: isinstance(app.screen, TextScreen), what="password")
+        new = shown_password(app)
+        assert len(new) == 20
+        before = tab.loaded
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: tab.loaded > before, what="reloaded")
+    (ha1,) = (await db.rows("SELECT ha1 FROM sip_users"))[0]
+    assert ha1 == hashlib.md5(f"dave.desk:{REALM}:{new}".encode()).hexdigest()
+
+
+async def test_keys_right_after_p_do_not_act_on_the_screen_behind(db_path, db):
+    await db.auth.create_sip_user(db.customer_id, {"username": "bob.desk", "generate": True})
+    app = make_app(db_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_tab(pilot, "4", "auth-tab")
+        screen = app.screen
+        await pilot.press("tab")
+        burst(app, "p", "5", "left_square_bracket")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen), what="confirm")
+        await pilot.pause()
+        assert isinstance(app.screen, ConfirmScreen)
+        assert screen.active_tab == "auth"
+        await pilot.press("n")
+        await wait_for(pilot, lambda: app.screen is screen, what="closed")
+        assert screen.active_tab == "auth"

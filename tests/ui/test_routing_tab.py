@@ -182,7 +182,7 @@ async def test_add_cli_rule_in_the_second_pane(db_path, db):
         await pilot.press("ctrl+s")
         await saved(pilot, tab, before)
         assert cell_texts(tab.query_one("#cli-rules")) == [
-            ["0", r"^44(\d+)$", r"0\1", "441234", ""]]
+            ["1", r"^44(\d+)$", r"0\1", "441234", ""]]
         assert app.focused is tab.query_one("#cli-rules")
     assert await db.rows("SELECT cli, rewrite_cli, p_asserted_id, forced FROM cli_rules") == [
         (r"^44(\d+)$", r"0\1", "441234", False)]
@@ -305,3 +305,155 @@ async def test_card_names_that_look_like_markup_in_the_route_form(db_path, db):
         assert cell_texts(tab.query_one("#routes"))[0][1] == "Std [/] B"
     assert await db.rows("SELECT r.name FROM ingress_routes i JOIN rate_cards r "
                          "ON r.id = i.rate_card_id") == [("Std [/] B",)]
+
+
+# -- walkthrough at 80x24: focus, type-ahead, hints ---------------------------------------
+def burst(app, *keys: str) -> None:
+    """Keys typed faster than the app handles them (type-ahead over a slow link)."""
+    from textual import events
+
+    for key in keys:
+        app.post_message(events.Key(key, key if len(key) == 1 else None))
+
+
+@pytest.mark.parametrize(("digit", "tab_id", "panes"), [
+    ("3", "routing-tab", ("routes", "cli-rules")), ("4", "auth-tab", ("ip-auth", "sip-users"))])
+async def test_tab_cycles_between_the_two_panes_never_the_tab_bar(db_path, db, digit, tab_id,
+                                                                   panes):
+    app = make_app(db_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        tab = await open_tab(pilot, digit, tab_id)
+        first, second = (tab.query_one(f"#{p}") for p in panes)
+        for key, expected in (("tab", second), ("tab", first), ("shift+tab", second),
+                              ("shift+tab", first), ("shift+tab", second)):
+            await pilot.press(key)
+            assert app.focused is expected, key
+        await pilot.press("ctrl+d")  # the pane is empty: nothing to delete, no archiving
+        await pilot.pause()
+        assert isinstance(app.screen, CustomerDetailScreen)
+        assert any("Nothing selected" in m for m in flashed(app))
+
+
+async def test_main_tab_starts_in_the_history_table(db_path, db):
+    app = make_app(db_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await list_ready(pilot)
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, CustomerDetailScreen)
+                       and app.screen.loaded > 0, what="customer screen")
+        assert app.focused is app.screen.query_one("#audit")
+        await pilot.press("tab")
+        assert app.focused is app.screen.query_one("#audit")
+
+
+@pytest.mark.parametrize("key", ["a", "e"])
+async def test_keys_right_after_a_do_not_act_on_the_screen_behind(db_path, db, key):
+    await db.routes.create_route(db.customer_id, {"rate_card": "ACME-STD",
+                                                  "tech_prefix": "77"})
+    app = make_app(db_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_tab(pilot, "3", "routing-tab")
+        screen = app.screen
+        burst(app, key, "5", "ctrl+d", "left_square_bracket")
+        await form_open(pilot)
+        await pilot.pause()
+        assert isinstance(app.screen, FormScreen)
+        assert screen.active_tab == "routing"
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: app.screen is screen, what="form closed")
+        assert screen.active_tab == "routing"
+    assert await db.scalar("SELECT count(*) FROM ingress_routes") == 1
+
+
+async def test_cli_rules_are_numbered_from_one_in_evaluation_order(db_path, db):
+    async with db.db.engine.begin() as conn:  # stored positions with gaps (older data)
+        from sqlalchemy import text
+
+        await conn.execute(text(
+            "INSERT INTO cli_rules (customer_id, cli, rewrite_cli, p_asserted_id, forced, "
+            "position, version, created_at, updated_at) VALUES (:c, :cli, '', '', 0, :p, 1, "
+            "'2026-11-01 00:00:00', '2026-11-01 00:00:00')"),
+            [{"c": db.customer_id, "cli": "^49", "p": 9}, {"c": db.customer_id, "cli": "^44",
+                                                         "p": 5}])
+    app = make_app(db_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        tab = await open_tab(pilot, "3", "routing-tab")
+        assert [row[:2] for row in cell_texts(tab.query_one("#cli-rules"))] == [
+            ["1", "^44"], ["2", "^49"]]
+
+
+async def test_cli_rules_pane_says_when_it_is_a_whitelist(db_path, db):
+    app = make_app(db_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        tab = await open_tab(pilot, "3", "routing-tab")
+        title = tab.query_one("#cli-rules-pane .pane-title", Static)
+        assert "whitelist" not in str(title.render())
+        await pilot.press("tab", "a")
+        form = await form_open(pilot)
+        assert "rejected" in str(form.query_one("#field-cli .help", Static).render())
+        before = tab.loaded
+        await pilot.press(*"^44")
+        await pilot.press("ctrl+s")
+        await saved(pilot, tab, before)
+        assert "a CLI matching no rule is rejected" in str(title.render())
+        await db.routes.create_cli_rule(db.customer_id, {"forced": True,
+                                                         "rewrite_cli": "4420"})
+        before = tab.loaded
+        await pilot.press("r")
+        await wait_for(pilot, lambda: tab.loaded > before, what="reloaded")
+        assert "a CLI matching no rule gets the forced one" in str(title.render())
+
+
+async def test_route_form_offers_customer_cards_in_the_customer_currency(db_path, db):
+    await db.rates.create_card({"name": "AAA-CAD", "currency": "CAD",
+                                "direction": "customer"})
+    await db.rates.create_card({"name": "ZZ-USD", "currency": "USD",
+                                "direction": "customer"})
+    app = make_app(db_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        tab = await open_tab(pilot, "3", "routing-tab")
+        before = tab.loaded
+        await pilot.press("a")
+        form = await form_open(pilot)
+        select = form.query_one("#input-rate_card")
+        assert select.value == "ACME-STD"
+        await pilot.press("enter")  # open the select: what can be chosen
+        from textual.widgets._select import SelectOverlay
+
+        overlay = select.query_one(SelectOverlay)
+        assert [str(overlay.get_option_at_index(i).prompt)
+                for i in range(overlay.option_count)] == ["ACME-STD", "ZZ-USD"]
+        await pilot.press("escape", "ctrl+s")  # saved without choosing a card
+        await saved(pilot, tab, before)
+    assert await db.rows("SELECT r.name FROM ingress_routes i JOIN rate_cards r "
+                         "ON r.id = i.rate_card_id") == [("ACME-STD",)]
+
+
+async def test_strategy_box_shows_three_rows_at_80x24(db_path, db):
+    app = make_app(db_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_tab(pilot, "3", "routing-tab")
+        await pilot.press("a")
+        form = await form_open(pilot)
+        area = form.query_one("#input-strategy", TextArea)
+        area.focus()
+        await pilot.press(*"44 priority", "enter", *"33 lcr", "enter", *"* lcr")
+        await pilot.pause()
+        assert area.text == "44 priority\n33 lcr\n* lcr"
+        assert area.size.height >= 4  # the three rows and room for a fourth
+        assert area.scroll_offset.y == 0
+
+
+async def test_no_card_in_the_customer_currency_says_so(db_path, db):
+    async with db.db.engine.begin() as conn:  # the only customer card is in USD
+        from sqlalchemy import text
+
+        await conn.execute(text("UPDATE customers SET currency = 'EUR'"))
+    app = make_app(db_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        tab = await open_tab(pilot, "3", "routing-tab")
+        await pilot.press("a")
+        await wait_for(pilot, lambda: any("No customer rate card in EUR" in m
+                                          for m in flashed(app)), what="flash")
+        await pilot.pause()
+        assert app.screen is tab.screen  # no form, and the cover is gone

@@ -1,7 +1,8 @@
 """Auth tab: the customer's IP authentication entries and SIP users (DOMAIN.md §6).
 
-A SIP password is shown once, in a modal, right after it was set (typed, generated or
-reset with `p`); the table and the audit log never hold it.
+A generated SIP password (generate on, or a reset with `p`) is shown once, in a modal, right
+after it was set; a typed one is not shown back (the operator knows it: "password set" is
+flashed). The table and the audit log never hold it.
 """
 
 from __future__ import annotations
@@ -12,7 +13,13 @@ from textual.binding import Binding
 from textual.markup import escape
 
 from connex_tui.data.access import NotFound, PermissionDenied
-from connex_tui.screens.customer_detail.pane_tab import Pane, PaneTab, Saved, pane_bindings
+from connex_tui.screens.customer_detail.pane_tab import (
+    Opening,
+    Pane,
+    PaneTab,
+    Saved,
+    pane_bindings,
+)
 from connex_tui.screens.dialogs.ip_auth_form import ip_auth_form, ip_auth_label
 from connex_tui.screens.dialogs.sip_user_form import password_once, sip_user_form, sip_user_label
 from connex_tui.widgets.confirm import ConfirmScreen
@@ -70,6 +77,16 @@ class IpAuthPane(Pane):
         return super().delete_note(row)
 
 
+def saved_user(row_id: int, message: str, username: str, password: str | None,
+               raw: dict) -> Saved:
+    """Only a generated password is shown (once); the one the operator typed is known."""
+    if not password:
+        return Saved(row_id, message)
+    if password == raw.get("password"):
+        return Saved(row_id, f"{message}, password set")
+    return Saved(row_id, message, secret=(username, password))
+
+
 class SipUsersPane(Pane):
     key = "sip-users"
     title = "SIP users"
@@ -103,10 +120,9 @@ class SipUsersPane(Pane):
             label = sip_user_label(username)
             if row is None:
                 row_id, password = await svc.create_sip_user(customer_id, raw)
-                return Saved(row_id, f"{label} added", secret=(username, password))
+                return saved_user(row_id, f"{label} added", username, password, raw)
             password = await svc.update_sip_user(row.id, row.version, raw)
-            return Saved(row.id, f"{label} saved",
-                         secret=(username, password) if password else None)
+            return saved_user(row.id, f"{label} saved", username, password, raw)
 
         return sip_user_form(None if row is None else row.form_values(), save)
 
@@ -130,24 +146,21 @@ class AuthTab(PaneTab):
             return self.active_pane.key == "sip-users"
         return True
 
-    async def after_save(self, pane: Pane, saved: Saved) -> None:
-        if saved.secret:
+    async def after_save(self, cover: Opening, pane: Pane, saved: Saved) -> None:
+        if saved.secret:  # shown whatever is on top: it cannot be seen again
             await self.app.push_screen_wait(password_once(*saved.secret))
 
     def action_reset_password(self) -> None:
         pane = self.panes[1]
         row = self.current(pane)
-        if row is not None and self._start("write"):
-            self._reset_password(row)
+        if row is not None and (cover := self._start("write")):
+            self._reset_password(cover, row)
 
     @work(group="pane-action")
-    async def _reset_password(self, row) -> None:
-        try:
-            origin = self.screen
-            if self.app.screen is not origin:
-                return
+    async def _reset_password(self, cover: Opening, row) -> None:
+        async with self._covered(cover):
             name = escape(row.username)
-            if not await self.app.push_screen_wait(ConfirmScreen(
+            if not await self.show(cover, ConfirmScreen(
                     f"New password for {name}?",
                     f"A random password replaces the current one of SIP user {name}: phones "
                     "using the old one stop registering. It is shown once.",
@@ -160,5 +173,3 @@ class AuthTab(PaneTab):
                 return
             self.app.flash(f"New password set for SIP user {name}")
             await self.app.push_screen_wait(password_once(row.username, password))
-        finally:
-            self._busy = False

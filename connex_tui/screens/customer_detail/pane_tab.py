@@ -3,19 +3,23 @@
 Each pane (a `Pane` subclass) says what it lists and how its rows are written; the tab
 (`PaneTab`) owns the keys: `a` add, `e`/`enter` edit, `ctrl+d`/`delete` delete (with a
 confirm dialog), acting on the pane whose table has the focus (`tab` moves between panes).
+An action covers the tab with `Opening` at once, before it awaits anything, so that keys
+typed right after `a` never act on the screen behind the form that is on its way.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy.exc import SQLAlchemyError
-from textual import on, work
+from textual import events, on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.markup import escape
+from textual.screen import ModalScreen, Screen
 from textual.widgets import DataTable, Tabs
 
 from connex_tui.data.access import NotFound, PermissionDenied, StaleError
@@ -33,6 +37,36 @@ class Saved:
     row_id: int
     message: str
     secret: tuple[str, str] | None = None  # (user, clear password) to show once
+
+
+class Opening(ModalScreen[None]):
+    """An invisible screen over the tab for as long as one of its actions runs: its form or
+    dialog opens on top, and keys typed while it is fetched (type-ahead over a slow link)
+    land here and are dropped, instead of switching tabs or archiving the customer behind
+    it. Escape gives up waiting for the first form or dialog."""
+
+    DEFAULT_CSS = "Opening { background: transparent; }"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.waiting = True  # nothing shown yet
+        self.done = False
+
+    def on_key(self, event: events.Key) -> None:
+        event.stop()
+        event.prevent_default()
+        if event.key == "escape" and self.waiting and not self.done:
+            self.done = True
+            self.dismiss()
+
+    def finish(self) -> None:
+        self.done = True
+        if self.is_active:
+            self.dismiss()
+
+    def on_screen_resume(self) -> None:
+        if self.done and self.is_active:  # something was shown over it till the end (help)
+            self.dismiss()
 
 
 class Pane:
@@ -78,6 +112,10 @@ class Pane:
 
     def delete_note(self, row) -> str:
         return "This cannot be undone; the audit log keeps a record."
+
+    def note(self, rows: list) -> str:
+        """A short line after the pane's title about what its rows mean together."""
+        return ""
 
 
 def pane_bindings(prefix: str) -> list[Binding]:
@@ -146,22 +184,44 @@ class PaneTab(CustomerTab):
         if customer_id != self.customer_id:  # switched customer meanwhile
             return
         for pane, rows in zip(self.panes, loaded, strict=True):
-            self.pane_widget(pane).fill(rows, pane.cells, select=select.get(pane.key))
+            self.pane_widget(pane).fill(rows, pane.cells, select=select.get(pane.key),
+                                        note=pane.note(rows))
         self.loaded += 1
 
     # -- actions --------------------------------------------------------------------------
-    def _start(self, action: str) -> bool:
-        """May an action open its form or dialog now? Refuses a second one while one is
-        on its way (fast keys) and says so when the operator's role cannot write."""
+    def _start(self, action: str) -> Opening | None:
+        """Start an action: cover the tab at once (see Opening) and return the cover; None
+        while another action runs, or (said) when the operator's role cannot write."""
         if self._busy or self.customer_id is None:
-            return False
+            return None
         try:
             self.app.actor.require(action)
         except PermissionDenied as exc:
             self.app.flash(escape(str(exc)), error=True)
-            return False
+            return None
         self._busy = True
-        return True
+        cover = Opening()
+        self.app.push_screen(cover)
+        return cover
+
+    @asynccontextmanager
+    async def _covered(self, cover: Opening) -> AsyncIterator[None]:
+        """The body of an action's worker: the cover goes when it ends, however it ends."""
+        try:
+            yield
+        except SQLAlchemyError as exc:
+            self.app.flash(f"Database error, try again: {exc.__class__.__name__}", error=True)
+        finally:
+            cover.finish()
+            self._busy = False
+
+    async def show(self, cover: Opening, screen: Screen):
+        """Open a form or dialog over the cover and wait for its result; None if the
+        operator gave up waiting (the cover is gone) or something else is on top."""
+        if self.app.screen is not cover:
+            return None
+        cover.waiting = False
+        return await self.app.push_screen_wait(screen)
 
     def current(self, pane: Pane):
         row = self.table(pane).current
@@ -170,14 +230,15 @@ class PaneTab(CustomerTab):
         return row
 
     def action_add(self) -> None:
-        if self._start("write"):
-            self._add(self.active_pane)
+        pane = self.active_pane
+        if cover := self._start("write"):
+            self._add(cover, pane)
 
     def action_edit(self) -> None:
         pane = self.active_pane
         row = self.current(pane)
-        if row is not None and self._start("write"):
-            self._edit(pane, row)
+        if row is not None and (cover := self._start("write")):
+            self._edit(cover, pane, row)
 
     @on(DataTable.RowSelected)
     def _row_selected(self, event: DataTable.RowSelected) -> None:
@@ -187,51 +248,43 @@ class PaneTab(CustomerTab):
     def action_delete(self) -> None:
         pane = self.active_pane
         row = self.current(pane)
-        if row is not None and self._start("delete"):
-            self._delete(pane, row)
+        if row is not None and (cover := self._start("delete")):
+            self._delete(cover, pane, row)
 
     @work(group="pane-action")
-    async def _add(self, pane: Pane) -> None:
-        try:
-            await self._open_form(pane, None)
-        finally:
-            self._busy = False
+    async def _add(self, cover: Opening, pane: Pane) -> None:
+        async with self._covered(cover):
+            await self._open_form(cover, pane, None)
 
     @work(group="pane-action")
-    async def _edit(self, pane: Pane, row) -> None:
-        try:
+    async def _edit(self, cover: Opening, pane: Pane, row) -> None:
+        async with self._covered(cover):
             try:
                 fresh = await pane.fetch(row.id)
             except NotFound:
                 self.app.flash(f"{escape(pane.label(row))} no longer exists", error=True)
                 self.reload()
                 return
-            await self._open_form(pane, fresh)
-        finally:
-            self._busy = False
+            await self._open_form(cover, pane, fresh)
 
-    async def _open_form(self, pane: Pane, row) -> None:
-        origin = self.screen
+    async def _open_form(self, cover: Opening, pane: Pane, row) -> None:
         form = await pane.form(row)
-        if form is None or self.app.screen is not origin:  # the operator has moved on
+        if form is None:
             return
-        saved = await self.app.push_screen_wait(form)
+        saved = await self.show(cover, form)
         if isinstance(saved, Saved):
             self.app.flash(escape(saved.message))
-            await self.after_save(pane, saved)
+            await self.after_save(cover, pane, saved)
             self.reload({pane.key: saved.row_id})
 
-    async def after_save(self, pane: Pane, saved: Saved) -> None:
+    async def after_save(self, cover: Opening, pane: Pane, saved: Saved) -> None:
         """Hook: what follows a save (the SIP users pane shows a new password once)."""
 
     @work(group="pane-action")
-    async def _delete(self, pane: Pane, row) -> None:
-        try:
+    async def _delete(self, cover: Opening, pane: Pane, row) -> None:
+        async with self._covered(cover):
             label = escape(pane.label(row))  # operators' text: never markup
-            origin = self.screen
-            if self.app.screen is not origin:
-                return
-            if not await self.app.push_screen_wait(ConfirmScreen(
+            if not await self.show(cover, ConfirmScreen(
                     f"Delete {label}?", escape(pane.delete_note(row)), yes="Delete",
                     no="Keep")):
                 return
@@ -248,5 +301,3 @@ class PaneTab(CustomerTab):
             else:
                 self.app.flash(f"{label} deleted")
             self.reload()
-        finally:
-            self._busy = False

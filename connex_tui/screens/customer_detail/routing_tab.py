@@ -44,12 +44,16 @@ class RoutesPane(Pane):
 
     async def form(self, row):
         svc = self.services.routes
-        cards = await svc.card_names("customer")
-        if not cards and row is None:
-            self.tab.app.flash("No customer rate card exists yet: create one first "
-                               "(connex-tui config apply or rates import)", error=True)
-            return None
         customer_id = self.customer_id
+        # Only customer cards in the customer's currency can be chosen (the service refuses
+        # others), so the one preselected on add can be saved as it is.
+        currency = (await self.services.customers.get(customer_id)).currency
+        cards = [c.name for c in await self.services.rates.cards("customer")
+                 if c.currency == currency]
+        if not cards and row is None:
+            self.tab.app.flash(f"No customer rate card in {currency} exists yet: create one "
+                               "first (connex-tui config apply or rates import)", error=True)
+            return None
 
         async def save(raw):
             label = route_label(str(raw.get("tech_prefix", "")).strip())
@@ -59,7 +63,7 @@ class RoutesPane(Pane):
             return Saved(row.id, f"{label} saved")
 
         return route_form(None if row is None else row.form_values(), save, cards=cards,
-                          provider_cards=await svc.card_names("provider"),
+                          currency=currency, provider_cards=await svc.card_names("provider"),
                           scripts=[s.name for s in await svc.scripts()])
 
     async def delete(self, row) -> None:
@@ -74,12 +78,23 @@ class CliRulesPane(Pane):
     key = "cli-rules"
     title = "CLI rules"
     empty = "No CLI rules: every CLI passes unchanged. Press a to add one"
-    columns = (Column("#", 3, right=True), Column("CLI", 20), Column("Rewrite", 16),
-               Column("PAID", 16), Column("Forced", 6))
+    # "#" is the rule's place in the order the rules are tried (1 = first), as the
+    # simulate trace numbers them ("rule 1"), whatever positions are stored.
+    columns = (Column("#", 3, right=True, line_number=True), Column("CLI", 20),
+               Column("Rewrite", 16), Column("PAID", 16), Column("Forced", 6))
 
     def cells(self, r):
-        return (r.position, clip(r.cli, 20), clip(r.rewrite_cli, 16), clip(r.p_asserted_id, 16),
+        return (clip(r.cli, 20), clip(r.rewrite_cli, 16), clip(r.p_asserted_id, 16),
                 Text("yes", style="bold") if r.forced else "")
+
+    def note(self, rows) -> str:
+        """§5: one non-forced rule turns the rules into a whitelist."""
+        whitelist = any(not r.forced for r in rows)
+        forced = any(r.forced for r in rows)
+        if whitelist:
+            return ("whitelist: a CLI matching no rule " +
+                    ("gets the forced one" if forced else "is rejected (403)"))
+        return "every CLI gets the forced rule's CLI" if forced else ""
 
     def label(self, r) -> str:
         return cli_rule_label(r.cli, r.forced)

@@ -33,6 +33,7 @@ TAB_WIDGETS: dict[str, type[CustomerTab]] = {"routing": RoutingTab, "auth": Auth
 
 
 class CustomerDetailScreen(Screen):
+    AUTO_FOCUS = ""  # see _focus_tab
     BINDINGS = [
         Binding("escape", "back", "Back", id="customer.back"),
         Binding("e", "edit", "Edit cust.", id="customer.edit", tooltip="Edit customer"),
@@ -89,7 +90,17 @@ class CustomerDetailScreen(Screen):
         yield Footer()
 
     def on_mount(self) -> None:
+        # The tab bar never takes the focus (digits and [ ] switch tabs): `tab` then stays
+        # within a tab's panes, and ctrl+d there can only mean the row, never the customer.
+        self.query_one("#tabs ContentTabs").can_focus = False
+        self._focus_tab(self.initial_tab)
         self.load()
+
+    def _focus_tab(self, key: str) -> None:
+        """With nothing focused, focus the first widget of the tab shown (not auto-focus:
+        focusing a hidden tab's widget would switch to that tab)."""
+        if self.focused is None:
+            self.focus_next(f"#tab-{key} *")
 
     @work(group="customer-load", exclusive=True)
     async def load(self) -> None:
@@ -136,6 +147,7 @@ class CustomerDetailScreen(Screen):
     @on(TabbedContent.TabActivated)
     def _tab_changed(self) -> None:
         self._render_crumb()
+        self._focus_tab(self.active_tab)
 
     def select_tab(self, key: str) -> None:
         self.query_one("#tabs", TabbedContent).active = f"tab-{key}"

@@ -11,13 +11,14 @@ from connex_tui.widgets.form import FieldSpec, FormScreen
 
 CLI_RULE_FIELDS = [
     FieldSpec("cli", "CLI pattern",
-              help="regex, e.g. ^44(\\d+)$; plain digits: anywhere"),
+              help="regex, e.g. ^44(\\d+)$; plain digits: anywhere\n"
+                   "a CLI matching no rule is rejected (403)"),
     FieldSpec("rewrite_cli", "Rewrite CLI",
               help="may use \\1 or $1; empty = keep; forced: new CLI"),
     FieldSpec("p_asserted_id", "P-Asserted-ID", help="PAID set when the rule applies; may use \\1"),
     FieldSpec("forced", "Forced", kind="switch",
-              help="applies when no other rule matches"),
-    FieldSpec("position", "Order", help="rules are tried in order; empty = last"),
+              help="used for a CLI matching no other rule (no 403)"),
+    FieldSpec("position", "Order", help="the # in the table: 1 is tried first; empty = last"),
 ]
 
 NEW_CLI_RULE = {"cli": "", "rewrite_cli": "", "p_asserted_id": "", "forced": False,

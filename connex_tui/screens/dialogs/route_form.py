@@ -34,10 +34,12 @@ def _known(names: Sequence[str]) -> str:
 
 
 def route_fields(values: dict[str, Any], cards: Sequence[str], provider_cards: Sequence[str],
-                 scripts: Sequence[str]) -> list[FieldSpec]:
+                 scripts: Sequence[str], currency: str = "") -> list[FieldSpec]:
     return [
         FieldSpec("rate_card", "Rate card", kind="select", section="Basic",
-                  options=options(cards, values.get("rate_card", ""))),
+                  options=options(cards, values.get("rate_card", "")),
+                  help=f"customer cards in {currency}, the customer's currency"
+                  if currency else ""),
         FieldSpec("tech_prefix", "Tech prefix", section="Basic",
                   help="digits * #; stripped; empty = matches every call"),
         FieldSpec("dial_string", "Dial string", kind="textarea", section="Basic",
@@ -86,10 +88,12 @@ def route_label(tech_prefix: str) -> str:
 
 
 def route_form(values: dict[str, Any] | None, save: Callable[[dict[str, Any]], Awaitable[Any]],
-               *, cards: Sequence[str], provider_cards: Sequence[str] = (),
+               *, cards: Sequence[str], currency: str = "", provider_cards: Sequence[str] = (),
                scripts: Sequence[str] = ()) -> FormScreen:
-    """Add (values None) or edit form; `cards` are the customer rate card names."""
+    """Add (values None) or edit form; `cards` are the names of the customer rate cards
+    in the customer's `currency` (a new route starts with the first)."""
     title = ("Add ingress route" if values is None
              else f"Edit {route_label(values.get('tech_prefix', '')).lower()}")
     values = dict(values) if values is not None else new_route(cards)
-    return FormScreen(title, route_fields(values, cards, provider_cards, scripts), values, save)
+    return FormScreen(title, route_fields(values, cards, provider_cards, scripts, currency),
+                      values, save)
