@@ -172,6 +172,8 @@ async def test_route_for_unknown_customer(routes, world):
 async def test_card_names_for_select_fields(routes, world):
     assert await routes.card_names("customer") == ["Retail"]
     assert await routes.card_names("provider") == ["UK-A", "UK-B"]
+    assert await routes.card_names("customer", "USD") == ["Retail"]
+    assert await routes.card_names("customer", "EUR") == []
 
 
 # -- CLI rules ----------------------------------------------------------------------------

@@ -48,8 +48,7 @@ class RoutesPane(Pane):
         # Only customer cards in the customer's currency can be chosen (the service refuses
         # others), so the one preselected on add can be saved as it is.
         currency = (await self.services.customers.get(customer_id)).currency
-        cards = [c.name for c in await self.services.rates.cards("customer")
-                 if c.currency == currency]
+        cards = await svc.card_names("customer", currency)
         if not cards and row is None:
             self.tab.app.flash(f"No customer rate card in {currency} exists yet: create one "
                                "first (connex-tui config apply or rates import)", error=True)
