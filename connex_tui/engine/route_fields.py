@@ -225,16 +225,18 @@ def strategy(value) -> tuple[StrategyInput, ...]:
     the row (1, 2, ...); without weight, 1. A YAML list of {prefix, mode, cards} is also
     accepted."""
     if isinstance(value, list | tuple) and any(isinstance(v, dict) for v in value):
-        rows = [_strategy_dict(i, item) for i, item in enumerate(value, 1)]
-    else:
-        rows = [_strategy_line(i, line) for i, line in enumerate(lines(value), 1)]
+        numbered = [(i, _strategy_dict(i, item)) for i, item in enumerate(value, 1)]
+    else:  # numbered as the operator sees the text area: blank lines count
+        text = "\n".join(map(plain, value)) if isinstance(value, list | tuple) else plain(value)
+        numbered = [(i, _strategy_line(i, line.strip()))
+                    for i, line in enumerate(text.splitlines(), 1) if line.strip()]
     seen: dict[str, int] = {}
-    for i, row in enumerate(rows, 1):
+    for i, row in numbered:
         if row.prefix in seen:
             raise ValueError(f"line {i}: prefix {row.prefix or '*'} already on line "
                              f"{seen[row.prefix]}")
         seen[row.prefix] = i
-    return tuple(rows)
+    return tuple(row for _, row in numbered)
 
 
 def _strategy_line(n: int, line: str) -> StrategyInput:

@@ -200,6 +200,7 @@ def test_route_every_field():
     ("strategy", "* lcr\n* drop", "line 2: prefix * already on line 1"),
     ("strategy", "44 lcr UK-A", "priority and weighted only"),
     ("strategy", "44 weighted UK-A:1:0", "weight of 1 or more"),
+    ("strategy", "\n* lcr\n\n44 bogus", "line 4: unknown mode 'bogus'"),  # blank lines count
     ("strategy", "44 priority UK-A UK-A", "listed twice"),
     ("strategy", "44 priority 'UK-A", "line 1: "),
     ("script", "a\nb", "one line"),
