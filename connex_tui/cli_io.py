@@ -165,7 +165,7 @@ async def _rates_import(cfg: Config, args) -> int:
             db, Actor(cfg.operator, cfg.role), args.card, args.file,
             effective_from=effective_from, skip_bad=args.skip_bad, replace=args.replace,
             progress=progress)
-    except (NotFound, PermissionDenied) as exc:
+    except (NotFound, PermissionDenied, ValueError) as exc:
         _err(str(exc))
         return 2
     except OSError as exc:

@@ -192,3 +192,16 @@ def test_export_into_a_reader_that_stops_early_ends_quietly(url, tmp_path):
     proc.stdout.close()
     _, err = proc.communicate(timeout=60)
     assert (proc.returncode, err) == (0, b"")
+
+
+def test_replace_with_a_future_effective_from_is_refused(url, tmp_path, capsys):
+    """It would delete today's rates at once, leaving calls unrated until the date."""
+    src = tmp_path / "in.csv"
+    src.write_text(HEADER + "44,UK,0.0125,0,60/60\n")
+    assert run(url, "rates", "import", "Retail", str(src)) == 0
+    src.write_text(HEADER + "33,France,0.0100,0,60/60\n")
+    capsys.readouterr()
+    assert run(url, "rates", "import", "Retail", str(src), "--replace",
+               "--effective-from", "2999-01-01") == 2
+    assert "delete the rates in force now" in capsys.readouterr().err
+    assert rows(url) == [("44", "UK", 12500)]

@@ -196,6 +196,10 @@ async def import_csv(db: Database, actor: Actor, card: str, path: str | Path, *,
     actor.require("write")
     if replace:
         actor.require("delete")
+        if effective_from is not None and effective_from > clock():
+            raise ValueError("a future effective-from with replace would delete the rates in "
+                             "force now, before the new ones start: import without replace "
+                             "(dated rows take over on their date)")
     report = ImportReport(card)
     total = os.path.getsize(path)
     done = 0
