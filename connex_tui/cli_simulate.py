@@ -41,7 +41,9 @@ def add_parser(sub) -> None:
     p.add_argument("--cli", default="", help="CLI/ANI")
     p.add_argument("--ip", default="", help="source (customer) IP address")
     p.add_argument("--user", default="", help="SIP user (authenticates instead of the IP)")
-    p.add_argument("--password", default="", help="SIP user's password")
+    p.add_argument("--password", default="",
+                   help="SIP user's password; '-' reads it from the first line of stdin "
+                        "(keeps it out of the process list and shell history)")
     p.add_argument("--switch-ip", default="", help="switch IP the call arrived on")
     p.add_argument("--at", default="",
                    help="ISO time of the call, UTC unless a zone is given (default: now)")
@@ -76,6 +78,8 @@ def run(cfg: Config, args) -> int:
         return _err("--password goes with --user")
     if not args.ip and not args.user:
         return _err("give --ip or --user (the switch finds the customer by one of them)")
+    if args.password == "-":
+        args.password = sys.stdin.readline().rstrip("\r\n")
     from connex_tui.engine.call_validation import validate_call
     from connex_tui.engine.validation import ValidationError
 

@@ -97,6 +97,16 @@ def test_sip_user_at_time_and_no_store(url, capsys):
     assert json.loads(capsys.readouterr().out)["reason"] == "Forbidden"
 
 
+def test_password_dash_reads_it_from_stdin(url, capsys, monkeypatch):
+    import io
+
+    monkeypatch.setattr("sys.stdin", io.StringIO(sim_world.PASSWORD + "\n"))
+    assert sim(url, "--number", "442071234567", "--user", "alice1", "--password", "-",
+               "--ip", "198.51.100.7", "--json", "--no-store") == 0
+    obj = json.loads(capsys.readouterr().out)
+    assert (obj["decision"], obj["auth"]) == ("allow", "SIP user alice1")
+
+
 def test_a_viewer_simulates_but_stores_nothing(url, capsys):
     assert main(["--readonly", "simulate", "--database-url", url, "--number",
                  "442071234567", "--cli", "441234567", "--ip", "192.0.2.9", "--json"]) == 0
