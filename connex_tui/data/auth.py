@@ -231,13 +231,17 @@ class AuthService:
             await changed(s, current.customer_id)
 
     async def delete_ip_auth(self, entry_id: int) -> None:
+        await self._delete(IpAuth, entry_id, IP_FIELDS, "IP-auth entry")
+
+    async def _delete(self, model, row_id: int, audited: tuple[str, ...], what: str) -> None:
+        """Delete one of a customer's auth rows, audited, the customer reindexed."""
         self.actor.require("delete")
         now = self.clock()
         async with self.db.sessions() as s, s.begin():
-            current = await get_or_404(s, IpAuth, entry_id, "IP-auth entry")
-            before = snapshot_of(current, IP_FIELDS)
-            await s.execute(delete(IpAuth).where(IpAuth.id == entry_id))
-            await audit.record(s, self.actor, "delete", "ip_auth", entry_id,
+            current = await get_or_404(s, model, row_id, what)
+            before = snapshot_of(current, audited)
+            await s.execute(delete(model).where(model.id == row_id))
+            await audit.record(s, self.actor, "delete", model.__tablename__, row_id,
                                customer_id=current.customer_id, before=before, after=None,
                                at=now)
             await changed(s, current.customer_id)
@@ -330,16 +334,7 @@ class AuthService:
         return password
 
     async def delete_sip_user(self, user_id: int) -> None:
-        self.actor.require("delete")
-        now = self.clock()
-        async with self.db.sessions() as s, s.begin():
-            current = await get_or_404(s, SipUser, user_id, "SIP user")
-            before = snapshot_of(current, SIP_FIELDS)
-            await s.execute(delete(SipUser).where(SipUser.id == user_id))
-            await audit.record(s, self.actor, "delete", "sip_users", user_id,
-                               customer_id=current.customer_id, before=before, after=None,
-                               at=now)
-            await changed(s, current.customer_id)
+        await self._delete(SipUser, user_id, SIP_FIELDS, "SIP user")
 
 
 def _ip_row(r: IpAuth) -> IpAuthRow:
