@@ -228,6 +228,8 @@ async def _config_export(cfg: Config, args) -> int:
     except PermissionDenied as exc:
         _err(f"--with-secrets: {exc}")
         return 2
+    except BrokenPipeError:  # `config export | head`: cli.main ends quietly
+        raise
     except OSError as exc:
         _err(f"cannot write {exc.filename or args.file}: {exc.strerror}")
         return 2
