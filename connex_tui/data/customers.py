@@ -284,7 +284,6 @@ class CustomerService:
             cid = await insert_customer(s, data, now)
             values = asdict(data)
             await search.reindex(s, [cid])
-            await config_state.bump(s)  # the routing snapshot holds customers too
             await audit.record(s, self.actor, "create", "customers", cid, customer_id=cid,
                                before=None, after=values, at=now)
         return cid
@@ -303,7 +302,6 @@ class CustomerService:
             after = asdict(data)
             if before["name"] != data.name:
                 await search.reindex(s, [customer_id])
-            await config_state.bump(s)
             await audit.record(s, self.actor, "update", "customers", customer_id,
                                customer_id=customer_id, before=before, after=after, at=now)
 
@@ -342,6 +340,9 @@ class CustomerService:
                 except IntegrityError:  # a CDR or payment arrived since the check
                     raise StaleError("customer") from None
                 after = None
+            # archive/erase take the customer's auth entries and routes out of the routing
+            # snapshot (create and edit need no bump: the snapshot rereads the customer's
+            # row before each decision, and a new customer has no auth yet)
             await config_state.bump(s)
             await audit.record(s, self.actor, mode, "customers", customer_id,
                                customer_id=customer_id, before=before, after=after, at=now)

@@ -6,10 +6,10 @@ thousand small rows at most) and a card's index is rebuilt only when the card's 
 changed — a 1,000,000-row card is not reloaded because someone edited a CLI rule.
 
 Customers are not routing configuration: their balance moves with every call and their
-status, limits and archive state are edited without a generation bump. So:
-- the configuration is reloaded (card indexes reused) when the number of live (not
-  archived) customers changes (archive, restore, create, erase), checked on every `get()`:
-  a restored customer's auth entries and routes come back with it;
+status and limits are edited without a generation bump. So:
+- archive, restore and erase through CustomerService bump the generation (a restored
+  customer's auth entries and routes come back with it); the number of live customers is
+  also checked on every `get()`, for archive states written by other means;
 - `refresh_customer(id)` rereads one customer's row (balance, debit limit, status, limits)
   right before a decision is final — CallsService calls it for the customer step 1 found.
 """
