@@ -26,7 +26,6 @@ from collections import defaultdict
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
-from urllib.request import pathname2url
 
 from sqlalchemy import BigInteger, Integer, String, cast, extract, func, select, type_coerce
 from sqlalchemy.engine import Connection
@@ -254,6 +253,8 @@ def _sqlite_file(conn: AsyncConnection) -> str | None:
 
 
 def _sqlite_index(path: str, sql: str) -> PrefixIndex:
+    from urllib.request import pathname2url  # with http.client: only when a card loads
+
     raw = sqlite3.connect(f"file:{pathname2url(path)}?mode=ro", uri=True, timeout=30)
     try:
         cur = raw.execute(sql)

@@ -27,8 +27,10 @@ from functools import lru_cache
 # The stdlib's own pattern parser (re._parser since 3.11): it measures every pattern before
 # the `regex` module compiles it, and proves the cheap ones cheap.
 from re import _parser as _sre_parse  # type: ignore[attr-defined]
+from typing import TYPE_CHECKING
 
-import regex
+if TYPE_CHECKING:
+    import regex  # imported on first compile: not needed to start the app
 
 MAX_PATTERN = 256  # characters of a pattern
 MAX_INPUT = 64  # characters of a number or CLI a pattern is run against
@@ -103,6 +105,8 @@ def compile_guarded(pattern: str) -> GuardedPattern:
     if positions > MAX_UNROLLED:
         raise ValueError(f"written out, the repeats in this pattern come to {positions:,} "
                          f"positions (at most {MAX_UNROLLED:,}): simplify it")
+    import regex
+
     try:
         compiled = regex.compile(pattern)
     except (regex.error, OverflowError, RecursionError) as exc:
