@@ -5,8 +5,9 @@
 from __future__ import annotations
 
 import ipaddress
-from datetime import UTC, datetime
+from datetime import datetime
 
+from connex_tui.engine import route_fields
 from connex_tui.engine.snapshot import CallInput
 from connex_tui.engine.validation import _Collector, text
 
@@ -37,16 +38,9 @@ def ip_address(value) -> str:
 
 def moment(value) -> datetime | None:
     """ISO date/time, UTC when no zone is given; empty = now (the caller's clock)."""
-    if isinstance(value, datetime):
-        return value if value.tzinfo else value.replace(tzinfo=UTC)
-    raw = text(str(value or ""), max_len=40, single_line=True)
-    if not raw:
-        return None
-    try:
-        at = datetime.fromisoformat(raw.replace("Z", "+00:00"))
-    except ValueError:
-        raise ValueError("not an ISO time (e.g. 2026-11-25T12:00:00Z)") from None
-    return at.astimezone(UTC) if at.tzinfo else at.replace(tzinfo=UTC)
+    if not isinstance(value, datetime):
+        value = text(str(value or ""), max_len=40, single_line=True)
+    return route_fields.moment(value, example="not an ISO time (e.g. 2026-11-25T12:00:00Z)")
 
 
 def validate_call(raw: dict) -> CallInput:

@@ -182,8 +182,11 @@ def increment(value) -> tuple[int, int]:
         raise ValueError(f"MCD/Pulse: {exc} (MCD ≥ 0, Pulse ≥ 1)") from None
 
 
-def moment(value) -> datetime | None:
-    """ISO date or date-time; UTC when no zone is given; empty = None (always)."""
+def moment(value, *,
+           example: str = "write an ISO date like 2026-01-31 or 2026-01-31T08:00"
+           ) -> datetime | None:
+    """ISO date or date-time; UTC when no zone is given; empty = None (always). `example`
+    is the message for text that is not one."""
     if value is None or value == "":
         return None
     if isinstance(value, datetime):
@@ -197,7 +200,7 @@ def moment(value) -> datetime | None:
         try:
             dt = datetime.fromisoformat(raw)
         except ValueError:
-            raise ValueError("write an ISO date like 2026-01-31 or 2026-01-31T08:00") from None
+            raise ValueError(example) from None
     if dt.tzinfo is None:
         return dt.replace(tzinfo=UTC)
     return dt.astimezone(UTC)
