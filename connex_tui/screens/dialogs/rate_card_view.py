@@ -94,8 +94,7 @@ class RateCardScreen(Screen):
 
     def on_mount(self) -> None:
         self.table.focus()
-        self.load_info()
-        self.reload()
+        self.load_info()  # then the first page, shown with the card's precision
 
     def cells(self, r) -> tuple:
         blocked = Text("yes", style="bold red") if r.blocked else ""
@@ -106,11 +105,12 @@ class RateCardScreen(Screen):
     @work(group="card-info")
     async def load_info(self) -> None:
         try:
-            card = await self.app.services.rates.card(self.card_id)
+            card = await self.app.services.rates.card(self.card_id, counts=False)
         except NotFound:
             self.app.flash(f"Card {escape(self.card_name)} no longer exists", error=True)
             return
         self.precision = card.precision
+        self.reload()
         parents = ", ".join(card.parents) or "none"
         self.query_one("#card-info", Static).update(
             f"{card.currency} · precision {card.precision} · rounding {card.rounding} · "
@@ -180,8 +180,7 @@ class RateCardScreen(Screen):
         self.query_one("#card-search", Input).focus()
 
     def action_refresh(self) -> None:
-        self.load_info()
-        self.reload()
+        self.load_info()  # then the first page, shown with the card's precision
         self.app.flash("Refreshed")
 
     def action_back(self) -> None:
