@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from connex_tui import cli
+from connex_tui.cli import commands as cli
 from connex_tui.config import (
     Config,
     ConfigError,

@@ -10,7 +10,7 @@ from connex_tui.data.access import Actor
 from connex_tui.data.rates import RatesService
 from connex_tui.data.routes import RoutesService
 from connex_tui.screens.customer_detail.screen import CustomerDetailScreen
-from connex_tui.screens.dialogs.rate_card_view import RateCardScreen
+from connex_tui.screens.rate_card import RateCardScreen
 from connex_tui.widgets.confirm import ConfirmScreen
 from connex_tui.widgets.form import FormScreen
 from tests.ui.conftest import frozen_clock, make_app

@@ -11,7 +11,7 @@ from __future__ import annotations
 import pytest
 
 from connex_tui.screens.customer_detail.screen import CustomerDetailScreen
-from connex_tui.screens.dialogs.rate_card_view import RateCardScreen
+from connex_tui.screens.rate_card import RateCardScreen
 from connex_tui.widgets.form import FormScreen
 from tests.ui.conftest import make_app
 from tests.ui.helpers import list_ready, wait_for

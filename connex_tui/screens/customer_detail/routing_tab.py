@@ -8,8 +8,8 @@ from textual.binding import Binding
 from connex_tui.data.access import NotFound
 from connex_tui.screens.customer_detail.pane_tab import Pane, PaneTab, Saved, pane_bindings
 from connex_tui.screens.dialogs.cli_rule_form import cli_rule_form, cli_rule_label
-from connex_tui.screens.dialogs.rate_card_view import RateCardScreen
 from connex_tui.screens.dialogs.route_form import route_form, route_label
+from connex_tui.screens.rate_card import RateCardScreen
 from connex_tui.widgets.row_table import Column, clip, limit_cell
 
 DIAL_WIDTH = 22

@@ -1,4 +1,4 @@
-"""Command line: `connex-tui` opens the console; subcommands do the non-interactive work."""
+"""The argument parser and the dispatch to each command."""
 
 from __future__ import annotations
 
@@ -9,36 +9,9 @@ import sys
 import time
 from datetime import UTC, datetime
 
-from connex_tui import cli_io, cli_simulate
+from connex_tui.cli import simulate, transfer
+from connex_tui.cli.progress import Progress
 from connex_tui.config import Config, ConfigError, load_config
-
-
-class Progress:
-    """A one-line progress bar on stderr (plain text when stderr is not a terminal)."""
-
-    def __init__(self, label: str, stream=None):
-        self.label = label
-        self.stream = stream or sys.stderr
-        self.tty = self.stream.isatty()
-        self._last = 0.0
-        self._shown = -1
-
-    def __call__(self, done: int, total: int) -> None:
-        pct = int(done * 100 / total) if total else 100
-        now = time.monotonic()
-        if self.tty:
-            if now - self._last < 0.1 and done < total:
-                return
-            self._last = now
-            width = 30
-            filled = width * pct // 100
-            self.stream.write(f"\r{self.label} [{'#' * filled}{'.' * (width - filled)}] {pct:3d}%")
-            if done >= total:
-                self.stream.write("\n")
-        elif pct // 10 != self._shown // 10 or done >= total:
-            self._shown = pct
-            self.stream.write(f"{self.label}: {pct}%\n")
-        self.stream.flush()
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -64,8 +37,8 @@ def _parser() -> argparse.ArgumentParser:
                       help="write CDR history for only this many customers (default: all)")
     seed.add_argument("--now", help="ISO time the history ends at (default: now)")
     seed.add_argument("--database-url", default=argparse.SUPPRESS)
-    cli_io.add_parsers(sub)
-    cli_simulate.add_parser(sub)
+    transfer.add_parsers(sub)
+    simulate.add_parser(sub)
     return p
 
 
@@ -99,10 +72,10 @@ def _main(argv: list[str] | None) -> int:
         return asyncio.run(_db_upgrade(cfg))
     if args.command == "demo":
         return asyncio.run(_demo_seed(cfg, args))
-    if args.command in cli_io.COMMANDS:
-        return cli_io.run(cfg, args)
-    if args.command == cli_simulate.COMMAND:
-        return cli_simulate.run(cfg, args)
+    if args.command in transfer.COMMANDS:
+        return transfer.run(cfg, args)
+    if args.command == simulate.COMMAND:
+        return simulate.run(cfg, args)
     from connex_tui.app import run_app
 
     return run_app(cfg)

@@ -140,7 +140,7 @@ def _output(path: str | None):
 
 
 async def _rates_import(cfg: Config, args) -> int:
-    from connex_tui.cli import Progress
+    from connex_tui.cli.progress import Progress
     from connex_tui.data.access import Actor, NotFound, PermissionDenied
     from connex_tui.data.db import Database, upgrade
     from connex_tui.engine.route_fields import moment
