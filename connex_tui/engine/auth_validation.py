@@ -7,6 +7,7 @@ import re
 from dataclasses import dataclass
 
 from connex_tui.engine import route_fields as f
+from connex_tui.engine.textsafe import has_control
 from connex_tui.engine.validation import _Collector, boolean, choice, integer, text
 
 AUTH_DIRECTIONS = ("ingress", "egress")
@@ -127,7 +128,7 @@ def sip_password(value: str, *, required: bool) -> str:
         raise ValueError(f"at least {SIP_PASSWORD_MIN} characters")
     if len(raw) > 128:
         raise ValueError("at most 128 characters")
-    if any(ord(ch) < 32 or ord(ch) == 127 for ch in raw):
+    if has_control(raw):
         raise ValueError("must be one line without control characters")
     return raw
 

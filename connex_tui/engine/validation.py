@@ -13,6 +13,7 @@ from urllib.parse import urlparse
 
 from connex_tui.engine.currencies import ISO4217
 from connex_tui.engine.money import MoneyFormatError, parse_money
+from connex_tui.engine.textsafe import has_control
 
 CUSTOMER_STATUSES = ("active", "inactive", "pending_approval", "penalty")
 STATUS_LABELS = {
@@ -71,10 +72,11 @@ def text(value: str, *, required: bool = False, max_len: int = 10_000,
     value = (value or "").strip()
     if required and not value:
         raise ValueError("required")
-    if single_line and any(ord(ch) < 32 or ord(ch) == 127 for ch in value):
+    if single_line and has_control(value):
         raise ValueError("must be one line without control characters")
-    if "\x00" in value:
-        raise ValueError("contains a NUL character")
+    value = value.replace("\r\n", "\n")
+    if has_control(value, multiline=True):  # ESC, C1, bidi overrides: terminal tricks
+        raise ValueError("contains control characters (only new lines and tabs may be used)")
     if len(value) > max_len:
         raise ValueError(f"at most {max_len} characters")
     return value

@@ -686,14 +686,17 @@ def _route_view(src: RouteInput | RouteRow) -> dict:
 
 async def apply_config(db: Database, actor: Actor, path: str | Path, *, dry_run: bool = False,
                        prune: bool = False, clock: Clock = utcnow) -> ApplyReport:
-    """Apply the YAML file at `path`; see the module doc. OSError if unreadable."""
+    """Apply the YAML file at `path`; see the module doc. OSError if unreadable,
+    config_yaml.UnreadableConfig if too big to read."""
     actor.require("write")
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError:
-        return ApplyReport(errors=["not UTF-8 text"])
-    doc, errors = read_document(text.removeprefix("\ufeff"), path.parent)
+        text = cy.read_bounded(path)
+    except cy.UnreadableConfig:
+        raise
+    except cy.ConfigFileError as exc:
+        return ApplyReport(errors=exc.errors)
+    doc, errors = read_document(text, path.parent)
     if errors:
         return ApplyReport(errors=errors)
     secrets = await _prepare_secrets(db, doc)
