@@ -10,12 +10,13 @@ from __future__ import annotations
 import asyncio
 from dataclasses import asdict, dataclass
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import delete, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from connex_tui.data import audit, passwords
 from connex_tui.data.access import Actor, StaleError
 from connex_tui.data.config_write import (
+    ConfigWrites,
     changed,
     check_unique,
     get_or_404,
@@ -34,6 +35,7 @@ from connex_tui.engine.validation import ValidationError
 
 IP_FIELDS = tuple(IpAuthInput.__dataclass_fields__)
 SIP_FIELDS = ("username", "channels", "flow_speed", "ip_whitelist")
+USERNAME_TAKEN = "this username is taken (usernames are unique across all customers)"
 
 
 @dataclass(frozen=True, slots=True)
@@ -181,6 +183,77 @@ def check_sip_rename(old_username: str, new_username: str, new_password: bool) -
     if old_username != new_username and not new_password:
         raise ValidationError({"password": "a new username needs a new password (the SIP "
                                            "digest HA1 includes the username)"})
+
+
+async def auth_rows_of(s: AsyncSession, customer_ids: list[int]
+                       ) -> tuple[dict[int, list[IpAuth]], dict[int, list[SipUser]]]:
+    """The customers' IP-auth entries and SIP users (in id order), by customer."""
+    ips: dict[int, list[IpAuth]] = {}
+    users: dict[int, list[SipUser]] = {}
+    for chunk in (customer_ids[i:i + 500] for i in range(0, len(customer_ids), 500)):
+        for model, into in ((IpAuth, ips), (SipUser, users)):
+            for row in await s.scalars(select(model).where(model.customer_id.in_(chunk))
+                                       .order_by(model.id)):
+                into.setdefault(row.customer_id, []).append(row)
+    return ips, users
+
+
+async def sip_users_named(s: AsyncSession, usernames: list[str]) -> dict[str, SipUser]:
+    """SIP users by lower-case username, of any customer."""
+    out: dict[str, SipUser] = {}
+    keys = sorted({u.lower() for u in usernames})
+    for chunk in (keys[i:i + 500] for i in range(0, len(keys), 500)):
+        for row in await s.scalars(select(SipUser).where(func.lower(SipUser.username)
+                                                         .in_(chunk))):
+            out[row.username.lower()] = row
+    return out
+
+
+async def add_ip_auth(w: ConfigWrites, customer_id: int, data: IpAuthInput) -> int:
+    await check_host(w.s, customer_id, data, None)
+    values = asdict(data)
+    entry_id = await w.insert(IpAuth, {"customer_id": customer_id, **values})
+    await w.audit("create", "ip_auth", entry_id, None, values, customer_id=customer_id)
+    return entry_id
+
+
+async def change_ip_auth(w: ConfigWrites, current: IpAuth, data: IpAuthInput) -> None:
+    await check_host(w.s, current.customer_id, data, current.id)
+    before = snapshot_of(current, IP_FIELDS)
+    values = asdict(data)
+    await w.update(IpAuth, current, values, "IP-auth entry")
+    await w.audit("update", "ip_auth", current.id, before, values,
+                  customer_id=current.customer_id)
+
+
+async def add_sip_user(w: ConfigWrites, customer_id: int, values: dict, stored: dict) -> int:
+    """A user from its SIP_FIELDS values and stored secrets (sip_secrets)."""
+    await check_unique(w.s, SipUser.username, values["username"], None, field="username",
+                       message=USERNAME_TAKEN)
+    user_id = await w.insert(SipUser, {"customer_id": customer_id, **values, **stored})
+    await w.audit("create", "sip_users", user_id, None, {**values, **stored},
+                  customer_id=customer_id)
+    return user_id
+
+
+async def change_sip_user(w: ConfigWrites, current: SipUser, values: dict) -> None:
+    """Write SIP_FIELDS values (and customer_id or new secrets, if given) over `current`;
+    a user moved to another customer reindexes both."""
+    await check_unique(w.s, SipUser.username, values.get("username", current.username),
+                       current.id, field="username", message=USERNAME_TAKEN)
+    before = snapshot_of(current, (*SIP_FIELDS, "customer_id", "password_hash", "ha1"))
+    await w.update(SipUser, current, values, "SIP user")
+    w.touched.add(current.customer_id)
+    await w.audit("update", "sip_users", current.id, before, {**before, **values},
+                  customer_id=values.get("customer_id", current.customer_id))
+
+
+async def drop_auth_row(w: ConfigWrites, current: IpAuth | SipUser) -> None:
+    """Delete one of a customer's IP-auth entries or SIP users."""
+    before = snapshot_of(current, IP_FIELDS if isinstance(current, IpAuth) else SIP_FIELDS)
+    await w.delete(type(current), current.id)
+    await w.audit("delete", type(current).__tablename__, current.id, before, None,
+                  customer_id=current.customer_id)
 
 
 class AuthService:

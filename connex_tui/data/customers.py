@@ -167,6 +167,35 @@ async def update_customer(s: AsyncSession, current: Customer, version: int,
         raise StaleError("customer")
 
 
+async def customers_named(s: AsyncSession, names: list[str]) -> dict[str, Customer]:
+    """Customers (archived too) by lower-case name."""
+    keys = sorted({n.lower() for n in names})
+    out: dict[str, Customer] = {}
+    for chunk in (keys[i:i + 500] for i in range(0, len(keys), 500)):
+        out |= {c.name_key: c for c in await s.scalars(
+            select(Customer).where(Customer.name_key.in_(chunk)))}
+    return out
+
+
+async def customer_by_id(s: AsyncSession, customer_id: int) -> Customer | None:
+    return await s.get(Customer, customer_id)
+
+
+async def add_customer(w, data: CustomerInput) -> int:
+    """insert_customer, audited, within a ConfigWrites."""
+    cid = await insert_customer(w.s, data, w.now)
+    await w.audit("create", "customers", cid, None, asdict(data), customer_id=cid)
+    return cid
+
+
+async def change_customer(w, current: Customer, data: CustomerInput) -> None:
+    """update_customer over `current` as read, audited, within a ConfigWrites."""
+    before = {k: getattr(current, k) for k in CustomerInput.__dataclass_fields__}
+    await update_customer(w.s, current, current.version, data, w.now)
+    await w.audit("update", "customers", current.id, before, asdict(data),
+                  customer_id=current.id)
+
+
 class CustomerService:
     def __init__(self, db: Database, actor: Actor, clock: Clock = utcnow):
         self.db = db

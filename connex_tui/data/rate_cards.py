@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from connex_tui.data import audit
 from connex_tui.data.access import Actor, NotFound, StaleError
 from connex_tui.data.config_write import (
+    ConfigWrites,
     changed,
     check_unique,
     get_or_404,
@@ -254,6 +255,48 @@ async def touch_card(s: AsyncSession, card_id: int, now: datetime) -> None:
     await s.execute(update(RateCard).where(RateCard.id == card_id)
                     .values(version=RateCard.version + 1, updated_at=now)
                     .execution_options(synchronize_session=False))
+
+
+async def cards_by_name(s: AsyncSession) -> dict[str, RateCard]:
+    """Every card by lower-case name (names are unique across both directions)."""
+    return {c.name.lower(): c for c in await s.scalars(select(RateCard).order_by(RateCard.id))}
+
+
+async def add_card(w: ConfigWrites, data: RateCardInput, provider_id: int | None,
+                   parent_ids: list[int]) -> int:
+    """A card from validated input resolved by resolve_card."""
+    values = card_values(data, provider_id)
+    card_id = await w.insert(RateCard, values)
+    await set_parents(w.s, card_id, parent_ids)
+    await w.audit("create", "rate_cards", card_id, None,
+                  {**values, "parents": sorted(data.parents, key=str.lower)})
+    return card_id
+
+
+async def change_card(w: ConfigWrites, current: RateCard, data: RateCardInput,
+                      provider_id: int | None, parent_ids: list[int]) -> None:
+    """Write `data` over `current` (as read); check_card_change first."""
+    before = {**snapshot_of(current, CARD_FIELDS),
+              "parents": await parent_names(w.s, current.id)}
+    values = card_values(data, provider_id)
+    await w.update(RateCard, current, values, "rate card")
+    await set_parents(w.s, current.id, parent_ids)
+    await w.audit("update", "rate_cards", current.id, before,
+                  {**values, "parents": sorted(data.parents, key=str.lower)})
+
+
+async def drop_card(w: ConfigWrites, current: RateCard) -> None:
+    """Delete a card and its rows; ValidationError({"name": why}) while it is in use."""
+    w.actor.require("delete")
+    before = snapshot_of(current, CARD_FIELDS)
+    await remove_card(w.s, current.id)
+    await w.audit("delete", "rate_cards", current.id, before, None)
+
+
+async def rows_replaced(w: ConfigWrites, card_id: int, before: dict, after: dict) -> None:
+    """A card's rows were rewritten in bulk (import, apply): one audit row of counts."""
+    await touch_card(w.s, card_id, w.now)
+    await w.audit("import", "rate_cards", card_id, before, after)
 
 
 class RatesService:
