@@ -177,6 +177,12 @@ async def customers_named(s: AsyncSession, names: list[str]) -> dict[str, Custom
     return out
 
 
+async def unarchived_customers(s: AsyncSession) -> list[Customer]:
+    """Every customer not archived, in name order (the configuration export)."""
+    return list(await s.scalars(select(Customer).where(Customer.archived_at.is_(None))
+                                .order_by(Customer.name_key)))
+
+
 async def customer_by_id(s: AsyncSession, customer_id: int) -> Customer | None:
     return await s.get(Customer, customer_id)
 

@@ -39,6 +39,12 @@ class ProviderRow:
                 "channels": str(self.channels), "flow_speed": str(self.flow_speed)}
 
 
+async def provider_rows(s: AsyncSession) -> list[ProviderRow]:
+    """Every provider in name order."""
+    return [ProviderRow(p.id, p.version, p.name, p.status, p.host, p.channels, p.flow_speed)
+            for p in await s.scalars(select(Provider).order_by(func.lower(Provider.name)))]
+
+
 async def providers_by_name(s: AsyncSession) -> dict[str, Provider]:
     """Every provider by lower-case name (config apply matches names ignoring case)."""
     return {p.name.lower(): p for p in await s.scalars(select(Provider))}
@@ -86,9 +92,7 @@ class ProvidersService:
 
     async def providers(self) -> list[ProviderRow]:
         async with self.db.sessions() as s:
-            found = await s.scalars(select(Provider).order_by(func.lower(Provider.name)))
-            return [ProviderRow(p.id, p.version, p.name, p.status, p.host, p.channels,
-                                p.flow_speed) for p in found]
+            return await provider_rows(s)
 
     async def create_provider(self, raw: dict) -> int:
         self.actor.require("write")

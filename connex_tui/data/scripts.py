@@ -39,6 +39,12 @@ def _plural(n: int, word: str) -> str:
     return f"{n} {word}{'s' if n != 1 else ''}"
 
 
+async def script_rows(s: AsyncSession) -> list[ScriptRow]:
+    """Every routing script in name order."""
+    return [ScriptRow(r.id, r.version, r.name, r.body) for r in await s.scalars(
+        select(RoutingScript).order_by(func.lower(RoutingScript.name)))]
+
+
 async def scripts_by_name(s: AsyncSession) -> dict[str, RoutingScript]:
     return {r.name.lower(): r for r in await s.scalars(select(RoutingScript))}
 
@@ -83,9 +89,7 @@ class ScriptsService:
 
     async def scripts(self) -> list[ScriptRow]:
         async with self.db.sessions() as s:
-            found = await s.scalars(select(RoutingScript)
-                                    .order_by(func.lower(RoutingScript.name)))
-            return [ScriptRow(r.id, r.version, r.name, r.body) for r in found]
+            return await script_rows(s)
 
     async def create_script(self, raw: dict) -> int:
         self.actor.require("write")
