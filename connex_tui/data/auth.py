@@ -10,18 +10,16 @@ from __future__ import annotations
 import asyncio
 from dataclasses import asdict, dataclass
 
-from sqlalchemy import delete, func, insert, select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from connex_tui.data import audit, passwords
+from connex_tui.data import passwords
 from connex_tui.data.access import Actor, StaleError
 from connex_tui.data.config_write import (
     ConfigWrites,
-    changed,
     check_unique,
     get_or_404,
     snapshot_of,
-    update_versioned,
 )
 from connex_tui.data.db import Database
 from connex_tui.data.models import Customer, IngressRoute, IpAuth, SipUser
@@ -272,52 +270,34 @@ class AuthService:
     async def create_ip_auth(self, customer_id: int, raw: dict) -> int:
         self.actor.require("write")
         data = validate_ip_auth(raw)
-        now = self.clock()
         async with self.db.sessions() as s, s.begin():
             await get_or_404(s, Customer, customer_id, "customer")
-            await check_host(s, customer_id, data, None)
-            values = asdict(data)
-            entry_id = await s.scalar(insert(IpAuth).values(
-                customer_id=customer_id, **values, version=1, created_at=now,
-                updated_at=now).returning(IpAuth.id))
-            await audit.record(s, self.actor, "create", "ip_auth", entry_id,
-                               customer_id=customer_id, before=None, after=values, at=now)
-            await changed(s, customer_id)
+            w = ConfigWrites(s, self.actor, self.clock())
+            entry_id = await add_ip_auth(w, customer_id, data)
+            await w.finish()
         return entry_id
 
     async def update_ip_auth(self, entry_id: int, version: int, raw: dict) -> None:
         self.actor.require("write")
         data = validate_ip_auth(raw)
-        now = self.clock()
         async with self.db.sessions() as s, s.begin():
             current = await get_or_404(s, IpAuth, entry_id, "IP-auth entry")
             if current.version != version:
                 raise StaleError("IP-auth entry")
-            await check_host(s, current.customer_id, data, entry_id)
-            before = snapshot_of(current, IP_FIELDS)
-            values = asdict(data)
-            await update_versioned(s, IpAuth, entry_id, version, values,
-                                   what="IP-auth entry", now=now)
-            await audit.record(s, self.actor, "update", "ip_auth", entry_id,
-                               customer_id=current.customer_id, before=before, after=values,
-                               at=now)
-            await changed(s, current.customer_id)
+            w = ConfigWrites(s, self.actor, self.clock())
+            await change_ip_auth(w, current, data)
+            await w.finish()
 
     async def delete_ip_auth(self, entry_id: int) -> None:
-        await self._delete(IpAuth, entry_id, IP_FIELDS, "IP-auth entry")
+        await self._delete(IpAuth, entry_id, "IP-auth entry")
 
-    async def _delete(self, model, row_id: int, audited: tuple[str, ...], what: str) -> None:
+    async def _delete(self, model, row_id: int, what: str) -> None:
         """Delete one of a customer's auth rows, audited, the customer reindexed."""
         self.actor.require("delete")
-        now = self.clock()
         async with self.db.sessions() as s, s.begin():
-            current = await get_or_404(s, model, row_id, what)
-            before = snapshot_of(current, audited)
-            await s.execute(delete(model).where(model.id == row_id))
-            await audit.record(s, self.actor, "delete", model.__tablename__, row_id,
-                               customer_id=current.customer_id, before=before, after=None,
-                               at=now)
-            await changed(s, current.customer_id)
+            w = ConfigWrites(s, self.actor, self.clock())
+            await drop_auth_row(w, await get_or_404(s, model, row_id, what))
+            await w.finish()
 
     # -- SIP users ------------------------------------------------------------------------
     async def sip_users(self, customer_id: int) -> list[SipUserRow]:
@@ -330,30 +310,18 @@ class AuthService:
     def generate_password(self) -> str:
         return passwords.generate_password()
 
-    async def _check_username(self, s: AsyncSession, username: str,
-                              own_id: int | None) -> None:
-        await check_unique(s, SipUser.username, username, own_id, field="username",
-                           message="this username is taken (usernames are unique across "
-                                   "all customers)")
-
     async def create_sip_user(self, customer_id: int, raw: dict) -> tuple[int, str]:
         """Returns (id, clear password) - the typed or the generated one, to show once."""
         self.actor.require("write")
         data = validate_sip_user(raw, creating=True)
         password = data.password or passwords.generate_password()
         stored = await sip_secrets(data.username, password)
-        now = self.clock()
         async with self.db.sessions() as s, s.begin():
             await get_or_404(s, Customer, customer_id, "customer")
-            await self._check_username(s, data.username, None)
-            values = {f: getattr(data, f) for f in SIP_FIELDS}
-            user_id = await s.scalar(insert(SipUser).values(
-                customer_id=customer_id, **values, **stored, version=1, created_at=now,
-                updated_at=now).returning(SipUser.id))
-            await audit.record(s, self.actor, "create", "sip_users", user_id,
-                               customer_id=customer_id, before=None,
-                               after={**values, **stored}, at=now)
-            await changed(s, customer_id)
+            w = ConfigWrites(s, self.actor, self.clock())
+            user_id = await add_sip_user(w, customer_id,
+                                         {f: getattr(data, f) for f in SIP_FIELDS}, stored)
+            await w.finish()
         return user_id, password
 
     async def update_sip_user(self, user_id: int, version: int, raw: dict) -> str | None:
@@ -369,20 +337,14 @@ class AuthService:
             old_username = current.username
         check_sip_rename(old_username, data.username, bool(password))
         stored = await sip_secrets(data.username, password) if password else {}
-        now = self.clock()
         async with self.db.sessions() as s, s.begin():
             current = await get_or_404(s, SipUser, user_id, "SIP user")
             if current.version != version:
                 raise StaleError("SIP user")
-            await self._check_username(s, data.username, user_id)
-            before = snapshot_of(current, (*SIP_FIELDS, "password_hash", "ha1"))
-            values = {f: getattr(data, f) for f in SIP_FIELDS} | stored
-            await update_versioned(s, SipUser, user_id, version, values, what="SIP user",
-                                   now=now)
-            await audit.record(s, self.actor, "update", "sip_users", user_id,
-                               customer_id=current.customer_id, before=before,
-                               after={**before, **values}, at=now)
-            await changed(s, current.customer_id)
+            w = ConfigWrites(s, self.actor, self.clock())
+            await change_sip_user(w, current, {f: getattr(data, f) for f in SIP_FIELDS}
+                                  | stored)
+            await w.finish()
         return password or None
 
     async def reset_sip_password(self, user_id: int) -> str:
@@ -392,22 +354,17 @@ class AuthService:
         async with self.db.sessions() as s:
             username = (await get_or_404(s, SipUser, user_id, "SIP user")).username
         stored = await sip_secrets(username, password)
-        now = self.clock()
         async with self.db.sessions() as s, s.begin():
             current = await get_or_404(s, SipUser, user_id, "SIP user")
             if current.username != username:  # renamed since: the HA1 would be wrong
                 raise StaleError("SIP user")
-            before = {"password_hash": current.password_hash, "ha1": current.ha1}
-            await update_versioned(s, SipUser, user_id, current.version, stored,
-                                   what="SIP user", now=now)
-            await audit.record(s, self.actor, "update", "sip_users", user_id,
-                               customer_id=current.customer_id, before=before, after=stored,
-                               at=now)
-            await changed(s, current.customer_id)
+            w = ConfigWrites(s, self.actor, self.clock())
+            await change_sip_user(w, current, stored)
+            await w.finish()
         return password
 
     async def delete_sip_user(self, user_id: int) -> None:
-        await self._delete(SipUser, user_id, SIP_FIELDS, "SIP user")
+        await self._delete(SipUser, user_id, "SIP user")
 
 
 def _ip_row(r: IpAuth) -> IpAuthRow:

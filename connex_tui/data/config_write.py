@@ -95,10 +95,13 @@ class ConfigWrites:
         self.touched: set[int] = set()
 
     async def audit(self, action: str, table: str, row_id: int, before: dict | None,
-                    after: dict | None, *, customer_id: int | None = None) -> None:
+                    after: dict | None, *, customer_id: int | None = None,
+                    routing: bool = True) -> None:
+        """Record the write; `routing=False` for a customer's own fields, which the
+        routing decision rereads per call (no generation bump, no full reload)."""
         await audit.record(self.s, self.actor, action, table, row_id, customer_id=customer_id,
                            before=before, after=after, at=self.now)
-        self.dirty = True
+        self.dirty = self.dirty or routing
         if customer_id is not None:
             self.touched.add(customer_id)
 

@@ -27,7 +27,6 @@ from connex_tui.data.config_write import (
     moment_text,
     plain_decimal,
     snapshot_of,
-    update_versioned,
 )
 from connex_tui.data.db import Database
 from connex_tui.data.models import (
@@ -328,52 +327,34 @@ class RatesService:
     async def create_card(self, raw: dict) -> int:
         self.actor.require("write")
         data = validate_rate_card(raw)
-        now = self.clock()
         async with self.db.sessions() as s, s.begin():
             provider_id, parent_ids = await resolve_card(s, data, None)
-            values = card_values(data, provider_id)
-            card_id = await s.scalar(insert(RateCard).values(
-                **values, version=1, created_at=now, updated_at=now).returning(RateCard.id))
-            await set_parents(s, card_id, parent_ids)
-            await audit.record(s, self.actor, "create", "rate_cards", card_id, customer_id=None,
-                               before=None, after={**values, "parents": list(data.parents)},
-                               at=now)
-            await changed(s)
+            w = ConfigWrites(s, self.actor, self.clock())
+            card_id = await add_card(w, data, provider_id, parent_ids)
+            await w.finish()
         return card_id
 
     async def update_card(self, card_id: int, version: int, raw: dict) -> None:
         self.actor.require("write")
         data = validate_rate_card(raw)
-        now = self.clock()
         async with self.db.sessions() as s, s.begin():
             current = await get_or_404(s, RateCard, card_id, "rate card")
             if current.version != version:
                 raise StaleError("rate card")
             check_card_change(current, data)
             provider_id, parent_ids = await resolve_card(s, data, card_id)
-            before = {**snapshot_of(current, CARD_FIELDS),
-                      "parents": await parent_names(s, card_id)}
-            values = card_values(data, provider_id)
-            await update_versioned(s, RateCard, card_id, version, values, what="rate card",
-                                   now=now)
-            await set_parents(s, card_id, parent_ids)
-            await audit.record(s, self.actor, "update", "rate_cards", card_id, customer_id=None,
-                               before=before, after={**values, "parents": list(data.parents)},
-                               at=now)
-            await changed(s)
+            w = ConfigWrites(s, self.actor, self.clock())
+            await change_card(w, current, data, provider_id, parent_ids)
+            await w.finish()
 
     async def delete_card(self, card_id: int) -> None:
         """Refused while any route uses the card (rate card, lock/exclude, strategy) or it
         is a parent of a customer card (see card_in_use)."""
         self.actor.require("delete")
-        now = self.clock()
         async with self.db.sessions() as s, s.begin():
-            current = await get_or_404(s, RateCard, card_id, "rate card")
-            before = snapshot_of(current, CARD_FIELDS)
-            await remove_card(s, card_id)
-            await audit.record(s, self.actor, "delete", "rate_cards", card_id, customer_id=None,
-                               before=before, after=None, at=now)
-            await changed(s)
+            w = ConfigWrites(s, self.actor, self.clock())
+            await drop_card(w, await get_or_404(s, RateCard, card_id, "rate card"))
+            await w.finish()
 
     # -- rows -----------------------------------------------------------------------------
     async def rows(self, card_id: int, prefix: str = "", limit: int = 200,
