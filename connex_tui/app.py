@@ -6,14 +6,17 @@ import asyncio
 import gc
 import os
 import signal
+import sys
 import threading
 from dataclasses import dataclass
 
 from textual.app import App
 from textual.binding import Binding
+from textual.markup import escape
+from textual.worker import WorkerFailed
 
 from connex_tui.config import Config
-from connex_tui.data.access import Actor, NotFound, PermissionDenied, StaleError
+from connex_tui.data.access import Actor, NotFound, PermissionDenied, StaleError, StorageError
 from connex_tui.data.auth import AuthService
 from connex_tui.data.calls import CallsService
 from connex_tui.data.customers import CustomerDetail, CustomerService
@@ -53,7 +56,7 @@ class ConnexApp(App):
         super().__init__(ansi_color=True if config.theme.startswith("ansi") else None)
         self.config = config
         self.clock = clock
-        self.db = database or Database(config.database_url)
+        self.db = database or Database.for_config(config)
         self.actor = Actor(config.operator, config.role)
         self.services = Services(
             customers=CustomerService(self.db, self.actor, clock),
@@ -62,6 +65,7 @@ class ConnexApp(App):
             auth=AuthService(self.db, self.actor, clock),
             calls=CallsService(self.db, self.actor, clock))
         self.theme = config.theme
+        self.failed: StorageError | None = None  # why start-up gave up, printed on exit
         if os.environ.get("TERM") == "linux":  # the Linux console lacks box-drawing glyphs
             self.add_class("-ascii")
         if not config.animations:
@@ -75,7 +79,12 @@ class ConnexApp(App):
             # stuck handing output to a terminal that nobody reads any more.
             loop = asyncio.get_running_loop()
             signal.signal(signal.SIGHUP, lambda *_: self._hang_up(loop))
-        await upgrade(self.db)
+        try:
+            await upgrade(self.db)  # read-only (viewer): only checks the schema
+        except StorageError as exc:  # no database, schema behind, unreachable: one line
+            self.failed = exc
+            self.exit(return_code=exc.exit_code)
+            return
         await self.push_screen(CustomerListScreen())
         # Everything loaded so far lives for the whole session: keep it out of the cyclic
         # GC's full collections, which otherwise pause a keystroke now and then.
@@ -92,6 +101,15 @@ class ConnexApp(App):
 
     async def on_unmount(self) -> None:
         await self.db.dispose()
+
+    def _handle_exception(self, error: Exception) -> None:
+        """A database failure a worker or handler did not catch is flashed, not fatal: it
+        was rolled back, and the operator can retry. Anything else ends the app."""
+        cause = error.error if isinstance(error, WorkerFailed) else error
+        if isinstance(cause, StorageError):
+            self.flash(escape(str(cause)), error=True)
+            return
+        super()._handle_exception(error)
 
     # -- shared actions -------------------------------------------------------------------
     def flash(self, message: str, *, error: bool = False) -> None:
@@ -163,4 +181,6 @@ class ConnexApp(App):
 def run_app(config: Config) -> int:
     app = ConnexApp(config)
     app.run(mouse=config.mouse)
+    if app.failed is not None:  # after the terminal is restored, so the line stays visible
+        print(f"connex-tui: {app.failed}", file=sys.stderr)
     return app.return_code or 0

@@ -100,7 +100,7 @@ async def _open(cfg: Config):
     from connex_tui.data.calls import CallsService
     from connex_tui.data.db import Database, upgrade
 
-    db = Database(cfg.database_url)
+    db = Database.for_config(cfg)
     await upgrade(db)
     return db, CallsService(db, Actor(cfg.operator, cfg.role))
 
