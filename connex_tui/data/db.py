@@ -181,6 +181,12 @@ def make_engine(url: str, *, readonly: bool = False,
                 os.close(fd)
         engine = create_async_engine(target, connect_args={"timeout": busy_timeout})
 
+        @event.listens_for(engine.sync_engine, "do_connect")
+        def _exists(dialect, _record, cargs, cparams):
+            # say so before aiosqlite starts a thread that would outlive a failed open
+            if readonly and not path.exists():
+                raise dialect.loaded_dbapi.OperationalError("unable to open database file")
+
         @event.listens_for(engine.sync_engine, "connect")
         def _pragmas(dbapi_conn, _record):
             cur = dbapi_conn.cursor()
