@@ -16,10 +16,13 @@ from connex_tui.config import Config
 from connex_tui.data.access import Actor, NotFound, PermissionDenied, StaleError
 from connex_tui.data.auth import AuthService
 from connex_tui.data.calls import CallsService
+from connex_tui.data.cli_rules import CliRulesService
 from connex_tui.data.customers import CustomerDetail, CustomerService
 from connex_tui.data.db import Database, upgrade
-from connex_tui.data.rates import RatesService
+from connex_tui.data.providers import ProvidersService
+from connex_tui.data.rate_cards import RatesService
 from connex_tui.data.routes import RoutesService
+from connex_tui.data.scripts import ScriptsService
 from connex_tui.engine.clock import Clock, utcnow
 from connex_tui.screens.commands import CustomerCommands
 from connex_tui.screens.customer_list import CustomerListScreen
@@ -32,7 +35,10 @@ from connex_tui.widgets.confirm import ConfirmScreen
 class Services:
     customers: CustomerService
     rates: RatesService
+    providers: ProvidersService
     routes: RoutesService
+    cli_rules: CliRulesService
+    scripts: ScriptsService
     auth: AuthService
     calls: CallsService
 
@@ -58,7 +64,10 @@ class ConnexApp(App):
         self.services = Services(
             customers=CustomerService(self.db, self.actor, clock),
             rates=RatesService(self.db, self.actor, clock),
+            providers=ProvidersService(self.db, self.actor, clock),
             routes=RoutesService(self.db, self.actor, clock),
+            cli_rules=CliRulesService(self.db, self.actor, clock),
+            scripts=ScriptsService(self.db, self.actor, clock),
             auth=AuthService(self.db, self.actor, clock),
             calls=CallsService(self.db, self.actor, clock))
         self.theme = config.theme
