@@ -78,7 +78,7 @@ class CustomerListScreen(Screen):
             yield search
             yield Static("", id="count")
         yield DataTable(id="customers", cursor_type="row", cell_padding=0, zebra_stripes=True)
-        yield Footer()
+        yield Footer(compact=True)  # every key fits in 80 columns (tests/ui/test_footer_fit)
 
     def on_mount(self) -> None:
         self._build_columns()
@@ -308,8 +308,11 @@ class CustomerListScreen(Screen):
         select.expanded = True
 
     def check_action(self, action: str, parameters: tuple) -> bool | None:
+        archived = self.is_mounted and self.status_filter == "archived"
         if action == "restore":  # only meaningful (and shown) on the Archived filter
-            return self.is_mounted and self.status_filter == "archived"
+            return archived
+        if action == "delete":  # an archived row is already deleted: Restore takes its place
+            return not archived
         return True
 
     def action_cursor_to(self, row: int) -> None:
