@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from sqlalchemy import text
+
 from connex_tui.screens.customer_detail.screen import TABS, CustomerDetailScreen
 from connex_tui.screens.customer_list import CustomerListScreen
 from connex_tui.screens.help import HelpScreen
 from tests.ui.conftest import make_app
-from tests.ui.helpers import list_ready, screen_lines, wait_for
+from tests.ui.helpers import Db, list_ready, screen_lines, table_names, wait_for
 
 
 async def open_customer(pilot):
@@ -77,3 +79,22 @@ async def test_q_goes_back_to_the_list_from_a_rate_card(demo_path):
         await pilot.press("n")
         await pilot.pause()
         assert isinstance(app.screen, CustomerListScreen)
+
+
+async def test_names_get_room_and_long_numbers_show_a_cut_at_80_columns(demo_path):
+    db = Db(demo_path)
+    await db.rows("SELECT 1")
+    async with db.db.engine.begin() as conn:
+        await conn.execute(text("UPDATE customers SET balance = 123456789000000, "
+                                "channels = 100000 WHERE name = 'Acme Telecom'"))
+    await db.close()
+    app = make_app(demo_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await list_ready(pilot)
+        await pilot.pause()
+        lines = screen_lines(app)
+        for name in table_names(screen)[:16]:  # the rows on screen
+            line = next(ln for ln in lines if name[:20] in ln)  # 20+ characters of each
+            assert name in line or "…" in line
+        acme = next(ln for ln in lines if "Acme Telecom " in ln)
+        assert "123,456,789.…" in acme and "4/1000…" in acme  # cut, and visibly so

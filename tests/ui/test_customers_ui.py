@@ -57,7 +57,7 @@ async def test_add_customer_with_keys_only(db_path, db):
         await wait_for(pilot, lambda: not isinstance(app.screen, FormScreen), what="form closed")
         await rendered_after(pilot, screen, before)
         assert table_names(screen) == ["Blue Ocean VoIP"]
-        assert table_cells(screen) == ["! Blue Ocean…"]  # 80 columns; no auth nor route yet
+        assert table_cells(screen) == ["! Blue Ocean VoIP"]  # whole at 80; no auth nor route
     rows = await db.rows("SELECT name, currency, debit_limit, status FROM customers")
     assert rows == [("Blue Ocean VoIP", "EUR", -5_250_000, "active")]
     audit = await db.rows("SELECT operator, action FROM audit_log")
