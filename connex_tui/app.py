@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from textual.app import App
 from textual.binding import Binding
+from textual.screen import ModalScreen
 
 from connex_tui.config import Config
 from connex_tui.data.access import Actor, NotFound, PermissionDenied, StaleError
@@ -50,6 +51,8 @@ class ConnexApp(App):
     BINDINGS = [
         Binding("question_mark", "help", "Help", id="app.help", show=False),
         Binding("ctrl+p", "command_palette", "Palette", id="app.palette", show=False),
+        # The list binds q to quit (asking); dialogs keep q for typing or closing.
+        Binding("q", "to_list", "Back to the list", id="app.to_list", show=False),
     ]
 
     def __init__(self, config: Config, *, database: Database | None = None,
@@ -106,6 +109,17 @@ class ConnexApp(App):
     def flash(self, message: str, *, error: bool = False) -> None:
         self.notify(message, severity="error" if error else "information",
                     timeout=6 if error else 3)
+
+    def check_action(self, action: str, parameters: tuple) -> bool | None:
+        if action == "to_list":  # from a full screen only: a dialog on top stays in charge
+            return not isinstance(self.screen, (ModalScreen, CustomerListScreen))
+        return True
+
+    def action_to_list(self) -> None:
+        """q: leave the customer screen, a rate card, ... straight back to the list."""
+        while (len(self.screen_stack) > 2
+               and not isinstance(self.screen, (ModalScreen, CustomerListScreen))):
+            self.pop_screen()
 
     def action_help(self) -> None:
         if not isinstance(self.screen, HelpScreen):
