@@ -37,6 +37,7 @@ from connex_tui.data.models import (
     RoutingScript,
 )
 from connex_tui.engine.clock import Clock, utcnow
+from connex_tui.engine.regex_guard import check_slow_patterns, needs_slow_engine
 from connex_tui.engine.route_fields import (
     StrategyCardInput,
     StrategyInput,
@@ -157,6 +158,23 @@ async def _place_cli_rule(s: AsyncSession, customer_id: int, rule_id: int,
 async def _next_position(s: AsyncSession, model, customer_id: int) -> int:
     top = await s.scalar(select(func.max(model.position)).where(model.customer_id == customer_id))
     return 0 if top is None else int(top) + 1
+
+
+async def _check_slow_regexes(s: AsyncSession, customer_id: int, field: str, new: list[str],
+                              *, rule_id: int = 0, route_id: int = 0) -> None:
+    """Refuse a save that gives the customer more than regex_guard.MAX_SLOW_PER_CUSTOMER
+    slow-engine patterns (CLI rules and dial-string lines): each costs every call up to the
+    call's regex budget. Only asked when the saved row has one."""
+    if not any(needs_slow_engine(p) for p in new):
+        return
+    rules = await s.scalars(select(CliRule.cli).where(CliRule.customer_id == customer_id,
+                                                      CliRule.id != rule_id))
+    dials = await s.scalars(select(IngressRoute.dial_string).where(
+        IngressRoute.customer_id == customer_id, IngressRoute.id != route_id))
+    try:
+        check_slow_patterns([*rules, *(line for d in dials for line in d.splitlines()), *new])
+    except ValueError as exc:
+        raise ValidationError({field: str(exc)}) from None
 
 
 async def route_rows(s: AsyncSession, where) -> list[RouteRow]:
@@ -337,6 +355,8 @@ class RoutesService:
         async with self.db.sessions() as s, s.begin():
             customer = await get_or_404(s, Customer, customer_id, "customer")
             res = await resolve_route(s, customer, data, None)
+            await _check_slow_regexes(s, customer_id, "dial_string",
+                                      data.dial_string.splitlines())
             position = await _next_position(s, IngressRoute, customer_id)
             route_id = await s.scalar(insert(IngressRoute).values(
                 customer_id=customer_id, **route_values(data, res), position=position,
@@ -359,6 +379,8 @@ class RoutesService:
             customer = await get_or_404(s, Customer, current.customer_id, "customer")
             before = (await route_rows(s, IngressRoute.id == route_id))[0]
             res = await resolve_route(s, customer, data, route_id)
+            await _check_slow_regexes(s, customer.id, "dial_string",
+                                      data.dial_string.splitlines(), route_id=route_id)
             await update_versioned(s, IngressRoute, route_id, version,
                                    route_values(data, res), what="route", now=now)
             await write_route_children(s, route_id, res)
@@ -399,6 +421,7 @@ class RoutesService:
         now = self.clock()
         async with self.db.sessions() as s, s.begin():
             await get_or_404(s, Customer, customer_id, "customer")
+            await _check_slow_regexes(s, customer_id, "cli", [data.cli])
             position = await _next_position(s, CliRule, customer_id)
             values = {f: getattr(data, f) for f in CLI_FIELDS} | {"position": position}
             rule_id = await s.scalar(insert(CliRule).values(
@@ -420,6 +443,8 @@ class RoutesService:
             current = await get_or_404(s, CliRule, rule_id, "CLI rule")
             if current.version != version:
                 raise StaleError("CLI rule")
+            await _check_slow_regexes(s, current.customer_id, "cli", [data.cli],
+                                      rule_id=rule_id)
             before = snapshot_of(current, CLI_FIELDS)
             values = {f: getattr(data, f) for f in CLI_FIELDS}
             values["position"] = current.position
