@@ -177,6 +177,14 @@ _money = lru_cache(maxsize=8192)(format_exact)
 _affordable = lru_cache(maxsize=8192)(max_seconds_affordable)
 
 
+@lru_cache(maxsize=8192)
+def _whole_charge(seconds: int, mcd: int, pulse: int, rate: Decimal, connect_fee: Decimal,
+                  precision: int, rounding: str) -> Decimal:
+    """The charge of a call of `seconds` (the route's limit): the same few per rate row."""
+    return call_charge(billed_seconds(seconds, mcd, pulse), rate, connect_fee, answered=True,
+                       precision=precision, rounding=rounding)
+
+
 # -- the run ---------------------------------------------------------------------------
 class _Run:
     def __init__(self, snap: Snapshot, call: CallInput, usage: Usage) -> None:
@@ -519,9 +527,8 @@ class _Run:
         # Most calls can afford the route's whole limit: one charge settles that; only
         # otherwise search the longest duration the credit pays for.
         available, route_max = c.available, route.max_duration
-        whole = call_charge(billed_seconds(route_max, rate.mcd, rate.pulse), rate.rate,
-                            rate.connect_fee, answered=True, precision=card.precision,
-                            rounding=card.rounding)
+        whole = _whole_charge(route_max, rate.mcd, rate.pulse, rate.rate, rate.connect_fee,
+                              card.precision, card.rounding)
         if whole <= available:
             limit = route_max
             parts.append(f"route max {route_max} s costs {_money(whole, self.places)}, "
