@@ -7,34 +7,60 @@ import gc
 import os
 import signal
 import threading
-from dataclasses import dataclass
+from functools import cached_property
+from typing import TYPE_CHECKING
 
 from textual.app import App
 from textual.binding import Binding
 
 from connex_tui.config import Config
 from connex_tui.data.access import Actor, NotFound, PermissionDenied, StaleError
-from connex_tui.data.auth import AuthService
-from connex_tui.data.calls import CallsService
 from connex_tui.data.customers import CustomerDetail, CustomerService
 from connex_tui.data.db import Database, upgrade
-from connex_tui.data.rates import RatesService
-from connex_tui.data.routes import RoutesService
 from connex_tui.engine.clock import Clock, utcnow
 from connex_tui.screens.commands import CustomerCommands
 from connex_tui.screens.customer_list import CustomerListScreen
-from connex_tui.screens.dialogs.customer_form import customer_form
-from connex_tui.screens.help import HelpScreen
 from connex_tui.widgets.confirm import ConfirmScreen
 
+if TYPE_CHECKING:
+    from connex_tui.data.auth import AuthService
+    from connex_tui.data.calls import CallsService
+    from connex_tui.data.rates import RatesService
+    from connex_tui.data.routes import RoutesService
 
-@dataclass
+
 class Services:
-    customers: CustomerService
-    rates: RatesService
-    routes: RoutesService
-    auth: AuthService
-    calls: CallsService
+    """The data services. Only the customer list's is made at start; the others (and their
+    modules: the routing engine, validators, password hashing) on first use, so the list
+    paints without importing them."""
+
+    def __init__(self, db: Database, actor: Actor, clock: Clock) -> None:
+        self.db, self.actor, self.clock = db, actor, clock
+        self.customers = CustomerService(db, actor, clock)
+
+    @cached_property
+    def rates(self) -> RatesService:
+        from connex_tui.data.rates import RatesService
+
+        return RatesService(self.db, self.actor, self.clock)
+
+    @cached_property
+    def routes(self) -> RoutesService:
+        from connex_tui.data.routes import RoutesService
+
+        return RoutesService(self.db, self.actor, self.clock)
+
+    @cached_property
+    def auth(self) -> AuthService:
+        from connex_tui.data.auth import AuthService
+
+        return AuthService(self.db, self.actor, self.clock)
+
+    @cached_property
+    def calls(self) -> CallsService:
+        from connex_tui.data.calls import CallsService
+
+        return CallsService(self.db, self.actor, self.clock)
 
 
 class ConnexApp(App):
@@ -55,12 +81,7 @@ class ConnexApp(App):
         self.clock = clock
         self.db = database or Database(config.database_url)
         self.actor = Actor(config.operator, config.role)
-        self.services = Services(
-            customers=CustomerService(self.db, self.actor, clock),
-            rates=RatesService(self.db, self.actor, clock),
-            routes=RoutesService(self.db, self.actor, clock),
-            auth=AuthService(self.db, self.actor, clock),
-            calls=CallsService(self.db, self.actor, clock))
+        self.services = Services(self.db, self.actor, clock)
         self.theme = config.theme
         if os.environ.get("TERM") == "linux":  # the Linux console lacks box-drawing glyphs
             self.add_class("-ascii")
@@ -99,6 +120,8 @@ class ConnexApp(App):
                     timeout=6 if error else 3)
 
     def action_help(self) -> None:
+        from connex_tui.screens.help import HelpScreen  # on first use: not needed to start
+
         if not isinstance(self.screen, HelpScreen):
             self.push_screen(HelpScreen(self.screen))
 
@@ -120,6 +143,8 @@ class ConnexApp(App):
         operator has left `origin` while the customer was being read (fast keys)."""
         if self.screen is not origin:
             return False
+
+        from connex_tui.screens.dialogs.customer_form import customer_form
 
         async def save(raw):
             await self.services.customers.update(detail.id, detail.version, raw)
