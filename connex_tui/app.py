@@ -7,11 +7,12 @@ import gc
 import os
 import signal
 import threading
-from functools import cached_property
+from importlib import import_module
 from typing import TYPE_CHECKING
 
 from textual.app import App
 from textual.binding import Binding
+from textual.screen import ModalScreen
 
 from connex_tui.config import Config
 from connex_tui.data.access import Actor, NotFound, PermissionDenied, StaleError
@@ -25,8 +26,19 @@ from connex_tui.widgets.confirm import ConfirmScreen
 if TYPE_CHECKING:
     from connex_tui.data.auth import AuthService
     from connex_tui.data.calls import CallsService
-    from connex_tui.data.rates import RatesService
+    from connex_tui.data.cli_rules import CliRulesService
+    from connex_tui.data.providers import ProvidersService
+    from connex_tui.data.rate_cards import RatesService
     from connex_tui.data.routes import RoutesService
+    from connex_tui.data.scripts import ScriptsService
+
+# service attribute -> (module of connex_tui.data, class), made on first use
+_LAZY_SERVICES = {
+    "rates": ("rate_cards", "RatesService"), "providers": ("providers", "ProvidersService"),
+    "routes": ("routes", "RoutesService"), "cli_rules": ("cli_rules", "CliRulesService"),
+    "scripts": ("scripts", "ScriptsService"), "auth": ("auth", "AuthService"),
+    "calls": ("calls", "CallsService"),
+}
 
 
 class Services:
@@ -34,33 +46,27 @@ class Services:
     modules: the routing engine, validators, password hashing) on first use, so the list
     paints without importing them."""
 
+    customers: CustomerService
+    rates: RatesService
+    providers: ProvidersService
+    routes: RoutesService
+    cli_rules: CliRulesService
+    scripts: ScriptsService
+    auth: AuthService
+    calls: CallsService
+
     def __init__(self, db: Database, actor: Actor, clock: Clock) -> None:
         self.db, self.actor, self.clock = db, actor, clock
         self.customers = CustomerService(db, actor, clock)
 
-    @cached_property
-    def rates(self) -> RatesService:
-        from connex_tui.data.rates import RatesService
-
-        return RatesService(self.db, self.actor, self.clock)
-
-    @cached_property
-    def routes(self) -> RoutesService:
-        from connex_tui.data.routes import RoutesService
-
-        return RoutesService(self.db, self.actor, self.clock)
-
-    @cached_property
-    def auth(self) -> AuthService:
-        from connex_tui.data.auth import AuthService
-
-        return AuthService(self.db, self.actor, self.clock)
-
-    @cached_property
-    def calls(self) -> CallsService:
-        from connex_tui.data.calls import CallsService
-
-        return CallsService(self.db, self.actor, self.clock)
+    def __getattr__(self, name: str):  # only for attributes not made yet
+        if name not in _LAZY_SERVICES:
+            raise AttributeError(name)
+        module, cls = _LAZY_SERVICES[name]
+        service = getattr(import_module(f"connex_tui.data.{module}"), cls)(
+            self.db, self.actor, self.clock)
+        setattr(self, name, service)
+        return service
 
 
 class ConnexApp(App):
@@ -70,6 +76,8 @@ class ConnexApp(App):
     BINDINGS = [
         Binding("question_mark", "help", "Help", id="app.help", show=False),
         Binding("ctrl+p", "command_palette", "Palette", id="app.palette", show=False),
+        # The list binds q to quit (asking); dialogs keep q for typing or closing.
+        Binding("q", "to_list", "Back to the list", id="app.to_list", show=False),
     ]
 
     def __init__(self, config: Config, *, database: Database | None = None,
@@ -118,6 +126,17 @@ class ConnexApp(App):
     def flash(self, message: str, *, error: bool = False) -> None:
         self.notify(message, severity="error" if error else "information",
                     timeout=6 if error else 3)
+
+    def check_action(self, action: str, parameters: tuple) -> bool | None:
+        if action == "to_list":  # from a full screen only: a dialog on top stays in charge
+            return not isinstance(self.screen, (ModalScreen, CustomerListScreen))
+        return True
+
+    def action_to_list(self) -> None:
+        """q: leave the customer screen, a rate card, ... straight back to the list."""
+        while (len(self.screen_stack) > 2
+               and not isinstance(self.screen, (ModalScreen, CustomerListScreen))):
+            self.pop_screen()
 
     def action_help(self) -> None:
         from connex_tui.screens.help import HelpScreen  # on first use: not needed to start
