@@ -263,6 +263,8 @@ async def _config_apply(cfg: Config, args) -> int:
         return 2
     finally:
         await db.dispose()
+    for warning in report.warnings:
+        print(f"{args.file}: warning: {warning}", file=sys.stderr)
     if report.errors:
         for error in report.errors:
             print(f"{args.file}: {error}", file=sys.stderr)
