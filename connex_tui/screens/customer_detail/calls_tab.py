@@ -19,7 +19,8 @@ from textual.widgets import DataTable, Input, Static
 from connex_tui.data.calls import CallRow
 from connex_tui.engine.money import format_money
 from connex_tui.screens.customer_detail.tab_base import CustomerTab
-from connex_tui.screens.dialogs.simulate import ResultScreen, open_simulate
+from connex_tui.screens.dialogs.simulate import open_simulate
+from connex_tui.screens.dialogs.simulate_result import ResultScreen
 from connex_tui.widgets.text_view import TextScreen
 
 LIMIT = 100
