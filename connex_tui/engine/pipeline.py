@@ -23,9 +23,9 @@ from connex_tui.engine.cli_rules import apply_cli_rules
 from connex_tui.engine.money import (
     billed_seconds,
     call_charge,
-    format_exact,
     max_seconds_affordable,
 )
+from connex_tui.engine.present import exact
 from connex_tui.engine.rating import RateMatch
 from connex_tui.engine.regex_guard import GuardedPattern, compile_guarded
 from connex_tui.engine.snapshot import (
@@ -165,7 +165,7 @@ def _epoch(at: datetime | None) -> int | None:
 
 # Pure functions of small, much repeated arguments (rates, balances, source IPs): memoised,
 # they are a fifth of a decision's time otherwise.
-_money = lru_cache(maxsize=8192)(format_exact)
+_money = lru_cache(maxsize=8192)(exact)
 _affordable = lru_cache(maxsize=8192)(max_seconds_affordable)
 
 
