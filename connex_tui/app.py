@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from textual.app import App
 from textual.binding import Binding
+from textual.markup import escape
 
 from connex_tui.config import Config
 from connex_tui.data.access import Actor, NotFound, PermissionDenied, StaleError
@@ -21,10 +22,12 @@ from connex_tui.data.db import Database, upgrade
 from connex_tui.data.rates import RatesService
 from connex_tui.data.routes import RoutesService
 from connex_tui.engine.clock import Clock, utcnow
+from connex_tui.engine.textsafe import safe_text
 from connex_tui.screens.commands import CustomerCommands
 from connex_tui.screens.customer_list import CustomerListScreen
 from connex_tui.screens.dialogs.customer_form import customer_form
 from connex_tui.screens.help import HelpScreen
+from connex_tui.widgets import glyphs
 from connex_tui.widgets.confirm import ConfirmScreen
 
 
@@ -62,8 +65,7 @@ class ConnexApp(App):
             auth=AuthService(self.db, self.actor, clock),
             calls=CallsService(self.db, self.actor, clock))
         self.theme = config.theme
-        if os.environ.get("TERM") == "linux":  # the Linux console lacks box-drawing glyphs
-            self.add_class("-ascii")
+        glyphs.apply(self)  # ASCII frames and marks where the terminal lacks the glyphs
         if not config.animations:
             self.animation_level = "none"
 
@@ -95,7 +97,8 @@ class ConnexApp(App):
 
     # -- shared actions -------------------------------------------------------------------
     def flash(self, message: str, *, error: bool = False) -> None:
-        self.notify(message, severity="error" if error else "information",
+        """A toast; `message` is markup (escape names in it), controls are shown escaped."""
+        self.notify(safe_text(message), severity="error" if error else "information",
                     timeout=6 if error else 3)
 
     def action_help(self) -> None:
@@ -139,6 +142,7 @@ class ConnexApp(App):
             return None
         if self.screen is not origin:
             return None
+        name = escape(name)  # the dialog and the toast read markup
         if mode == "archive":
             msg = (f"{name} has CDRs or payments, so it will be ARCHIVED: it leaves the list "
                    "(filter Archived shows it) and its financial records stay.")

@@ -18,6 +18,7 @@ from functools import lru_cache
 from ipaddress import IPv4Address, IPv6Address, ip_address
 from typing import Any
 
+from connex_tui.engine import present
 from connex_tui.engine.cli_rules import REJECT_REASON as CLI_REJECT
 from connex_tui.engine.cli_rules import apply_cli_rules
 from connex_tui.engine.money import (
@@ -363,13 +364,13 @@ class _Run:
         seen_ch, seen_cps = [], []
         for label, key, ident, channels, _cps in levels:
             now = live.get((key, ident), 0)
-            seen_ch.append(f"{label} {now}/{channels or '∞'}")
+            seen_ch.append(f"{label} {present.channels(now, channels)}")
             if channels and now >= channels:
                 raise self.reject(5, "Limits", f"live calls {', '.join(seen_ch)}",
                                   503, f"Channel Limit ({label})")
         for label, key, ident, _channels, cps in levels:
             now = last.get((key, ident), 0)
-            seen_cps.append(f"{label} {now}/{cps or '∞'}")
+            seen_cps.append(f"{label} {present.channels(now, cps)}")
             if cps and now >= cps:
                 raise self.reject(5, "Limits", f"calls in the last second {', '.join(seen_cps)}",
                                   503, f"CPS Limit ({label})")

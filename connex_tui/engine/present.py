@@ -96,7 +96,7 @@ def clip(value: Any, width: int, *, pad: bool = False) -> str:
     out = safe_text(first)
     if len(out) > width or newline:
         mark = glyphs().ellipsis
-        out = out[: max(width - len(mark), 0)].rstrip() + mark
+        out = out[: max(width - len(mark), 0)].rstrip() + mark  # no space before it
         out = out[:width] if len(out) > width else out
     return out.ljust(width) if pad else out
 

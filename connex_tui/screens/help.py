@@ -32,7 +32,7 @@ class HelpScreen(ModalScreen[None]):
     def compose(self) -> ComposeResult:
         with Vertical():
             yield Static(f"Keys: {getattr(self.under, 'help_title', 'this screen')}  "
-                         "(esc closes)")
+                         "(esc closes)", markup=False)
             yield DataTable(cursor_type="row", id="keys")
             yield Static("ctrl+p palette: go to customer (also archived), go to tab, filters")
 

@@ -14,83 +14,31 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
-from connex_tui.engine.money import format_exact
-from connex_tui.engine.report import duration_text, headline
+from connex_tui.engine.present import glyphs, text
+from connex_tui.engine.report import PROVIDERS, TRACE, ViewRow, headline, result_view, verdict
 from connex_tui.engine.snapshot import Result
 
 
 def headline_text(result: Result) -> Text:
     """Green/red, and the first word says allow/reject for terminals without colour."""
-    if result.allowed:
-        return Text.assemble(("✓ ALLOW  ", "bold green"), (headline(result), "green"))
-    return Text.assemble(("✗ REJECT  ", "bold red"), (headline(result), "red"))
+    mark = glyphs().allow if result.allowed else glyphs().reject
+    style = "green" if result.allowed else "red"
+    return Text.assemble((f"{mark} {verdict(result)}  ", f"bold {style}"),
+                         (headline(result), style))
 
 
-def summary_pairs(r: Result) -> list[tuple[str, str]]:
-    def same(a: str, b: str) -> str:
-        """in → out; only `in` when the call stopped before the rewrite steps."""
-        if not b:
-            return a or "-"
-        return f"{a or '-'} → {b}" if b != a else f"{a} (unchanged)"
-
-    p = r.precision
-    rate = "-"
-    if r.prefix:
-        rate = (f"{r.prefix} {r.destination} · {format_exact(r.rate, p)} {r.currency}/min · "
-                f"connect fee {format_exact(r.connect_fee, p)} · {r.increment or '-'}")
-    route = r.route or "-"
-    if r.card:
-        route += f" · card {r.card}"
-    return [("Customer", r.customer or "-"), ("Auth", r.auth or "-"), ("Route", route),
-            ("Number", same(r.number_in, r.number_out)), ("CLI", same(r.cli_in, r.cli_out)),
-            ("PAID", r.pai or "-"), ("Rate", rate),
-            ("Max duration", "-" if r.max_duration is None else duration_text(r.max_duration))]
-
-
-PROVIDER_COLUMNS = ((" #", 2), ("Provider", 18), ("Card", 18), ("Cost/min", 10),
-                    ("Connect", 8), ("Margin/min", 10))
-
-
-def providers_text(r: Result) -> Text:
-    out = Text()
-    if not r.providers:
-        out.append("Providers: none", style="dim")
-        return out
-    out.append(f"Providers, in the order they are tried ({r.currency or 'card currency'})\n",
-               style="bold")
-    head = [label.rjust(w) if i >= 3 else label.ljust(w)
-            for i, (label, w) in enumerate(PROVIDER_COLUMNS)]
-    out.append(" ".join(head) + "\n", style="dim")
-    widths = [w for _, w in PROVIDER_COLUMNS]
-    for n, c in enumerate(r.providers, 1):
-        money = [format_exact(v, r.precision) for v in (c.rate, c.connect_fee, c.margin)]
-        cells = [str(n).rjust(widths[0]), _cut(c.name, widths[1]), _cut(c.card, widths[2]),
-                 money[0].rjust(widths[3]), money[1].rjust(widths[4])]
-        out.append(" ".join(cells) + " ")
-        out.append(money[2].rjust(widths[5]) + "\n", style="red" if c.margin < 0 else "")
-    out.rstrip()
-    return out
-
-
-def trace_pairs(r: Result) -> list[tuple[str, str]]:
-    """(step number, text): the pipeline writes "4. Route: ..."."""
-    out = []
-    for line in r.trace:
-        step, dot, rest = line.partition(". ")
-        out.append((step + dot.strip(), rest) if dot and step.isdigit() else ("", line))
-    return out
-
-
-def rows(pairs: list[tuple[str, str]]) -> ComposeResult:
+def rows(view: list[ViewRow]) -> ComposeResult:
     """Label and value side by side; a long value wraps under itself, not under the label."""
-    for label, value in pairs:
+    for row in view:
         with Horizontal(classes="pair"):
-            yield Static(label, classes="key", markup=False)
-            yield Static(value, classes="value", markup=False)
+            yield Static(row.label, classes="key", markup=False)
+            yield Static(Text(row.value, style="red" if row.alert else ""), classes="value")
 
 
-def _cut(value: str, width: int) -> str:
-    return value.ljust(width) if len(value) <= width else value[: width - 1] + "…"
+def section(view: list[ViewRow], name: str, *, id: str) -> ComposeResult:
+    with Vertical(id=id, classes="section-rows"):
+        yield Static(name, classes="section")
+        yield from rows([r for r in view if r.section == name])
 
 
 class ResultScreen(ModalScreen[str | None]):
@@ -106,10 +54,10 @@ class ResultScreen(ModalScreen[str | None]):
     ResultScreen #result-keys { width: auto; height: 1; padding-left: 1; color: $text-muted; }
     ResultScreen #result-body { height: auto; max-height: 100%; }
     ResultScreen #headline { text-style: bold; margin-bottom: 1; }
-    ResultScreen #summary, ResultScreen #trace { height: auto; }
+    ResultScreen #summary, ResultScreen .section-rows { height: auto; }
     ResultScreen .pair { height: auto; }
     ResultScreen .key { width: 14; color: $text-muted; }
-    ResultScreen #trace .key { width: 4; }
+    ResultScreen .section-rows .key { width: 4; }
     ResultScreen .value { width: 1fr; }
     ResultScreen #providers, ResultScreen #trace { margin-top: 1; }
     ResultScreen .section { text-style: bold; }
@@ -130,7 +78,8 @@ class ResultScreen(ModalScreen[str | None]):
 
     def compose(self) -> ComposeResult:
         r = self.result
-        title = f"{self.call_id or 'Simulation (not stored)'} · {r.number_in} from {r.cli_in}"
+        title = (f"{text(self.call_id) or 'Simulation (not stored)'} · {text(r.number_in)} "
+                 f"from {text(r.cli_in)}")
         keys = ["s edit"] + (["o open customer"] if self.offer_open else []) + ["esc close"]
         with Vertical(id="result"):
             with Horizontal(id="result-head"):
@@ -138,12 +87,11 @@ class ResultScreen(ModalScreen[str | None]):
                 yield Static(" · ".join(keys), id="result-keys")
             with VerticalScroll(id="result-body"):
                 yield Static(headline_text(r), id="headline")
+                view = result_view(r)
                 with Vertical(id="summary"):
-                    yield from rows(summary_pairs(r))
-                yield Static(providers_text(r), id="providers")
-                with Vertical(id="trace"):
-                    yield Static("Trace", classes="section")
-                    yield from rows(trace_pairs(r))
+                    yield from rows([row for row in view if not row.section])
+                yield from section(view, PROVIDERS, id="providers")
+                yield from section(view, TRACE, id="trace")
 
     def on_mount(self) -> None:
         self.query_one("#result-body").focus()
