@@ -108,6 +108,7 @@ def arrow(before: str, after: str) -> str:
     return f"{text(before) or '-'} {glyphs().arrow} {text(after)}"
 
 
+_encode = json.JSONEncoder(ensure_ascii=False).encode  # one encoder: a batch writes many
 _JSON_UNSAFE = re.compile("[\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 
 
@@ -115,7 +116,7 @@ def json_line(obj: Any) -> str:
     """One JSON object on one line, readable UTF-8, but with no raw control or bidi
     character (json escapes C0 itself; C1, DEL and bidi become \\uNNNN, still valid JSON
     that decodes to the same string)."""
-    raw = json.dumps(obj, ensure_ascii=False)
+    raw = _encode(obj)
     return _JSON_UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", raw)
 
 
