@@ -108,8 +108,11 @@ def arrow(before: str, after: str) -> str:
     return f"{text(before) or '-'} {glyphs().arrow} {text(after)}"
 
 
-_encode = json.JSONEncoder(ensure_ascii=False).encode  # one encoder: a batch writes many
 _JSON_UNSAFE = re.compile("[\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+# One encoder for every line: json.dumps builds a new one per call (a batch writes 100,000).
+_encode = json.JSONEncoder(ensure_ascii=False).encode
 
 
 def json_line(obj: Any) -> str:
