@@ -6,21 +6,26 @@ import asyncio
 import gc
 import os
 import signal
+import sys
 import threading
 from importlib import import_module
 from typing import TYPE_CHECKING
 
 from textual.app import App
 from textual.binding import Binding
+from textual.markup import escape
 from textual.screen import ModalScreen
+from textual.worker import WorkerFailed
 
 from connex_tui.config import Config
-from connex_tui.data.access import Actor, NotFound, PermissionDenied, StaleError
+from connex_tui.data.access import Actor, NotFound, PermissionDenied, StaleError, StorageError
 from connex_tui.data.customers import CustomerDetail, CustomerService
 from connex_tui.data.db import Database, upgrade
 from connex_tui.engine.clock import Clock, utcnow
+from connex_tui.engine.textsafe import safe_text
 from connex_tui.screens.commands import CustomerCommands
 from connex_tui.screens.customer_list import CustomerListScreen
+from connex_tui.widgets import glyphs
 from connex_tui.widgets.confirm import ConfirmScreen
 
 if TYPE_CHECKING:
@@ -87,12 +92,12 @@ class ConnexApp(App):
         super().__init__(ansi_color=True if config.theme.startswith("ansi") else None)
         self.config = config
         self.clock = clock
-        self.db = database or Database(config.database_url)
+        self.db = database or Database.for_config(config)
         self.actor = Actor(config.operator, config.role)
         self.services = Services(self.db, self.actor, clock)
         self.theme = config.theme
-        if os.environ.get("TERM") == "linux":  # the Linux console lacks box-drawing glyphs
-            self.add_class("-ascii")
+        self.failed: StorageError | None = None  # why start-up gave up, printed on exit
+        glyphs.apply(self)  # ASCII frames and marks where the terminal lacks the glyphs
         if not config.animations:
             self.animation_level = "none"
 
@@ -104,7 +109,12 @@ class ConnexApp(App):
             # stuck handing output to a terminal that nobody reads any more.
             loop = asyncio.get_running_loop()
             signal.signal(signal.SIGHUP, lambda *_: self._hang_up(loop))
-        await upgrade(self.db)
+        try:
+            await upgrade(self.db)  # read-only (viewer): only checks the schema
+        except StorageError as exc:  # no database, schema behind, unreachable: one line
+            self.failed = exc
+            self.exit(return_code=exc.exit_code)
+            return
         await self.push_screen(CustomerListScreen())
         # Everything loaded so far lives for the whole session: keep it out of the cyclic
         # GC's full collections, which otherwise pause a keystroke now and then.
@@ -122,9 +132,19 @@ class ConnexApp(App):
     async def on_unmount(self) -> None:
         await self.db.dispose()
 
+    def _handle_exception(self, error: Exception) -> None:
+        """A database failure a worker or handler did not catch is flashed, not fatal: it
+        was rolled back, and the operator can retry. Anything else ends the app."""
+        cause = error.error if isinstance(error, WorkerFailed) else error
+        if isinstance(cause, StorageError):
+            self.flash(escape(str(cause)), error=True)
+            return
+        super()._handle_exception(error)
+
     # -- shared actions -------------------------------------------------------------------
     def flash(self, message: str, *, error: bool = False) -> None:
-        self.notify(message, severity="error" if error else "information",
+        """A toast; `message` is markup (escape names in it), controls are shown escaped."""
+        self.notify(safe_text(message), severity="error" if error else "information",
                     timeout=6 if error else 3)
 
     def check_action(self, action: str, parameters: tuple) -> bool | None:
@@ -183,6 +203,7 @@ class ConnexApp(App):
             return None
         if self.screen is not origin:
             return None
+        name = escape(name)  # the dialog and the toast read markup
         if mode == "archive":
             msg = (f"{name} has CDRs or payments, so it will be ARCHIVED: it leaves the list "
                    "(filter Archived shows it) and its financial records stay.")
@@ -207,4 +228,6 @@ class ConnexApp(App):
 def run_app(config: Config) -> int:
     app = ConnexApp(config)
     app.run(mouse=config.mouse)
+    if app.failed is not None:  # after the terminal is restored, so the line stays visible
+        print(f"connex-tui: {app.failed}", file=sys.stderr)
     return app.return_code or 0
