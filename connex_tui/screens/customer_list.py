@@ -363,7 +363,6 @@ class CustomerListScreen(Screen):
                 self._select_id = cid
                 self.reload(force=True)
 
-
         from connex_tui.screens.dialogs.customer_form import customer_form  # forms: on use
 
         self.app.push_screen(customer_form(None, save), done)
