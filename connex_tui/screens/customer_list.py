@@ -342,7 +342,7 @@ class CustomerListScreen(Screen):
                 self._select_id = cid
                 self.reload(force=True)
 
-        self.app.push_screen(customer_form(None, save), done)
+        self.app.push_screen(customer_form(self.app, None, save), done)
 
     @work(group="customers-action")
     async def action_edit(self) -> None:

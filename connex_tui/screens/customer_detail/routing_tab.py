@@ -61,7 +61,7 @@ class RoutesPane(Pane):
             await svc.update_route(row.id, row.version, raw)
             return Saved(row.id, f"{label} saved")
 
-        return route_form(None if row is None else row.form_values(), save, cards=cards,
+        return route_form(self.tab.app, None if row is None else row.form_values(), save, cards=cards,
                           currency=currency, provider_cards=await svc.card_names("provider"),
                           scripts=[s.name for s in await svc.scripts()])
 
@@ -118,7 +118,7 @@ class CliRulesPane(Pane):
             await svc.update_cli_rule(row.id, row.version, raw)
             return Saved(row.id, f"{label} saved")
 
-        return cli_rule_form(None if row is None else row.form_values(), save)
+        return cli_rule_form(self.tab.app, None if row is None else row.form_values(), save)
 
     async def delete(self, row) -> None:
         await self.services.routes.delete_cli_rule(row.id)

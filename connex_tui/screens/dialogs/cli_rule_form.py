@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from textual.app import App
 from textual.markup import escape
 
-from connex_tui.widgets.form import FieldSpec, FormScreen
+from connex_tui.widgets.form import FieldSpec, FormScreen, reusable
 
 CLI_RULE_FIELDS = [
     FieldSpec("cli", "CLI pattern",
@@ -29,9 +30,9 @@ def cli_rule_label(cli: str, forced: bool = False) -> str:
     return "Forced CLI rule" if forced and not cli else f"CLI rule {cli}"
 
 
-def cli_rule_form(values: dict[str, Any] | None,
+def cli_rule_form(app: App, values: dict[str, Any] | None,
                   save: Callable[[dict[str, Any]], Awaitable[Any]]) -> FormScreen:
     title = ("Add CLI rule" if values is None
              else "Edit " + escape(cli_rule_label(values.get("cli", ""),
                                                   values.get("forced", False))))
-    return FormScreen(title, CLI_RULE_FIELDS, dict(values or NEW_CLI_RULE), save)
+    return reusable(app, "cli-rule", title, CLI_RULE_FIELDS, dict(values or NEW_CLI_RULE), save)
