@@ -57,6 +57,7 @@ class FormSwitch(Switch):
 class FormField(Vertical):
     """Label, input and an error line that stays empty until the data layer objects."""
 
+    SCOPED_CSS = False  # for the App:nocolor rules; every rule names FormField anyway
     DEFAULT_CSS = """
     FormField { height: auto; }
     FormField > .row { height: auto; }
@@ -234,8 +235,10 @@ class FormScreen(ModalScreen[Any]):
         # ahead (a burst over a slow SSH link) land in the next field, not in this one.
         Binding("enter", "enter", "Next field", show=False, id="form.enter", priority=True),
         Binding("escape", "cancel", "Cancel", id="form.cancel"),
-        Binding("down", "app.focus_next", "Next field", show=False, id="form.next"),
-        Binding("up", "app.focus_previous", "Previous field", show=False, id="form.previous"),
+        # Priority too, or the scrolling field list would take them to scroll.
+        Binding("down", "move(1)", "Next field", show=False, id="form.next", priority=True),
+        Binding("up", "move(-1)", "Previous field", show=False, id="form.previous",
+                priority=True),
     ]
     SUBMIT = "Save"  # the action's name on the button
     CLOSE = "Cancel"
@@ -322,6 +325,16 @@ class FormScreen(ModalScreen[Any]):
             self.action_save()
         else:
             self.focus_next()
+
+    def action_move(self, step: int) -> None:
+        """up/down move between fields, except in a text area or an open select list,
+        where they move inside."""
+        if not isinstance(self.focused, Input | Switch | Select | Button):
+            raise SkipAction()
+        if step > 0:
+            self.focus_next()
+        else:
+            self.focus_previous()
 
     @on(FormField.Fixed)
     def _fixed(self) -> None:

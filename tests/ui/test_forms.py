@@ -1,0 +1,126 @@
+"""The generic form, keys only: errors that go once fixed, enter and space on a switch, an
+emptied tax %, focus visible under NO_COLOR, a form reused from one opening to the next."""
+
+from __future__ import annotations
+
+import pytest
+from textual.widgets import Input, Static, Switch
+
+from connex_tui.widgets.confirm import ConfirmScreen
+from connex_tui.widgets.form import FormScreen
+from tests.ui.conftest import make_app
+from tests.ui.helpers import Db, list_ready, type_text, wait_for
+
+
+@pytest.fixture
+async def db(db_path):
+    d = Db(db_path)
+    yield d
+    await d.close()
+
+
+def text_of(screen, selector: str) -> str:
+    return str(screen.query_one(selector, Static).render())
+
+
+async def open_add(pilot) -> FormScreen:
+    await pilot.press("a")
+    await wait_for(pilot, lambda: isinstance(pilot.app.screen, FormScreen)
+                   and pilot.app.focused is not None, what="form")
+    return pilot.app.screen
+
+
+async def test_an_error_goes_when_its_field_is_edited_and_enter_leaves_a_switch(db_path, db):
+    app = make_app(db_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await list_ready(pilot)
+        form = await open_add(pilot)
+        # name left empty, tax % emptied: both refused, nothing written
+        form.query_one("#input-tax_percent", Input).value = ""
+        await pilot.press("ctrl+s")
+        await wait_for(pilot, lambda: "2 fields to fix" in text_of(form, "#form-message"),
+                       what="errors")
+        assert text_of(form, "#error-name") == "✗ required"
+        assert text_of(form, "#error-tax_percent") == "✗ required: 0 for no tax"
+        assert app.focused is form.query_one("#input-name")
+        # typing into the name takes its error away at once; the other one stays
+        await type_text(pilot, "Blue")
+        await wait_for(pilot, lambda: text_of(form, "#error-name") == "", what="error gone")
+        assert not form.query_one("#field-name").has_class("-invalid")
+        assert text_of(form, "#form-message") == "1 field to fix"
+        form.query_one("#input-tax_percent", Input).value = "20"
+        await wait_for(pilot, lambda: text_of(form, "#error-tax_percent") == "",
+                       what="tax error gone")
+        assert form.query_one("#form-message").has_class("-blank")
+        # enter on a switch moves on and leaves it as it was; space toggles it
+        switch = form.query_one("#input-portal_access", Switch)
+        switch.focus()
+        await pilot.press("enter")
+        assert switch.value is False
+        assert app.focused is form.query_one("#input-website")
+        await pilot.press("up")  # back to the switch, even in a list that scrolls
+        assert app.focused is switch
+        await pilot.press("space")
+        assert switch.value is True
+        assert str(form.query_one("#field-portal_access .switch-state").render()) == " yes"
+        await pilot.press("ctrl+s")
+        await wait_for(pilot, lambda: not isinstance(app.screen, FormScreen), what="saved")
+    assert await db.rows("SELECT name, tax_percent, portal_access FROM customers") == [
+        ("Blue", 20_000_000, True)]
+
+
+async def test_a_reopened_form_is_the_same_screen_reset_to_the_new_values(db_path, db):
+    await db.customers.create({"name": "Acme Telecom", "status": "active", "currency": "EUR"})
+    app = make_app(db_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await list_ready(pilot)
+        form = await open_add(pilot)
+        await type_text(pilot, "Typed Then Dropped")
+        await pilot.press("ctrl+s")
+        await wait_for(pilot, lambda: not isinstance(app.screen, FormScreen), what="saved")
+        first = form
+        form = await open_add(pilot)
+        assert form is first  # built once, reset on reopen
+        assert form.query_one("#input-name", Input).value == ""
+        assert app.focused is form.query_one("#input-name")
+        form.query_one("#input-debit_limit", Input).value = "lots"
+        await pilot.press("ctrl+s")
+        await wait_for(pilot, lambda: text_of(form, "#error-debit_limit") != "", what="error")
+        await pilot.press("escape")  # typed input: asks first
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen), what="confirm")
+        await pilot.press("y")
+        await wait_for(pilot, lambda: not isinstance(app.screen, FormScreen), what="closed")
+        # the edit form is the same screen too, showing the customer and no stale error
+        await pilot.press("e")
+        await wait_for(pilot, lambda: app.screen is first and app.focused is not None,
+                       what="edit form")
+        assert "Edit customer: " in text_of(form, "#form-title")
+        assert form.query_one("#input-debit_limit", Input).value == "0"
+        assert text_of(form, "#error-debit_limit") == ""
+        assert form.query_one("#form-message").has_class("-blank")
+        assert form.query_one("#input-currency", Input).disabled
+        await pilot.press("escape")  # nothing typed: closes at once
+        await wait_for(pilot, lambda: not isinstance(app.screen, FormScreen), what="closed")
+    assert sorted(r[0] for r in await db.rows("SELECT name FROM customers")) == [
+        "Acme Telecom", "Typed Then Dropped"]
+
+
+async def test_under_no_color_the_focused_field_is_marked_without_colour(db_path, monkeypatch):
+    monkeypatch.setenv("NO_COLOR", "1")
+    app = make_app(db_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await list_ready(pilot)
+        form = await open_add(pilot)
+
+        def underlined(selector: str) -> list[str]:
+            strip = form.query_one(selector).render_line(0)
+            return [seg.text for seg in strip if seg.style and seg.style.underline]
+
+        await pilot.pause()
+        assert app.no_color
+        # the empty focused name shows an underlined cursor and an underlined label
+        assert underlined("#input-name") == [" "]
+        assert "Customer name" in "".join(underlined("#field-name .label"))
+        await pilot.press("tab")
+        assert underlined("#field-name .label") == []
+        assert underlined("#input-name") == []
