@@ -44,6 +44,7 @@ test: lint
 bench: $(STAMP)
 	$(BIN)/python bench/customer_list.py
 	$(BIN)/python bench/rating.py
+	$(BIN)/python bench/form_paint.py
 
 clean:
 	rm -rf $(VENV) .demo .pytest_cache

@@ -125,12 +125,14 @@ class FormField(Vertical):
             help_line = self.query_one(".help", Static)
             help_line.update(self._help_text(spec))
             help_line.set_class(not self._help_text(spec), "-blank")
+        # Only what differs is set: every change costs a refresh (a text area, a layout).
         w = self.input
         w.disabled = spec.read_only
         if isinstance(w, Select):
             if spec.options != old.options:
                 w.set_options(spec.options)
-            w.value = value
+            if w.value != value:
+                w.value = value
         elif isinstance(w, Switch):
             w.value = bool(value)
         elif isinstance(w, TextArea):
@@ -139,9 +141,11 @@ class FormField(Vertical):
                 w.load_text(str(value or ""))
         else:
             w.placeholder = spec.placeholder
-            w.value = str(value or "")
+            if w.value != str(value or ""):
+                w.value = str(value or "")
             w.cursor_position = len(w.value)
-        self.show_error("")
+        if self.has_class("-invalid"):
+            self.show_error("")
 
     @staticmethod
     def _yes_no(value: bool) -> str:
@@ -255,6 +259,7 @@ class FormScreen(ModalScreen[Any]):
         self.saving = False
         self.opened = 0  # bumped by each reuse: a save from an earlier opening is dropped
         self.initial: dict[str, Any] = {}
+        self._styled_theme = ""
 
     def compose(self) -> ComposeResult:
         with Vertical(id="form"):
@@ -294,16 +299,27 @@ class FormScreen(ModalScreen[Any]):
         no errors, focus on the first field."""
         self.opened += 1
         self.saving = False
+        old_title = self.form_title
         self.form_title, self.specs, self.values, self.save = title, specs, values, save
-        self.query_one("#form-title", Static).update(title)
+        if title != old_title:
+            self.query_one("#form-title", Static).update(title)
         for f, spec in zip(self.query(FormField), specs, strict=True):
             f.load(spec, values.get(spec.name, ""))
-        self.show_message("")
+        if not self.query_one("#form-message").has_class("-blank"):
+            self.show_message("")
         self.initial = self.raw_values()
         self.focus_first()
 
     def raw_values(self) -> dict[str, Any]:
         return {f.spec.name: f.read() for f in self.query(FormField)}
+
+    def _on_screen_resume(self, event: events.ScreenResume) -> None:
+        # Textual restyles the whole screen on every push (a third of a reopening's time);
+        # a kept form's styles only go stale when the theme changes.
+        if self.is_mounted and self._styled_theme == self.app.theme:
+            event.refresh_styles = False
+        self._styled_theme = self.app.theme
+        super()._on_screen_resume(event)
 
     @on(Button.Pressed, "#save")
     def _save_pressed(self) -> None:
