@@ -248,6 +248,7 @@ class FormScreen(ModalScreen[Any]):
     CLOSE = "Cancel"
     KEYS = "ctrl+s save · esc cancel"
     ENTER_SUBMITS = False  # enter on the last field submits (else it stops there)
+    REFUSED = "Not saved"  # what a database error means for this mode
 
     def __init__(self, title: str, specs: list[FieldSpec], values: dict[str, Any],
                  save: Callable[[dict[str, Any]], Awaitable[Any]]):
@@ -397,7 +398,8 @@ class FormScreen(ModalScreen[Any]):
         except (PermissionDenied, NotFound) as exc:
             self.show_message(str(exc))
         except SQLAlchemyError as exc:  # keep the input: nothing was written
-            self.show_message(f"Not saved, the database refused it: {exc.__class__.__name__}: "
+            self.show_message(f"{self.REFUSED}, the database refused it: "
+                              f"{exc.__class__.__name__}: "
                               f"{str(exc.orig if hasattr(exc, 'orig') else exc)[:200]}")
         else:
             if opened == self.opened:

@@ -124,3 +124,35 @@ async def test_under_no_color_the_focused_field_is_marked_without_colour(db_path
         await pilot.press("tab")
         assert underlined("#field-name .label") == []
         assert underlined("#input-name") == []
+
+
+async def test_simulate_is_the_form_in_run_mode_enter_on_the_last_field_runs(demo_path):
+    from connex_tui.screens.dialogs.simulate import ResultScreen, SimulateScreen
+    from tests.ui.test_simulate import ACME_IP, palette_simulate
+
+    app = make_app(demo_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        dialog = await palette_simulate(pilot)
+        assert isinstance(dialog, FormScreen)  # one form implementation
+        assert str(dialog.query_one("#save").label) == "Run ^s"
+        await pilot.press("ctrl+s")
+        await wait_for(pilot, lambda: text_of(dialog, "#error-number") == "✗ required",
+                       what="errors")
+        await type_text(pilot, "4930123456")
+        await wait_for(pilot, lambda: text_of(dialog, "#error-number") == "", what="fixed")
+        await pilot.press("enter")
+        await type_text(pilot, "447700900123")
+        await pilot.press("enter")
+        await type_text(pilot, ACME_IP)
+        await wait_for(pilot, lambda: text_of(dialog, "#error-ip") == "", what="ip fixed")
+        assert dialog.query_one("#form-message").has_class("-blank")
+        await pilot.press("enter", "enter", "enter")  # SIP user, password, switch IP
+        assert app.focused is dialog.query_one("#input-switch_ip")
+        await pilot.press("enter")  # the last field: runs
+        await wait_for(pilot, lambda: isinstance(app.screen, ResultScreen), what="result")
+        assert dialog.last is not None and dialog.last[1].customer == "Acme Telecom"
+        await pilot.press("s")  # back to the inputs, kept
+        await wait_for(pilot, lambda: app.screen is dialog, what="inputs")
+        assert dialog.query_one("#input-number", Input).value == "4930123456"
+        await pilot.press("escape")  # closes without asking
+        await wait_for(pilot, lambda: not isinstance(app.screen, SimulateScreen), what="closed")
