@@ -100,7 +100,7 @@ async def _open(cfg: Config):
     from connex_tui.data.calls import CallsService
     from connex_tui.data.db import Database, upgrade
 
-    db = Database(cfg.database_url)
+    db = Database.for_config(cfg)
     await upgrade(db)
     return db, CallsService(db, Actor(cfg.operator, cfg.role))
 
@@ -145,10 +145,11 @@ async def _batch(cfg: Config, args) -> int:
     except OSError as exc:
         return _err(f"cannot read {args.batch}: {exc.strerror}")
     db, calls = await _open(cfg)
-    out = sys.stdout
+    write = sys.stdout.write
+    encode = json.JSONEncoder(ensure_ascii=False).encode  # json.dumps makes one a line
     try:
         async for obj in run_batch(calls, fh, at=at, switch_ip=switch_ip, store=args.store):
-            out.write(json.dumps(obj, ensure_ascii=False) + "\n")
+            write(encode(obj) + "\n")
     except BatchFileError as exc:
         return _err(f"{args.batch}: {exc}")
     except (UnicodeDecodeError, OSError) as exc:
@@ -157,5 +158,5 @@ async def _batch(cfg: Config, args) -> int:
         if fh is not sys.stdin:
             fh.close()
         await db.dispose()
-    out.flush()
+    sys.stdout.flush()
     return 0

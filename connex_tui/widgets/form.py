@@ -14,18 +14,18 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy.exc import SQLAlchemyError
 from textual import events, on, work
 from textual.actions import SkipAction
 from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.markup import escape
 from textual.message import Message
 from textual.screen import ModalScreen
 from textual.widget import Widget
 from textual.widgets import Button, Input, Label, Select, Static, Switch, TextArea
 
-from connex_tui.data.access import NotFound, PermissionDenied, StaleError
+from connex_tui.data.access import NotFound, PermissionDenied, StaleError, StorageError
 from connex_tui.engine.validation import ValidationError
 
 
@@ -397,10 +397,8 @@ class FormScreen(ModalScreen[Any]):
                               "kept. Press escape and reopen to see their version.")
         except (PermissionDenied, NotFound) as exc:
             self.show_message(str(exc))
-        except SQLAlchemyError as exc:  # keep the input: nothing was written
-            self.show_message(f"{self.REFUSED}, the database refused it: "
-                              f"{exc.__class__.__name__}: "
-                              f"{str(exc.orig if hasattr(exc, 'orig') else exc)[:200]}")
+        except StorageError as exc:  # keep the input: nothing was written
+            self.show_message(escape(f"{self.REFUSED}: {exc}"))
         else:
             if opened == self.opened:
                 self.submitted(result)

@@ -54,7 +54,8 @@ class RoutesPane(Pane):
         currency = (detail.currency if detail is not None and detail.id == customer_id
                     else (await self.services.customers.get(customer_id)).currency)
         cards, provider_cards, scripts = await asyncio.gather(
-            svc.card_names("customer", currency), svc.card_names("provider"), svc.scripts())
+            svc.card_names("customer", currency), svc.card_names("provider"),
+            self.services.scripts.scripts())
         if not cards and row is None:
             self.tab.app.flash(f"No customer rate card in {currency} exists yet: create one "
                                "first (connex-tui config apply or rates import)", error=True)
@@ -105,16 +106,16 @@ class CliRulesPane(Pane):
         return cli_rule_label(r.cli, r.forced)
 
     async def rows(self):
-        return await self.services.routes.cli_rules(self.customer_id)
+        return await self.services.cli_rules.cli_rules(self.customer_id)
 
     async def fetch(self, row_id: int):
-        for r in await self.services.routes.cli_rules(self.customer_id):
+        for r in await self.services.cli_rules.cli_rules(self.customer_id):
             if r.id == row_id:
                 return r
         raise NotFound(f"CLI rule {row_id}")
 
     async def form(self, row):
-        svc = self.services.routes
+        svc = self.services.cli_rules
         customer_id = self.customer_id
 
         async def save(raw):
@@ -127,7 +128,7 @@ class CliRulesPane(Pane):
         return cli_rule_form(self.tab.app, None if row is None else row.form_values(), save)
 
     async def delete(self, row) -> None:
-        await self.services.routes.delete_cli_rule(row.id)
+        await self.services.cli_rules.delete_cli_rule(row.id)
 
 
 class RoutingTab(PaneTab):
