@@ -28,6 +28,9 @@ from textual.widgets import Button, Input, Label, Select, Static, Switch, TextAr
 from connex_tui.data.access import NotFound, PermissionDenied, StaleError, StorageError
 from connex_tui.engine.validation import ValidationError
 
+# Warnings about values a form may still save (field name -> text), e.g. a slow regex.
+Warn = Callable[[dict[str, Any]], dict[str, str]]
+
 
 @dataclass(frozen=True)
 class FieldSpec:
@@ -64,6 +67,7 @@ class FormField(Vertical):
     FormField .label { color: $text-muted; width: 22; height: 1; }
     FormField > .help { color: $text-muted; height: auto; padding-left: 22; }
     FormField > .error { color: $error; height: auto; padding-left: 22; }
+    FormField > .error.-warning { color: $warning; }
     FormField > .-blank { display: none; }
     FormField TextArea { height: auto; min-height: 4; max-height: 8; width: 1fr; }
     FormField Switch { height: 1; border: none; padding: 0; width: auto; }
@@ -144,7 +148,7 @@ class FormField(Vertical):
             if w.value != str(value or ""):
                 w.value = str(value or "")
             w.cursor_position = len(w.value)
-        if self.has_class("-invalid"):
+        if self.has_class("-invalid") or self.has_class("-warned"):
             self.show_error("")
 
     @staticmethod
@@ -164,6 +168,8 @@ class FormField(Vertical):
         if self.has_class("-invalid"):
             self.show_error("")
             self.post_message(self.Fixed())
+        elif self.has_class("-warned"):
+            self.show_error("")
 
     def on_descendant_focus(self, event: events.DescendantFocus) -> None:
         self.add_class("-focused")  # under NO_COLOR the label shows where the focus is
@@ -185,11 +191,15 @@ class FormField(Vertical):
             return w.value
         return w.value
 
-    def show_error(self, message: str) -> None:
+    def show_error(self, message: str, *, warning: bool = False) -> None:
+        """The line under the field: an error (✗, the save was refused) or a warning (⚠,
+        saved only once confirmed); editing the field takes either away."""
         error = self.query_one(".error", Static)
-        error.update(f"✗ {message}" if message else "")
+        error.update(escape(f"{'⚠' if warning else '✗'} {message}") if message else "")
         error.set_class(not message, "-blank")
-        self.set_class(bool(message), "-invalid")
+        error.set_class(warning, "-warning")
+        self.set_class(bool(message) and not warning, "-invalid")
+        self.set_class(bool(message) and warning, "-warned")
 
 
 def after_pending_keys(widgets: list[Widget], callback: Callable[[], None]) -> None:
@@ -251,12 +261,14 @@ class FormScreen(ModalScreen[Any]):
     REFUSED = "Not saved"  # what a database error means for this mode
 
     def __init__(self, title: str, specs: list[FieldSpec], values: dict[str, Any],
-                 save: Callable[[dict[str, Any]], Awaitable[Any]]):
+                 save: Callable[[dict[str, Any]], Awaitable[Any]], warn: Warn | None = None):
         super().__init__()
         self.form_title = title
         self.specs = specs
         self.values = values
         self.save = save
+        self.warn = warn
+        self.accepted: dict[str, Any] | None = None  # values saved despite their warnings
         self.saving = False
         self.opened = 0  # bumped by each reuse: a save from an earlier opening is dropped
         self.initial: dict[str, Any] = {}
@@ -295,13 +307,15 @@ class FormScreen(ModalScreen[Any]):
         return tuple(s.shape for s in self.specs)
 
     def load(self, title: str, specs: list[FieldSpec], values: dict[str, Any],
-             save: Callable[[dict[str, Any]], Awaitable[Any]]) -> None:
+             save: Callable[[dict[str, Any]], Awaitable[Any]], warn: Warn | None = None
+             ) -> None:
         """Reset a built form for another opening: title, specs of the same shape, values,
         no errors, focus on the first field."""
         self.opened += 1
         self.saving = False
         old_title = self.form_title
         self.form_title, self.specs, self.values, self.save = title, specs, values, save
+        self.warn, self.accepted = warn, None
         if title != old_title:
             self.query_one("#form-title", Static).update(title)
         for f, spec in zip(self.query(FormField), specs, strict=True):
@@ -381,7 +395,34 @@ class FormScreen(ModalScreen[Any]):
             fields = list(self.query(FormField))
             opened = self.opened
             after_pending_keys([f.input for f in fields],
-                               lambda: self._run_save(self.raw_values(), opened))
+                               lambda: self._submit(self.raw_values(), opened))
+
+    def _submit(self, raw: dict[str, Any], opened: int) -> None:
+        """Save, unless `warn` has something to say about these values: then show it under
+        the fields and save only if the operator confirms."""
+        warnings = self.warn(raw) if self.warn is not None else {}
+        if not warnings or raw == self.accepted or not self.is_active:
+            self._run_save(raw, opened)
+            return
+        for f in self.query(FormField):
+            if f.spec.name in warnings:
+                f.show_error(warnings[f.spec.name], warning=True)
+        from connex_tui.widgets.confirm import ConfirmScreen
+
+        labels = {s.name: s.label for s in self.specs}
+        n = len(warnings)
+
+        def answer(go: bool | None) -> None:
+            if go:
+                self.accepted = raw
+                self._run_save(raw, opened)
+            else:
+                self.saving = False
+
+        self.app.push_screen(ConfirmScreen(
+            f"{self.SUBMIT} with {n} warning{'s' if n != 1 else ''}?",
+            escape("\n".join(f"{labels.get(k, k)}: {v}" for k, v in warnings.items())),
+            yes=self.SUBMIT, no="Edit"), answer)
 
     @work(exclusive=True, group="form-save")
     async def _run_save(self, raw: dict[str, Any], opened: int) -> None:
@@ -436,7 +477,8 @@ class FormScreen(ModalScreen[Any]):
 
 
 def reusable(app: App, key: str, title: str, specs: list[FieldSpec], values: dict[str, Any],
-             save: Callable[[dict[str, Any]], Awaitable[Any]]) -> FormScreen:
+             save: Callable[[dict[str, Any]], Awaitable[Any]], warn: Warn | None = None
+             ) -> FormScreen:
     """The form `key` of this app, built on its first opening and kept (installed) for the
     next ones, which only reset it: reopening costs a repaint, not ~80 widget mounts.
 
@@ -446,14 +488,14 @@ def reusable(app: App, key: str, title: str, specs: list[FieldSpec], values: dic
     if app.is_screen_installed(name):
         kept = app.get_screen(name)
         if kept in app.screen_stack:
-            return FormScreen(title, specs, values, save)
+            return FormScreen(title, specs, values, save, warn)
         if (isinstance(kept, FormScreen) and kept.is_mounted
                 and kept.shape == tuple(s.shape for s in specs)):
-            kept.load(title, specs, values, save)
+            kept.load(title, specs, values, save, warn)
             return kept
         app.uninstall_screen(name)
         if kept.is_mounted:
             kept.remove()
-    form = FormScreen(title, specs, values, save)
+    form = FormScreen(title, specs, values, save, warn)
     app.install_screen(form, name)
     return form

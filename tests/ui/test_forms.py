@@ -156,3 +156,50 @@ async def test_simulate_is_the_form_in_run_mode_enter_on_the_last_field_runs(dem
         assert dialog.query_one("#input-number", Input).value == "4930123456"
         await pilot.press("escape")  # closes without asking
         await wait_for(pilot, lambda: not isinstance(app.screen, SimulateScreen), what="closed")
+
+
+async def test_a_slow_regex_is_warned_under_its_field_and_saved_only_once_confirmed(db_path,
+                                                                                  db):
+    from connex_tui.data.access import Actor
+    from connex_tui.data.rate_cards import RatesService
+    from tests.ui.conftest import frozen_clock
+    from tests.ui.test_routing_tab import open_tab
+
+    await db.customers.create({"name": "Acme Telecom", "status": "active", "currency": "USD"})
+    await RatesService(db.db, Actor("other", "admin"), frozen_clock).create_card(
+        {"name": "ACME-STD", "currency": "USD", "direction": "customer"})
+    app = make_app(db_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        tab = await open_tab(pilot, "3", "routing-tab")
+        await pilot.press("tab", "a")  # a CLI rule
+        await wait_for(pilot, lambda: isinstance(app.screen, FormScreen)
+                       and app.focused is app.screen.query_one("#input-cli"), what="form")
+        form = app.screen
+        form.query_one("#input-cli", Input).value = "^(1|11)+5$"
+        await pilot.press("ctrl+s")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen), what="confirm")
+        assert "needs the slow regex engine" in text_of(form, "#error-cli")
+        assert text_of(form, "#error-cli").startswith("⚠ /^(1|11)+5$/")
+        await pilot.press("n")  # back to the form: nothing written
+        await wait_for(pilot, lambda: app.screen is form, what="form again")
+        assert await db.scalar("SELECT count(*) FROM cli_rules") == 0
+        await pilot.press("ctrl+s", "y")
+        await wait_for(pilot, lambda: not isinstance(app.screen, FormScreen | ConfirmScreen)
+                       and tab.loaded > 1, what="saved")
+        # a route whose dial string has a slow line: warned the same way; a cheap one is not
+        await pilot.press("shift+tab", "a")
+        await wait_for(pilot, lambda: isinstance(app.screen, FormScreen)
+                       and app.screen.query("#input-dial_string"), what="route form")
+        route = app.screen
+        route.query_one("#input-dial_string").load_text("^44\n(\\d+)+$")
+        await pilot.press("ctrl+s")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen), what="confirm")
+        assert "/(\\d+)+$/ needs the slow regex engine" in text_of(route, "#error-dial_string")
+        await pilot.press("n")
+        await wait_for(pilot, lambda: app.screen is route, what="route form again")
+        route.query_one("#input-dial_string").load_text("^44")  # editing takes it away
+        await wait_for(pilot, lambda: text_of(route, "#error-dial_string") == "", what="gone")
+        await pilot.press("ctrl+s")  # no warning: saved at once
+        await wait_for(pilot, lambda: not isinstance(app.screen, FormScreen), what="saved")
+    assert await db.rows("SELECT cli FROM cli_rules") == [("^(1|11)+5$",)]
+    assert await db.rows("SELECT dial_string FROM ingress_routes") == [("^44",)]

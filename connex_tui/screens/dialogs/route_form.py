@@ -9,6 +9,8 @@ from textual.app import App
 from textual.content import Content
 from textual.markup import escape
 
+from connex_tui.engine.regex_guard import needs_slow_engine
+from connex_tui.screens.dialogs.cli_rule_form import slow_regex
 from connex_tui.widgets.form import FieldSpec, FormScreen, reusable
 
 STRATEGY_HELP = ("a line: <prefix|*> <mode> [card[:priority[:weight]]…]\n"
@@ -84,6 +86,16 @@ def new_route(cards: Sequence[str]) -> dict[str, Any]:
             "rtp_proxy_mode": "relaxed"}
 
 
+def route_warnings(raw: dict[str, Any]) -> dict[str, str]:
+    """Dial-string lines that need the slow regex engine (saved once confirmed)."""
+    lines = [line.strip() for line in str(raw.get("dial_string") or "").splitlines()]
+    slow = [line for line in lines if needs_slow_engine(line)]
+    if not slow:
+        return {}
+    more = f" (and {len(slow) - 1} more line{'s' if len(slow) > 2 else ''})" if len(slow) > 1 else ""
+    return {"dial_string": slow_regex(slow[0]) + more}
+
+
 def route_label(tech_prefix: str) -> str:
     return f"Route {tech_prefix}" if tech_prefix else "Route without tech prefix"
 
@@ -97,4 +109,5 @@ def route_form(app: App, values: dict[str, Any] | None, save: Callable[[dict[str
              else f"Edit {route_label(values.get('tech_prefix', '')).lower()}")
     values = dict(values) if values is not None else new_route(cards)
     return reusable(app, "route", title,
-                    route_fields(values, cards, provider_cards, scripts, currency), values, save)
+                    route_fields(values, cards, provider_cards, scripts, currency), values, save,
+                    route_warnings)
