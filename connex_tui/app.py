@@ -22,8 +22,10 @@ from connex_tui.data.access import Actor, NotFound, PermissionDenied, StaleError
 from connex_tui.data.customers import CustomerDetail, CustomerService
 from connex_tui.data.db import Database, upgrade
 from connex_tui.engine.clock import Clock, utcnow
+from connex_tui.engine.textsafe import safe_text
 from connex_tui.screens.commands import CustomerCommands
 from connex_tui.screens.customer_list import CustomerListScreen
+from connex_tui.widgets import glyphs
 from connex_tui.widgets.confirm import ConfirmScreen
 
 if TYPE_CHECKING:
@@ -95,8 +97,7 @@ class ConnexApp(App):
         self.services = Services(self.db, self.actor, clock)
         self.theme = config.theme
         self.failed: StorageError | None = None  # why start-up gave up, printed on exit
-        if os.environ.get("TERM") == "linux":  # the Linux console lacks box-drawing glyphs
-            self.add_class("-ascii")
+        glyphs.apply(self)  # ASCII frames and marks where the terminal lacks the glyphs
         if not config.animations:
             self.animation_level = "none"
 
@@ -142,7 +143,8 @@ class ConnexApp(App):
 
     # -- shared actions -------------------------------------------------------------------
     def flash(self, message: str, *, error: bool = False) -> None:
-        self.notify(message, severity="error" if error else "information",
+        """A toast; `message` is markup (escape names in it), controls are shown escaped."""
+        self.notify(safe_text(message), severity="error" if error else "information",
                     timeout=6 if error else 3)
 
     def check_action(self, action: str, parameters: tuple) -> bool | None:
@@ -201,6 +203,7 @@ class ConnexApp(App):
             return None
         if self.screen is not origin:
             return None
+        name = escape(name)  # the dialog and the toast read markup
         if mode == "archive":
             msg = (f"{name} has CDRs or payments, so it will be ARCHIVED: it leaves the list "
                    "(filter Archived shows it) and its financial records stay.")

@@ -13,6 +13,7 @@ from connex_tui.cli import simulate, transfer
 from connex_tui.cli.progress import Progress
 from connex_tui.config import Config, ConfigError, load_config
 from connex_tui.data.access import StorageError
+from connex_tui.engine.textsafe import safe_text
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -66,7 +67,7 @@ def _main(argv: list[str] | None) -> int:
     try:
         cfg = _config(args)
     except ConfigError as exc:
-        print(f"connex-tui: config error: {exc}", file=sys.stderr)
+        print(f"connex-tui: config error: {safe_text(str(exc))}", file=sys.stderr)
         return 2
     if args.command in ("db", "demo") and cfg.role == "viewer":
         print("connex-tui: read-only (viewer role): this command writes to the database",
@@ -120,7 +121,7 @@ async def _demo_seed(cfg: Config, args) -> int:
             customers=args.customers, days=args.days, seed=args.seed, now=now,
             cdr_customers=args.cdr_customers), progress=Progress("seeding"))
     except DemoError as exc:
-        print(f"connex-tui: {exc}", file=sys.stderr)
+        print(f"connex-tui: {safe_text(str(exc))}", file=sys.stderr)
         return 1
     finally:
         await db.dispose()

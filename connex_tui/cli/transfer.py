@@ -14,6 +14,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from connex_tui.config import Config
+from connex_tui.engine.textsafe import safe_text
 
 COMMANDS = ("rates", "config")
 PROGRESS_MIN_BYTES = 1 << 20  # smaller files import too fast for a bar to help
@@ -117,7 +118,7 @@ def run(cfg: Config, args) -> int:
 
 
 def _err(message: str) -> None:
-    print(f"connex-tui: {message}", file=sys.stderr)
+    print(f"connex-tui: {safe_text(message)}", file=sys.stderr)
 
 
 @contextmanager
@@ -174,12 +175,13 @@ async def _rates_import(cfg: Config, args) -> int:
     finally:
         await db.dispose()
     for error in report.errors:
-        print(f"{args.file}: {error}", file=sys.stderr)
+        print(safe_text(f"{args.file}: {error}"), file=sys.stderr)
     if report.bad > len(report.errors):
-        print(f"{args.file}: … and {report.bad - len(report.errors)} more bad rows",
+        print(safe_text(f"{args.file}: … and {report.bad - len(report.errors)} more bad rows"),
               file=sys.stderr)
     took = f" in {time.monotonic() - started:.1f} s"
-    print(report.summary() + took, file=sys.stdout if report.written else sys.stderr)
+    print(safe_text(report.summary() + took),
+          file=sys.stdout if report.written else sys.stderr)
     return 1 if report.bad else 0
 
 
@@ -204,7 +206,7 @@ async def _rates_export(cfg: Config, args) -> int:
     finally:
         await db.dispose()
     if args.file:
-        print(f"{n} rows written to {args.file}", file=sys.stderr)
+        print(safe_text(f"{n} rows written to {args.file}"), file=sys.stderr)
     return 0
 
 
@@ -238,7 +240,7 @@ async def _config_export(cfg: Config, args) -> int:
     finally:
         await db.dispose()
     if args.file:
-        print(f"configuration written to {args.file}", file=sys.stderr)
+        print(safe_text(f"configuration written to {args.file}"), file=sys.stderr)
     return 0
 
 
@@ -267,9 +269,10 @@ async def _config_apply(cfg: Config, args) -> int:
         print(f"{args.file}: warning: {warning}", file=sys.stderr)
     if report.errors:
         for error in report.errors:
-            print(f"{args.file}: {error}", file=sys.stderr)
+            print(safe_text(f"{args.file}: {error}"), file=sys.stderr)
         n = len(report.errors)
-        print(f"{args.file}: nothing written ({n} error{'s' * (n != 1)})", file=sys.stderr)
+        print(safe_text(f"{args.file}: nothing written ({n} error{'s' * (n != 1)})"),
+              file=sys.stderr)
         return 1
     for change in report.changes:
         print(change)

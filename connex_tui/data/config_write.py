@@ -5,7 +5,6 @@ text a form shows for a stored Decimal or time."""
 from __future__ import annotations
 
 from datetime import datetime
-from decimal import Decimal
 
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -13,16 +12,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from connex_tui.data import config_state, search
 from connex_tui.data.access import NotFound, StaleError
 from connex_tui.data.models import CliRule, IngressRoute
+from connex_tui.engine.present import plain_decimal as plain_decimal  # the services use it
 from connex_tui.engine.regex_guard import check_slow_patterns, needs_slow_engine
 from connex_tui.engine.validation import ValidationError
-
-
-def plain_decimal(value: Decimal | None) -> str:
-    """Shortest plain text of a stored Decimal (0.0125, 100, 0); None -> ''."""
-    if value is None:
-        return ""
-    text = format(value.normalize(), "f")
-    return "0" if text in ("-0", "") else text
 
 
 def moment_text(value: datetime | None) -> str:

@@ -18,14 +18,15 @@ from functools import lru_cache
 from ipaddress import IPv4Address, IPv6Address, ip_address
 from typing import Any
 
+from connex_tui.engine import present
 from connex_tui.engine.cli_rules import REJECT_REASON as CLI_REJECT
 from connex_tui.engine.cli_rules import apply_cli_rules
 from connex_tui.engine.money import (
     billed_seconds,
     call_charge,
-    format_exact,
     max_seconds_affordable,
 )
+from connex_tui.engine.present import exact
 from connex_tui.engine.rating import RateMatch
 from connex_tui.engine.regex_guard import (
     GuardedPattern,
@@ -173,7 +174,7 @@ def _epoch(at: datetime | None) -> int | None:
 
 # Pure functions of small, much repeated arguments (rates, balances, source IPs): memoised,
 # they are a fifth of a decision's time otherwise.
-_money = lru_cache(maxsize=8192)(format_exact)
+_money = lru_cache(maxsize=8192)(exact)
 _affordable = lru_cache(maxsize=8192)(max_seconds_affordable)
 
 
@@ -380,13 +381,13 @@ class _Run:
         seen_ch, seen_cps = [], []
         for label, key, ident, channels, _cps in levels:
             now = live.get((key, ident), 0)
-            seen_ch.append(f"{label} {now}/{channels or '∞'}")
+            seen_ch.append(f"{label} {present.channels(now, channels)}")
             if channels and now >= channels:
                 raise self.reject(5, "Limits", f"live calls {', '.join(seen_ch)}",
                                   503, f"Channel Limit ({label})")
         for label, key, ident, _channels, cps in levels:
             now = last.get((key, ident), 0)
-            seen_cps.append(f"{label} {now}/{cps or '∞'}")
+            seen_cps.append(f"{label} {present.channels(now, cps)}")
             if cps and now >= cps:
                 raise self.reject(5, "Limits", f"calls in the last second {', '.join(seen_cps)}",
                                   503, f"CPS Limit ({label})")

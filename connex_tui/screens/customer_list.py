@@ -15,9 +15,12 @@ from textual.widgets import DataTable, Footer, Input, Select, Static
 
 from connex_tui.data.access import NotFound, PermissionDenied, StorageError
 from connex_tui.data.customers import FILTER_LABELS, STATUS_FILTERS, CustomerListRow
+from connex_tui.engine import present
 from connex_tui.engine.clock import relative
 from connex_tui.engine.stats import fmt_kpi_row
-from connex_tui.widgets.cells import channels_text, money_cell, status_cell
+from connex_tui.screens.dialogs.customer_form import customer_form
+from connex_tui.widgets import glyphs
+from connex_tui.widgets.cells import money_cell, status_cell
 from connex_tui.widgets.confirm import ConfirmScreen
 
 # (key, label, width) of the fixed columns; Name takes what is left (at least 12).
@@ -51,10 +54,14 @@ class CustomerListScreen(Screen):
     ]
 
     help_title = "customer list"
-    help_legend = ("! before a name: no ingress auth or no enabled route (cannot call)",
-                   "Credit: balance in the customer's currency; red when nothing is left",
-                   "ASR ACD PDD CPS: last 24 h (PDD and CPS from 100 columns up); "
-                   "Chan: live calls / limit (∞ = none)")
+
+    @property
+    def help_legend(self) -> tuple[str, ...]:
+        return ("! before a name: no ingress auth or no enabled route (cannot call)",
+                "Credit: balance in the customer's currency, to the cent; red when nothing "
+                "is left",
+                "ASR ACD PDD CPS: last 24 h (PDD and CPS from 100 columns up); "
+                f"Chan: live calls / limit ({present.glyphs().infinity} = none)")
 
     def __init__(self) -> None:
         super().__init__()
@@ -87,6 +94,7 @@ class CustomerListScreen(Screen):
 
     def on_mount(self) -> None:
         self._build_columns()
+        glyphs.select_marks(self.query_one("#status", Select))
         self.table.focus()
         self.reload()
 
@@ -223,30 +231,25 @@ class CustomerListScreen(Screen):
         name = Text()
         if r.warning:
             name.append("! ", style="bold yellow")
-        name.append(r.name)
-        name.truncate(self._name_w - 1, overflow="ellipsis")
+        name.append(present.clip(r.name, self._name_w - 1 - len(name)))
         last = relative(r.last_call_at, now)
         if not self._wide:
             last = last.removesuffix(" ago")
         asr, acd, pdd, cps = fmt_kpi_row(r.kpi)
-        available_gone = r.balance + r.debit_limit <= 0
+        available_gone = r.available <= 0
         widths = {k: w + (4 if k == "last" and self._wide else 0) for k, _, w in COLUMNS}
 
         def right(text: str, key: str) -> Text:
             # one space short of the column so that neighbours never touch; a value too
-            # long for it is cut with "…", never silently
-            cell = Text(text, no_wrap=True)
-            cell.truncate(widths[key], overflow="ellipsis")
-            return Text(cell.plain.rjust(widths[key]) + " ", style=cell.style,
+            # long for it is cut with the ellipsis, never silently
+            return Text(present.clip(text, widths[key]).rjust(widths[key]) + " ",
                         justify="right", no_wrap=True)
 
         credit = money_cell(r.balance, r.currency, negative_alert=available_gone)
-        credit = Text(credit.plain, style=credit.style)
-        credit.truncate(widths["credit"], overflow="ellipsis")
-        credit.append(" ")
-        credit.justify = "right"
+        credit = Text(present.clip(credit.plain, widths["credit"]) + " ", style=credit.style,
+                      justify="right")
         cells = {"status": status_cell(r.status, r.archived), "credit": credit,
-                 "chan": right(channels_text(r.live_channels, r.channels), "chan"),
+                 "chan": right(present.channels(r.live_channels, r.channels), "chan"),
                  "last": right(last, "last"), "asr": right(asr, "asr"),
                  "acd": right(acd, "acd"), "pdd": right(pdd, "pdd"), "cps": right(cps, "cps")}
         return (Text(" ") + name, *(cells[key] for key, _, _ in self._columns))
@@ -256,7 +259,7 @@ class CustomerListScreen(Screen):
         what = "match" if self.query_text.strip() else "customer"
         plural = "es" if what == "match" else "s"
         if self.total is None:
-            text = f"{shown:,}+ {what}{plural}, counting…"
+            text = f"{shown:,}+ {what}{plural}, counting{present.glyphs().ellipsis}"
         else:
             text = f"{self.total:,} {what}{'' if self.total == 1 else plural}"
             if shown < self.total:
@@ -361,7 +364,6 @@ class CustomerListScreen(Screen):
                 self._select_id = cid
                 self.reload(force=True)
 
-        from connex_tui.screens.dialogs.customer_form import customer_form  # forms: on use
 
         self.app.push_screen(customer_form(self.app, None, save), done)
 
@@ -385,7 +387,7 @@ class CustomerListScreen(Screen):
         if row is None:
             return
         if row.archived:
-            self.app.flash(f"{row.name} is already archived (u restores it)")
+            self.app.flash(f"{escape(row.name)} is already archived (u restores it)")
             return
         await self.app.delete_customer(row.id, row.name, self, row.live_channels)
         self.reload(force=True)
@@ -401,7 +403,7 @@ class CustomerListScreen(Screen):
         except (PermissionDenied, NotFound) as exc:
             self.app.flash(str(exc), error=True)
             return
-        self.app.flash(f"{row.name} restored")
+        self.app.flash(f"{escape(row.name)} restored")
         self.reload(force=True)
 
     def action_quit(self) -> None:

@@ -7,8 +7,6 @@ typed digits.
 
 from __future__ import annotations
 
-from decimal import Decimal
-
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
@@ -19,19 +17,13 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Input, Static
 
 from connex_tui.data.access import NotFound, StorageError
-from connex_tui.engine.money import format_money
-from connex_tui.widgets.row_table import Column, RowTable, clip
+from connex_tui.engine import present
+from connex_tui.widgets.row_table import Column, RowTable
 
 PAGE = 200
 LOAD_MORE_MARGIN = 20
 FIXED = 10 + 9 + 8 + 6 + 3 + 10  # every column but Destination
 PADDING = 2 * 7 + 1  # cell padding of seven columns, the scrollbar
-
-
-def rate_text(value: Decimal, places: int) -> str:
-    """At least the card's precision, more when the stored value has more (never rounds)."""
-    decimals = len(format(value.normalize(), "f").partition(".")[2])
-    return format_money(value, max(places, decimals))
 
 
 def moment_text(at) -> str:
@@ -69,9 +61,9 @@ class RateCardScreen(Screen):
         self._loading_more = False
 
     def compose(self) -> ComposeResult:
-        crumb = f"{self.crumb} › " if self.crumb else ""
-        yield Static(f"{crumb}Card {self.card_name}", id="crumb", classes="crumb",
-                     markup=False)
+        crumb = f"{self.crumb} {present.glyphs().crumb} " if self.crumb else ""
+        yield Static(present.text(f"{crumb}Card {self.card_name}"), id="crumb",
+                     classes="crumb", markup=False)
         yield Static("", id="card-info", markup=False)
         with Horizontal(id="card-bar"):
             search = Input(placeholder="/ prefix: type the first digits", id="card-search",
@@ -97,8 +89,10 @@ class RateCardScreen(Screen):
 
     def cells(self, r) -> tuple:
         blocked = Text("yes", style="bold red") if r.blocked else ""
-        return (r.prefix, clip(r.destination, self.dest_width),
-                rate_text(r.rate, self.precision), rate_text(r.connect_fee, self.precision),
+        # Money in the card's currency, which the info line above the table names.
+        return (r.prefix, present.clip(r.destination, self.dest_width),
+                present.money(r.rate, places=self.precision),
+                present.money(r.connect_fee, places=self.precision),
                 r.increment, blocked, moment_text(r.effective_from))
 
     @work(group="card-info")
@@ -111,9 +105,9 @@ class RateCardScreen(Screen):
         self.precision = card.precision
         self.reload()
         parents = ", ".join(card.parents) or "none"
-        self.query_one("#card-info", Static).update(
-            f"{card.currency} · precision {card.precision} · rounding {card.rounding} · "
-            f"provider cards: {parents}")
+        self.query_one("#card-info", Static).update(present.text(
+            f"{card.currency}/min · precision {card.precision} · rounding {card.rounding} · "
+            f"provider cards: {parents}"))
 
     def reload(self) -> None:
         self._load_first(self.prefix)

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from connex_tui.data.audit import MASK, AuditRow
+from connex_tui.engine import present
 
 VERBS = {"create": "created", "update": "changed", "delete": "deleted",
          "archive": "archived", "erase": "erased", "restore": "restored"}
@@ -34,14 +35,6 @@ FIRST = ("status", "archived_at", "archived", "name", "debit_limit", "channels",
 VALUE_WIDTH = 24
 
 
-def printable(text: str) -> str:
-    """Outside text made safe for one terminal line: control, format (bidi) and line
-    characters become visible escapes, a newline a ⏎."""
-    return "".join(ch if ch.isprintable() else " ⏎ " if ch == "\n" else
-                   f"\\x{ord(ch):02x}" if ord(ch) < 0x100 else f"\\u{ord(ch):04x}"
-                   for ch in text)
-
-
 def value_text(value, width: int = VALUE_WIDTH) -> str:
     if value is None or value == "" or value == []:
         return "none"
@@ -49,13 +42,12 @@ def value_text(value, width: int = VALUE_WIDTH) -> str:
         return "yes" if value else "no"
     if isinstance(value, list):
         value = ", ".join(str(v) for v in value)
-    text = printable(str(value))
-    return text if len(text) <= width else text[: width - 1] + "…"
+    return present.clip(present.one_line(value), width)
 
 
 def audit_sentence(row: AuditRow) -> str:
     """One line: verb, the thing, and for a change the fields in the order that matters."""
-    verb = VERBS.get(row.action, printable(row.action))
+    verb = VERBS.get(row.action, present.one_line(row.action))
     noun, name_field = ENTITIES.get(row.table, (row.table.replace("_", " "), ""))
     changes = row.changes or {}
     if row.table == "customers" and row.action in ("archive", "erase", "restore"):
@@ -88,6 +80,6 @@ def fields_text(changes: dict) -> str:
             if "new password" not in parts:
                 parts.append("new password")
             continue
-        label = LABELS.get(key, printable(key).replace("_", " "))
-        parts.append(f"{label} {value_text(before)} → {value_text(after)}")
+        label = LABELS.get(key, present.one_line(key).replace("_", " "))
+        parts.append(f"{label} {value_text(before)} {present.glyphs().arrow} {value_text(after)}")
     return ", ".join(parts)

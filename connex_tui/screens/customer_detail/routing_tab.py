@@ -8,11 +8,13 @@ from rich.text import Text
 from textual.binding import Binding
 
 from connex_tui.data.access import NotFound
+from connex_tui.engine import present
+from connex_tui.engine.present import clip, limit
 from connex_tui.screens.customer_detail.pane_tab import Pane, PaneTab, Saved, pane_bindings
 from connex_tui.screens.dialogs.cli_rule_form import cli_rule_form, cli_rule_label
 from connex_tui.screens.dialogs.route_form import route_form, route_label
 from connex_tui.screens.rate_card import RateCardScreen
-from connex_tui.widgets.row_table import Column, clip, limit_cell
+from connex_tui.widgets.row_table import Column
 
 DIAL_WIDTH = 22
 
@@ -31,7 +33,7 @@ class RoutesPane(Pane):
 
     def cells(self, r):
         return (r.tech_prefix or Text("(none)", style="dim"), clip(r.rate_card, 16),
-                limit_cell(r.channels), limit_cell(r.flow_speed),
+                limit(r.channels), limit(r.flow_speed),
                 clip(r.dial_string, DIAL_WIDTH) or Text("(every number)", style="dim"),
                 yes_no(r.enabled, no_style="bold red"))
 
@@ -148,5 +150,6 @@ class RoutingTab(PaneTab):
         if row is None:
             return
         detail = getattr(self.screen, "detail", None)
-        crumb = f"Customers › {detail.name} › Routing" if detail else ""
+        g = present.glyphs()
+        crumb = f"Customers {g.crumb} {detail.name} {g.crumb} Routing" if detail else ""
         self.app.push_screen(RateCardScreen(row.rate_card_id, row.rate_card, crumb))

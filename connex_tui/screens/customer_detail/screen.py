@@ -14,14 +14,14 @@ from textual.widgets import Footer, Static, TabbedContent, TabPane
 
 from connex_tui.data.access import NotFound
 from connex_tui.data.customers import CustomerDetail
-from connex_tui.engine.money import format_money
+from connex_tui.engine import present
 from connex_tui.screens.customer_detail.auth_tab import AuthTab
 from connex_tui.screens.customer_detail.calls_tab import CallsTab
-from connex_tui.screens.customer_detail.main_tab import MainTab, exact_money
+from connex_tui.screens.customer_detail.main_tab import MainTab
 from connex_tui.screens.customer_detail.placeholder import PendingTab
 from connex_tui.screens.customer_detail.routing_tab import RoutingTab
 from connex_tui.screens.customer_detail.tab_base import CustomerTab
-from connex_tui.widgets.cells import channels_text, status_cell
+from connex_tui.widgets.cells import status_cell
 
 TABS = (("main", "Main"), ("stats", "Stats"), ("routing", "Routing"), ("auth", "Auth"),
         ("calls", "Calls"), ("dialogs", "Dialogs"), ("payments", "Payments"),
@@ -74,7 +74,7 @@ class CustomerDetailScreen(Screen):
         self.detail = None
         self.loaded = 0
         if self.is_mounted:
-            self.query_one("#header", Static).update("Loading…")
+            self.query_one("#header", Static).update(f"Loading{present.glyphs().ellipsis}")
             self.select_tab(tab if tab in TAB_KEYS else "main")
             self.query_one(MainTab).clear()
             for tab in self.query(CustomerTab):
@@ -85,10 +85,11 @@ class CustomerDetailScreen(Screen):
 
     @property
     def help_title(self) -> str:
-        return f"customer {self.detail.name}" if self.detail else "customer"
+        return f"customer {present.text(self.detail.name)}" if self.detail else "customer"
 
     def compose(self) -> ComposeResult:
-        yield Static("Customers ›", id="crumb", classes="crumb")
+        yield Static(f"Customers {present.glyphs().crumb}", id="crumb", classes="crumb",
+                     markup=False)
         yield Static("", id="header")
         with TabbedContent(initial=f"tab-{self.initial_tab}", id="tabs"):
             for key, label in TABS:
@@ -142,22 +143,23 @@ class CustomerDetailScreen(Screen):
 
     def _render_header(self, d: CustomerDetail) -> None:
         status = status_cell(d.status, d.archived_at is not None, long=True)
-        balance = f"{format_money(d.balance)} {d.currency}"
+        balance = present.money(d.balance, d.currency)
         style = "bold red" if d.available <= 0 else "bold"
         header = status.copy()
         header.append(" │ Balance ", style="dim")
         header.append(balance, style=style)
         header.append(" │ Debit limit ", style="dim")
-        header.append(exact_money(d.debit_limit))
+        header.append(present.money(d.debit_limit))
         header.append(" │ Channels ", style="dim")
-        header.append(channels_text(d.live_channels, d.channels))
+        header.append(present.channels(d.live_channels, d.channels))
         self.query_one("#header", Static).update(header)
         self._render_crumb()
 
     def _render_crumb(self) -> None:
-        name = self.detail.name if self.detail else "…"
+        g = present.glyphs()
+        name = present.text(self.detail.name) if self.detail else g.ellipsis
         tab = dict(TABS)[self.active_tab]
-        self.query_one("#crumb", Static).update(f"Customers › {name} › {tab}")
+        self.query_one("#crumb", Static).update(f"Customers {g.crumb} {name} {g.crumb} {tab}")
 
     @property
     def active_tab(self) -> str:
