@@ -146,6 +146,8 @@ def money(value: str | Decimal, *, minimum: Decimal | None = None) -> Decimal:
 
 
 def percent(value: str | Decimal) -> Decimal:
+    if isinstance(value, str) and not value.strip():  # an emptied field is not "no tax"
+        raise ValueError("required: 0 for no tax")
     d = money(value)
     if not Decimal(0) <= d <= Decimal(100):
         raise ValueError("must be between 0 and 100")

@@ -365,7 +365,7 @@ class CustomerListScreen(Screen):
 
         from connex_tui.screens.dialogs.customer_form import customer_form  # forms: on use
 
-        self.app.push_screen(customer_form(None, save), done)
+        self.app.push_screen(customer_form(self.app, None, save), done)
 
     @work(group="customers-action")
     async def action_edit(self) -> None:

@@ -66,7 +66,7 @@ class IpAuthPane(Pane):
             await svc.update_ip_auth(row.id, row.version, raw)
             return Saved(row.id, f"{label} saved")
 
-        return ip_auth_form(None if row is None else row.form_values(), save)
+        return ip_auth_form(self.tab.app, None if row is None else row.form_values(), save)
 
     async def delete(self, row) -> None:
         await self.services.auth.delete_ip_auth(row.id)
@@ -125,7 +125,7 @@ class SipUsersPane(Pane):
             password = await svc.update_sip_user(row.id, row.version, raw)
             return saved_user(row.id, f"{label} saved", username, password, raw)
 
-        return sip_user_form(None if row is None else row.form_values(), save)
+        return sip_user_form(self.tab.app, None if row is None else row.form_values(), save)
 
     async def delete(self, row) -> None:
         await self.services.auth.delete_sip_user(row.id)
