@@ -7,6 +7,7 @@ import re
 from dataclasses import dataclass
 
 from connex_tui.engine import route_fields as f
+from connex_tui.engine.textsafe import refuse_controls, safe_text
 from connex_tui.engine.validation import _Collector, boolean, choice, integer, text
 
 AUTH_DIRECTIONS = ("ingress", "egress")
@@ -47,7 +48,7 @@ def codecs(value) -> str:
             continue
         name = known.get(item.lower())
         if name is None:
-            raise ValueError(f"unknown codec '{item}' (known: {' '.join(CODECS)})")
+            raise ValueError(f"unknown codec '{safe_text(item)}' (known: {' '.join(CODECS)})")
         if name not in out:
             out.append(name)
     if not out:
@@ -123,12 +124,11 @@ def sip_password(value: str, *, required: bool) -> str:
         if required:
             raise ValueError("required (or choose generate)")
         return ""
-    if len(raw) < SIP_PASSWORD_MIN:
-        raise ValueError(f"at least {SIP_PASSWORD_MIN} characters")
     if len(raw) > 128:
         raise ValueError("at most 128 characters")
-    if any(ord(ch) < 32 or ord(ch) == 127 for ch in raw):
-        raise ValueError("must be one line without control characters")
+    refuse_controls(raw)
+    if len(raw) < SIP_PASSWORD_MIN:
+        raise ValueError(f"at least {SIP_PASSWORD_MIN} characters")
     return raw
 
 
