@@ -144,6 +144,7 @@ async def _rates_import(cfg: Config, args) -> int:
     from connex_tui.data.access import Actor, NotFound, PermissionDenied
     from connex_tui.data.db import Database, upgrade
     from connex_tui.engine.route_fields import moment
+    from connex_tui.engine.textsafe import safe_text
     from connex_tui.feeds.rates_csv import import_csv
 
     try:
@@ -154,7 +155,7 @@ async def _rates_import(cfg: Config, args) -> int:
     try:
         size = os.path.getsize(args.file)
     except OSError as exc:
-        _err(f"cannot read {args.file}: {exc.strerror}")
+        _err(f"cannot read {safe_text(args.file)}: {exc.strerror}")
         return 2
     progress = Progress("importing") if size >= PROGRESS_MIN_BYTES else None
     db = Database(cfg.database_url)
@@ -166,20 +167,22 @@ async def _rates_import(cfg: Config, args) -> int:
             effective_from=effective_from, skip_bad=args.skip_bad, replace=args.replace,
             progress=progress)
     except (NotFound, PermissionDenied, ValueError) as exc:
-        _err(str(exc))
+        _err(safe_text(exc))
         return 2
     except OSError as exc:
-        _err(f"cannot read {args.file}: {exc.strerror}")
+        _err(f"cannot read {safe_text(args.file)}: {exc.strerror}")
         return 2
     finally:
         await db.dispose()
+    name = safe_text(args.file)
     for error in report.errors:
-        print(f"{args.file}: {error}", file=sys.stderr)
+        print(f"{name}: {safe_text(error)}", file=sys.stderr)
     if report.bad > len(report.errors):
-        print(f"{args.file}: … and {report.bad - len(report.errors)} more bad rows",
+        print(f"{name}: … and {report.bad - len(report.errors)} more bad rows",
               file=sys.stderr)
     took = f" in {time.monotonic() - started:.1f} s"
-    print(report.summary() + took, file=sys.stdout if report.written else sys.stderr)
+    print(safe_text(report.summary()) + took,
+          file=sys.stdout if report.written else sys.stderr)
     return 1 if report.bad else 0
 
 
