@@ -189,11 +189,19 @@ def increment(value) -> tuple[int, int]:
         raise ValueError(f"MCD/Pulse: {exc} (MCD ≥ 0, Pulse ≥ 1)") from None
 
 
+# Dates an operator can mean: outside them datetime arithmetic overflows (year 1 minus a
+# day, year 9999 in a western zone) and no rate or call belongs there anyway.
+EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+LATEST = datetime(2200, 1, 1, tzinfo=UTC)  # exclusive
+RANGE_MESSAGE = "must be between 1970-01-01 and 2199-12-31"
+
+
 def moment(value, *,
            example: str = "write an ISO date like 2026-01-31 or 2026-01-31T08:00"
            ) -> datetime | None:
     """ISO date or date-time; UTC when no zone is given; empty = None (always). `example`
-    is the message for text that is not one."""
+    is the message for text that is not one; a time outside EARLIEST..LATEST is refused.
+    The one ISO-time parser: options, CSV and YAML fields and the call validator use it."""
     if value is None or value == "":
         return None
     if isinstance(value, datetime):
@@ -204,13 +212,19 @@ def moment(value, *,
         raw = plain(value).strip()
         if not raw:
             return None
+        if len(raw) > 40:  # the longest ISO form is 32 characters
+            raise ValueError(example)
         try:
             dt = datetime.fromisoformat(raw)
         except ValueError:
             raise ValueError(example) from None
-    if dt.tzinfo is None:
-        return dt.replace(tzinfo=UTC)
-    return dt.astimezone(UTC)
+    try:
+        dt = dt.replace(tzinfo=UTC) if dt.tzinfo is None else dt.astimezone(UTC)
+    except OverflowError:  # 9999-12-31T23:59:59-14:00 is past datetime.max in UTC
+        raise ValueError(RANGE_MESSAGE) from None
+    if not EARLIEST <= dt < LATEST:
+        raise ValueError(RANGE_MESSAGE)
+    return dt
 
 
 # -- route strategy ----------------------------------------------------------------------
