@@ -108,7 +108,7 @@ def parse(lines: Iterable[str], *,
             yield RowError(start, f"expected {len(columns)} fields ({','.join(columns)}), "
                                   f"found {len(record)}")
             continue
-        raw = dict(zip(columns, record, strict=True))
+        raw = dict(zip(columns, map(unquote_formula, record), strict=True))
         if effective_from is not None and not raw.get("effective_from", "").strip():
             raw["effective_from"] = effective_from
         try:
@@ -278,11 +278,33 @@ async def import_csv(db: Database, actor: Actor, card: str, path: str | Path, *,
     return report
 
 
+# -- spreadsheet formulas -------------------------------------------------------------------
+# A deck is opened in a spreadsheet, which runs a cell starting with one of these as a
+# formula (OWASP "CSV injection"): export puts a ' before it, and import takes it off, so
+# export -> import gives the same rows. A cell that already starts with ' before one of
+# them gets one more, so the mapping is one-to-one and nothing typed is ever lost.
+FORMULA_START = frozenset("=+-@\t\r")
+_QUOTE_CHECK = FORMULA_START | {"'"}
+
+
+def _formula_like(cell: str) -> bool:
+    return cell.lstrip("'")[:1] in FORMULA_START
+
+
+def quote_formula(cell: str) -> str:
+    return "'" + cell if cell and cell[0] in _QUOTE_CHECK and _formula_like(cell) else cell
+
+
+def unquote_formula(cell: str) -> str:
+    return cell[1:] if cell.startswith("'") and _formula_like(cell) else cell
+
+
 # -- export ---------------------------------------------------------------------------------
 def row_fields(prefix: str, destination: str, rate, connect_fee, mcd: int, pulse: int,
                effective_from: datetime | None, blocked: bool) -> list[str]:
-    return [prefix, destination, plain_decimal(rate), plain_decimal(connect_fee),
-            f"{mcd}/{pulse}", moment_text(effective_from), "yes" if blocked else "no"]
+    cells = [prefix, destination, plain_decimal(rate), plain_decimal(connect_fee),
+             f"{mcd}/{pulse}", moment_text(effective_from), "yes" if blocked else "no"]
+    return [quote_formula(c) for c in cells]  # every cell: a stored -1 would be a formula
 
 
 def rows_query(card_id: int):

@@ -335,3 +335,35 @@ async def test_export_then_import_gives_identical_rows(db, tmp_path):
     again = io.StringIO()
     await export_csv(db, "Copy", again)
     assert again.getvalue() == exported
+
+
+async def test_export_neutralises_formulas_and_import_takes_the_quote_off(db, tmp_path):
+    """OWASP CSV injection: a spreadsheet would run =..., +..., -..., @... as formulas."""
+    card = await make_card(db)
+    text = (HEADER + '44,"=HYPERLINK(""http://x"",""UK"")",0.01,0,60/60\n'
+            "33,+33 mobile,0.01,0,60/60\n"
+            "49,-,0.01,0,60/60\n"
+            "1,@SUM(A1),0.01,0,60/60\n"
+            "7,'=kept as typed,0.01,0,60/60\n"   # a typed quote before = is imported bare
+            "8,O'Brien Telecom,0.01,0,60/60\n")
+    await run_import(db, write(tmp_path, text))
+    assert sorted(r[1] for r in await card_rows(db, card)) == sorted([
+        "-", "+33 mobile", "=HYPERLINK(\"http://x\",\"UK\")", "=kept as typed", "@SUM(A1)",
+        "O'Brien Telecom"])
+    out = io.StringIO()
+    await export_csv(db, "Retail-USD", out)
+    lines = out.getvalue().splitlines()[1:]
+    assert [line.split(",")[1] for line in lines] == [
+        "'@SUM(A1)", "'+33 mobile", '"\'=HYPERLINK(""http://x""', "'-", "'=kept as typed",
+        "O'Brien Telecom"]
+    other = await make_card(db, "Copy")
+    await run_import(db, write(tmp_path, out.getvalue(), "copy.csv"), card="Copy")
+    assert await card_rows(db, other) == await card_rows(db, card)
+
+
+def test_formula_quoting_is_one_to_one():
+    from connex_tui.feeds.rates_csv import quote_formula, unquote_formula
+
+    for cell in ["=1", "+1", "-1", "@a", "'=1", "''-", "'", "'UK", "UK", "", "44", "a=b"]:
+        assert unquote_formula(quote_formula(cell)) == cell
+        assert quote_formula(cell)[:1] not in set("=+-@")
