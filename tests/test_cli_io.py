@@ -201,6 +201,29 @@ def test_config_apply_errors_exit_1_and_write_nothing(url, tmp_path, capsys):
         assert conn.execute("SELECT count(*) FROM providers").fetchone() == (0,)
 
 
+def test_config_apply_refuses_a_wide_ingress_ip_unless_allowed(url, tmp_path, capsys):
+    path = tmp_path / "wide.yaml"
+    path.write_text(example_file(tmp_path).read_text().replace("- host: 192.0.2.10",
+                                                               "- host: 0.0.0.0/0"))
+    for extra in (["--dry-run"], []):
+        assert run(url, "config", "apply", str(path), *extra) == 1
+        captured = capsys.readouterr()
+        assert captured.err.splitlines() == [
+            f"{path}: warning: customers[0].ip_auth[0].host: 0.0.0.0/0 is every IPv4 "
+            "address: anyone on the internet could call as this customer",
+            f"{path}: nothing written (1 authentication warning: check, then apply with "
+            "--allow-wide-auth)"]
+        assert captured.out == ""
+    with sqlite3.connect(url.split(":///", 1)[1]) as conn:
+        assert conn.execute("SELECT count(*) FROM ip_auth").fetchone() == (0,)
+    assert run(url, "config", "apply", str(path), "--allow-wide-auth") == 0
+    captured = capsys.readouterr()
+    assert "warning: customers[0].ip_auth[0].host: 0.0.0.0/0 is every" in captured.err
+    assert captured.out.splitlines()[-1] == "17 changes applied"
+    assert run(url, "config", "apply", str(path)) == 0  # accepted once: no change, no nag
+    assert capsys.readouterr().out == "no changes: the database already matches\n"
+
+
 @pytest.mark.parametrize("args, message", [
     (["config", "apply", "{missing}"], "cannot read"),
     (["--readonly", "config", "apply", "{doc}"], "read-only"),

@@ -53,8 +53,11 @@ applying twice changes nothing. A nested list that is present (cards, rates,
 ip_auth, sip_users, routes, cli_rules) is complete: rows it lacks are deleted.
 Top-level entities the file does not name stay unless --prune; customers are
 never deleted. --dry-run prints what would change and writes nothing.
-Exit codes: 0 applied (or nothing to do), 1 errors in the document (listed on
-stderr), 2 bad arguments, unreadable file or no permission."""
+A new or moved ingress IP wider than /8 (/32 for IPv6), or one another customer
+also uses, is a warning line on stderr, and nothing is written unless
+--allow-wide-auth.
+Exit codes: 0 applied (or nothing to do), 1 errors in the document or unaccepted
+warnings (listed on stderr), 2 bad arguments, unreadable file or no permission."""
 
 
 def _add_db_url(p: argparse.ArgumentParser) -> None:
@@ -103,6 +106,9 @@ def add_parsers(sub) -> None:
     capp.add_argument("--prune", action="store_true",
                       help="also delete providers, rate cards and scripts the file does not "
                            "name (admin)")
+    capp.add_argument("--allow-wide-auth", action="store_true",
+                      help="accept ingress IPs wider than /8 (/32 for IPv6) or shared with "
+                           "another customer (refused otherwise, with a warning)")
     _add_db_url(capp)
 
 
@@ -246,13 +252,15 @@ async def _config_export(cfg: Config, args) -> int:
 async def _config_apply(cfg: Config, args) -> int:
     from connex_tui.data.access import Actor, PermissionDenied, StaleError
     from connex_tui.data.db import Database, upgrade
+    from connex_tui.engine.textsafe import safe_text
     from connex_tui.feeds.config_apply import apply_config
 
     db = Database(cfg.database_url)
     try:
         await upgrade(db)
         report = await apply_config(db, Actor(cfg.operator, cfg.role), args.file,
-                                    dry_run=args.dry_run, prune=args.prune)
+                                    dry_run=args.dry_run, prune=args.prune,
+                                    allow_wide_auth=args.allow_wide_auth)
     except PermissionDenied as exc:
         _err(str(exc))
         return 2
@@ -269,6 +277,13 @@ async def _config_apply(cfg: Config, args) -> int:
             print(f"{args.file}: {error}", file=sys.stderr)
         n = len(report.errors)
         print(f"{args.file}: nothing written ({n} error{'s' * (n != 1)})", file=sys.stderr)
+        return 1
+    for warning in report.warnings:  # a wide or shared ingress IP: never silent
+        print(f"{safe_text(args.file)}: warning: {safe_text(warning)}", file=sys.stderr)
+    if report.refused:
+        n = len(report.warnings)
+        print(f"{safe_text(args.file)}: nothing written ({n} authentication warning"
+              f"{'s' * (n != 1)}: check, then apply with --allow-wide-auth)", file=sys.stderr)
         return 1
     for change in report.changes:
         print(change)
