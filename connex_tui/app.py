@@ -11,15 +11,19 @@ from dataclasses import dataclass
 
 from textual.app import App
 from textual.binding import Binding
+from textual.screen import ModalScreen
 
 from connex_tui.config import Config
 from connex_tui.data.access import Actor, NotFound, PermissionDenied, StaleError
 from connex_tui.data.auth import AuthService
 from connex_tui.data.calls import CallsService
+from connex_tui.data.cli_rules import CliRulesService
 from connex_tui.data.customers import CustomerDetail, CustomerService
 from connex_tui.data.db import Database, upgrade
-from connex_tui.data.rates import RatesService
+from connex_tui.data.providers import ProvidersService
+from connex_tui.data.rate_cards import RatesService
 from connex_tui.data.routes import RoutesService
+from connex_tui.data.scripts import ScriptsService
 from connex_tui.engine.clock import Clock, utcnow
 from connex_tui.screens.commands import CustomerCommands
 from connex_tui.screens.customer_list import CustomerListScreen
@@ -32,7 +36,10 @@ from connex_tui.widgets.confirm import ConfirmScreen
 class Services:
     customers: CustomerService
     rates: RatesService
+    providers: ProvidersService
     routes: RoutesService
+    cli_rules: CliRulesService
+    scripts: ScriptsService
     auth: AuthService
     calls: CallsService
 
@@ -44,6 +51,8 @@ class ConnexApp(App):
     BINDINGS = [
         Binding("question_mark", "help", "Help", id="app.help", show=False),
         Binding("ctrl+p", "command_palette", "Palette", id="app.palette", show=False),
+        # The list binds q to quit (asking); dialogs keep q for typing or closing.
+        Binding("q", "to_list", "Back to the list", id="app.to_list", show=False),
     ]
 
     def __init__(self, config: Config, *, database: Database | None = None,
@@ -58,7 +67,10 @@ class ConnexApp(App):
         self.services = Services(
             customers=CustomerService(self.db, self.actor, clock),
             rates=RatesService(self.db, self.actor, clock),
+            providers=ProvidersService(self.db, self.actor, clock),
             routes=RoutesService(self.db, self.actor, clock),
+            cli_rules=CliRulesService(self.db, self.actor, clock),
+            scripts=ScriptsService(self.db, self.actor, clock),
             auth=AuthService(self.db, self.actor, clock),
             calls=CallsService(self.db, self.actor, clock))
         self.theme = config.theme
@@ -97,6 +109,17 @@ class ConnexApp(App):
     def flash(self, message: str, *, error: bool = False) -> None:
         self.notify(message, severity="error" if error else "information",
                     timeout=6 if error else 3)
+
+    def check_action(self, action: str, parameters: tuple) -> bool | None:
+        if action == "to_list":  # from a full screen only: a dialog on top stays in charge
+            return not isinstance(self.screen, (ModalScreen, CustomerListScreen))
+        return True
+
+    def action_to_list(self) -> None:
+        """q: leave the customer screen, a rate card, ... straight back to the list."""
+        while (len(self.screen_stack) > 2
+               and not isinstance(self.screen, (ModalScreen, CustomerListScreen))):
+            self.pop_screen()
 
     def action_help(self) -> None:
         if not isinstance(self.screen, HelpScreen):

@@ -73,3 +73,9 @@ async def check_unique(s: AsyncSession, column, value: str, own_id: int | None, 
 def snapshot_of(row, names: tuple[str, ...]) -> dict:
     """The audited fields of an ORM row."""
     return {n: getattr(row, n) for n in names}
+
+
+async def next_position(s: AsyncSession, model, customer_id: int) -> int:
+    """The position after the customer's last row of `model` (routes, CLI rules)."""
+    top = await s.scalar(select(func.max(model.position)).where(model.customer_id == customer_id))
+    return 0 if top is None else int(top) + 1

@@ -56,24 +56,24 @@ from connex_tui.data.models import (
     RoutingScript,
     SipUser,
 )
-from connex_tui.data.rates import (
+from connex_tui.data.providers import remove_provider
+from connex_tui.data.rate_cards import (
     card_values,
     check_card_change,
     parent_names,
     remove_card,
-    remove_provider,
     resolve_card,
     set_parents,
     touch_card,
 )
 from connex_tui.data.routes import (
     RouteRow,
-    remove_script,
     resolve_route,
     route_rows,
     route_values,
     write_route_children,
 )
+from connex_tui.data.scripts import remove_script
 from connex_tui.engine.clock import Clock, utcnow
 from connex_tui.engine.route_fields import format_strategy
 from connex_tui.engine.routing_validation import RouteInput

@@ -46,7 +46,7 @@ class RateCardScreen(Screen):
         Binding("escape", "back", "Back", id="card.back"),
         Binding("slash", "search", "Search prefix", id="card.search"),
         Binding("r", "refresh", "Refresh", id="card.refresh"),
-        Binding("question_mark", "app.help", "Help", show=False, id="card.help"),
+        Binding("question_mark", "app.help", "Help", id="card.help"),
     ]
     DEFAULT_CSS = """
     RateCardScreen #card-info { height: 1; padding: 0 1; color: $text-muted;
@@ -86,7 +86,7 @@ class RateCardScreen(Screen):
                         Column("Rate", 9, right=True), Column("Fee", 8, right=True),
                         Column("Incr.", 6), Column("Blk", 3), Column("From", 10)],
                        id="card-rows")
-        yield Footer()
+        yield Footer(compact=True)
 
     @property
     def table(self) -> RowTable:

@@ -9,7 +9,8 @@ import pytest
 from textual.widgets import Input
 
 from connex_tui.data.access import Actor
-from connex_tui.data.rates import RatesService
+from connex_tui.data.providers import ProvidersService
+from connex_tui.data.rate_cards import RatesService
 from connex_tui.screens.customer_detail.calls_tab import CallsTab
 from connex_tui.screens.customer_detail.screen import CustomerDetailScreen
 from connex_tui.screens.dialogs.simulate import ResultScreen, SimulateScreen
@@ -33,7 +34,7 @@ async def db(db_path):
     the CLI rule can stop a call)."""
     d = Db(db_path)
     rates = RatesService(d.db, Actor("other", "admin"), frozen_clock)
-    await rates.create_provider({"name": "Carrier A", "host": "203.0.113.10"})
+    await ProvidersService(d.db, Actor("other", "admin"), frozen_clock).create_provider({"name": "Carrier A", "host": "203.0.113.10"})
     buy = await rates.create_card({"name": "CARRIER-A", "currency": "USD",
                                    "direction": "provider", "provider": "Carrier A"})
     sell = await rates.create_card({"name": "RETAIL", "currency": "USD",

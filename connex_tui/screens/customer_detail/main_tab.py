@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-
 from rich.table import Table
 from rich.text import Text
 from textual import on
@@ -15,6 +13,7 @@ from connex_tui.data.audit import AuditRow
 from connex_tui.data.customers import CustomerDetail
 from connex_tui.engine.clock import relative
 from connex_tui.engine.money import format_money
+from connex_tui.screens.customer_detail.audit_text import audit_sentence, printable
 from connex_tui.widgets.cells import status_cell
 from connex_tui.widgets.text_view import TextScreen
 
@@ -31,21 +30,6 @@ def _short(value, width: int = 24) -> str:
     text = "∅" if value in (None, "") else str(value)
     text = text.replace("\n", " ⏎ ")
     return text if len(text) <= width else text[: width - 1] + "…"
-
-
-# What an operator looks for first in a change.
-FIRST = ("status", "archived_at", "archived", "name", "debit_limit", "channels", "flow_speed",
-         "currency", "tax_percent")
-
-
-def changes_text(row: AuditRow) -> str:
-    if row.action in ("create", "erase") and row.changes:
-        keys = ", ".join(k for k in row.changes if k in ("name", "status", "currency"))
-        vals = row.changes.get("name", [None, None])
-        return f"{vals[1] or vals[0]} ({keys})" if keys else json.dumps(row.changes)[:60]
-    ordered = sorted(row.changes.items(),
-                     key=lambda kv: FIRST.index(kv[0]) if kv[0] in FIRST else len(FIRST))
-    return "; ".join(f"{k}: {_short(b, 14)} → {_short(a, 14)}" for k, (b, a) in ordered)
 
 
 def exact_money(value) -> str:
@@ -72,7 +56,7 @@ class MainTab(Vertical):
         yield DataTable(id="audit", cursor_type="row", zebra_stripes=True)
 
     def on_mount(self) -> None:
-        self.query_one("#audit", DataTable).add_columns("When (UTC)", "Who", "Action", "Changes")
+        self.query_one("#audit", DataTable).add_columns("When (UTC)", "Who", "What")
 
     def clear(self) -> None:
         self.query_one("#details", Static).update("")
@@ -116,14 +100,20 @@ class MainTab(Vertical):
         table = self.query_one("#audit", DataTable)
         table.clear()
         self.history = history
+        who_w = max((len(h.operator) for h in history), default=3)
+        # the sentence is cut to the screen (enter shows it whole), never scrolled sideways
+        room = max(20, self.app.size.width - 16 - who_w - 7)
         for h in history:
             # Text, not str: DataTable reads a str as markup ("[/]" in a CLI regex crashes)
-            table.add_row(_when(h.at), Text(h.operator), h.action, Text(changes_text(h)))
+            what = Text(audit_sentence(h), no_wrap=True)
+            what.truncate(room, overflow="ellipsis")
+            table.add_row(_when(h.at), Text(printable(h.operator)), what)
 
     @on(DataTable.RowSelected, "#audit")
     def _open_entry(self, event: DataTable.RowSelected) -> None:
         h = self.history[event.cursor_row]
-        lines = [f"{k}: {_full(b)} → {_full(a)}" for k, (b, a) in h.changes.items()]
+        lines = [f"{printable(k)}: {printable(_full(b))} → {printable(_full(a))}"
+                 for k, (b, a) in h.changes.items()]
         self.app.push_screen(TextScreen(
-            f"{_when(h.at)} UTC · {h.operator} · {h.action} {h.table} #{h.row_id}",
+            f"{_when(h.at)} UTC · {printable(h.operator)} · {audit_sentence(h)}",
             lines or ["(no field changed)"]))

@@ -63,7 +63,7 @@ class RoutesPane(Pane):
 
         return route_form(None if row is None else row.form_values(), save, cards=cards,
                           currency=currency, provider_cards=await svc.card_names("provider"),
-                          scripts=[s.name for s in await svc.scripts()])
+                          scripts=[s.name for s in await self.services.scripts.scripts()])
 
     async def delete(self, row) -> None:
         await self.services.routes.delete_route(row.id)
@@ -99,16 +99,16 @@ class CliRulesPane(Pane):
         return cli_rule_label(r.cli, r.forced)
 
     async def rows(self):
-        return await self.services.routes.cli_rules(self.customer_id)
+        return await self.services.cli_rules.cli_rules(self.customer_id)
 
     async def fetch(self, row_id: int):
-        for r in await self.services.routes.cli_rules(self.customer_id):
+        for r in await self.services.cli_rules.cli_rules(self.customer_id):
             if r.id == row_id:
                 return r
         raise NotFound(f"CLI rule {row_id}")
 
     async def form(self, row):
-        svc = self.services.routes
+        svc = self.services.cli_rules
         customer_id = self.customer_id
 
         async def save(raw):
@@ -121,7 +121,7 @@ class CliRulesPane(Pane):
         return cli_rule_form(None if row is None else row.form_values(), save)
 
     async def delete(self, row) -> None:
-        await self.services.routes.delete_cli_rule(row.id)
+        await self.services.cli_rules.delete_cli_rule(row.id)
 
 
 class RoutingTab(PaneTab):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from functools import partial
 
+from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -27,13 +28,23 @@ TABS = (("main", "Main"), ("stats", "Stats"), ("routing", "Routing"), ("auth", "
         ("alerts", "Alerts"), ("cdr", "CDR"), ("did", "DID"), ("packages", "Packages"))
 TAB_KEYS = [key for key, _ in TABS]
 DIGITS = "1234567890"
+# From this width each tab shows the digit that jumps to it ("1 Main"); below it the eleven
+# bare labels sit one space apart (71 columns), so all of them fit in 80 and none scrolls.
+NUMBERED = 104
 # Tab key -> the widget class that fills it (a CustomerTab); others show PendingTab.
 TAB_WIDGETS: dict[str, type[CustomerTab]] = {"routing": RoutingTab, "auth": AuthTab,
                                                "calls": CallsTab}
 
 
+def tab_label(index: int, label: str, numbered: bool) -> Text:
+    if not numbered or index >= len(DIGITS):
+        return Text(label)
+    return Text.assemble((DIGITS[index], "dim"), " ", label)
+
+
 class CustomerDetailScreen(Screen):
     AUTO_FOCUS = ""  # see _focus_tab
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (NUMBERED, "-numbered")]
     BINDINGS = [
         Binding("escape", "back", "Back", id="customer.back"),
         Binding("e", "edit", "Edit cust.", id="customer.edit", tooltip="Edit customer"),
@@ -43,7 +54,7 @@ class CustomerDetailScreen(Screen):
                 tooltip="Next tab"),
         Binding("r", "refresh", "Refresh", id="customer.refresh", show=False),
         Binding("ctrl+d,delete", "delete", "Delete", id="customer.delete"),
-        Binding("question_mark", "app.help", "Help", id="customer.help", show=False),
+        Binding("question_mark", "app.help", "Help", id="customer.help"),
         *(Binding(d, f"goto({i})", f"Tab {TABS[i][1]}", show=False, id=f"customer.tab{d}")
           for i, d in enumerate(DIGITS)),
     ]
@@ -54,6 +65,7 @@ class CustomerDetailScreen(Screen):
         self.initial_tab = tab if tab in TAB_KEYS else "main"
         self.detail: CustomerDetail | None = None
         self.loaded = 0  # tests and bench watch this
+        self._numbered = False
 
     def show_customer(self, customer_id: int, tab: str | None = None) -> None:
         """Point this (reused) screen at another customer: the app installs one instance
@@ -87,7 +99,7 @@ class CustomerDetailScreen(Screen):
                         yield Lazy(TAB_WIDGETS[key](id=f"{key}-tab"))
                     else:
                         yield Lazy(PendingTab(key))
-        yield Footer()
+        yield Footer(compact=True)
 
     def on_mount(self) -> None:
         # The tab bar never takes the focus (digits and [ ] switch tabs): `tab` then stays
@@ -95,6 +107,14 @@ class CustomerDetailScreen(Screen):
         self.query_one("#tabs ContentTabs").can_focus = False
         self._focus_tab(self.initial_tab)
         self.load()
+
+    def on_resize(self) -> None:
+        numbered = self.size.width >= NUMBERED
+        if numbered != self._numbered:
+            self._numbered = numbered
+            tabs = self.query_one("#tabs", TabbedContent)
+            for i, (key, label) in enumerate(TABS):
+                tabs.get_tab(f"tab-{key}").label = tab_label(i, label, numbered)
 
     def _focus_tab(self, key: str) -> None:
         """With nothing focused, focus the first widget of the tab shown (not auto-focus:
