@@ -66,6 +66,7 @@ from connex_tui.data.rate_cards import (
     set_parents,
     touch_card,
 )
+from connex_tui.data.rate_rows import RowSync, count_rows
 from connex_tui.data.routes import (
     RouteRow,
     resolve_route,
@@ -86,7 +87,6 @@ from connex_tui.feeds.config_doc import (
     SipUserSpec,
     read_document,
 )
-from connex_tui.feeds.rate_rows import RowSync, count_rows
 from connex_tui.feeds.rates_csv import RowError, read_file
 
 SECRET_FIELDS = ("password_hash", "ha1")

@@ -17,25 +17,22 @@ from datetime import datetime
 from pathlib import Path
 from typing import BinaryIO, TextIO
 
-from sqlalchemy import func, select
-from sqlalchemy.ext.asyncio import AsyncSession
-
-from connex_tui.data import audit, config_state
-from connex_tui.data.access import Actor, NotFound
+from connex_tui.data.access import Actor
 from connex_tui.data.config_write import moment_text, plain_decimal
 from connex_tui.data.db import Database
-from connex_tui.data.models import RateCard, RateRow
-from connex_tui.data.rate_cards import touch_card
+from connex_tui.data.rate_rows import (
+    RowCounts,
+    RowSync,
+    card_id_by_name,
+    count_rows,
+    record_import,
+    stream_rows,
+)
 from connex_tui.engine.clock import Clock, utcnow
 from connex_tui.engine.routing_validation import RateRowInput, validate_rate_row
 from connex_tui.engine.textsafe import safe_text
 from connex_tui.engine.validation import ValidationError
 from connex_tui.feeds.line_reader import LineTooLong, read_lines
-from connex_tui.feeds.rate_rows import (
-    RowCounts,
-    RowSync,
-    count_rows,
-)
 
 HEADER = ("prefix", "destination", "rate", "connect_fee", "increment", "effective_from",
           "blocked")
@@ -204,14 +201,6 @@ class ImportReport:
         return f"{self.card}: {self.good} rows imported: {self.counts}{skipped}"
 
 
-async def card_id_by_name(s: AsyncSession, name: str) -> int:
-    card_id = await s.scalar(select(RateCard.id).where(
-        func.lower(RateCard.name) == name.lower()))  # names compare ignoring case
-    if card_id is None:
-        raise NotFound(f"unknown rate card {name!r}")
-    return card_id
-
-
 async def import_csv(db: Database, actor: Actor, card: str, path: str | Path, *,
                      effective_from: datetime | None = None, skip_bad: bool = False,
                      replace: bool = False, progress: Progress | None = None,
@@ -261,18 +250,9 @@ async def import_csv(db: Database, actor: Actor, card: str, path: str | Path, *,
         if report.good == 0 or report.stopped or (report.bad and not skip_bad):
             return report  # a file cut short by a fatal error is never half imported
         report.counts = await sync.finish(replace=replace)
-        now = clock()
-        if report.counts.touched:
-            await touch_card(s, card_id, now)
-            await config_state.bump(s)
-        await audit.record(
-            s, actor, "import", "rate_cards", card_id, customer_id=None,
-            before={"rows": before},
-            after={"rows": before + report.counts.added - report.counts.deleted,
-                   "file": Path(path).name, "added": report.counts.added,
-                   "changed": report.counts.changed, "deleted": report.counts.deleted,
-                   "skipped_bad": report.bad},
-            at=now)
+        await record_import(s, actor, card_id, before=before, counts=report.counts,
+                            after={"file": Path(path).name, "skipped_bad": report.bad},
+                            now=clock())
         await s.commit()
         report.written = True
     return report
@@ -307,20 +287,12 @@ def row_fields(prefix: str, destination: str, rate, connect_fee, mcd: int, pulse
     return [quote_formula(c) for c in cells]  # every cell: a stored -1 would be a formula
 
 
-def rows_query(card_id: int):
-    """The card's rows in file order: prefix, then undated before dated rows."""
-    return (select(RateRow.prefix, RateRow.destination, RateRow.rate, RateRow.connect_fee,
-                   RateRow.mcd, RateRow.pulse, RateRow.effective_from, RateRow.blocked)
-            .where(RateRow.card_id == card_id)
-            .order_by(RateRow.prefix, RateRow.effective_from.asc().nulls_first(), RateRow.id))
-
-
-async def write_card_csv(s: AsyncSession, card_id: int, out: TextIO) -> int:
+async def write_card_csv(s, card_id: int, out: TextIO) -> int:
+    """The card's rows as CSV on `out`, in the caller's session; returns the row count."""
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(HEADER)
     n = 0
-    result = await s.stream(rows_query(card_id).execution_options(yield_per=5000))
-    async for part in result.partitions():
+    async for part in stream_rows(s, card_id):
         writer.writerows(row_fields(*r) for r in part)
         n += len(part)
     return n

@@ -13,10 +13,9 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import func, insert, select
 
-from connex_tui.data import config_state
+from connex_tui.data import config_state, rate_rows
 from connex_tui.data.access import Actor, NotFound, PermissionDenied
 from connex_tui.data.models import AuditEntry, RateCard, RateRow
-from connex_tui.feeds import rate_rows
 from connex_tui.feeds.rates_csv import export_csv, import_csv, parse
 
 # the data tests' fixtures (the `db` parameter below shadows the imported fixture)
