@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from connex_tui.cli import simulate, transfer
 from connex_tui.cli.progress import Progress
 from connex_tui.config import Config, ConfigError, load_config
+from connex_tui.data.access import StorageError
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -50,6 +51,9 @@ def _config(args) -> Config:
 def main(argv: list[str] | None = None) -> int:
     try:
         return _main(argv)
+    except StorageError as exc:  # rolled back already: one line, never a traceback
+        print(f"connex-tui: {exc}", file=sys.stderr)
+        return exc.exit_code
     except BrokenPipeError:
         # Output piped into `head` and the like: stop quietly, as Unix tools do (and keep
         # Python from complaining again when it flushes stdout at exit).
@@ -84,7 +88,7 @@ def _main(argv: list[str] | None) -> int:
 async def _db_upgrade(cfg: Config) -> int:
     from connex_tui.data.db import Database, current_revision, upgrade
 
-    db = Database(cfg.database_url)
+    db = Database.for_config(cfg)
     try:
         await upgrade(db)
         print(f"database at revision {await current_revision(db)}")
@@ -108,7 +112,7 @@ async def _demo_seed(cfg: Config, args) -> int:
     except ValueError as exc:
         print(f"connex-tui: --now: {exc}", file=sys.stderr)
         return 2
-    db = Database(cfg.database_url)
+    db = Database.for_config(cfg)
     started = time.monotonic()
     try:
         await upgrade(db)

@@ -103,7 +103,7 @@ async def _open(cfg: Config):
     from connex_tui.data.calls import CallsService
     from connex_tui.data.db import Database, upgrade
 
-    db = Database(cfg.database_url)
+    db = Database.for_config(cfg)
     await upgrade(db)
     return db, CallsService(db, Actor(cfg.operator, cfg.role))
 
@@ -149,10 +149,11 @@ async def _batch(cfg: Config, args) -> int:
     except OSError as exc:
         return _err(f"cannot read {name}: {exc.strerror}")
     db, calls = await _open(cfg)
-    out = sys.stdout
+    write = sys.stdout.write
+    encode = json.JSONEncoder(ensure_ascii=False).encode  # json.dumps makes one a line
     try:
         async for obj in run_batch(calls, fh, at=at, switch_ip=switch_ip, store=args.store):
-            out.write(json.dumps(obj, ensure_ascii=False) + "\n")
+            write(encode(obj) + "\n")
     except BatchFileError as exc:
         return _err(f"{name}: {safe_text(exc)}")
     except OSError as exc:
@@ -161,5 +162,5 @@ async def _batch(cfg: Config, args) -> int:
         if fh is not sys.stdin.buffer:
             fh.close()
         await db.dispose()
-    out.flush()
+    sys.stdout.flush()
     return 0

@@ -164,7 +164,7 @@ async def _rates_import(cfg: Config, args) -> int:
         _err(f"cannot read {safe_text(args.file)}: {exc.strerror}")
         return 2
     progress = Progress("importing") if size >= PROGRESS_MIN_BYTES else None
-    db = Database(cfg.database_url)
+    db = Database.for_config(cfg)
     started = time.monotonic()
     try:
         await upgrade(db)
@@ -194,11 +194,12 @@ async def _rates_import(cfg: Config, args) -> int:
 
 async def _rates_export(cfg: Config, args) -> int:
     from connex_tui.data.access import NotFound
-    from connex_tui.data.db import Database
+    from connex_tui.data.db import Database, upgrade
     from connex_tui.feeds.rates_csv import export_csv
 
-    db = Database(cfg.database_url)
+    db = Database.for_config(cfg, readonly=True)  # an export creates and migrates nothing
     try:
+        await upgrade(db)  # read-only: only checks the schema
         with _output(args.file) as out:
             n = await export_csv(db, args.card, out)
     except NotFound as exc:
@@ -218,7 +219,7 @@ async def _rates_export(cfg: Config, args) -> int:
 
 async def _config_export(cfg: Config, args) -> int:
     from connex_tui.data.access import Actor, PermissionDenied
-    from connex_tui.data.db import Database
+    from connex_tui.data.db import Database, upgrade
     from connex_tui.feeds.config_export import export_config
 
     if args.inline_rates < 0:
@@ -227,9 +228,10 @@ async def _config_export(cfg: Config, args) -> int:
     if args.with_secrets and not args.file and sys.stdout.isatty():
         _err("--with-secrets: not printing SIP secrets to a terminal; give FILE or redirect")
         return 2
-    db = Database(cfg.database_url)
+    db = Database.for_config(cfg, readonly=True)  # an export creates and migrates nothing
     target = Path(args.file) if args.file else None
     try:
+        await upgrade(db)  # read-only: only checks the schema
         with _output(args.file) as out:
             out.write(await export_config(db, target, inline_max=args.inline_rates,
                                           secrets=args.with_secrets,
@@ -255,7 +257,7 @@ async def _config_apply(cfg: Config, args) -> int:
     from connex_tui.engine.textsafe import safe_text
     from connex_tui.feeds.config_apply import apply_config
 
-    db = Database(cfg.database_url)
+    db = Database.for_config(cfg)
     try:
         await upgrade(db)
         report = await apply_config(db, Actor(cfg.operator, cfg.role), args.file,
@@ -272,6 +274,8 @@ async def _config_apply(cfg: Config, args) -> int:
         return 2
     finally:
         await db.dispose()
+    for warning in report.warnings:
+        print(f"{args.file}: warning: {warning}", file=sys.stderr)
     if report.errors:
         for error in report.errors:
             print(f"{args.file}: {error}", file=sys.stderr)

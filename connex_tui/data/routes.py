@@ -21,6 +21,7 @@ from connex_tui.data.access import Actor, NotFound, StaleError
 from connex_tui.data.auth import tech_prefix_clash
 from connex_tui.data.config_write import (
     changed,
+    check_slow_regexes,
     get_or_404,
     next_position,
     plain_decimal,
@@ -267,6 +268,8 @@ class RoutesService:
         async with self.db.sessions() as s, s.begin():
             customer = await get_or_404(s, Customer, customer_id, "customer")
             res = await resolve_route(s, customer, data, None)
+            await check_slow_regexes(s, customer_id, "dial_string",
+                                     data.dial_string.splitlines())
             position = await next_position(s, IngressRoute, customer_id)
             route_id = await s.scalar(insert(IngressRoute).values(
                 customer_id=customer_id, **route_values(data, res), position=position,
@@ -289,6 +292,8 @@ class RoutesService:
             customer = await get_or_404(s, Customer, current.customer_id, "customer")
             before = (await route_rows(s, IngressRoute.id == route_id))[0]
             res = await resolve_route(s, customer, data, route_id)
+            await check_slow_regexes(s, customer.id, "dial_string",
+                                     data.dial_string.splitlines(), route_id=route_id)
             await update_versioned(s, IngressRoute, route_id, version,
                                    route_values(data, res), what="route", now=now)
             await write_route_children(s, route_id, res)

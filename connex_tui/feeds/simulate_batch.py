@@ -12,6 +12,7 @@ line breaks), so `line` is exactly the file's line.
 from __future__ import annotations
 
 import csv
+import gc
 from collections.abc import AsyncIterator
 from datetime import datetime
 from typing import Any, BinaryIO
@@ -96,6 +97,9 @@ async def run_batch(calls: CallsService, stream: BinaryIO, *, at: datetime,
     lines = read_lines(stream, max_line=MAX_LINE)
     header = _header(lines)
     run = await calls.fixed_run(at)
+    # The configuration is loaded for the whole batch: out of the collector's sight, full
+    # collections no longer walk it every few thousand lines (a tenth of a batch's time).
+    gc.freeze()
     while True:
         try:
             item = next(lines, None)
@@ -112,6 +116,8 @@ async def run_batch(calls: CallsService, stream: BinaryIO, *, at: datetime,
             continue  # a blank line
         fields = {_FIELD[k]: v.strip() for k, v in zip(header, record, strict=True)}
         fields["switch_ip"] = switch_ip
+        if not fields.get("at"):  # the batch's moment, given here rather than copied in later
+            fields["at"] = at
         try:
             call = validate_call(fields)
         except ValidationError as exc:

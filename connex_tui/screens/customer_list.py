@@ -5,19 +5,18 @@ from __future__ import annotations
 import time
 
 from rich.text import Text
-from sqlalchemy.exc import SQLAlchemyError
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
+from textual.markup import escape
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Input, Select, Static
 
-from connex_tui.data.access import NotFound, PermissionDenied
+from connex_tui.data.access import NotFound, PermissionDenied, StorageError
 from connex_tui.data.customers import FILTER_LABELS, STATUS_FILTERS, CustomerListRow
 from connex_tui.engine.clock import relative
 from connex_tui.engine.stats import fmt_kpi_row
-from connex_tui.screens.dialogs.customer_form import customer_form
 from connex_tui.widgets.cells import channels_text, money_cell, status_cell
 from connex_tui.widgets.confirm import ConfirmScreen
 
@@ -145,10 +144,9 @@ class CustomerListScreen(Screen):
     async def _loader(self) -> None:
         try:
             await self._load_until_current()
-        except SQLAlchemyError as exc:  # database gone or locked: say so, keep running
+        except StorageError as exc:  # database gone or locked: say so, keep running
             self._shown = None
-            self.app.flash(f"Database error, press r to retry: {exc.__class__.__name__}",
-                           error=True)
+            self.app.flash(escape(f"Not loaded, press r to retry: {exc}"), error=True)
 
     async def _load_until_current(self) -> None:
         """Runs until the table shows what was last asked for: at most one query in flight,
@@ -362,6 +360,8 @@ class CustomerListScreen(Screen):
                 self.app.flash("Customer added")
                 self._select_id = cid
                 self.reload(force=True)
+
+        from connex_tui.screens.dialogs.customer_form import customer_form  # forms: on use
 
         self.app.push_screen(customer_form(None, save), done)
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 from decimal import Decimal
 
 from rich.text import Text
-from sqlalchemy.exc import SQLAlchemyError
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -19,7 +18,7 @@ from textual.markup import escape
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Input, Static
 
-from connex_tui.data.access import NotFound
+from connex_tui.data.access import NotFound, StorageError
 from connex_tui.engine.money import format_money
 from connex_tui.widgets.row_table import Column, RowTable, clip
 
@@ -125,9 +124,8 @@ class RateCardScreen(Screen):
         try:
             rows = await rates.rows(self.card_id, prefix=prefix, limit=PAGE)
             total = await rates.count_rows(self.card_id, prefix=prefix)
-        except SQLAlchemyError as exc:
-            self.app.flash(f"Database error, press r to retry: {exc.__class__.__name__}",
-                           error=True)
+        except StorageError as exc:
+            self.app.flash(escape(f"Not loaded, press r to retry: {exc}"), error=True)
             return
         if prefix != self.prefix:  # typed on meanwhile: a newer load is on its way
             return
@@ -156,7 +154,7 @@ class RateCardScreen(Screen):
         try:
             rows = await self.app.services.rates.rows(self.card_id, prefix=prefix,
                                                       limit=PAGE, after=after)
-        except SQLAlchemyError:
+        except StorageError:
             rows = None
         finally:
             self._loading_more = False

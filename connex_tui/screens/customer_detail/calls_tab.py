@@ -9,13 +9,13 @@ from __future__ import annotations
 
 from rich.markup import escape
 from rich.text import Text
-from sqlalchemy.exc import SQLAlchemyError
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.widgets import DataTable, Input, Static
 
+from connex_tui.data.access import StorageError
 from connex_tui.data.calls import CallRow
 from connex_tui.engine.money import format_money
 from connex_tui.screens.customer_detail.tab_base import CustomerTab
@@ -160,10 +160,9 @@ class CallsTab(CustomerTab):
                     continue
                 self._shown = want
                 self._fill(rows)
-        except SQLAlchemyError as exc:
+        except StorageError as exc:
             self._shown = None
-            self.app.flash(f"Database error, press r to retry: {exc.__class__.__name__}",
-                           error=True)
+            self.app.flash(escape(f"Not loaded, press r to retry: {exc}"), error=True)
         finally:
             self._loading = False
 

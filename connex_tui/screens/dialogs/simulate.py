@@ -12,16 +12,16 @@ from __future__ import annotations
 from dataclasses import replace
 
 from rich.text import Text
-from sqlalchemy.exc import SQLAlchemyError
 from textual import work
 from textual.actions import SkipAction
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.markup import escape
 from textual.screen import ModalScreen
 from textual.widgets import Input, Static
 
-from connex_tui.data.access import NotFound, PermissionDenied
+from connex_tui.data.access import NotFound, PermissionDenied, StorageError
 from connex_tui.engine.call_validation import validate_call
 from connex_tui.engine.money import format_exact
 from connex_tui.engine.report import duration_text, headline
@@ -159,8 +159,8 @@ class SimulateScreen(ModalScreen[int]):
         except (PermissionDenied, NotFound) as exc:
             self.show_message(str(exc))
             return
-        except SQLAlchemyError as exc:
-            self.show_message(f"Not simulated, the database refused: {exc.__class__.__name__}")
+        except StorageError as exc:
+            self.show_message(escape(f"Not simulated: {exc}"))
             return
         finally:
             self.running = False
