@@ -274,18 +274,16 @@ async def _config_apply(cfg: Config, args) -> int:
         return 2
     finally:
         await db.dispose()
-    for warning in report.warnings:
-        print(f"{args.file}: warning: {warning}", file=sys.stderr)
+    for warning in report.warnings:  # slow patterns, wide or shared ingress IPs
+        print(f"{safe_text(args.file)}: warning: {safe_text(warning)}", file=sys.stderr)
     if report.errors:
         for error in report.errors:
             print(f"{args.file}: {error}", file=sys.stderr)
         n = len(report.errors)
         print(f"{args.file}: nothing written ({n} error{'s' * (n != 1)})", file=sys.stderr)
         return 1
-    for warning in report.warnings:  # a wide or shared ingress IP: never silent
-        print(f"{safe_text(args.file)}: warning: {safe_text(warning)}", file=sys.stderr)
     if report.refused:
-        n = len(report.warnings)
+        n = report.auth_warnings
         print(f"{safe_text(args.file)}: nothing written ({n} authentication warning"
               f"{'s' * (n != 1)}: check, then apply with --allow-wide-auth)", file=sys.stderr)
         return 1

@@ -124,13 +124,13 @@ class ApplyReport:
     warnings: list[str] = field(default_factory=list)
     passwords: list[tuple[str, str]] = field(default_factory=list)  # generated, shown once
     written: bool = False
-    warnings: list[str] = field(default_factory=list)  # wide or shared ingress IPs
-    allowed: bool = False  # the warnings were accepted (--allow-wide-auth)
+    auth_warnings: int = 0  # of `warnings`: wide or shared ingress IPs, to be accepted
+    allowed: bool = False  # those were accepted (--allow-wide-auth)
 
     @property
     def refused(self) -> bool:
-        """Warnings nobody accepted: nothing is written."""
-        return bool(self.warnings) and not self.allowed
+        """Authentication warnings nobody accepted: nothing is written."""
+        return bool(self.auth_warnings) and not self.allowed
 
 
 def _show(value) -> str:
@@ -551,6 +551,7 @@ class _Applier:
             return
         for warning in await auth_warnings(self.s, cid, entry, None if row is None else row.id):
             self.report.warnings.append(f"{path}.host: {warning}")
+            self.report.auth_warnings += 1
         if row is None:
             eid = await self._insert(IpAuth, {"customer_id": cid, **values})
             await self.record("create", "ip_auth", eid, what, None, values, customer_id=cid)
