@@ -16,10 +16,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import sys
 
 from connex_tui.config import Config
+from connex_tui.engine.textsafe import safe_text
 
 COMMAND = "simulate"
 
@@ -58,7 +58,7 @@ def add_parser(sub) -> None:
 
 
 def _err(message: str) -> int:
-    print(f"connex-tui simulate: {message}", file=sys.stderr)
+    print(f"connex-tui simulate: {safe_text(message)}", file=sys.stderr)
     return 2
 
 
@@ -79,7 +79,10 @@ def run(cfg: Config, args) -> int:
     if not args.ip and not args.user:
         return _err("give --ip or --user (the switch finds the customer by one of them)")
     if args.password == "-":
-        args.password = sys.stdin.readline().rstrip("\r\n")
+        try:
+            args.password = sys.stdin.readline(1024).rstrip("\r\n")
+        except UnicodeDecodeError:
+            return _err("--password: not valid UTF-8 text")
     from connex_tui.engine.call_validation import validate_call
     from connex_tui.engine.validation import ValidationError
 
@@ -100,12 +103,13 @@ async def _open(cfg: Config):
     from connex_tui.data.calls import CallsService
     from connex_tui.data.db import Database, upgrade
 
-    db = Database(cfg.database_url)
+    db = Database.for_config(cfg)
     await upgrade(db)
     return db, CallsService(db, Actor(cfg.operator, cfg.role))
 
 
 async def _single(cfg: Config, args, call) -> int:
+    from connex_tui.engine.present import json_line, text
     from connex_tui.engine.report import result_lines, result_to_json
 
     db, calls = await _open(cfg)
@@ -114,13 +118,12 @@ async def _single(cfg: Config, args, call) -> int:
     finally:
         await db.dispose()
     if args.json:
-        print(json.dumps({**result_to_json(sim.result), "call_id": sim.call_id},
-                         ensure_ascii=False))
+        print(json_line({**result_to_json(sim.result), "call_id": sim.call_id}))
         return 0
-    for line in result_lines(sim.result):
+    for line in result_lines(sim.result):  # escaped by the view
         print(line)
     if sim.call_id:
-        print(f"\nStored as {sim.call_id}")
+        print(f"\nStored as {text(sim.call_id)}")
     elif not args.no_store:
         print("\nNot stored (read-only: viewer role)")
     return 0
@@ -129,6 +132,8 @@ async def _single(cfg: Config, args, call) -> int:
 async def _batch(cfg: Config, args) -> int:
     from connex_tui.engine.call_validation import ip_address, moment
     from connex_tui.engine.clock import utcnow
+    from connex_tui.engine.present import json_line
+    from connex_tui.engine.textsafe import safe_text
     from connex_tui.feeds.simulate_batch import BatchFileError, run_batch
 
     try:
@@ -139,23 +144,23 @@ async def _batch(cfg: Config, args) -> int:
         switch_ip = ip_address(args.switch_ip)
     except ValueError as exc:
         return _err(f"--switch-ip: {exc}")
-    try:
-        fh = (sys.stdin if args.batch == "-" else
-              open(args.batch, encoding="utf-8-sig", newline=""))  # noqa: SIM115
+    name = safe_text(args.batch)
+    try:  # bytes: each line is decoded on its own, so one bad line is one error object
+        fh = (sys.stdin.buffer if args.batch == "-" else open(args.batch, "rb"))  # noqa: SIM115
     except OSError as exc:
-        return _err(f"cannot read {args.batch}: {exc.strerror}")
+        return _err(f"cannot read {name}: {exc.strerror}")
     db, calls = await _open(cfg)
-    out = sys.stdout
+    write = sys.stdout.write
     try:
         async for obj in run_batch(calls, fh, at=at, switch_ip=switch_ip, store=args.store):
-            out.write(json.dumps(obj, ensure_ascii=False) + "\n")
+            write(json_line(obj) + "\n")
     except BatchFileError as exc:
-        return _err(f"{args.batch}: {exc}")
-    except (UnicodeDecodeError, OSError) as exc:
-        return _err(f"cannot read {args.batch}: {exc}")
+        return _err(f"{name}: {safe_text(exc)}")
+    except OSError as exc:
+        return _err(f"cannot read {name}: {exc.strerror or exc}")
     finally:
-        if fh is not sys.stdin:
+        if fh is not sys.stdin.buffer:
             fh.close()
         await db.dispose()
-    out.flush()
+    sys.stdout.flush()
     return 0

@@ -14,6 +14,7 @@ from connex_tui.data.access import Actor, StaleError
 from connex_tui.data.config_write import (
     ConfigWrites,
     changed,
+    check_slow_regexes,
     get_or_404,
     next_position,
     snapshot_of,
@@ -115,6 +116,7 @@ class CliRulesService:
         now = self.clock()
         async with self.db.sessions() as s, s.begin():
             await get_or_404(s, Customer, customer_id, "customer")
+            await check_slow_regexes(s, customer_id, "cli", [data.cli])
             position = await next_position(s, CliRule, customer_id)
             values = {f: getattr(data, f) for f in CLI_FIELDS} | {"position": position}
             rule_id = await s.scalar(insert(CliRule).values(
@@ -136,6 +138,8 @@ class CliRulesService:
             current = await get_or_404(s, CliRule, rule_id, "CLI rule")
             if current.version != version:
                 raise StaleError("CLI rule")
+            await check_slow_regexes(s, current.customer_id, "cli", [data.cli],
+                                     rule_id=rule_id)
             before = snapshot_of(current, CLI_FIELDS)
             values = {f: getattr(data, f) for f in CLI_FIELDS}
             values["position"] = current.position

@@ -20,6 +20,7 @@ from connex_tui.data.access import Actor, NotFound, StaleError
 from connex_tui.data.auth import tech_prefix_clash
 from connex_tui.data.config_write import (
     ConfigWrites,
+    check_slow_regexes,
     get_or_404,
     next_position,
     plain_decimal,
@@ -308,6 +309,8 @@ class RoutesService:
         async with self.db.sessions() as s, s.begin():
             customer = await get_or_404(s, Customer, customer_id, "customer")
             res = await resolve_route(s, customer, data, None)
+            await check_slow_regexes(s, customer_id, "dial_string",
+                                     data.dial_string.splitlines())
             w = ConfigWrites(s, self.actor, self.clock())
             route_id = await add_route(w, customer_id, data, res,
                                        await next_position(s, IngressRoute, customer_id))
@@ -325,6 +328,8 @@ class RoutesService:
                 raise StaleError("route")
             customer = await get_or_404(s, Customer, found[0].customer_id, "customer")
             res = await resolve_route(s, customer, data, route_id)
+            await check_slow_regexes(s, customer.id, "dial_string",
+                                     data.dial_string.splitlines(), route_id=route_id)
             w = ConfigWrites(s, self.actor, self.clock())
             await change_route(w, found[0], data, res)
             await w.finish()

@@ -5,20 +5,24 @@
 from __future__ import annotations
 
 import ipaddress
+import re
 from datetime import datetime
+from functools import lru_cache
 
 from connex_tui.engine import route_fields
 from connex_tui.engine.snapshot import CallInput
+from connex_tui.engine.textsafe import refuse_controls
 from connex_tui.engine.validation import _Collector, text
 
 MAX_NUMBER = 32  # a tech prefix plus an E.164 number
+_DIALLED = re.compile(r"[0-9*#]+")
 
 
 def dialled(value) -> str:
     """Digits, with * and # allowed for a tech prefix; a leading + (E.164) is dropped."""
     raw = text(str(value or ""), required=True, max_len=MAX_NUMBER + 1, single_line=True)
     raw = raw.removeprefix("+").replace(" ", "")
-    if not raw or any(not ("0" <= ch <= "9" or ch in "*#") for ch in raw):
+    if not _DIALLED.fullmatch(raw):
         raise ValueError("only digits (and * # of a tech prefix)")
     if len(raw) > MAX_NUMBER:
         raise ValueError(f"at most {MAX_NUMBER} digits")
@@ -30,6 +34,11 @@ def ip_address(value) -> str:
     raw = text(str(value or ""), max_len=64, single_line=True)
     if not raw:
         return ""
+    return _canonical_ip(raw)
+
+
+@lru_cache(maxsize=4096)  # a batch repeats a few source IPs many times
+def _canonical_ip(raw: str) -> str:
     try:
         return str(ipaddress.ip_address(raw))
     except ValueError:
@@ -43,6 +52,14 @@ def moment(value) -> datetime | None:
     return route_fields.moment(value, example="not an ISO time (e.g. 2026-11-25T12:00:00Z)")
 
 
+def _password(value) -> str:
+    """As typed (spaces count), bounded, one line of valid text: it is hashed, never shown."""
+    raw = str(value)
+    if len(raw) > 128:
+        raise ValueError("at most 128 characters")
+    return refuse_controls(raw)
+
+
 def validate_call(raw: dict) -> CallInput:
     """Fields: number, cli, ip, sip_user, sip_password, switch_ip, at. A call needs a source
     IP or a SIP user, as the switch needs one of them to find the customer."""
@@ -52,7 +69,7 @@ def validate_call(raw: dict) -> CallInput:
     ip = c.check("ip", ip_address, raw.get("ip", ""))
     user = c.check("sip_user", text, str(raw.get("sip_user") or ""), max_len=64,
                    single_line=True)
-    password = str(raw.get("sip_password") or "")
+    password = c.check("sip_password", _password, raw.get("sip_password") or "") or ""
     switch_ip = c.check("switch_ip", ip_address, raw.get("switch_ip", ""))
     at = c.check("at", moment, raw.get("at", ""))
     if ip == "" and user == "":

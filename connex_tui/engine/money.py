@@ -17,8 +17,9 @@ ROUNDING = {
     "half_down": ROUND_HALF_DOWN,
 }
 
-# Plain decimal only: optional sign, digits, optional fraction. No exponent, no grouping.
-_MONEY_RE = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)$")
+# Plain decimal only: optional sign, ASCII digits, optional fraction. No exponent, no
+# grouping, and no other script's digits (Decimal('٠.٠١') is 0.01: not what was typed).
+_MONEY_RE = re.compile(r"[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)")
 
 
 class MoneyFormatError(ValueError):
@@ -40,7 +41,7 @@ def from_micro(units: int) -> Decimal:
 def parse_money(text: str, *, max_decimals: int = 6) -> Decimal:
     """Parse operator input. Scientific notation, grouping and >6 decimals are refused."""
     raw = text.strip()
-    if not _MONEY_RE.match(raw):
+    if not _MONEY_RE.fullmatch(raw):
         raise MoneyFormatError("must be a plain number like 12.50")
     value = Decimal(raw)
     exponent = value.as_tuple().exponent
@@ -56,15 +57,10 @@ def format_money(value: Decimal, places: int = 2) -> str:
     return f"{value.quantize(q, rounding=ROUND_HALF_UP):,}"
 
 
-def format_exact(value: Decimal | None, places: int = 4) -> str:
-    """A rate or charge as text: `places` decimals, or as many as the value needs, never
-    rounding anything away (0.012 -> "0.0120", 0.012345 -> "0.012345"); "" for None."""
-    if value is None:
-        return ""
-    fixed = value.quantize(Decimal(1).scaleb(-places))
-    if fixed != value:
-        fixed = value.normalize()
-    return f"{fixed:f}"
+def available_credit(balance: Decimal, debit_limit: Decimal) -> Decimal:
+    """What a customer may still spend: the balance plus the debit limit (DOMAIN §8); a
+    call is refused at 0 or below."""
+    return balance + debit_limit
 
 
 def billable_seconds(duration_ms: int) -> int:

@@ -36,6 +36,7 @@ from connex_tui.data.auth import (
     add_ip_auth,
     add_sip_user,
     auth_rows_of,
+    auth_warnings,
     change_ip_auth,
     change_sip_user,
     check_sip_rename,
@@ -68,6 +69,7 @@ from connex_tui.data.rate_cards import (
     resolve_card,
     rows_replaced,
 )
+from connex_tui.data.rate_rows import RowSync, count_rows
 from connex_tui.data.routes import (
     RouteRow,
     add_route,
@@ -78,6 +80,7 @@ from connex_tui.data.routes import (
 )
 from connex_tui.data.scripts import add_script, change_script, drop_script, scripts_by_name
 from connex_tui.engine.clock import Clock, utcnow
+from connex_tui.engine.regex_guard import slow_pattern_report
 from connex_tui.engine.route_fields import format_strategy
 from connex_tui.engine.routing_validation import RouteInput
 from connex_tui.engine.validation import ValidationError
@@ -89,7 +92,6 @@ from connex_tui.feeds.config_doc import (
     SipUserSpec,
     read_document,
 )
-from connex_tui.feeds.rate_rows import RowSync, count_rows
 from connex_tui.feeds.rates_csv import RowError, read_file
 
 SECRET_FIELDS = ("password_hash", "ha1")
@@ -123,8 +125,16 @@ class _Secret:
 class ApplyReport:
     changes: list[Change] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
     passwords: list[tuple[str, str]] = field(default_factory=list)  # generated, shown once
     written: bool = False
+    auth_warnings: int = 0  # of `warnings`: wide or shared ingress IPs, to be accepted
+    allowed: bool = False  # those were accepted (--allow-wide-auth)
+
+    @property
+    def refused(self) -> bool:
+        """Authentication warnings nobody accepted: nothing is written."""
+        return bool(self.auth_warnings) and not self.allowed
 
 
 def _show(value) -> str:
@@ -376,6 +386,16 @@ class _Applier:
         routes before IP auth: a shared ingress IP needs the routes' tech prefixes."""
         cid = customer.id
         of = f" of {customer.name}"
+        rules = ([(f"{p}.cli", r.cli) for p, r in spec.cli_rules] if spec.cli_rules is not None
+                 else [(f"{spec.path}.cli_rules", r.cli) for r in self.pre.cli_rules.get(cid, [])])
+        dials = ([(f"{p}.dial_string", r.dial_string) for p, r in spec.routes]
+                 if spec.routes is not None else
+                 [(f"{spec.path}.routes", r.dial_string) for r in self.pre.routes.get(cid, [])])
+        warnings, error = slow_pattern_report(
+            rules + [(where, line) for where, text in dials for line in text.splitlines()])
+        self.report.warnings += warnings
+        if error:
+            self.report.errors.append(f"{spec.path}: {error}")
         ip_rows = self.pre.ip_auth.get(cid, [])
         ip_match: dict[tuple[str, str], object] = {}
         for r in ip_rows:
@@ -468,17 +488,24 @@ class _Applier:
     # -- IP auth and SIP users --------------------------------------------------------------
     async def ip_auth(self, path: str, entry, row, cid: int, of: str) -> None:
         what = f"ip_auth {entry.host} ({entry.direction}){of}"
+        fields = () if row is None else _diff({f: getattr(row, f) for f in IP_FIELDS},
+                                              asdict(entry))
+        if row is not None and not fields:
+            return
+        # wide or shared ingress IPs: warned about, and the file refused unless accepted
+        warnings = await auth_warnings(self.s, cid, entry, None if row is None else row.id)
         try:
             if row is None:
                 await add_ip_auth(self.w, cid, entry)
-                self.record("create", what)
-                return
-            fields = _diff({f: getattr(row, f) for f in IP_FIELDS}, asdict(entry))
-            if fields:
+            else:
                 await change_ip_auth(self.w, row, entry)
-                self.record("update", what, fields)
         except ValidationError as exc:
             self.fail(path, exc)
+            return
+        self.record("update" if row is not None else "create", what, fields)
+        for warning in warnings:
+            self.report.warnings.append(f"{path}.host: {warning}")
+            self.report.auth_warnings += 1
 
     async def sip_user(self, spec: SipUserSpec, cid: int, of: str) -> None:
         data = spec.data
@@ -622,9 +649,12 @@ def _route_view(src: RouteInput | RouteRow) -> dict:
 
 
 async def apply_config(db: Database, actor: Actor, path: str | Path, *, dry_run: bool = False,
-                       prune: bool = False, clock: Clock = utcnow) -> ApplyReport:
+                       prune: bool = False, allow_wide_auth: bool = False,
+                       clock: Clock = utcnow) -> ApplyReport:
     """Apply the YAML file at `path`; see the module doc. OSError if unreadable,
-    config_yaml.UnreadableConfig if too big to read."""
+    config_yaml.UnreadableConfig if too big to read. A new or moved ingress IP that is
+    wide or shared (data.auth.auth_warnings) is a warning, and the file is refused
+    (report.refused) unless `allow_wide_auth`."""
     actor.require("write")
     path = Path(path)
     try:
@@ -641,7 +671,8 @@ async def apply_config(db: Database, actor: Actor, path: str | Path, *, dry_run:
         applier = _Applier(ConfigWrites(s, actor, clock()), prune, secrets)
         await applier.run(doc)
         report = applier.report
-        if report.errors or dry_run:
+        report.allowed = allow_wide_auth
+        if report.errors or report.refused or dry_run:
             report.passwords.clear()  # never stored: do not show them
             return report
         await s.commit()

@@ -30,7 +30,7 @@ from connex_tui.engine.routing_validation import (
     validate_script,
     validate_sip_user,
 )
-from connex_tui.engine.textsafe import has_control
+from connex_tui.engine.textsafe import refuse_controls
 from connex_tui.engine.validation import CustomerInput, ValidationError, validate_customer
 from connex_tui.feeds import config_yaml as cy
 from connex_tui.feeds.rates_csv import REQUIRED, RowError, read_file
@@ -334,9 +334,15 @@ def _csv_problem(item: RowError) -> str:
 def _text_problem(value, *, multiline: bool) -> str:
     if not isinstance(value, str):
         return f"expected {'text' if multiline else 'one line of text'}, found {_kind(value)}"
-    if has_control(value, multiline=multiline):
-        return ("must not hold control characters" if multiline else
-                "must be one line without control characters")
+    return _control_problem(value, multiline=multiline)
+
+
+def _control_problem(value: str, *, multiline: bool) -> str:
+    """The validators' one message for a control character ('' when there is none)."""
+    try:
+        refuse_controls(value, multiline=multiline)
+    except ValueError as exc:
+        return str(exc)
     return ""
 
 
@@ -356,8 +362,9 @@ def _type_problem(key: str, value) -> str:
     if key == "rules":  # a script's rules: any structure, text without controls
         return next((p for p in map(_leaf_problem, _leaves(value)) if p), "")
     if key in cy.BOOL_FIELDS:
-        return "" if isinstance(value, bool | str) and not has_control(str(value)) else \
-            f"expected yes or no, found {_kind(value)}"
+        if not isinstance(value, bool | str):
+            return f"expected yes or no, found {_kind(value)}"
+        return _control_problem(str(value), multiline=False)
     if key in cy.LINES_FIELDS:
         if isinstance(value, str):
             return _text_problem(value, multiline=True)
@@ -387,8 +394,7 @@ def _leaves(value):
 
 
 def _leaf_problem(value) -> str:
-    return "must not hold control characters" if isinstance(value, str) and has_control(
-        value, multiline=True) else ""
+    return _control_problem(value, multiline=True) if isinstance(value, str) else ""
 
 
 def _without(m: dict, keys: tuple[str, ...]) -> dict:

@@ -24,10 +24,11 @@ from connex_tui.data.customers import unarchived_customers
 from connex_tui.data.db import Database
 from connex_tui.data.providers import provider_rows
 from connex_tui.data.rate_cards import card_rows
+from connex_tui.data.rate_rows import stream_rows
 from connex_tui.data.routes import routes_of
 from connex_tui.data.scripts import script_rows
 from connex_tui.feeds import config_yaml as cy
-from connex_tui.feeds.rates_csv import rows_query, write_card_csv
+from connex_tui.feeds.rates_csv import write_card_csv
 
 INLINE_MAX = 1000
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
@@ -68,11 +69,12 @@ async def _rates(s, card, files: _CsvFiles | None, inline_max: int) -> dict:
             await write_card_csv(s, card.id, fh)
         return {"rates_csv": rel.as_posix()}
     rows = []
-    for r in await s.execute(rows_query(card.id)):
-        rows.append(cy.FlowMap(
-            prefix=r.prefix, destination=r.destination, rate=plain_decimal(r.rate),
-            connect_fee=plain_decimal(r.connect_fee), increment=f"{r.mcd}/{r.pulse}",
-            blocked=r.blocked, effective_from=moment_text(r.effective_from) or None))
+    async for part in stream_rows(s, card.id):
+        for r in part:
+            rows.append(cy.FlowMap(
+                prefix=r.prefix, destination=r.destination, rate=plain_decimal(r.rate),
+                connect_fee=plain_decimal(r.connect_fee), increment=f"{r.mcd}/{r.pulse}",
+                blocked=r.blocked, effective_from=moment_text(r.effective_from) or None))
     return {"rates": rows}
 
 

@@ -229,6 +229,28 @@ async def test_cli_rules_round_trip_order_and_audit(svc, world, db):
     assert await generation(db) == g0 + 7
 
 
+async def test_a_customer_gets_at_most_ten_slow_engine_patterns(routes, svc, world, db):
+    """CLI rules and dial-string lines together: the eleventh slow one is refused on the
+    field being saved, whatever its kind; cheap patterns are never counted."""
+    cid, slow = world["customer"], r"^(1|11)+5$"
+    rid = await routes.create_route(cid, {"rate_card": "Retail", "dial_string": f"{slow}\n44"})
+    for _ in range(9):
+        await svc.create_cli_rule(cid, {"cli": slow})
+    await svc.create_cli_rule(cid, {"cli": r"^44\d+$"})
+    message = "11 patterns need the slow regex engine (at most 10 per customer): simplify "
+    with pytest.raises(ValidationError) as info:
+        await svc.create_cli_rule(cid, {"cli": r"(\d+)+$"})
+    assert info.value.errors["cli"].startswith(message)
+    route = await routes.route(rid)
+    with pytest.raises(ValidationError) as info:
+        await routes.update_route(rid, route.version, {**route.form_values(),
+                                                       "dial_string": f"{slow}\n(4+)+1"})
+    assert info.value.errors["dial_string"].startswith(message)
+    assert await count(db, CliRule) == 10
+    await routes.update_route(rid, route.version, {**route.form_values(), "dial_string": "44"})
+    await svc.create_cli_rule(cid, {"cli": r"(\d+)+$"})  # the route's slot is free again
+
+
 # -- scripts ------------------------------------------------------------------------------
 async def test_scripts_round_trip_and_delete_refused_while_used(routes, scripts, world, db):
     sid = await scripts.create_script({"name": "night", "body": SCRIPT})

@@ -100,15 +100,15 @@ def test_control_and_bidi_characters_are_refused_in_one_line_fields(tmp_path, ch
     content = (f'customers:\n  - name: "AC{char}ME"\n    currency: USD\n'
                f'    cli_rules:\n      - cli: "^44{char}"\n')
     assert errors_of(tmp_path, content) == [
-        "customers[0].name: must be one line without control characters",
-        "customers[0].cli_rules[0].cli: must be one line without control characters"]
+        "customers[0].name: control characters are not allowed",
+        "customers[0].cli_rules[0].cli: control characters are not allowed"]
 
 
 def test_notes_keep_new_lines_but_refuse_escape_sequences(tmp_path):
     ok = CUSTOMER + '    notes_public: "line one\\nline\\ttwo"\n'
     assert errors_of(tmp_path, ok) == []
     [error] = errors_of(tmp_path, CUSTOMER + '    notes_public: "x\\e]0;owned\\a"\n')
-    assert error == "customers[0].notes_public: must not hold control characters"
+    assert error == "customers[0].notes_public: control characters are not allowed"
 
 
 # -- rates_csv ------------------------------------------------------------------------------

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from rich.text import Text
 from textual.binding import Binding
 
 from connex_tui.data.access import NotFound
+from connex_tui.engine import present
+from connex_tui.engine.present import clip, limit
 from connex_tui.screens.customer_detail.pane_tab import Pane, PaneTab, Saved, pane_bindings
 from connex_tui.screens.dialogs.cli_rule_form import cli_rule_form, cli_rule_label
 from connex_tui.screens.dialogs.route_form import route_form, route_label
 from connex_tui.screens.rate_card import RateCardScreen
-from connex_tui.widgets.row_table import Column, clip, limit_cell
+from connex_tui.widgets.row_table import Column
 
 DIAL_WIDTH = 22
 
@@ -29,7 +33,7 @@ class RoutesPane(Pane):
 
     def cells(self, r):
         return (r.tech_prefix or Text("(none)", style="dim"), clip(r.rate_card, 16),
-                limit_cell(r.channels), limit_cell(r.flow_speed),
+                limit(r.channels), limit(r.flow_speed),
                 clip(r.dial_string, DIAL_WIDTH) or Text("(every number)", style="dim"),
                 yes_no(r.enabled, no_style="bold red"))
 
@@ -46,9 +50,14 @@ class RoutesPane(Pane):
         svc = self.services.routes
         customer_id = self.customer_id
         # Only customer cards in the customer's currency can be chosen (the service refuses
-        # others), so the one preselected on add can be saved as it is.
-        currency = (await self.services.customers.get(customer_id)).currency
-        cards = await svc.card_names("customer", currency)
+        # others), so the one preselected on add can be saved as it is. The currency never
+        # changes once created: the screen's copy saves a read (key to form painted).
+        detail = getattr(self.tab.screen, "detail", None)
+        currency = (detail.currency if detail is not None and detail.id == customer_id
+                    else (await self.services.customers.get(customer_id)).currency)
+        cards, provider_cards, scripts = await asyncio.gather(
+            svc.card_names("customer", currency), svc.card_names("provider"),
+            self.services.scripts.scripts())
         if not cards and row is None:
             self.tab.app.flash(f"No customer rate card in {currency} exists yet: create one "
                                "first (connex-tui config apply or rates import)", error=True)
@@ -61,9 +70,9 @@ class RoutesPane(Pane):
             await svc.update_route(row.id, row.version, raw)
             return Saved(row.id, f"{label} saved")
 
-        return route_form(None if row is None else row.form_values(), save, cards=cards,
-                          currency=currency, provider_cards=await svc.card_names("provider"),
-                          scripts=[s.name for s in await self.services.scripts.scripts()])
+        return route_form(self.tab.app, None if row is None else row.form_values(), save,
+                          cards=cards, currency=currency, provider_cards=provider_cards,
+                          scripts=[s.name for s in scripts])
 
     async def delete(self, row) -> None:
         await self.services.routes.delete_route(row.id)
@@ -118,7 +127,7 @@ class CliRulesPane(Pane):
             await svc.update_cli_rule(row.id, row.version, raw)
             return Saved(row.id, f"{label} saved")
 
-        return cli_rule_form(None if row is None else row.form_values(), save)
+        return cli_rule_form(self.tab.app, None if row is None else row.form_values(), save)
 
     async def delete(self, row) -> None:
         await self.services.cli_rules.delete_cli_rule(row.id)
@@ -141,5 +150,6 @@ class RoutingTab(PaneTab):
         if row is None:
             return
         detail = getattr(self.screen, "detail", None)
-        crumb = f"Customers › {detail.name} › Routing" if detail else ""
+        g = present.glyphs()
+        crumb = f"Customers {g.crumb} {detail.name} {g.crumb} Routing" if detail else ""
         self.app.push_screen(RateCardScreen(row.rate_card_id, row.rate_card, crumb))
