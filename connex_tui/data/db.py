@@ -25,6 +25,7 @@ from connex_tui.data.access import (
     SchemaMismatch,
     StorageError,
 )
+from connex_tui.engine import present
 
 # The newest migration; tests check it equals Alembic's head. Start-up compares it with the
 # database so that Alembic (slow to import) only loads when there is something to apply.
@@ -66,9 +67,9 @@ class Database:
         """The database for a message: the SQLite path, or host:port/name (no password)."""
         path = _sqlite_path(self.url)
         if path is not None:
-            return printable(str(path))
+            return present.text(str(path))
         u = make_url(self.url)
-        return printable(f"{u.host or 'localhost'}:{u.port or 5432}/{u.database or ''}")
+        return present.text(f"{u.host or 'localhost'}:{u.port or 5432}/{u.database or ''}")
 
     async def dispose(self) -> None:
         await self.engine.dispose()
@@ -97,10 +98,9 @@ def translated(db: Database | None):
         raise storage_error(exc, db) from exc
 
 
-def printable(s: str, limit: int = 200) -> str:
-    """One line, control characters shown escaped, at most `limit` characters."""
-    s = "".join(c if c.isprintable() else repr(c)[1:-1] for c in s)
-    return s if len(s) <= limit else s[:limit - 1] + "…"
+def printable(s: str) -> str:
+    """Driver text and names for a message: one line, escaped, at most 200 characters."""
+    return present.clip(s, 200)
 
 
 def _reason(exc: BaseException) -> tuple[str, str | None]:
@@ -112,6 +112,9 @@ def _reason(exc: BaseException) -> tuple[str, str | None]:
     if line.startswith("<class '"):  # asyncpg through SQLAlchemy: "<class '...'>: message"
         line = line.split(">: ", 1)[-1]
     return line, code
+
+
+_UNREACHABLE = "cannot connect:"  # what the PostgreSQL connect hook puts before a socket error
 
 
 def storage_error(exc: BaseException, db: Database | None) -> StorageError:
@@ -147,9 +150,6 @@ def storage_error(exc: BaseException, db: Database | None) -> StorageError:
         return StorageError(f"the connection to the database at {where} was lost: try again")
     return StorageError(f"database error ({type(getattr(exc, 'orig', None) or exc).__name__}): "
                         f"{printable(line)}")
-
-
-_UNREACHABLE = "cannot connect:"
 
 
 def _sqlite_path(url: str) -> Path | None:
