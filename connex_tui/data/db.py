@@ -98,9 +98,9 @@ def translated(db: Database | None):
         raise storage_error(exc, db) from exc
 
 
-def printable(s: str) -> str:
-    """Driver text and names for a message: one line, escaped, at most 200 characters."""
-    return present.clip(s, 200)
+def printable(s: str, limit: int = 200) -> str:
+    """One line, control characters shown escaped, at most `limit` characters."""
+    return present.clip(present.text(s), limit)
 
 
 def _reason(exc: BaseException) -> tuple[str, str | None]:
