@@ -105,14 +105,14 @@ async def _demo_seed(cfg: Config, args) -> int:
     if args.customers < 1 or args.days < 0:
         print("connex-tui: --customers must be >= 1 and --days >= 0", file=sys.stderr)
         return 2
+    from connex_tui.engine.route_fields import moment
+
     try:
-        now = datetime.fromisoformat(args.now) if args.now else datetime.now(UTC)
-    except ValueError:
-        print(f"connex-tui: --now must be an ISO time like 2026-11-25T12:00:00+00:00, "
-              f"not {args.now!r}", file=sys.stderr)
+        now = moment(args.now, example="write an ISO time like 2026-11-25T12:00:00+00:00") \
+            or datetime.now(UTC)
+    except ValueError as exc:
+        print(f"connex-tui: --now: {exc}", file=sys.stderr)
         return 2
-    if now.tzinfo is None:
-        now = now.replace(tzinfo=UTC)
     db = Database.for_config(cfg)
     started = time.monotonic()
     try:
