@@ -15,7 +15,7 @@ from connex_tui.data.calls import CallsService
 from connex_tui.data.db import Database, upgrade
 from connex_tui.engine.snapshot import CallInput
 from connex_tui.feeds.demo import DemoError, DemoOptions, seed
-from connex_tui.feeds.demo_showcase import DEMO_SIP_PASSWORD
+from connex_tui.feeds.demo.customers import DEMO_SIP_PASSWORD
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 TABLES = ("customers", "contacts", "ip_auth", "sip_users", "ingress_routes", "rate_rows",

@@ -12,13 +12,10 @@ The seeder's customers were built for traffic, not for this; the showcase picks 
 (active, one route, no dial-plan limits, no CLI rules, no live calls) and sets what it needs
 explicitly, so the simulations come out the same for every seed. The stored simulations
 get seeded call ids, keeping the demo deterministic.
-
-Demo SIP users all have the password DEMO_SIP_PASSWORD (stored as argon2id + HA1).
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import random
 from dataclasses import dataclass
@@ -45,9 +42,9 @@ from connex_tui.data.models import (
 from connex_tui.engine.snapshot import CallInput
 
 if TYPE_CHECKING:
-    from connex_tui.feeds.demo import _Catalogue, _Cust
+    from connex_tui.feeds.demo.catalogue import Catalogue
+    from connex_tui.feeds.demo.customers import Cust
 
-DEMO_SIP_PASSWORD = "connex-demo-sip"
 SCRIPT_NAME = "Premium guard"
 SCRIPT_BODY = """\
 # Ranges this route's customers may not call, and a preferred carrier for North America.
@@ -58,20 +55,6 @@ SCRIPT_BODY = """\
 DROP_PREFIX = "53"  # Cuba: costly, and the strategy drops it
 
 
-def demo_password_hash(seed: int) -> str:
-    """argon2id of DEMO_SIP_PASSWORD with argon2-cffi's default parameters (what
-    data/passwords.verify_password checks) and a salt derived from the seed: computed once
-    per seeding (tens of milliseconds) and the same for the same seed."""
-    from argon2 import PasswordHasher
-    from argon2.low_level import hash_secret
-
-    ph = PasswordHasher()
-    salt = hashlib.sha256(f"connex-demo-sip:{seed}".encode()).digest()[:ph.salt_len]
-    return hash_secret(DEMO_SIP_PASSWORD.encode(), salt, time_cost=ph.time_cost,
-                       memory_cost=ph.memory_cost, parallelism=ph.parallelism,
-                       hash_len=ph.hash_len, type=ph.type).decode()
-
-
 @dataclass(frozen=True)
 class ShowcaseCall:
     customer_id: int
@@ -79,7 +62,7 @@ class ShowcaseCall:
 
 
 class _Numbers:
-    def __init__(self, cat: _Catalogue, rng: random.Random):
+    def __init__(self, cat: Catalogue, rng: random.Random):
         self.cat, self.rng = cat, rng
 
     def digits(self, n: int) -> str:
@@ -95,7 +78,7 @@ class _Numbers:
         return prefix + self.digits(length - len(prefix))
 
 
-async def write_showcase(s: AsyncSession, cat: _Catalogue, pool: list[_Cust], now: datetime,
+async def write_showcase(s: AsyncSession, cat: Catalogue, pool: list[Cust], now: datetime,
                          seed: int) -> list[ShowcaseCall]:
     """Configure up to three customers of `pool` (in the caller's transaction); returns the
     calls to simulate once it is committed."""
@@ -152,7 +135,7 @@ async def _filters(s: AsyncSession, route_id: int, kind: str, cards) -> None:
         {"route_id": route_id, "card_id": card.id, "kind": kind} for card in cards])
 
 
-def _main_region(c: _Cust, allowed: tuple[str, ...] = ("GB", "DE", "IN", "US")) -> str:
+def _main_region(c: Cust, allowed: tuple[str, ...] = ("GB", "DE", "IN", "US")) -> str:
     """The customer's main destination among cheap regions every provider carries (so caps
     and locked cards leave a provider to show)."""
     return next((r for r in c.focus if r in allowed), allowed[0])

@@ -1,0 +1,408 @@
+"""The demo's traffic history: every customer's attempts and payments over the days, in
+time order, rated and written through the CDR writer (rollups, ledger, last call), then the
+calls still up at `now` as live dialogs.
+
+Each customer's traffic comes from its own random stream; the rest from the history stream.
+"""
+
+from __future__ import annotations
+
+import bisect
+import random
+import re
+import uuid
+from datetime import UTC, datetime, timedelta
+from decimal import ROUND_CEILING, Decimal
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from connex_tui.data.cdr_writer import CdrInput, write_batch
+from connex_tui.data.db import Database
+from connex_tui.data.models import Dialog
+from connex_tui.engine.money import billable_seconds, billed_seconds, call_charge
+from connex_tui.feeds.demo.catalogue import REGIONS, Catalogue, Gen, Rate
+from connex_tui.feeds.demo.customers import Cust, Payments
+from connex_tui.feeds.demo.draws import between, call_id, cum, digits, nice, quantize
+from connex_tui.feeds.demo.options import DemoOptions, Progress
+from connex_tui.feeds.demo.rows import insert_rows
+
+BATCH = 5000  # CDRs per transaction
+SWITCHES = ("198.51.100.10", "198.51.100.11")
+_CODE_WEIGHTS = ((486, 0.20), (480, 0.15), (487, 0.24), (408, 0.05), (404, 0.04),
+                 (484, 0.025), (503, 0.09), (603, 0.03), (403, 0.015))
+_REASON = {200: "OK", 486: "Busy Here", 480: "Temporarily Unavailable",
+           487: "Request Terminated", 408: "Request Timeout", 404: "Not Found",
+           484: "Address Incomplete", 503: "Service Unavailable", 603: "Decline",
+           403: "Forbidden"}
+_RELEASE = {486: "busy", 480: "no_answer", 487: "caller_cancel", 408: "timeout",
+            404: "callee_reject", 484: "callee_reject", 503: "provider_error",
+            603: "callee_reject", 403: "callee_reject"}
+_RANG = frozenset((200, 480, 487, 603))
+_DIURNAL = (1.0, 0.6, 0.4, 0.3, 0.3, 0.4, 0.8, 1.5, 2.6, 3.4, 3.8, 3.9, 3.7, 3.8, 3.9, 3.8,
+            3.5, 3.0, 2.6, 2.3, 2.0, 1.8, 1.5, 1.2)
+
+
+def size_credit(c: Cust, cat: Catalogue, seed: int) -> None:
+    """A post-paid customer with a history gets a credit limit that fits its traffic."""
+    if c.cdr and c.debit_limit > 0:
+        c.debit_limit = c.row["debit_limit"] = nice(Traffic(c, cat, seed).per_day * 14)
+
+
+class Traffic:
+    """Per-customer traffic profile (drawn from its own stream: independent of the rest)."""
+
+    def __init__(self, c: Cust, cat: Catalogue, seed: int):
+        rng = self.rng = random.Random(f"{seed}:traffic:{c.idx}")
+        self.c = c
+        u = rng.random()
+        self.base = 20 * (20 ** (u ** 1.5))  # 20..400 attempts a day, most at the low end
+        self.asr = rng.uniform(0.44, 0.6) if rng.random() > 0.08 else rng.uniform(0.28, 0.36)
+        self.acd = rng.uniform(120, 240)
+        self.pdd = rng.uniform(1500, 3400)
+        self.burst = rng.uniform(0.0, 0.05)
+        weights: list[float] = []
+        gens: list[Gen] = []
+        pop = {r[0]: r[4] for r in REGIONS}
+        allowed = set(c.dial_regions)
+        focus = set(c.focus)
+        for g in cat.gens:
+            if allowed and g.region not in allowed:
+                continue
+            if g.kind == "special":
+                w = 0.0 if allowed else 0.08
+            else:
+                w = pop[g.region] * g.share * (12.0 if g.region in focus else 1.0)
+            if w > 0:
+                gens.append(g)
+                weights.append(w)
+        self.gens = gens
+        self.cw = list(cum(weights))
+        codes = [(200, self.asr)] + [(code, w * (1 - self.asr)) for code, w in _CODE_WEIGHTS]
+        self.codes = [code for code, _ in codes]
+        self.code_cw = list(cum([w for _, w in codes]))
+        self.route_cw = list(cum([r.weight for r in c.routes]))
+        self.home_gens = cat.home_gens[c.home]
+        hours = [_DIURNAL[(h + c.tz) % 24] for h in range(24)]
+        self.hour_w = hours
+        # expected spend a day, to size top-ups and credit limits
+        sample = rng.choices(gens, cum_weights=self.cw, k=200)
+        card = c.routes[0].card
+        later = datetime.max.replace(tzinfo=UTC)
+        rates = [card.lookup(g.prefix + "5" * (g.length - len(g.prefix)), later)
+                 for g in sample]
+        mean_rate = sum(float(r.rate) for r in rates if r and not r.blocked) / 200
+        self.per_day = max(1.0, self.base * self.asr * self.acd / 60 * mean_rate * 1.1)
+        self.est = self.per_day
+        self.pay_day = rng.randrange(7)
+
+    def attempts(self, start: datetime, end: datetime, last: bool) -> list:
+        """Raw attempts in [start, end): (t, seq, kind, payload)."""
+        rng, c = self.rng, self.c
+        midday = start + timedelta(hours=12)
+        factor = (0.75, 0.65)[midday.weekday() - 5] if midday.weekday() >= 5 else 1.0
+        n = int(self.base * factor * rng.lognormvariate(0, 0.25))
+        cw = list(cum(self.hour_w[(start.hour + j) % 24] for j in range(24)))
+        span = (end - start).total_seconds() * 1000
+        offsets = []
+        for _ in range(n):
+            j = bisect.bisect(cw, rng.random() * cw[-1])
+            off = int((j + rng.random()) * 3_600_000)
+            if off < span:
+                offsets.append(off)
+                if rng.random() < self.burst:  # a dialler fires several in one second
+                    offsets.extend([off] * rng.randint(1, 4))
+        if last and c.status == "active":
+            for _ in range(rng.randint(1, 3)):  # the last hour: "3 min ago"
+                offsets.append(int(span - rng.uniform(90, 3000) * 1000))
+        offsets.sort()
+        out = []
+        for off in offsets:
+            t = start + timedelta(milliseconds=off)
+            out.append((t, c.idx, 1, self._detail(t)))
+        return out
+
+    def _detail(self, t: datetime):
+        rng, c = self.rng, self.c
+        g = self.gens[bisect.bisect(self.cw, rng.random() * self.cw[-1])]
+        number = g.prefix + digits(rng, g.length - len(g.prefix))
+        route = c.routes[bisect.bisect(self.route_cw, rng.random() * self.route_cw[-1])
+                         if len(c.routes) > 1 else 0]
+        asr_cw = self.code_cw
+        if c.penalty_start is not None and t > c.penalty_start - timedelta(hours=3):
+            r = rng.random() * asr_cw[-1]
+            code = 200 if r < 0.12 else self.codes[1 + int(rng.random() * 9)]
+        else:
+            code = self.codes[bisect.bisect(asr_cw, rng.random() * asr_cw[-1])]
+        hg = self.home_gens[int(rng.random() * len(self.home_gens))]
+        cli = hg.prefix + digits(rng, hg.length - len(hg.prefix))
+        return (number, route, code, cli, rng.random(), rng.random(), rng.random(),
+                rng.random(), rng.getrandbits(128))
+
+
+class History:
+    """Walks every attempt and payment in time order; rates, admits and writes them."""
+
+    def __init__(self, db: Database, cat: Catalogue, custs: list[Cust], opts: DemoOptions,
+                 now: datetime, payments: Payments, progress: Progress | None,
+                 base: int, total: int, step: int):
+        self.db, self.cat, self.custs, self.opts, self.now = db, cat, custs, opts, now
+        self.payments = payments
+        self.rng = random.Random(f"{opts.seed}:history")
+        self.traffic = {c.idx: Traffic(c, cat, opts.seed) for c in custs}
+        self.by_idx = {c.idx: c for c in custs}
+        self.cdrs: list[CdrInput] = []
+        self.pay_rows: list[dict] = []
+        self.adjusts: list[tuple[int, Decimal, str, datetime]] = []
+        self.count = 0
+        self.progress, self.base, self.total = progress, base, total
+        self.second: datetime | None = None
+        self.per_second: dict[int, int] = {}
+        self.step = step
+
+    async def run(self) -> None:
+        opts, now, rng = self.opts, self.now, self.rng
+        start = now - timedelta(days=opts.days)
+        for c in self.custs:  # opening deposit, and the odd pending/cancelled payment
+            t = self.traffic[c.idx]
+            paid = start - timedelta(seconds=rng.randint(3600, 4 * 86400))
+            gross = nice(t.per_day * 10 * float(1 + c.tax / 100))
+            self._pay(c, gross, paid)
+            if c.flags.lapsing:
+                c.lapse_day = max(0, opts.days - rng.randint(2, 8))
+            if c.archived_at is not None:
+                continue
+            if rng.random() < 0.2:
+                self._pay(c, nice(t.per_day * 10), now - timedelta(
+                    seconds=rng.randint(3600, 30 * 3600)), status="pending", credit=False)
+            if rng.random() < 0.12:
+                self._pay(c, nice(t.per_day * 10), start + timedelta(
+                    seconds=rng.randint(0, opts.days * 86400 - 1)), status="cancelled",
+                    credit=False)
+        for k in range(opts.days):
+            s = start + timedelta(days=k)
+            e = s + timedelta(days=1)
+            events = []
+            for c in self.custs:
+                events += self._top_ups(c, k, s)
+                events += self._adjust(c, s)
+                events += self.traffic[c.idx].attempts(s, e, k == opts.days - 1)
+            events.sort(key=lambda ev: (ev[0], ev[1], ev[2]))
+            spent = {c.idx: c.spent for c in self.custs}
+            for ev in events:
+                await self._event(ev)
+            for c in self.custs:
+                t = self.traffic[c.idx]
+                day = float(c.spent - spent[c.idx])
+                t.est = max(1.0, 0.6 * t.est + 0.4 * day)
+            if self.progress:
+                self.progress(self.base + (k + 1) * self.step, self.total)
+        await self.flush()
+
+    def _pay(self, c: Cust, gross: Decimal, at: datetime, *, status: str = "completed",
+             credit: bool = True, invoice: bool = False) -> None:
+        row = self.payments.make(c, gross, at, status, invoice)
+        if credit and status == "completed":
+            c.balance += gross - row["tax"]
+        self.pay_rows.append(row)
+
+    def _top_ups(self, c: Cust, k: int, s: datetime) -> list:
+        rng, t = self.rng, self.traffic[c.idx]
+        if c.lapse_day is not None and k >= c.lapse_day:
+            return []
+        if c.stop_at is not None and s > c.stop_at:
+            return []
+        available = c.balance + c.debit_limit
+        at = s + timedelta(seconds=rng.randint(3600, 10 * 3600))
+        factor = float(1 + c.tax / 100)
+        if c.debit_limit > 0:  # post-paid: settles its invoice weekly, early when near limit
+            owed = max(-c.balance, Decimal(0))
+            if available < Decimal(3 * t.est):
+                owed += Decimal(str(round(7 * t.est, 2)))
+            elif not (k % 7 == t.pay_day and owed):
+                return []
+            gross = quantize(owed * (1 + c.tax / 100), 2, ROUND_CEILING)
+            return [(at, c.idx, 0, ("pay", gross, True))]
+        elif available < Decimal(3 * t.est):
+            return [(at, c.idx, 0, ("pay", nice(t.est * 7 * factor), False))]
+        return []
+
+    def _adjust(self, c: Cust, s: datetime) -> list:
+        rng = self.rng
+        if rng.random() >= 0.006 or (c.stop_at is not None and s > c.stop_at):
+            return []
+        at = s + timedelta(seconds=rng.randint(9 * 3600, 18 * 3600))
+        if rng.random() < 0.6:
+            amount, note = Decimal(rng.choice(("5.00", "10.00", "25.00"))), (
+                f"Goodwill credit: outage on {s.date().isoformat()}")
+        else:
+            amount, note = -Decimal(rng.choice(("1.25", "2.50", "7.80"))), (
+                "Correction: test calls rated twice")
+        return [(at, c.idx, 0, ("adjust", amount, note))]
+
+    async def _event(self, ev) -> None:
+        t, idx, kind, payload = ev
+        c = self.by_idx[idx]
+        if kind == 0:
+            if payload[0] == "pay":
+                self._pay(c, payload[1], t, invoice=payload[2])
+            else:
+                c.balance += payload[1]
+                self.adjusts.append((c.id, payload[1], payload[2], t))
+            return
+        cdr = self._rate(c, t, payload)
+        if cdr is None:
+            return
+        self.cdrs.append(cdr)
+        if len(self.cdrs) >= BATCH:
+            await self.flush()
+
+    def _rate(self, c: Cust, t: datetime, detail) -> CdrInput | None:
+        number, route, code, cli, u1, u2, u3, u4, bits = detail
+        now, cat = self.now, self.cat
+        rng = self.rng
+        call_id = str(uuid.UUID(int=bits, version=4))
+        switch = SWITCHES[int(u4 * 2)]
+        src = c.src_ips[int(u3 * len(c.src_ips))]
+        common = {"call_id": call_id, "customer_id": c.id, "started_at": t,
+                  "dialled": number, "cli_in": cli, "cli_out": cli, "switch_ip": switch,
+                  "source_ip": src, "route_id": route.id}
+
+        def reject(sip: int, reason: str, row: Rate | None = None) -> CdrInput:
+            end = t + timedelta(milliseconds=5 + int(u1 * 40))
+            extra = {}
+            if row is not None:
+                extra = {"prefix": row.prefix, "destination": row.destination,
+                         "rate": row.rate, "connect_fee": row.fee,
+                         "charge": route.card.zero}
+            return CdrInput(**common, ended_at=end, sip_code=sip, sip_reason=reason,
+                            release_reason="rejected", **extra)
+
+        if c.penalty_start is not None and t >= c.penalty_start:
+            return reject(403, "Account Penalty")
+        if c.stop_at is not None and t >= c.stop_at:
+            if t > c.stop_at + timedelta(hours=12):
+                return None  # their switch gave up retrying
+            return reject(403, "Account Inactive")
+        if c.balance + c.debit_limit <= 0:
+            return reject(402, "Payment Required")
+        if c.flow_speed:
+            second = t.replace(microsecond=0)
+            if second != self.second:
+                self.second, self.per_second = second, {}
+            n = self.per_second[c.idx] = self.per_second.get(c.idx, 0) + 1
+            if n > c.flow_speed:
+                return reject(503, "CPS Limit (customer)")
+        if route.dial and not any(re.match(d, number) if d.startswith("^")
+                                  else number.startswith(d) for d in route.dial):
+            return reject(503, "Blocked by Dial Plan")
+        row = route.card.lookup(number, t)
+        if row is None:
+            return reject(503, "No Routes Available (Pre)")
+        if row.blocked:
+            return reject(503, "Destination Blocked", row)
+        if route.capped is not None and row.rate > route.capped:
+            return reject(503, "Capped Rate", row)
+        if row.fee and route.bcc:
+            return reject(503, "Connect Cost Blocked", row)
+        options = [o for o in cat.options(route.card, row, t)
+                   if (route.pcapped is None or o[0].rate <= route.pcapped)
+                   and (not route.pa or o[0].rate <= row.rate)]
+        if not options:
+            return reject(503, "No Routes Available", row)
+        prow, pcard = options[1] if len(options) > 1 and u2 < 0.2 else options[0]
+        answered_at = None
+        pdd = None
+        duration_ms = billed = 0
+        charge, cost = route.card.zero, pcard.zero
+        release = _RELEASE.get(code, "")
+        if code in _RANG:
+            pdd = min(6000, max(800, int(rng.lognormvariate(0, 0.35)
+                                         * self.traffic[c.idx].pdd)))
+        if code == 200:
+            ring = between(rng, 2000, 18000)
+            answered_at = t + timedelta(milliseconds=pdd + ring)
+            if rng.random() < 0.12:
+                duration_ms = between(rng, 1000, 15000)
+            else:
+                duration_ms = int(rng.expovariate(1 / self.traffic[c.idx].acd) * 1000) + \
+                    between(rng, 1, 999)
+            release = "callee_bye" if rng.random() < 0.55 else "caller_bye"
+            if duration_ms > route.max_duration * 1000:
+                duration_ms, release = route.max_duration * 1000, "max_duration"
+            end = answered_at + timedelta(milliseconds=duration_ms)
+            secs = billable_seconds(duration_ms)
+            billed = billed_seconds(secs, row.mcd, row.pulse)
+            charge = call_charge(billed, row.rate, row.fee, answered=True,
+                                 precision=route.card.precision, rounding=route.card.rounding)
+            cost = call_charge(billed_seconds(secs, prow.mcd, prow.pulse), prow.rate, prow.fee,
+                               answered=True, precision=pcard.precision,
+                               rounding=pcard.rounding)
+        elif code == 480:
+            end = t + timedelta(milliseconds=pdd + between(rng, 20000, 60000))
+        elif code == 487:
+            end = t + timedelta(milliseconds=pdd + between(rng, 2000, 25000))
+        elif code == 603:
+            end = t + timedelta(milliseconds=pdd + between(rng, 2000, 15000))
+        elif code == 408:
+            end = t + timedelta(milliseconds=32000)
+        else:
+            end = t + timedelta(milliseconds=between(rng, 80, 1500))
+        if end > now:
+            return None  # still up at `now`: not a CDR yet
+        c.balance -= charge
+        c.spent += charge
+        return CdrInput(**common, ended_at=end, sip_code=code, sip_reason=_REASON[code],
+                        answered_at=answered_at, duration_ms=duration_ms, billed_s=billed,
+                        prefix=row.prefix, destination=row.destination, rate=row.rate,
+                        connect_fee=row.fee, charge=charge, provider_cost=cost,
+                        release_reason=release, pdd_ms=pdd, provider_id=pcard.provider.id)
+
+    async def flush(self) -> None:
+        if not self.cdrs and not self.pay_rows and not self.adjusts:
+            return
+        async with self.db.sessions() as s, s.begin():
+            if self.pay_rows or self.adjusts:
+                await self.payments.write(s, self.pay_rows, self.adjusts)
+            if self.cdrs:
+                at = max(c.ended_at for c in self.cdrs)
+                await write_batch(s, self.cdrs, at=at)
+        self.count += len(self.cdrs)
+        self.cdrs, self.pay_rows, self.adjusts = [], [], []
+
+
+async def write_dialogs(s: AsyncSession, cat: Catalogue, custs: list[Cust],
+                         history: History, now: datetime) -> None:
+    rng = random.Random(f"{history.opts.seed}:dialogs")
+    rows = []
+    live_customers = 0
+    for c in custs:
+        if c.status != "active" or c.balance + c.debit_limit <= 0:
+            continue
+        if rng.random() < 0.7 and live_customers >= 3:
+            continue
+        live_customers += 1
+        t = history.traffic[c.idx]
+        live = rng.randint(1, min(4, c.channels or 4))
+        for _ in range(live):
+            g = t.gens[bisect.bisect(t.cw, rng.random() * t.cw[-1])]
+            number = g.prefix + digits(rng, g.length - len(g.prefix))
+            route = c.routes[0]
+            row = route.card.lookup(number, now)
+            if row is None or row.blocked:
+                continue
+            options = cat.options(route.card, row, now)
+            hg = rng.choice(t.home_gens)
+            state = rng.choices(("answered", "ringing", "trying"), (75, 17, 8))[0]
+            age = rng.randint(20, 480) if state == "answered" else rng.randint(1, 25)
+            started = now - timedelta(seconds=age, milliseconds=rng.randint(0, 999))
+            answered = (started + timedelta(milliseconds=rng.randint(2500, 15000))
+                        if state == "answered" else None)
+            rows.append({
+                "call_id": call_id(rng), "customer_id": c.id,
+                "ip_auth_id": c.auth_ids[0] if c.auth_ids else None, "route_id": route.id,
+                "provider_id": options[0][1].provider.id if options else None,
+                "dialled": number, "cli": hg.prefix + digits(rng, hg.length - len(hg.prefix)),
+                "state": state, "started_at": started, "answered_at": answered})
+    await insert_rows(s, Dialog, rows)
+
+
