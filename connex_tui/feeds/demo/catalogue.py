@@ -139,7 +139,6 @@ class Card:
         self.rows: list[Rate] = []
         self.table: dict[str, tuple[Rate, ...]] = {}
         self.maxlen = 0
-        self.zero = quantize(Decimal(0), precision)
 
     def add(self, row: Rate) -> None:
         self.rows.append(row)
@@ -238,7 +237,6 @@ class Catalogue:
         self.customer_cards: list[Card] = []
         self.cards_by_currency: dict[str, list[Card]] = {}
         self._build_cards(rng, now)
-        self._options: dict[tuple[int, int], list[tuple[Rate, Card]]] = {}
 
     # destinations ---------------------------------------------------------------------------
     def _build_destinations(self) -> None:
@@ -346,20 +344,6 @@ class Catalogue:
 
     def provider_cards(self, currency: str) -> list[Card]:
         return [p.cards[currency] for p in self.providers if currency in p.cards]
-
-    def options(self, card: Card, row: Rate, at: datetime) -> list[tuple[Rate, Card]]:
-        """Provider rows for a customer row, cheapest first (LCR)."""
-        key = (id(card), id(row))
-        found = self._options.get(key)
-        if found is None:
-            found = []
-            for pc in self.provider_cards(card.currency):
-                prow = pc.lookup(row.prefix, at)
-                if prow is not None and not prow.blocked:
-                    found.append((prow, pc))
-            found.sort(key=lambda o: (o[0].rate, o[1].provider.id))
-            self._options[key] = found
-        return found
 
 async def write_world(s: AsyncSession, cat: Catalogue, now: datetime) -> None:
     long_ago = now - timedelta(days=400)

@@ -7,9 +7,9 @@ Each customer's traffic comes from its own random stream; the rest from the hist
 
 from __future__ import annotations
 
+import asyncio
 import bisect
 import random
-import re
 import uuid
 from datetime import UTC, datetime, timedelta
 from decimal import ROUND_CEILING, Decimal
@@ -19,8 +19,18 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from connex_tui.data.cdr_writer import CdrInput, write_batch
 from connex_tui.data.db import Database
 from connex_tui.data.models import Dialog
+from connex_tui.data.snapshot import load_snapshot
 from connex_tui.engine.money import billable_seconds, billed_seconds, call_charge
-from connex_tui.feeds.demo.catalogue import REGIONS, Catalogue, Gen, Rate
+from connex_tui.engine.pipeline import decide
+from connex_tui.engine.snapshot import (
+    CallInput,
+    CustomerS,
+    ProviderChoice,
+    Result,
+    Snapshot,
+    Usage,
+)
+from connex_tui.feeds.demo.catalogue import REGIONS, Catalogue, Gen
 from connex_tui.feeds.demo.customers import Cust, Payments
 from connex_tui.feeds.demo.draws import between, call_id, cum, digits, nice, quantize
 from connex_tui.feeds.demo.options import DemoOptions, Progress
@@ -156,10 +166,28 @@ class History:
         self.count = 0
         self.progress, self.base, self.total = progress, base, total
         self.second: datetime | None = None
-        self.per_second: dict[int, int] = {}
+        self.usage = Usage()
+        self.writing: asyncio.Task | None = None
         self.step = step
+        self.by_id: dict[int | None, Cust] = {}
+        self.groups: dict[int, tuple[Cust, ...]] = {}  # a customer, then those sharing its IP
+        self.snap = Snapshot()
+
+    async def load(self) -> None:
+        """The engine's view of what the seeder wrote (archived customers included: the
+        history is from before they left)."""
+        self.snap = await load_snapshot(self.db, archived=True)
+        self.by_id = {c.id: c for c in self.custs}
+        shared: dict[str, list[Cust]] = {}
+        for c in self.custs:
+            for ip in c.src_ips:
+                shared.setdefault(ip, []).append(c)
+        for c in self.custs:
+            self.groups[c.id] = (c, *{o.id: o for ip in c.src_ips for o in shared[ip]
+                                      if o is not c}.values())
 
     async def run(self) -> None:
+        await self.load()
         opts, now, rng = self.opts, self.now, self.rng
         start = now - timedelta(days=opts.days)
         for c in self.custs:  # opening deposit, and the odd pending/cancelled payment
@@ -188,8 +216,10 @@ class History:
                 events += self.traffic[c.idx].attempts(s, e, k == opts.days - 1)
             events.sort(key=lambda ev: (ev[0], ev[1], ev[2]))
             spent = {c.idx: c.spent for c in self.custs}
-            for ev in events:
+            for n, ev in enumerate(events):
                 await self._event(ev)
+                if n % 256 == 0:
+                    await asyncio.sleep(0)  # let the writer task send its next statement
             for c in self.custs:
                 t = self.traffic[c.idx]
                 day = float(c.spent - spent[c.idx])
@@ -197,6 +227,7 @@ class History:
             if self.progress:
                 self.progress(self.base + (k + 1) * self.step, self.total)
         await self.flush()
+        await self.drain()
 
     def _pay(self, c: Cust, gross: Decimal, at: datetime, *, status: str = "completed",
              credit: bool = True, invoice: bool = False) -> None:
@@ -257,63 +288,36 @@ class History:
             await self.flush()
 
     def _rate(self, c: Cust, t: datetime, detail) -> CdrInput | None:
+        """The engine decides the attempt (engine/pipeline.decide against the snapshot of
+        what the seeder wrote, with the customer's balance and status at `t`); the demo
+        only draws what the far end does: answer or fail, the ring and talk time, the PDD,
+        and whether the first provider takes the call."""
         number, route, code, cli, u1, u2, u3, u4, bits = detail
-        now, cat = self.now, self.cat
+        if c.stop_at is not None and t > c.stop_at + timedelta(hours=12):
+            return None  # their switch gave up retrying
         rng = self.rng
-        call_id = str(uuid.UUID(int=bits, version=4))
-        switch = SWITCHES[int(u4 * 2)]
-        src = c.src_ips[int(u3 * len(c.src_ips))]
-        common = {"call_id": call_id, "customer_id": c.id, "started_at": t,
-                  "dialled": number, "cli_in": cli, "cli_out": cli, "switch_ip": switch,
-                  "source_ip": src, "route_id": route.id}
-
-        def reject(sip: int, reason: str, row: Rate | None = None) -> CdrInput:
-            end = t + timedelta(milliseconds=5 + int(u1 * 40))
-            extra = {}
-            if row is not None:
-                extra = {"prefix": row.prefix, "destination": row.destination,
-                         "rate": row.rate, "connect_fee": row.fee,
-                         "charge": route.card.zero}
-            return CdrInput(**common, ended_at=end, sip_code=sip, sip_reason=reason,
-                            release_reason="rejected", **extra)
-
-        if c.penalty_start is not None and t >= c.penalty_start:
-            return reject(403, "Account Penalty")
-        if c.stop_at is not None and t >= c.stop_at:
-            if t > c.stop_at + timedelta(hours=12):
-                return None  # their switch gave up retrying
-            return reject(403, "Account Inactive")
-        if c.balance + c.debit_limit <= 0:
-            return reject(402, "Payment Required")
-        if c.flow_speed:
-            second = t.replace(microsecond=0)
-            if second != self.second:
-                self.second, self.per_second = second, {}
-            n = self.per_second[c.idx] = self.per_second.get(c.idx, 0) + 1
-            if n > c.flow_speed:
-                return reject(503, "CPS Limit (customer)")
-        if route.dial and not any(re.match(d, number) if d.startswith("^")
-                                  else number.startswith(d) for d in route.dial):
-            return reject(503, "Blocked by Dial Plan")
-        row = route.card.lookup(number, t)
-        if row is None:
-            return reject(503, "No Routes Available (Pre)")
-        if row.blocked:
-            return reject(503, "Destination Blocked", row)
-        if route.capped is not None and row.rate > route.capped:
-            return reject(503, "Capped Rate", row)
-        if row.fee and route.bcc:
-            return reject(503, "Connect Cost Blocked", row)
-        options = [o for o in cat.options(route.card, row, t)
-                   if (route.pcapped is None or o[0].rate <= route.pcapped)
-                   and (not route.pa or o[0].rate <= row.rate)]
-        if not options:
-            return reject(503, "No Routes Available", row)
-        prow, pcard = options[1] if len(options) > 1 and u2 < 0.2 else options[0]
+        call = CallInput(route.tech_prefix + number, cli, c.src_ips[int(u3 * len(c.src_ips))],
+                         at=t, switch_ip=SWITCHES[int(u4 * 2)])
+        result = self.decide(c, call)
+        owner = self.by_id.get(result.customer_id, c)  # a shared IP may name its neighbour
+        common = {"call_id": str(uuid.UUID(int=bits, version=4)), "customer_id": owner.id,
+                  "started_at": t, "dialled": call.number, "cli_in": cli,
+                  "cli_out": result.cli_out or cli, "switch_ip": call.switch_ip,
+                  "source_ip": call.source_ip, "route_id": result.route_id,
+                  "prefix": result.prefix, "destination": result.destination,
+                  "rate": result.rate or Decimal(0),
+                  "connect_fee": result.connect_fee or Decimal(0)}
+        if not result.allowed:
+            return CdrInput(**common, ended_at=t + timedelta(milliseconds=5 + int(u1 * 40)),
+                            sip_code=result.sip_code, sip_reason=result.reason,
+                            release_reason="rejected")
+        self.admitted(result, t)
+        providers = result.providers
+        choice = providers[1] if len(providers) > 1 and u2 < 0.2 else providers[0]
         answered_at = None
         pdd = None
         duration_ms = billed = 0
-        charge, cost = route.card.zero, pcard.zero
+        charge = cost = Decimal(0)
         release = _RELEASE.get(code, "")
         if code in _RANG:
             pdd = min(6000, max(800, int(rng.lognormvariate(0, 0.35)
@@ -327,16 +331,11 @@ class History:
                 duration_ms = int(rng.expovariate(1 / self.traffic[c.idx].acd) * 1000) + \
                     between(rng, 1, 999)
             release = "callee_bye" if rng.random() < 0.55 else "caller_bye"
-            if duration_ms > route.max_duration * 1000:
-                duration_ms, release = route.max_duration * 1000, "max_duration"
+            limit = result.max_duration or 0
+            if duration_ms > limit * 1000:
+                duration_ms, release = limit * 1000, "max_duration"
             end = answered_at + timedelta(milliseconds=duration_ms)
-            secs = billable_seconds(duration_ms)
-            billed = billed_seconds(secs, row.mcd, row.pulse)
-            charge = call_charge(billed, row.rate, row.fee, answered=True,
-                                 precision=route.card.precision, rounding=route.card.rounding)
-            cost = call_charge(billed_seconds(secs, prow.mcd, prow.pulse), prow.rate, prow.fee,
-                               answered=True, precision=pcard.precision,
-                               rounding=pcard.rounding)
+            billed, charge, cost = rated(self.snap, result, choice, duration_ms, t)
         elif code == 480:
             end = t + timedelta(milliseconds=pdd + between(rng, 20000, 60000))
         elif code == 487:
@@ -347,31 +346,72 @@ class History:
             end = t + timedelta(milliseconds=32000)
         else:
             end = t + timedelta(milliseconds=between(rng, 80, 1500))
-        if end > now:
+        if end > self.now:
             return None  # still up at `now`: not a CDR yet
-        c.balance -= charge
-        c.spent += charge
+        owner.balance -= charge
+        owner.spent += charge
         return CdrInput(**common, ended_at=end, sip_code=code, sip_reason=_REASON[code],
                         answered_at=answered_at, duration_ms=duration_ms, billed_s=billed,
-                        prefix=row.prefix, destination=row.destination, rate=row.rate,
-                        connect_fee=row.fee, charge=charge, provider_cost=cost,
-                        release_reason=release, pdd_ms=pdd, provider_id=pcard.provider.id)
+                        charge=charge, provider_cost=cost, release_reason=release, pdd_ms=pdd,
+                        provider_id=choice.provider_id)
+
+    def decide(self, c: Cust, call: CallInput) -> Result:
+        """decide() with the customer as it was at the call's time: its running balance, and
+        active until its penalty or its stop (the snapshot holds the final state)."""
+        t = call.at
+        status = "active"
+        if c.stop_at is not None and t >= c.stop_at:
+            status = "inactive"
+        elif c.penalty_start is not None and t >= c.penalty_start:
+            status = "penalty"
+        customers = self.snap.customers
+        for other in self.groups[c.id]:
+            view = customers.get(other.id)
+            if view is not None and (view.status != status or view.balance != other.balance):
+                customers[other.id] = CustomerS(view.id, view.name, status, view.currency,
+                                                other.balance, view.debit_limit, view.channels,
+                                                view.flow_speed)
+        second = t.replace(microsecond=0)
+        if second != self.second:  # the flow-speed window: calls admitted in this second
+            self.second, self.usage = second, Usage({}, {})
+        return decide(self.snap, call, self.usage)
+
+    def admitted(self, result: Result, t: datetime) -> None:
+        last = self.usage.last_second
+        level = ("auth", result.auth_id) if result.auth_id is not None else (
+            "sip_user", result.sip_user_id)
+        for key in (("customer", result.customer_id), level, ("route", result.route_id)):
+            last[key] = last.get(key, 0) + 1
 
     async def flush(self) -> None:
+        """Hand the gathered CDRs and payments to a writer task and go on with the next
+        batch meanwhile (SQLite works in its own thread); one batch is written at a time,
+        in order, so the database is the same as if each were awaited."""
         if not self.cdrs and not self.pay_rows and not self.adjusts:
             return
-        async with self.db.sessions() as s, s.begin():
-            if self.pay_rows or self.adjusts:
-                await self.payments.write(s, self.pay_rows, self.adjusts)
-            if self.cdrs:
-                at = max(c.ended_at for c in self.cdrs)
-                await write_batch(s, self.cdrs, at=at)
+        await self.drain()
+        self.writing = asyncio.create_task(self._write(self.cdrs, self.pay_rows, self.adjusts))
         self.count += len(self.cdrs)
         self.cdrs, self.pay_rows, self.adjusts = [], [], []
 
+    async def drain(self) -> None:
+        """Wait for the batch being written (its error, if any, surfaces here)."""
+        if self.writing is not None:
+            task, self.writing = self.writing, None
+            await task
 
-async def write_dialogs(s: AsyncSession, cat: Catalogue, custs: list[Cust],
-                         history: History, now: datetime) -> None:
+    async def _write(self, cdrs: list[CdrInput], pay_rows: list[dict],
+                     adjusts: list[tuple[int, Decimal, str, datetime]]) -> None:
+        async with self.db.sessions() as s, s.begin():
+            if pay_rows or adjusts:
+                await self.payments.write(s, pay_rows, adjusts)
+            if cdrs:
+                await write_batch(s, cdrs, at=max(c.ended_at for c in cdrs))
+
+
+async def write_dialogs(s: AsyncSession, custs: list[Cust], history: History,
+                        now: datetime) -> None:
+    """Calls up at `now` for a few customers, each as the engine admits it."""
     rng = random.Random(f"{history.opts.seed}:dialogs")
     rows = []
     live_customers = 0
@@ -386,23 +426,38 @@ async def write_dialogs(s: AsyncSession, cat: Catalogue, custs: list[Cust],
         for _ in range(live):
             g = t.gens[bisect.bisect(t.cw, rng.random() * t.cw[-1])]
             number = g.prefix + digits(rng, g.length - len(g.prefix))
-            route = c.routes[0]
-            row = route.card.lookup(number, now)
-            if row is None or row.blocked:
-                continue
-            options = cat.options(route.card, row, now)
             hg = rng.choice(t.home_gens)
+            cli = hg.prefix + digits(rng, hg.length - len(hg.prefix))
             state = rng.choices(("answered", "ringing", "trying"), (75, 17, 8))[0]
             age = rng.randint(20, 480) if state == "answered" else rng.randint(1, 25)
             started = now - timedelta(seconds=age, milliseconds=rng.randint(0, 999))
             answered = (started + timedelta(milliseconds=rng.randint(2500, 15000))
                         if state == "answered" else None)
+            result = history.decide(c, CallInput(c.routes[0].tech_prefix + number, cli,
+                                                 c.src_ips[0], at=started))
+            if not result.allowed:
+                continue
             rows.append({
-                "call_id": call_id(rng), "customer_id": c.id,
-                "ip_auth_id": c.auth_ids[0] if c.auth_ids else None, "route_id": route.id,
-                "provider_id": options[0][1].provider.id if options else None,
-                "dialled": number, "cli": hg.prefix + digits(rng, hg.length - len(hg.prefix)),
+                "call_id": call_id(rng), "customer_id": result.customer_id,
+                "ip_auth_id": result.auth_id, "route_id": result.route_id,
+                "provider_id": result.providers[0].provider_id,
+                "dialled": c.routes[0].tech_prefix + number, "cli": cli,
                 "state": state, "started_at": started, "answered_at": answered})
     await insert_rows(s, Dialog, rows)
 
 
+def rated(snap: Snapshot, result: Result, choice: ProviderChoice, duration_ms: int,
+          at: datetime) -> tuple[int, Decimal, Decimal]:
+    """(billed seconds, charge, provider cost) of an answered call decided as `result` and
+    sent to `choice`: each side on its own card's increments, precision and rounding."""
+    secs = billable_seconds(duration_ms)
+    card = snap.cards[result.card_id]
+    billed = billed_seconds(secs, result.mcd, result.pulse)
+    charge = call_charge(billed, result.rate, result.connect_fee, answered=True,
+                         precision=card.precision, rounding=card.rounding)
+    pcard = snap.cards[choice.card_id]
+    prow = pcard.index.lookup(result.number_out, int(at.timestamp()))
+    cost = call_charge(billed_seconds(secs, prow.mcd, prow.pulse), choice.rate,
+                       choice.connect_fee, answered=True, precision=pcard.precision,
+                       rounding=pcard.rounding)
+    return billed, charge, cost

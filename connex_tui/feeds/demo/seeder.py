@@ -68,7 +68,7 @@ async def seed(db: Database, opts: DemoOptions, progress: Progress | None = None
                       opts.history_customers * DAY_WEIGHT)
     await history.run()
     async with db.sessions() as s, s.begin():
-        await write_dialogs(s, cat, cdr_custs, history, now)
+        await write_dialogs(s, cdr_custs, history, now)
         await search.reindex(s, all_ids)
         await fix_sequences(s)
         showcase = await write_showcase(s, cat, pool, now, opts.seed)
