@@ -41,9 +41,11 @@ lint: $(DEVSTAMP)
 test: lint
 	$(BIN)/pytest
 
-bench: $(STAMP)
+bench: $(STAMP) $(DEMO_DB)
 	$(BIN)/python bench/customer_list.py
 	$(BIN)/python bench/rating.py
+	$(BIN)/python bench/simulate_batch.py --database $(DEMO_DB)
+	$(BIN)/python bench/regex_budget.py --database $(DEMO_DB)
 
 clean:
 	rm -rf $(VENV) .demo .pytest_cache

@@ -29,6 +29,7 @@ class Config:
     animations: bool = False
     theme: str = "ansi-dark"
     page_size: int = 100
+    busy_timeout: float = 5.0  # seconds a writer waits for another writer's lock
     keymap: dict = field(default_factory=dict)
     source: str = ""
 
@@ -66,6 +67,13 @@ def _coerce(name: str, kind: type, value, where: str):
         except ValueError:
             pass
         raise ConfigError(f"{where}: key '{name}' must be a whole number, not {value!r}")
+    if kind is float:
+        try:
+            if isinstance(value, int | float | str) and not isinstance(value, bool):
+                return float(str(value).strip())
+        except ValueError:
+            pass
+        raise ConfigError(f"{where}: key '{name}' must be a number of seconds, not {value!r}")
     if kind is dict:
         if not isinstance(value, dict):
             raise ConfigError(f"{where}: key '{name}' must be a mapping")
@@ -76,7 +84,7 @@ def _coerce(name: str, kind: type, value, where: str):
 
 
 _TYPES = {"database_url": str, "operator": str, "role": str, "readonly": bool, "mouse": bool,
-          "animations": bool, "theme": str, "page_size": int,
+          "animations": bool, "theme": str, "page_size": int, "busy_timeout": float,
           "keymap": dict}
 
 
@@ -144,6 +152,9 @@ def load_config(path: str | Path | None = None, *, env: dict | None = None,
     if not 1 <= values.get("page_size", 100) <= 10_000:
         raise ConfigError(f"{origin.get('page_size', cfg_path)}: key 'page_size' must be "
                           "between 1 and 10000")
+    if not 0 <= values.get("busy_timeout", 5.0) <= 600:  # also refuses nan
+        raise ConfigError(f"{origin.get('busy_timeout', cfg_path)}: key 'busy_timeout' must "
+                          "be between 0 and 600 seconds")
     if values.get("readonly"):
         values["role"] = "viewer"
     known = {f.name for f in fields(Config)}

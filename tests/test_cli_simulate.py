@@ -52,8 +52,8 @@ def test_text_output_is_the_result_block_and_the_call_is_stored(url, capsys):
     assert sim(url, "--number", "442071234567", "--cli", "441234567",
                "--ip", "192.0.2.9") == 0
     out = capsys.readouterr().out
-    assert out.startswith("would connect via 2 providers at ")
-    assert "4420 London" in out and "Trace" in out and "1. Authenticate" in out
+    assert out.startswith("ALLOW  would connect via 2 providers at 0.0300 USD/min\n")
+    assert "4420 London" in out and "Trace" in out and "  1.  Authenticate" in out
     (call_id, dialled), = stored(url)
     assert f"Stored as {call_id}" in out and dialled == "442071234567"
 
@@ -73,6 +73,60 @@ def test_json_output_has_the_stable_keys(url, capsys):
     assert [p["card"] for p in obj["providers"]] == ["UK-A", "UK-B"]
     assert set(obj["providers"][0]) >= {"name", "card", "rate", "margin"}
     assert obj["call_id"] == stored(url)[0][0]
+
+
+HOSTILE = "Evil\x1b[2J\x9b31m\u202eCorp\x1b]52;c;aGk=\x07"
+
+
+def rename_alice(url: str, name: str) -> None:
+    from sqlalchemy import update
+
+    from connex_tui.data.models import Customer
+
+    async def go():
+        db = Database(url)
+        try:
+            async with db.sessions() as s, s.begin():
+                await s.execute(update(Customer).where(Customer.name == "Alice")
+                                .values(name=name))
+        finally:
+            await db.dispose()
+
+    asyncio.run(go())
+
+
+def raw_controls(text: str) -> set[str]:
+    return {ch for ch in text if ord(ch) < 32 and ch != "\n" or 0x7f <= ord(ch) <= 0x9f
+            or ch == "\u202e"}
+
+
+def test_a_hostile_name_never_reaches_the_terminal_raw(url, capsys, tmp_path):
+    rename_alice(url, HOSTILE)
+    assert sim(url, "--number", "442071234567", "--cli", "441234567", "--ip", "192.0.2.9",
+               "--no-store") == 0
+    out = capsys.readouterr().out
+    assert not raw_controls(out)
+    assert "Customer      Evil\\x1b[2J\\x9b31m\\u202eCorp\\x1b]52;c;aGk=\\x07" in out
+    assert sim(url, "--number", "442071234567", "--cli", "441234567", "--ip", "192.0.2.9",
+               "--no-store", "--json") == 0
+    out = capsys.readouterr().out
+    assert not raw_controls(out)
+    assert json.loads(out)["customer"] == HOSTILE  # a program still reads the real name
+    path = tmp_path / "calls.csv"
+    path.write_text("number,ip\n442071234567,192.0.2.9\n", encoding="utf-8")
+    assert sim(url, "--batch", str(path)) == 0
+    out = capsys.readouterr().out
+    assert not raw_controls(out) and json.loads(out)["customer"] == HOSTILE
+
+
+def test_an_error_line_shows_a_hostile_argument_escaped(url, capsys):
+    assert sim(url, "--number", "4420", "--ip", "192.0.2.9", "--at",
+               "\x1b]52;c;aGk=\x07\u202e") == 2
+    err = capsys.readouterr().err
+    assert not raw_controls(err) and err.startswith("connex-tui simulate: --at")
+    assert sim(url, "--batch", "/nonexistent/\x1b[2J.csv") == 2
+    err = capsys.readouterr().err
+    assert not raw_controls(err) and "\\x1b[2J.csv" in err
 
 
 def test_a_rejection_exits_zero_too(url, capsys):

@@ -230,3 +230,19 @@ def test_db_upgrade_with_a_good_config(tmp_path):
     assert result.returncode == 0, result.stderr
     assert "revision" in result.stdout
     assert db_path.exists()
+
+
+def test_busy_timeout_is_seconds_and_bounded(tmp_path):
+    from connex_tui.config import ConfigError, load_config
+
+    path = tmp_path / "c.yaml"
+    path.write_text("busy_timeout: 2.5\n")
+    assert load_config(path, env={}).busy_timeout == 2.5
+    assert load_config(path, env={"CONNEX_BUSY_TIMEOUT": "0"}).busy_timeout == 0
+    assert load_config(tmp_path / "c.yaml", env={}).busy_timeout == 2.5
+    path.write_text("busy_timeout: [1]\n")
+    with pytest.raises(ConfigError, match="line 1: key 'busy_timeout' must be a number"):
+        load_config(path, env={})
+    path.write_text("busy_timeout: 601\n")
+    with pytest.raises(ConfigError, match="between 0 and 600 seconds"):
+        load_config(path, env={})

@@ -68,3 +68,14 @@ def test_starting_the_data_layer_does_not_load_alembic():
     loaded = loaded_after_importing(["connex_tui.data.db", "connex_tui.data.customers",
                                      "connex_tui.data.cdr_writer"])
     assert under(loaded, "alembic") == []
+
+
+def test_the_app_starts_without_what_the_list_does_not_need():
+    """Start-up imports only what paints the customer list: the routing engine, the other
+    services, forms and help load on first use (they cost a fifth of the start)."""
+    loaded = loaded_after_importing(["connex_tui.app"])
+    for module in ("connex_tui.data.calls", "connex_tui.data.auth", "connex_tui.data.routes",
+                   "connex_tui.data.rate_cards", "connex_tui.data.cli_rules",
+                   "connex_tui.engine.pipeline", "connex_tui.widgets.form",
+                   "connex_tui.screens.help"):
+        assert module not in loaded, module

@@ -12,6 +12,8 @@ from datetime import UTC, datetime
 from connex_tui.cli import simulate, transfer
 from connex_tui.cli.progress import Progress
 from connex_tui.config import Config, ConfigError, load_config
+from connex_tui.data.access import StorageError
+from connex_tui.engine.textsafe import safe_text
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -50,6 +52,9 @@ def _config(args) -> Config:
 def main(argv: list[str] | None = None) -> int:
     try:
         return _main(argv)
+    except StorageError as exc:  # rolled back already: one line, never a traceback
+        print(f"connex-tui: {exc}", file=sys.stderr)
+        return exc.exit_code
     except BrokenPipeError:
         # Output piped into `head` and the like: stop quietly, as Unix tools do (and keep
         # Python from complaining again when it flushes stdout at exit).
@@ -62,7 +67,7 @@ def _main(argv: list[str] | None) -> int:
     try:
         cfg = _config(args)
     except ConfigError as exc:
-        print(f"connex-tui: config error: {exc}", file=sys.stderr)
+        print(f"connex-tui: config error: {safe_text(str(exc))}", file=sys.stderr)
         return 2
     if args.command in ("db", "demo") and cfg.role == "viewer":
         print("connex-tui: read-only (viewer role): this command writes to the database",
@@ -84,7 +89,7 @@ def _main(argv: list[str] | None) -> int:
 async def _db_upgrade(cfg: Config) -> int:
     from connex_tui.data.db import Database, current_revision, upgrade
 
-    db = Database(cfg.database_url)
+    db = Database.for_config(cfg)
     try:
         await upgrade(db)
         print(f"database at revision {await current_revision(db)}")
@@ -108,7 +113,7 @@ async def _demo_seed(cfg: Config, args) -> int:
         return 2
     if now.tzinfo is None:
         now = now.replace(tzinfo=UTC)
-    db = Database(cfg.database_url)
+    db = Database.for_config(cfg)
     started = time.monotonic()
     try:
         await upgrade(db)
@@ -116,7 +121,7 @@ async def _demo_seed(cfg: Config, args) -> int:
             customers=args.customers, days=args.days, seed=args.seed, now=now,
             cdr_customers=args.cdr_customers), progress=Progress("seeding"))
     except DemoError as exc:
-        print(f"connex-tui: {exc}", file=sys.stderr)
+        print(f"connex-tui: {safe_text(str(exc))}", file=sys.stderr)
         return 1
     finally:
         await db.dispose()

@@ -16,10 +16,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import sys
 
 from connex_tui.config import Config
+from connex_tui.engine.textsafe import safe_text
 
 COMMAND = "simulate"
 
@@ -58,7 +58,7 @@ def add_parser(sub) -> None:
 
 
 def _err(message: str) -> int:
-    print(f"connex-tui simulate: {message}", file=sys.stderr)
+    print(f"connex-tui simulate: {safe_text(message)}", file=sys.stderr)
     return 2
 
 
@@ -100,12 +100,13 @@ async def _open(cfg: Config):
     from connex_tui.data.calls import CallsService
     from connex_tui.data.db import Database, upgrade
 
-    db = Database(cfg.database_url)
+    db = Database.for_config(cfg)
     await upgrade(db)
     return db, CallsService(db, Actor(cfg.operator, cfg.role))
 
 
 async def _single(cfg: Config, args, call) -> int:
+    from connex_tui.engine.present import json_line, text
     from connex_tui.engine.report import result_lines, result_to_json
 
     db, calls = await _open(cfg)
@@ -114,13 +115,12 @@ async def _single(cfg: Config, args, call) -> int:
     finally:
         await db.dispose()
     if args.json:
-        print(json.dumps({**result_to_json(sim.result), "call_id": sim.call_id},
-                         ensure_ascii=False))
+        print(json_line({**result_to_json(sim.result), "call_id": sim.call_id}))
         return 0
-    for line in result_lines(sim.result):
+    for line in result_lines(sim.result):  # escaped by the view
         print(line)
     if sim.call_id:
-        print(f"\nStored as {sim.call_id}")
+        print(f"\nStored as {text(sim.call_id)}")
     elif not args.no_store:
         print("\nNot stored (read-only: viewer role)")
     return 0
@@ -129,6 +129,7 @@ async def _single(cfg: Config, args, call) -> int:
 async def _batch(cfg: Config, args) -> int:
     from connex_tui.engine.call_validation import ip_address, moment
     from connex_tui.engine.clock import utcnow
+    from connex_tui.engine.present import json_line
     from connex_tui.feeds.simulate_batch import BatchFileError, run_batch
 
     try:
@@ -145,10 +146,10 @@ async def _batch(cfg: Config, args) -> int:
     except OSError as exc:
         return _err(f"cannot read {args.batch}: {exc.strerror}")
     db, calls = await _open(cfg)
-    out = sys.stdout
+    write = sys.stdout.write
     try:
         async for obj in run_batch(calls, fh, at=at, switch_ip=switch_ip, store=args.store):
-            out.write(json.dumps(obj, ensure_ascii=False) + "\n")
+            write(json_line(obj) + "\n")
     except BatchFileError as exc:
         return _err(f"{args.batch}: {exc}")
     except (UnicodeDecodeError, OSError) as exc:
@@ -157,5 +158,5 @@ async def _batch(cfg: Config, args) -> int:
         if fh is not sys.stdin:
             fh.close()
         await db.dispose()
-    out.flush()
+    sys.stdout.flush()
     return 0

@@ -14,6 +14,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from connex_tui.config import Config
+from connex_tui.engine.textsafe import safe_text
 
 COMMANDS = ("rates", "config")
 PROGRESS_MIN_BYTES = 1 << 20  # smaller files import too fast for a bar to help
@@ -117,7 +118,7 @@ def run(cfg: Config, args) -> int:
 
 
 def _err(message: str) -> None:
-    print(f"connex-tui: {message}", file=sys.stderr)
+    print(f"connex-tui: {safe_text(message)}", file=sys.stderr)
 
 
 @contextmanager
@@ -157,7 +158,7 @@ async def _rates_import(cfg: Config, args) -> int:
         _err(f"cannot read {args.file}: {exc.strerror}")
         return 2
     progress = Progress("importing") if size >= PROGRESS_MIN_BYTES else None
-    db = Database(cfg.database_url)
+    db = Database.for_config(cfg)
     started = time.monotonic()
     try:
         await upgrade(db)
@@ -174,22 +175,24 @@ async def _rates_import(cfg: Config, args) -> int:
     finally:
         await db.dispose()
     for error in report.errors:
-        print(f"{args.file}: {error}", file=sys.stderr)
+        print(safe_text(f"{args.file}: {error}"), file=sys.stderr)
     if report.bad > len(report.errors):
-        print(f"{args.file}: … and {report.bad - len(report.errors)} more bad rows",
+        print(safe_text(f"{args.file}: … and {report.bad - len(report.errors)} more bad rows"),
               file=sys.stderr)
     took = f" in {time.monotonic() - started:.1f} s"
-    print(report.summary() + took, file=sys.stdout if report.written else sys.stderr)
+    print(safe_text(report.summary() + took),
+          file=sys.stdout if report.written else sys.stderr)
     return 1 if report.bad else 0
 
 
 async def _rates_export(cfg: Config, args) -> int:
     from connex_tui.data.access import NotFound
-    from connex_tui.data.db import Database
+    from connex_tui.data.db import Database, upgrade
     from connex_tui.feeds.rates_csv import export_csv
 
-    db = Database(cfg.database_url)
+    db = Database.for_config(cfg, readonly=True)  # an export creates and migrates nothing
     try:
+        await upgrade(db)  # read-only: only checks the schema
         with _output(args.file) as out:
             n = await export_csv(db, args.card, out)
     except NotFound as exc:
@@ -203,13 +206,13 @@ async def _rates_export(cfg: Config, args) -> int:
     finally:
         await db.dispose()
     if args.file:
-        print(f"{n} rows written to {args.file}", file=sys.stderr)
+        print(safe_text(f"{n} rows written to {args.file}"), file=sys.stderr)
     return 0
 
 
 async def _config_export(cfg: Config, args) -> int:
     from connex_tui.data.access import Actor, PermissionDenied
-    from connex_tui.data.db import Database
+    from connex_tui.data.db import Database, upgrade
     from connex_tui.feeds.config_export import export_config
 
     if args.inline_rates < 0:
@@ -218,9 +221,10 @@ async def _config_export(cfg: Config, args) -> int:
     if args.with_secrets and not args.file and sys.stdout.isatty():
         _err("--with-secrets: not printing SIP secrets to a terminal; give FILE or redirect")
         return 2
-    db = Database(cfg.database_url)
+    db = Database.for_config(cfg, readonly=True)  # an export creates and migrates nothing
     target = Path(args.file) if args.file else None
     try:
+        await upgrade(db)  # read-only: only checks the schema
         with _output(args.file) as out:
             out.write(await export_config(db, target, inline_max=args.inline_rates,
                                           secrets=args.with_secrets,
@@ -236,7 +240,7 @@ async def _config_export(cfg: Config, args) -> int:
     finally:
         await db.dispose()
     if args.file:
-        print(f"configuration written to {args.file}", file=sys.stderr)
+        print(safe_text(f"configuration written to {args.file}"), file=sys.stderr)
     return 0
 
 
@@ -245,7 +249,7 @@ async def _config_apply(cfg: Config, args) -> int:
     from connex_tui.data.db import Database, upgrade
     from connex_tui.feeds.config_apply import apply_config
 
-    db = Database(cfg.database_url)
+    db = Database.for_config(cfg)
     try:
         await upgrade(db)
         report = await apply_config(db, Actor(cfg.operator, cfg.role), args.file,
@@ -261,11 +265,14 @@ async def _config_apply(cfg: Config, args) -> int:
         return 2
     finally:
         await db.dispose()
+    for warning in report.warnings:
+        print(f"{args.file}: warning: {warning}", file=sys.stderr)
     if report.errors:
         for error in report.errors:
-            print(f"{args.file}: {error}", file=sys.stderr)
+            print(safe_text(f"{args.file}: {error}"), file=sys.stderr)
         n = len(report.errors)
-        print(f"{args.file}: nothing written ({n} error{'s' * (n != 1)})", file=sys.stderr)
+        print(safe_text(f"{args.file}: nothing written ({n} error{'s' * (n != 1)})"),
+              file=sys.stderr)
         return 1
     for change in report.changes:
         print(change)

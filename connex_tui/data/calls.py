@@ -18,10 +18,9 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 from sqlalchemy import and_, case, func, insert, or_, select
-from sqlalchemy.exc import IntegrityError
 
 from connex_tui.data import search
-from connex_tui.data.access import Actor
+from connex_tui.data.access import Actor, ConstraintFailed
 from connex_tui.data.db import Database
 from connex_tui.data.models import Cdr, Dialog, IpAuth
 from connex_tui.data.snapshot import SnapshotCache
@@ -195,7 +194,7 @@ class CallsService:
                 async with self.db.sessions() as s, s.begin():
                     await s.execute(insert(Cdr.__table__).values(call_id=call_id, **row))
                 return call_id
-            except IntegrityError:
+            except ConstraintFailed:  # the session ended it: a clash of call ids
                 if attempt == 4:
                     raise
         raise AssertionError("unreachable")

@@ -5,22 +5,16 @@ text a form shows for a stored Decimal or time."""
 from __future__ import annotations
 
 from datetime import datetime
-from decimal import Decimal
 
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from connex_tui.data import config_state, search
 from connex_tui.data.access import NotFound, StaleError
+from connex_tui.data.models import CliRule, IngressRoute
+from connex_tui.engine.present import plain_decimal as plain_decimal  # the services use it
+from connex_tui.engine.regex_guard import check_slow_patterns, needs_slow_engine
 from connex_tui.engine.validation import ValidationError
-
-
-def plain_decimal(value: Decimal | None) -> str:
-    """Shortest plain text of a stored Decimal (0.0125, 100, 0); None -> ''."""
-    if value is None:
-        return ""
-    text = format(value.normalize(), "f")
-    return "0" if text in ("-0", "") else text
 
 
 def moment_text(value: datetime | None) -> str:
@@ -73,3 +67,27 @@ async def check_unique(s: AsyncSession, column, value: str, own_id: int | None, 
 def snapshot_of(row, names: tuple[str, ...]) -> dict:
     """The audited fields of an ORM row."""
     return {n: getattr(row, n) for n in names}
+
+
+async def next_position(s: AsyncSession, model, customer_id: int) -> int:
+    """The position after the customer's last row of `model` (routes, CLI rules)."""
+    top = await s.scalar(select(func.max(model.position)).where(model.customer_id == customer_id))
+    return 0 if top is None else int(top) + 1
+
+
+async def check_slow_regexes(s: AsyncSession, customer_id: int, field: str, new: list[str],
+                             *, rule_id: int = 0, route_id: int = 0) -> None:
+    """Refuse a save that gives the customer more than regex_guard.MAX_SLOW_PER_CUSTOMER
+    slow-engine patterns (CLI rules and dial-string lines; `new` replaces the rule or route
+    being saved): each costs every call up to the call's regex budget. Asked only when the
+    saved row has one."""
+    if not any(needs_slow_engine(p) for p in new):
+        return
+    rules = await s.scalars(select(CliRule.cli).where(CliRule.customer_id == customer_id,
+                                                      CliRule.id != rule_id))
+    dials = await s.scalars(select(IngressRoute.dial_string).where(
+        IngressRoute.customer_id == customer_id, IngressRoute.id != route_id))
+    try:
+        check_slow_patterns([*rules, *(line for d in dials for line in d.splitlines()), *new])
+    except ValueError as exc:
+        raise ValidationError({field: str(exc)}) from None

@@ -15,6 +15,8 @@ from connex_tui.data.access import Actor, NotFound, StaleError
 from connex_tui.data.db import Database
 from connex_tui.data.models import Cdr, Customer, Dialog, LedgerEntry, Payment, StatsRollup
 from connex_tui.engine.clock import Clock, utcnow
+from connex_tui.engine.money import available_credit
+from connex_tui.engine.present import plain_decimal
 from connex_tui.engine.stats import Kpi
 from connex_tui.engine.validation import CustomerInput, ValidationError, validate_customer
 
@@ -40,6 +42,10 @@ class CustomerListRow:
     kpi: Kpi
     has_auth: bool
     has_route: bool
+
+    @property
+    def available(self) -> Decimal:
+        return available_credit(self.balance, self.debit_limit)
 
     @property
     def warning(self) -> str:
@@ -83,7 +89,7 @@ class CustomerDetail:
 
     @property
     def available(self) -> Decimal:
-        return self.balance + self.debit_limit
+        return available_credit(self.balance, self.debit_limit)
 
     def form_values(self) -> dict[str, str | bool]:
         """The raw values an edit form starts from (what validate_customer accepts)."""
@@ -91,14 +97,9 @@ class CustomerDetail:
         for name in INPUT_FIELDS:
             value = getattr(self, name)
             out[name] = value if isinstance(value, bool) else str(value)
-        out["debit_limit"] = _plain_decimal(self.debit_limit)
-        out["tax_percent"] = _plain_decimal(self.tax_percent)
+        out["debit_limit"] = plain_decimal(self.debit_limit)
+        out["tax_percent"] = plain_decimal(self.tax_percent)
         return out
-
-
-def _plain_decimal(d: Decimal) -> str:
-    text = format(d.normalize(), "f")
-    return "0" if text in ("-0", "") else text
 
 
 def _check_filter(status: str) -> None:

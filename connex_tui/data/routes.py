@@ -1,4 +1,5 @@
-"""A customer's ingress routes and CLI rules, and the routing scripts (DOMAIN.md §4, §5).
+"""A customer's ingress routes (DOMAIN.md §4); CLI rules and scripts are in
+data/cli_rules.py and data/scripts.py.
 
 A route's strategy rows (route_strategies, cards as JSON by provider-card id) and card
 filters (route_card_filters, lock/exclude) are written with the route in one transaction;
@@ -12,7 +13,7 @@ import json
 from dataclasses import dataclass
 from decimal import Decimal
 
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import delete, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from connex_tui.data import audit
@@ -20,15 +21,14 @@ from connex_tui.data.access import Actor, NotFound, StaleError
 from connex_tui.data.auth import tech_prefix_clash
 from connex_tui.data.config_write import (
     changed,
-    check_unique,
+    check_slow_regexes,
     get_or_404,
+    next_position,
     plain_decimal,
-    snapshot_of,
     update_versioned,
 )
 from connex_tui.data.db import Database
 from connex_tui.data.models import (
-    CliRule,
     Customer,
     IngressRoute,
     RateCard,
@@ -42,18 +42,12 @@ from connex_tui.engine.route_fields import (
     StrategyInput,
     format_strategy,
 )
-from connex_tui.engine.routing_validation import (
-    RouteInput,
-    validate_cli_rule,
-    validate_route,
-    validate_script,
-)
+from connex_tui.engine.routing_validation import RouteInput, validate_route
 from connex_tui.engine.validation import ValidationError
 
 ROUTE_COLUMNS = ("tech_prefix", "dial_string", "capped_rate", "provider_capped_rate",
                  "profit_assurance", "block_connect_cost", "channels", "flow_speed",
                  "max_duration", "rtp_media_proxy", "rtp_proxy_mode", "enabled")
-CLI_FIELDS = ("cli", "rewrite_cli", "p_asserted_id", "forced", "position")
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,34 +90,6 @@ class RouteRow:
 
 
 @dataclass(frozen=True, slots=True)
-class CliRuleRow:
-    id: int
-    version: int
-    customer_id: int
-    cli: str
-    rewrite_cli: str
-    p_asserted_id: str
-    forced: bool
-    position: int
-
-    def form_values(self) -> dict[str, str | bool]:
-        return {"cli": self.cli, "rewrite_cli": self.rewrite_cli,
-                "p_asserted_id": self.p_asserted_id, "forced": self.forced,
-                "position": str(self.position)}
-
-
-@dataclass(frozen=True, slots=True)
-class ScriptRow:
-    id: int
-    version: int
-    name: str
-    body: str
-
-    def form_values(self) -> dict[str, str | bool]:
-        return {"name": self.name, "body": self.body}
-
-
-@dataclass(frozen=True, slots=True)
 class ResolvedRoute:
     """A validated route with its names turned into ids."""
 
@@ -132,31 +98,6 @@ class ResolvedRoute:
     locks: tuple[int, ...]
     excludes: tuple[int, ...]
     strategies: tuple[tuple[str, str, str], ...]  # (prefix, mode, cards JSON)
-
-
-def _plural(n: int, word: str) -> str:
-    return f"{n} {word}{'s' if n != 1 else ''}"
-
-
-async def _place_cli_rule(s: AsyncSession, customer_id: int, rule_id: int,
-                          order: int) -> int:
-    """Move a rule to `order` (1 = tried first; clamped) and number the customer's rules
-    1..n, so that the order an operator types is the order the engine tries them in (equal
-    positions would otherwise fall back to creation order). Returns the rule's order."""
-    ids = [i for i in await s.scalars(
-        select(CliRule.id).where(CliRule.customer_id == customer_id)
-        .order_by(CliRule.position, CliRule.id)) if i != rule_id]
-    order = min(max(order, 1), len(ids) + 1)
-    ids.insert(order - 1, rule_id)
-    for n, i in enumerate(ids, 1):
-        await s.execute(update(CliRule).where(CliRule.id == i, CliRule.position != n)
-                        .values(position=n).execution_options(synchronize_session=False))
-    return order
-
-
-async def _next_position(s: AsyncSession, model, customer_id: int) -> int:
-    top = await s.scalar(select(func.max(model.position)).where(model.customer_id == customer_id))
-    return 0 if top is None else int(top) + 1
 
 
 async def route_rows(s: AsyncSession, where) -> list[RouteRow]:
@@ -292,16 +233,6 @@ async def write_route_children(s: AsyncSession, route_id: int, res: ResolvedRout
             for p, m, c in res.strategies])
 
 
-async def remove_script(s: AsyncSession, script_id: int) -> None:
-    """Delete a script; ValidationError({"name": "used by N routes"}) while routes use it:
-    dropping it silently would drop its rules (a reject, say) from live traffic."""
-    used = int(await s.scalar(select(func.count()).select_from(IngressRoute)
-                              .where(IngressRoute.script_id == script_id)) or 0)
-    if used:
-        raise ValidationError({"name": f"used by {_plural(used, 'route')}"})
-    await s.execute(delete(RoutingScript).where(RoutingScript.id == script_id))
-
-
 class RoutesService:
     def __init__(self, db: Database, actor: Actor, clock: Clock = utcnow):
         self.db = db
@@ -337,7 +268,9 @@ class RoutesService:
         async with self.db.sessions() as s, s.begin():
             customer = await get_or_404(s, Customer, customer_id, "customer")
             res = await resolve_route(s, customer, data, None)
-            position = await _next_position(s, IngressRoute, customer_id)
+            await check_slow_regexes(s, customer_id, "dial_string",
+                                     data.dial_string.splitlines())
+            position = await next_position(s, IngressRoute, customer_id)
             route_id = await s.scalar(insert(IngressRoute).values(
                 customer_id=customer_id, **route_values(data, res), position=position,
                 version=1, created_at=now, updated_at=now).returning(IngressRoute.id))
@@ -359,6 +292,8 @@ class RoutesService:
             customer = await get_or_404(s, Customer, current.customer_id, "customer")
             before = (await route_rows(s, IngressRoute.id == route_id))[0]
             res = await resolve_route(s, customer, data, route_id)
+            await check_slow_regexes(s, customer.id, "dial_string",
+                                     data.dial_string.splitlines(), route_id=route_id)
             await update_versioned(s, IngressRoute, route_id, version,
                                    route_values(data, res), what="route", now=now)
             await write_route_children(s, route_id, res)
@@ -380,123 +315,6 @@ class RoutesService:
                                customer_id=found[0].customer_id,
                                before=_audit_values(found[0], found[0].strategy), after=None, at=now)
             await changed(s, found[0].customer_id)
-
-    # -- CLI rules ------------------------------------------------------------------------
-    async def cli_rules(self, customer_id: int) -> list[CliRuleRow]:
-        async with self.db.sessions() as s:
-            found = await s.scalars(select(CliRule).where(CliRule.customer_id == customer_id)
-                                    .order_by(CliRule.position, CliRule.id))
-            # position here is the rule's order as the engine tries it (1 = first), which is
-            # what the form edits; stored positions may have gaps or ties from older data
-            return [CliRuleRow(r.id, r.version, r.customer_id, r.cli, r.rewrite_cli,
-                               r.p_asserted_id, r.forced, order)
-                    for order, r in enumerate(found, 1)]
-
-    async def create_cli_rule(self, customer_id: int, raw: dict) -> int:
-        """A rule goes last unless the input gives a position."""
-        self.actor.require("write")
-        data = validate_cli_rule(raw)
-        now = self.clock()
-        async with self.db.sessions() as s, s.begin():
-            await get_or_404(s, Customer, customer_id, "customer")
-            position = await _next_position(s, CliRule, customer_id)
-            values = {f: getattr(data, f) for f in CLI_FIELDS} | {"position": position}
-            rule_id = await s.scalar(insert(CliRule).values(
-                customer_id=customer_id, **values, version=1, created_at=now,
-                updated_at=now).returning(CliRule.id))
-            if data.position is not None:
-                values["position"] = await _place_cli_rule(s, customer_id, rule_id,
-                                                           data.position)
-            await audit.record(s, self.actor, "create", "cli_rules", rule_id,
-                               customer_id=customer_id, before=None, after=values, at=now)
-            await changed(s)
-        return rule_id
-
-    async def update_cli_rule(self, rule_id: int, version: int, raw: dict) -> None:
-        self.actor.require("write")
-        data = validate_cli_rule(raw)
-        now = self.clock()
-        async with self.db.sessions() as s, s.begin():
-            current = await get_or_404(s, CliRule, rule_id, "CLI rule")
-            if current.version != version:
-                raise StaleError("CLI rule")
-            before = snapshot_of(current, CLI_FIELDS)
-            values = {f: getattr(data, f) for f in CLI_FIELDS}
-            values["position"] = current.position
-            await update_versioned(s, CliRule, rule_id, version, values, what="CLI rule",
-                                   now=now)
-            if data.position is not None:
-                values["position"] = await _place_cli_rule(s, current.customer_id, rule_id,
-                                                           data.position)
-            await audit.record(s, self.actor, "update", "cli_rules", rule_id,
-                               customer_id=current.customer_id, before=before, after=values,
-                               at=now)
-            await changed(s)
-
-    async def delete_cli_rule(self, rule_id: int) -> None:
-        self.actor.require("delete")
-        now = self.clock()
-        async with self.db.sessions() as s, s.begin():
-            current = await get_or_404(s, CliRule, rule_id, "CLI rule")
-            before = snapshot_of(current, CLI_FIELDS)
-            await s.execute(delete(CliRule).where(CliRule.id == rule_id))
-            await audit.record(s, self.actor, "delete", "cli_rules", rule_id,
-                               customer_id=current.customer_id, before=before, after=None,
-                               at=now)
-            await changed(s)
-
-    # -- routing scripts ------------------------------------------------------------------
-    async def scripts(self) -> list[ScriptRow]:
-        async with self.db.sessions() as s:
-            found = await s.scalars(select(RoutingScript)
-                                    .order_by(func.lower(RoutingScript.name)))
-            return [ScriptRow(r.id, r.version, r.name, r.body) for r in found]
-
-    async def create_script(self, raw: dict) -> int:
-        self.actor.require("write")
-        data = validate_script(raw)
-        now = self.clock()
-        async with self.db.sessions() as s, s.begin():
-            await check_unique(s, RoutingScript.name, data.name, None, field="name",
-                               message="a script with this name already exists")
-            values = {"name": data.name, "body": data.body}
-            script_id = await s.scalar(insert(RoutingScript).values(
-                **values, version=1, created_at=now, updated_at=now)
-                .returning(RoutingScript.id))
-            await audit.record(s, self.actor, "create", "routing_scripts", script_id,
-                               customer_id=None, before=None, after=values, at=now)
-            await changed(s)
-        return script_id
-
-    async def update_script(self, script_id: int, version: int, raw: dict) -> None:
-        self.actor.require("write")
-        data = validate_script(raw)
-        now = self.clock()
-        async with self.db.sessions() as s, s.begin():
-            current = await get_or_404(s, RoutingScript, script_id, "script")
-            if current.version != version:
-                raise StaleError("script")
-            await check_unique(s, RoutingScript.name, data.name, script_id, field="name",
-                               message="a script with this name already exists")
-            before = snapshot_of(current, ("name", "body"))
-            values = {"name": data.name, "body": data.body}
-            await update_versioned(s, RoutingScript, script_id, version, values,
-                                   what="script", now=now)
-            await audit.record(s, self.actor, "update", "routing_scripts", script_id,
-                               customer_id=None, before=before, after=values, at=now)
-            await changed(s)
-
-    async def delete_script(self, script_id: int) -> None:
-        """Refused while routes use it (see remove_script)."""
-        self.actor.require("delete")
-        now = self.clock()
-        async with self.db.sessions() as s, s.begin():
-            current = await get_or_404(s, RoutingScript, script_id, "script")
-            before = snapshot_of(current, ("name", "body"))
-            await remove_script(s, script_id)
-            await audit.record(s, self.actor, "delete", "routing_scripts", script_id,
-                               customer_id=None, before=before, after=None, at=now)
-            await changed(s)
 
 
 def _audit_values(src: RouteInput | RouteRow, strategy: str) -> dict:

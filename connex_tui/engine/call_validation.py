@@ -5,20 +5,23 @@
 from __future__ import annotations
 
 import ipaddress
+import re
 from datetime import datetime
+from functools import lru_cache
 
 from connex_tui.engine import route_fields
 from connex_tui.engine.snapshot import CallInput
 from connex_tui.engine.validation import _Collector, text
 
 MAX_NUMBER = 32  # a tech prefix plus an E.164 number
+_DIALLED = re.compile(r"[0-9*#]+")
 
 
 def dialled(value) -> str:
     """Digits, with * and # allowed for a tech prefix; a leading + (E.164) is dropped."""
     raw = text(str(value or ""), required=True, max_len=MAX_NUMBER + 1, single_line=True)
     raw = raw.removeprefix("+").replace(" ", "")
-    if not raw or any(not ("0" <= ch <= "9" or ch in "*#") for ch in raw):
+    if not _DIALLED.fullmatch(raw):
         raise ValueError("only digits (and * # of a tech prefix)")
     if len(raw) > MAX_NUMBER:
         raise ValueError(f"at most {MAX_NUMBER} digits")
@@ -30,6 +33,11 @@ def ip_address(value) -> str:
     raw = text(str(value or ""), max_len=64, single_line=True)
     if not raw:
         return ""
+    return _canonical_ip(raw)
+
+
+@lru_cache(maxsize=4096)  # a batch repeats a few source IPs many times
+def _canonical_ip(raw: str) -> str:
     try:
         return str(ipaddress.ip_address(raw))
     except ValueError:

@@ -17,7 +17,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from connex_tui.engine.regex_guard import compile_guarded, expand
+from connex_tui.engine.regex_guard import (
+    CALL_BUDGET,
+    RegexBudget,
+    RegexBudgetSpent,
+    compile_guarded,
+    expand,
+)
 from connex_tui.engine.snapshot import CliRuleS
 
 REJECT_REASON = "CLI Restriction In Effect"
@@ -32,10 +38,12 @@ class CliOutcome:
     note: str = ""  # one line for the trace
 
 
-def apply_cli_rules(rules: Sequence[CliRuleS], cli: str) -> CliOutcome:
+def apply_cli_rules(rules: Sequence[CliRuleS], cli: str,
+                    budget: RegexBudget | None = None) -> CliOutcome:
+    """`budget`: the call's regex budget (a fresh one when None)."""
     if not rules:
         return CliOutcome(True, cli, note="no CLI rules: CLI passes unchanged")
-    problems: list[str] = []
+    problems = _Problems(budget or RegexBudget())
     whitelist = 0
     for number, rule in enumerate(rules, 1):
         if rule.forced:
@@ -62,9 +70,20 @@ def apply_cli_rules(rules: Sequence[CliRuleS], cli: str) -> CliOutcome:
                                        f"forced" + _problems(problems))
 
 
-def _search(rule: CliRuleS, cli: str, problems: list[str]):
+class _Problems(list):
+    """Skipped patterns for the note; those skipped on a spent budget are only counted."""
+
+    def __init__(self, budget: RegexBudget) -> None:
+        super().__init__()
+        self.budget = budget
+        self.unrun = 0
+
+
+def _search(rule: CliRuleS, cli: str, problems: _Problems):
     try:
-        return compile_guarded(rule.cli).search(cli)
+        return compile_guarded(rule.cli).search(cli, problems.budget)
+    except RegexBudgetSpent:
+        problems.unrun += 1
     except ValueError as exc:  # RegexTimeout included
         problems.append(f"/{rule.cli}/ skipped: {exc}")
     return None
@@ -75,5 +94,9 @@ def _changes(old: str, new: str, pai: str) -> str:
     return text + (f", PAID {pai!r}" if pai else "")
 
 
-def _problems(problems: list[str]) -> str:
-    return f" ({'; '.join(problems)})" if problems else ""
+def _problems(problems: _Problems) -> str:
+    notes = list(problems)
+    if problems.unrun:
+        notes.append(f"{problems.unrun} rule(s) not tried: the call's regex budget "
+                     f"({CALL_BUDGET * 1000:.0f} ms) is used up")
+    return f" ({'; '.join(notes)})" if notes else ""

@@ -56,15 +56,10 @@ def format_money(value: Decimal, places: int = 2) -> str:
     return f"{value.quantize(q, rounding=ROUND_HALF_UP):,}"
 
 
-def format_exact(value: Decimal | None, places: int = 4) -> str:
-    """A rate or charge as text: `places` decimals, or as many as the value needs, never
-    rounding anything away (0.012 -> "0.0120", 0.012345 -> "0.012345"); "" for None."""
-    if value is None:
-        return ""
-    fixed = value.quantize(Decimal(1).scaleb(-places))
-    if fixed != value:
-        fixed = value.normalize()
-    return f"{fixed:f}"
+def available_credit(balance: Decimal, debit_limit: Decimal) -> Decimal:
+    """What a customer may still spend: the balance plus the debit limit (DOMAIN §8); a
+    call is refused at 0 or below."""
+    return balance + debit_limit
 
 
 def billable_seconds(duration_ms: int) -> int:

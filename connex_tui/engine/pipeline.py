@@ -18,16 +18,22 @@ from functools import lru_cache
 from ipaddress import IPv4Address, IPv6Address, ip_address
 from typing import Any
 
+from connex_tui.engine import present
 from connex_tui.engine.cli_rules import REJECT_REASON as CLI_REJECT
 from connex_tui.engine.cli_rules import apply_cli_rules
 from connex_tui.engine.money import (
     billed_seconds,
     call_charge,
-    format_exact,
     max_seconds_affordable,
 )
+from connex_tui.engine.present import exact
 from connex_tui.engine.rating import RateMatch
-from connex_tui.engine.regex_guard import GuardedPattern, compile_guarded
+from connex_tui.engine.regex_guard import (
+    GuardedPattern,
+    RegexBudget,
+    RegexBudgetSpent,
+    compile_guarded,
+)
 from connex_tui.engine.snapshot import (
     REALM,
     CallInput,
@@ -135,7 +141,7 @@ def _dial_matchers(lines: tuple[str, ...]) -> tuple[_Matcher, ...]:
     return tuple(out)
 
 
-def _dial_match(route: RouteS, number: str) -> tuple[bool, str]:
+def _dial_match(route: RouteS, number: str, budget: RegexBudget) -> tuple[bool, str]:
     matchers = _dial_matchers(route.dial_string)
     if not matchers:
         return True, "empty dial string matches everything"
@@ -146,8 +152,11 @@ def _dial_match(route: RouteS, number: str) -> tuple[bool, str]:
                 return True, f"dial string {line!r} matches"
         elif kind == "regex":
             try:
-                if pattern.search(number) is not None:  # type: ignore[union-attr]
+                if pattern.search(number, budget) is not None:  # type: ignore[union-attr]
                     return True, f"dial string /{line}/ matches"
+            except RegexBudgetSpent as exc:
+                notes.append(f"/{line}/ and the rest not tried: {exc}")
+                break
             except ValueError as exc:
                 notes.append(f"/{line}/ skipped: {exc}")
         else:
@@ -165,8 +174,16 @@ def _epoch(at: datetime | None) -> int | None:
 
 # Pure functions of small, much repeated arguments (rates, balances, source IPs): memoised,
 # they are a fifth of a decision's time otherwise.
-_money = lru_cache(maxsize=8192)(format_exact)
+_money = lru_cache(maxsize=8192)(exact)
 _affordable = lru_cache(maxsize=8192)(max_seconds_affordable)
+
+
+@lru_cache(maxsize=8192)
+def _whole_charge(seconds: int, mcd: int, pulse: int, rate: Decimal, connect_fee: Decimal,
+                  precision: int, rounding: str) -> Decimal:
+    """The charge of a call of `seconds` (the route's limit): the same few per rate row."""
+    return call_charge(billed_seconds(seconds, mcd, pulse), rate, connect_fee, answered=True,
+                       precision=precision, rounding=rounding)
 
 
 # -- the run ---------------------------------------------------------------------------
@@ -189,6 +206,7 @@ class _Run:
         self.providers: tuple[ProviderChoice, ...] = ()
         self.places = 4
         self.at_epoch: int | None = None
+        self.budget = RegexBudget()  # the call's slow-engine regex time, all steps
 
     def result(self, decision: str, code: int, reason: str) -> Result:
         f = self.fields
@@ -338,7 +356,7 @@ class _Run:
         label = f"tech prefix {tech!r}" if tech else "(no tech prefix)"
         notes = []
         for route in tried:
-            ok, why = _dial_match(route, rest)
+            ok, why = _dial_match(route, rest, self.budget)
             if ok:
                 self.route = route
                 self.number = rest
@@ -363,13 +381,13 @@ class _Run:
         seen_ch, seen_cps = [], []
         for label, key, ident, channels, _cps in levels:
             now = live.get((key, ident), 0)
-            seen_ch.append(f"{label} {now}/{channels or '∞'}")
+            seen_ch.append(f"{label} {present.channels(now, channels)}")
             if channels and now >= channels:
                 raise self.reject(5, "Limits", f"live calls {', '.join(seen_ch)}",
                                   503, f"Channel Limit ({label})")
         for label, key, ident, _channels, cps in levels:
             now = last.get((key, ident), 0)
-            seen_cps.append(f"{label} {now}/{cps or '∞'}")
+            seen_cps.append(f"{label} {present.channels(now, cps)}")
             if cps and now >= cps:
                 raise self.reject(5, "Limits", f"calls in the last second {', '.join(seen_cps)}",
                                   503, f"CPS Limit ({label})")
@@ -379,7 +397,8 @@ class _Run:
     # 6 ---------------------------------------------------------------------------------
     def cli_rules(self) -> None:
         assert self.customer is not None
-        outcome = apply_cli_rules(self.snap.cli_rules.get(self.customer.id, ()), self.cli)
+        outcome = apply_cli_rules(self.snap.cli_rules.get(self.customer.id, ()), self.cli,
+                                  self.budget)
         if not outcome.allowed:
             raise self.reject(6, "CLI", outcome.note, 403, CLI_REJECT)
         self.cli, self.pai = outcome.cli, outcome.pai
@@ -496,7 +515,7 @@ class _Run:
                 parts.append(f"script #{route.script_id} is not loaded: skipped")
             else:
                 label = f"script {script.name or '#' + str(route.script_id)}"
-                out = script.apply(self.number, self.cli, self.providers)
+                out = script.apply(self.number, self.cli, self.providers, self.budget)
                 self.cli, self.providers = out.cli, out.providers
                 parts.append(f"{label}: " + ("; ".join(out.trace) or "no rule matches"))
                 if out.reject is not None:
@@ -509,9 +528,8 @@ class _Run:
         # Most calls can afford the route's whole limit: one charge settles that; only
         # otherwise search the longest duration the credit pays for.
         available, route_max = c.available, route.max_duration
-        whole = call_charge(billed_seconds(route_max, rate.mcd, rate.pulse), rate.rate,
-                            rate.connect_fee, answered=True, precision=card.precision,
-                            rounding=card.rounding)
+        whole = _whole_charge(route_max, rate.mcd, rate.pulse, rate.rate, rate.connect_fee,
+                              card.precision, card.rounding)
         if whole <= available:
             limit = route_max
             parts.append(f"route max {route_max} s costs {_money(whole, self.places)}, "

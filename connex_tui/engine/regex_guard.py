@@ -16,17 +16,23 @@ backtracks exponentially. So:
 - every other pattern runs on the `regex` module (the same syntax in its default VERSION0
   mode) with `timeout=`, which costs ~3 us an evaluation but can always be stopped.
 A timed-out evaluation raises RegexTimeout, which callers treat as "no match" and say so in
-the trace. See docs/decisions.md ("Engine").
+the trace. The timeout bounds one evaluation, not a call: a call that tries many slow-engine
+patterns (100 CLI rules of `^(1|11)+5$`) shares one RegexBudget of CALL_BUDGET seconds, and
+once that is spent its remaining slow patterns are not run (RegexBudgetSpent, again "no
+match"). needs_slow_engine() tells forms and config apply which patterns those are;
+check_slow_patterns() caps how many one customer may have. See docs/decisions.md ("Engine").
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from functools import lru_cache
 
 # The stdlib's own pattern parser (re._parser since 3.11): it measures every pattern before
 # the `regex` module compiles it, and proves the cheap ones cheap.
 from re import _parser as _sre_parse  # type: ignore[attr-defined]
+from time import perf_counter
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -35,6 +41,8 @@ if TYPE_CHECKING:
 MAX_PATTERN = 256  # characters of a pattern
 MAX_INPUT = 64  # characters of a number or CLI a pattern is run against
 TIMEOUT = 0.05  # seconds for one evaluation
+CALL_BUDGET = 0.1  # seconds of slow-engine evaluations for one call (all its patterns)
+MAX_SLOW_PER_CUSTOMER = 10  # slow-engine patterns of one customer (CLI rules, dial strings)
 CHEAP_PATHS = 1024  # backtracking paths per start position that run without a timeout
 # Positions a pattern may take once `regex` has written its repeats out, and how deep
 # repeats that copy their body may nest: together they keep one compiled pattern under
@@ -47,6 +55,25 @@ _REPEATS = (_sre_parse.MAX_REPEAT, _sre_parse.MIN_REPEAT, _sre_parse.POSSESSIVE_
 
 class RegexTimeout(ValueError):
     """An evaluation ran past TIMEOUT (or its input was longer than MAX_INPUT)."""
+
+
+class RegexBudgetSpent(RegexTimeout):
+    """The call's regex budget was used up before this pattern ran."""
+
+
+class RegexBudget:
+    """Seconds of slow-engine evaluation left for one call. Proven-cheap patterns do not
+    draw on it (they cannot take long); a timed one gets at most what is left."""
+
+    __slots__ = ("left", "skipped")
+
+    def __init__(self, seconds: float = CALL_BUDGET) -> None:
+        self.left = seconds
+        self.skipped = 0  # patterns not run because the budget was spent
+
+    @property
+    def spent(self) -> bool:
+        return self.left <= 0
 
 
 class GuardedPattern:
@@ -66,16 +93,27 @@ class GuardedPattern:
         """True when evaluations run under the timeout (not proven cheap)."""
         return self._cheap is None
 
-    def search(self, text: str) -> regex.Match | re.Match | None:
-        """First match anywhere in text (plain digits are therefore unanchored)."""
+    def search(self, text: str, budget: RegexBudget | None = None
+               ) -> regex.Match | re.Match | None:
+        """First match anywhere in text (plain digits are therefore unanchored). A timed
+        pattern runs for at most TIMEOUT and what is left of `budget` (the call's)."""
         if len(text) > MAX_INPUT:
             raise RegexTimeout(f"input longer than {MAX_INPUT} characters")
         if self._cheap is not None:
             return self._cheap.search(text)
+        if budget is None:
+            budget = RegexBudget()
+        if budget.left <= 0:
+            budget.skipped += 1
+            raise RegexBudgetSpent(f"the call's regex budget ({CALL_BUDGET * 1000:.0f} ms) "
+                                   "is used up")
+        started = perf_counter()
         try:
-            return self._compiled.search(text, timeout=TIMEOUT)
+            return self._compiled.search(text, timeout=min(TIMEOUT, budget.left))
         except TimeoutError as exc:
             raise RegexTimeout(f"pattern {self.pattern!r} timed out") from exc
+        finally:
+            budget.left -= perf_counter() - started
 
     def __repr__(self) -> str:
         return f"GuardedPattern({self.pattern!r})"
@@ -112,6 +150,44 @@ def compile_guarded(pattern: str) -> GuardedPattern:
     except (regex.error, OverflowError, RecursionError) as exc:
         raise ValueError(f"not a valid regular expression: {exc}") from None
     return GuardedPattern(pattern, compiled, _cheap_pattern(pattern, parsed))
+
+
+def needs_slow_engine(pattern: str) -> bool:
+    """True when `pattern` compiles but is not provably cheap, so every evaluation runs on
+    the timed engine and draws on the call's budget: worth a warning where it is saved.
+    False for plain digits, cheap patterns and patterns that do not compile (their own
+    error says why)."""
+    if not pattern or pattern.isdigit():
+        return False
+    try:
+        return compile_guarded(pattern).timed
+    except ValueError:
+        return False
+
+
+def check_slow_patterns(patterns: Iterable[str]) -> list[str]:
+    """The slow-engine patterns among one customer's (CLI rules and dial-string lines);
+    ValueError when there are more than MAX_SLOW_PER_CUSTOMER of them (each is evaluated on
+    its own, so a repeated pattern counts every time)."""
+    slow = [p for p in patterns if needs_slow_engine(p)]
+    if len(slow) > MAX_SLOW_PER_CUSTOMER:
+        raise ValueError(_too_many(slow))
+    return slow
+
+
+def slow_pattern_report(labelled: Iterable[tuple[str, str]]) -> tuple[list[str], str]:
+    """For one customer's (where, pattern) pairs: a warning line per slow-engine pattern,
+    and the error of check_slow_patterns ("" if none)."""
+    slow = [(where, p) for where, p in labelled if needs_slow_engine(p)]
+    warnings = [f"{where}: /{p}/ needs the slow regex engine (every evaluation is timed; "
+                f"{CALL_BUDGET * 1000:.0f} ms a call for all of them)" for where, p in slow]
+    too_many = len(slow) > MAX_SLOW_PER_CUSTOMER
+    return warnings, _too_many([p for _, p in slow]) if too_many else ""
+
+
+def _too_many(slow: list[str]) -> str:
+    return (f"{len(slow)} patterns need the slow regex engine (at most "
+            f"{MAX_SLOW_PER_CUSTOMER} per customer): simplify some, e.g. /{slow[0]}/")
 
 
 def _written_out(items) -> tuple[int, int]:

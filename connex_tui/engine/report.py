@@ -8,69 +8,109 @@ when a value has more, so nothing is ever rounded away).
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Any
+from functools import lru_cache
+from typing import Any, NamedTuple
 
-from connex_tui.engine.money import format_exact
+from connex_tui.engine import present
+from connex_tui.engine.present import exact
 from connex_tui.engine.snapshot import ProviderChoice, Result
+
+
+class ViewRow(NamedTuple):
+    """One line of the result: its section ("" = the summary), a label and the value
+    (escaped, ready to print); `alert` marks a value to show in red (a negative margin)."""
+
+    section: str
+    label: str
+    value: str
+    alert: bool = False
+
+
+PROVIDERS, TRACE = "Providers", "Trace"
+# Provider columns: label and width; the money columns line up on the right.
+PROVIDER_COLUMNS = (("Provider", 18), ("Card", 18), ("Cost/min", 10), ("Connect", 8),
+                    ("Margin/min", 10))
+
+
+def verdict(result: Result) -> str:
+    return "ALLOW" if result.allowed else "REJECT"
 
 
 def headline(result: Result) -> str:
     if not result.allowed:
-        return f"rejected: {result.sip_code} {result.reason}"
+        return f"rejected: {result.sip_code} {present.text(result.reason)}"
     n = len(result.providers)
     via = f"{n} provider{'' if n == 1 else 's'}"
-    return f"would connect via {via} at {format_exact(result.rate, result.precision)}/min"
+    return (f"would connect via {via} at "
+            f"{present.rate(result.rate, result.currency, result.precision)}")
+
+
+def result_view(r: Result) -> list[ViewRow]:
+    """The result as rows, in the order both the CLI and the Simulate dialog show them:
+    the summary, the providers in the order they are tried, the trace."""
+    p, cur = r.precision, r.currency
+    route = present.text(r.route) or "-"
+    if r.card:
+        route += f" · card {present.text(r.card)}"
+    rate = "-"
+    if r.prefix:
+        rate = (f"{present.text(r.prefix)} {present.text(r.destination)} · "
+                f"{present.rate(r.rate, cur, p)} · connect fee "
+                f"{present.money(r.connect_fee, cur, p)} · {r.increment or '-'}")
+    summary = [("Customer", present.text(r.customer)), ("Auth", present.text(r.auth)),
+               ("Route", route), ("Number", present.arrow(r.number_in, r.number_out)),
+               ("CLI", present.arrow(r.cli_in, r.cli_out)),
+               ("P-Asserted-ID", present.text(r.pai)), ("Rate", rate),
+               ("Max duration", "" if r.max_duration is None
+                else present.duration(r.max_duration))]
+    rows = [ViewRow("", label, value or "-") for label, value in summary]
+    if r.providers:
+        head = [label.rjust(w) if i >= 2 else label.ljust(w)
+                for i, (label, w) in enumerate(PROVIDER_COLUMNS)]
+        rows.append(ViewRow(PROVIDERS, "", f"in the order they are tried, money in "
+                                           f"{present.text(cur) or 'the card currency'}"))
+        rows.append(ViewRow(PROVIDERS, "#", " ".join(head)))
+        widths = [w for _, w in PROVIDER_COLUMNS]
+        for n, c in enumerate(r.providers, 1):
+            cells = [present.clip(c.name, widths[0], pad=True),
+                     present.clip(c.card, widths[1], pad=True),
+                     exact(c.rate, p).rjust(widths[2]), exact(c.connect_fee, p).rjust(widths[3]),
+                     exact(c.margin, p).rjust(widths[4])]
+            rows.append(ViewRow(PROVIDERS, f"{n}.", " ".join(cells), alert=c.margin < 0))
+    else:
+        rows.append(ViewRow(PROVIDERS, "", "none"))
+    for line in r.trace:  # the pipeline writes "4. Route: ..."
+        step, dot, rest = line.partition(". ")
+        if dot and step.isdigit():
+            rows.append(ViewRow(TRACE, f"{step}.", present.text(rest)))
+        else:
+            rows.append(ViewRow(TRACE, "", present.text(line)))
+    return rows
 
 
 def result_lines(result: Result) -> list[str]:
-    """The block the CLI prints and the Simulate dialog shows."""
-    p = result.precision
-    lines = [headline(result), ""]
-
-    def add(label: str, value: object) -> None:
-        if value not in ("", None):
-            lines.append(f"{label:<14}{value}")
-
-    add("Customer", result.customer)
-    add("Auth", result.auth)
-    add("Route", result.route)
-    add("Number", _arrow(result.number_in, result.number_out))
-    add("CLI", _arrow(result.cli_in, result.cli_out))
-    add("P-Asserted-ID", result.pai)
-    if result.prefix:
-        add("Rate", f"{result.prefix} {result.destination}: {format_exact(result.rate, p)}/min"
-                    f" {result.currency}, connect {format_exact(result.connect_fee, p)}, "
-                    f"{result.increment} (card {result.card})")
-    if result.max_duration is not None:
-        add("Max duration", duration_text(result.max_duration))
-    if result.providers:
-        lines.append("Providers")
-        for i, choice in enumerate(result.providers, 1):
-            lines.append(f"  {i}. {choice.name:<16} {choice.card:<16} "
-                         f"{format_exact(choice.rate, p):>10}/min  margin "
-                         f"{format_exact(choice.margin, p)}")
-    lines.append("Trace")
-    lines.extend(f"  {line}" for line in result.trace)
+    """The block the CLI prints: the headline, then the view's rows under their sections."""
+    lines = [f"{verdict(result)}  {headline(result)}", ""]
+    section = ""
+    for row in result_view(result):
+        if row.section != section:
+            section = row.section
+            lines.append(section)
+        if section:
+            lines.append(f"  {row.label:<3} {row.value}".rstrip())
+        else:
+            lines.append(f"{row.label:<14}{row.value}")
     return lines
 
 
-def _arrow(before: str, after: str) -> str:
-    if not after or after == before:
-        return before
-    return f"{before} -> {after}"
-
-
-def duration_text(seconds: int) -> str:
-    if seconds < 60:
-        return f"{seconds} s"
-    h, rest = divmod(seconds, 3600)
-    m, s = divmod(rest, 60)
-    text = f"{h} h {m:02d} min" if h else f"{m} min"
-    return f"{seconds} s ({text}{f' {s:02d} s' if s else ''})"
+# Rates and margins repeat across calls (a card has a few thousand): memoised, the JSON of
+# a batch line costs a third less. Equal Decimals format alike, so the cache is exact.
+_exact = lru_cache(maxsize=8192)(exact)
 
 
 def result_to_json(result: Result) -> dict[str, Any]:
     p = result.precision
+    money = _exact
     return {
         "decision": result.decision,
         "sip_code": result.sip_code,
@@ -93,13 +133,13 @@ def result_to_json(result: Result) -> dict[str, Any]:
         "precision": p,
         "prefix": result.prefix,
         "destination": result.destination,
-        "rate": format_exact(result.rate, p) or None,
-        "connect_fee": format_exact(result.connect_fee, p) or None,
+        "rate": money(result.rate, p) or None,
+        "connect_fee": money(result.connect_fee, p) or None,
         "increment": result.increment,
         "max_duration": result.max_duration,
         "providers": [
-            {"name": c.name, "card": c.card, "rate": format_exact(c.rate, p),
-             "margin": format_exact(c.margin, p), "connect_fee": format_exact(c.connect_fee, p),
+            {"name": c.name, "card": c.card, "rate": money(c.rate, p),
+             "margin": money(c.margin, p), "connect_fee": money(c.connect_fee, p),
              "prefix": c.prefix, "provider_id": c.provider_id, "card_id": c.card_id}
             for c in result.providers
         ],

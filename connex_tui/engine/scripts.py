@@ -24,7 +24,7 @@ from typing import NamedTuple
 
 import yaml
 
-from connex_tui.engine.regex_guard import GuardedPattern, compile_guarded
+from connex_tui.engine.regex_guard import GuardedPattern, RegexBudget, compile_guarded
 from connex_tui.engine.snapshot import ProviderChoice
 
 ACTIONS = ("reject", "set_cli", "remove_provider", "prefer_provider")
@@ -58,12 +58,15 @@ class Script:
     name: str = ""
 
     def apply(self, number: str, cli: str,
-              providers: Sequence[ProviderChoice]) -> ScriptOutcome:
-        """Run the rules against the call; what changed is in the trace, one line a rule."""
+              providers: Sequence[ProviderChoice],
+              budget: RegexBudget | None = None) -> ScriptOutcome:
+        """Run the rules against the call; what changed is in the trace, one line a rule.
+        `budget`: the call's regex budget (a fresh one when None)."""
+        budget = budget or RegexBudget()
         chosen = tuple(providers)
         trace: list[str] = []
         for i, rule in enumerate(self.rules, 1):
-            matched, why = _matches(rule, number, cli)
+            matched, why = _matches(rule, number, cli, budget)
             if not matched:
                 if why:
                     trace.append(f"rule {i}: {why}")
@@ -92,14 +95,15 @@ class Script:
         return ScriptOutcome(None, cli, chosen, tuple(trace))
 
 
-def _matches(rule: ScriptRule, number: str, cli: str) -> tuple[bool, str]:
+def _matches(rule: ScriptRule, number: str, cli: str,
+             budget: RegexBudget) -> tuple[bool, str]:
     """(matched, note): the note names what matched, or why a pattern could not run."""
     parts = []
     for label, pattern, text in (("number", rule.number, number), ("cli", rule.cli, cli)):
         if pattern is None:
             continue
         try:
-            if pattern.search(text) is None:
+            if pattern.search(text, budget) is None:
                 return False, ""
         except ValueError as exc:  # RegexTimeout: counts as no match, and says so
             return False, f"{label} /{pattern.pattern}/ skipped: {exc}"

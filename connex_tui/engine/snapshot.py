@@ -14,6 +14,8 @@ from decimal import Decimal
 from ipaddress import IPv4Network, IPv6Network
 from typing import TYPE_CHECKING
 
+from connex_tui.engine.money import available_credit
+
 if TYPE_CHECKING:
     from connex_tui.engine.rating import PrefixIndex
     from connex_tui.engine.scripts import Script
@@ -40,7 +42,7 @@ class CustomerS:
 
     @property
     def available(self) -> Decimal:
-        return self.balance + self.debit_limit
+        return available_credit(self.balance, self.debit_limit)
 
 
 @dataclass(frozen=True, slots=True)

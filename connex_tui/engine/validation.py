@@ -22,7 +22,8 @@ STATUS_LABELS = {
     "penalty": "Penalty",
 }
 MAX_INT = 2_147_483_647
-_INT_RE = re.compile(r"-?[0-9]+")  # ASCII digits only: int() also takes '²'-like digits
+_INT_RE = re.compile(r"-?[0-9]+")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")  # ASCII digits only: int() also takes '²'-like digits
 
 
 class ValidationError(ValueError):
@@ -71,7 +72,7 @@ def text(value: str, *, required: bool = False, max_len: int = 10_000,
     value = (value or "").strip()
     if required and not value:
         raise ValueError("required")
-    if single_line and any(ord(ch) < 32 or ord(ch) == 127 for ch in value):
+    if single_line and _CONTROL.search(value):
         raise ValueError("must be one line without control characters")
     if "\x00" in value:
         raise ValueError("contains a NUL character")

@@ -50,25 +50,26 @@ from connex_tui.data.models import (
     RoutingScript,
     SipUser,
 )
-from connex_tui.data.rates import (
+from connex_tui.data.providers import remove_provider
+from connex_tui.data.rate_cards import (
     card_values,
     check_card_change,
     parent_names,
     remove_card,
-    remove_provider,
     resolve_card,
     set_parents,
     touch_card,
 )
 from connex_tui.data.routes import (
     RouteRow,
-    remove_script,
     resolve_route,
     route_rows,
     route_values,
     write_route_children,
 )
+from connex_tui.data.scripts import remove_script
 from connex_tui.engine.clock import Clock, utcnow
+from connex_tui.engine.regex_guard import slow_pattern_report
 from connex_tui.engine.route_fields import format_strategy
 from connex_tui.engine.routing_validation import RouteInput
 from connex_tui.engine.validation import ValidationError
@@ -114,6 +115,7 @@ class _Secret:
 class ApplyReport:
     changes: list[Change] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
     passwords: list[tuple[str, str]] = field(default_factory=list)  # generated, shown once
     written: bool = False
 
@@ -404,6 +406,16 @@ class _Applier:
         routes before IP auth: a shared ingress IP needs the routes' tech prefixes."""
         cid = customer.id
         of = f" of {customer.name}"
+        rules = ([(f"{p}.cli", r.cli) for p, r in spec.cli_rules] if spec.cli_rules is not None
+                 else [(f"{spec.path}.cli_rules", r.cli) for r in self.pre.cli_rules.get(cid, [])])
+        dials = ([(f"{p}.dial_string", r.dial_string) for p, r in spec.routes]
+                 if spec.routes is not None else
+                 [(f"{spec.path}.routes", r.dial_string) for r in self.pre.routes.get(cid, [])])
+        warnings, error = slow_pattern_report(
+            rules + [(where, line) for where, text in dials for line in text.splitlines()])
+        self.report.warnings += warnings
+        if error:
+            self.report.errors.append(f"{spec.path}: {error}")
         ip_rows = self.pre.ip_auth.get(cid, [])
         ip_match: dict[tuple[str, str], IpAuth] = {}
         for r in ip_rows:

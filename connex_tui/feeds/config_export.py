@@ -31,7 +31,7 @@ from connex_tui.data.models import (
     RoutingScript,
     SipUser,
 )
-from connex_tui.data.rates import card_rows
+from connex_tui.data.rate_cards import card_rows
 from connex_tui.data.routes import route_rows
 from connex_tui.feeds import config_yaml as cy
 from connex_tui.feeds.rates_csv import rows_query, write_card_csv

@@ -25,7 +25,7 @@ from connex_tui.data.access import Actor, NotFound
 from connex_tui.data.config_write import moment_text, plain_decimal
 from connex_tui.data.db import Database
 from connex_tui.data.models import RateCard, RateRow
-from connex_tui.data.rates import touch_card
+from connex_tui.data.rate_cards import touch_card
 from connex_tui.engine.clock import Clock, utcnow
 from connex_tui.engine.routing_validation import RateRowInput, validate_rate_row
 from connex_tui.engine.validation import ValidationError

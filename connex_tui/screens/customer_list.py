@@ -5,27 +5,33 @@ from __future__ import annotations
 import time
 
 from rich.text import Text
-from sqlalchemy.exc import SQLAlchemyError
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
+from textual.markup import escape
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Input, Select, Static
 
-from connex_tui.data.access import NotFound, PermissionDenied
+from connex_tui.data.access import NotFound, PermissionDenied, StorageError
 from connex_tui.data.customers import FILTER_LABELS, STATUS_FILTERS, CustomerListRow
+from connex_tui.engine import present
 from connex_tui.engine.clock import relative
 from connex_tui.engine.stats import fmt_kpi_row
 from connex_tui.screens.dialogs.customer_form import customer_form
-from connex_tui.widgets.cells import channels_text, money_cell, status_cell
+from connex_tui.widgets import glyphs
+from connex_tui.widgets.cells import money_cell, status_cell
 from connex_tui.widgets.confirm import ConfirmScreen
 
-# (key, label, width) of the fixed columns; Name takes what is left (at least 14).
+# (key, label, width) of the fixed columns; Name takes what is left (at least 12).
 COLUMNS = (("status", "Status", 8), ("credit", "Credit", 13), ("chan", "Chan", 7),
            ("last", "Last call", 9), ("asr", "ASR", 6), ("acd", "ACD", 5), ("pdd", "PDD", 5),
            ("cps", "CPS", 3))
 WIDE = 110  # from this width "Last call" says "3 min ago" rather than "3 min"
+# Below this width PDD and CPS (on the Stats tab later) give their 10 columns to Name:
+# at 80 a name shows 23 characters, so "Granite Signal…" and "Granite Street…" differ.
+ALL_KPIS = 100
+NARROW_DROPS = ("pdd", "cps")
 LOAD_MORE_MARGIN = 20
 
 
@@ -48,9 +54,14 @@ class CustomerListScreen(Screen):
     ]
 
     help_title = "customer list"
-    help_legend = ("! before a name: no ingress auth or no enabled route (cannot call)",
-                   "Credit: balance in the customer's currency; red when nothing is left",
-                   "ASR ACD PDD CPS: last 24 h; Chan: live calls / limit (∞ = none)")
+
+    @property
+    def help_legend(self) -> tuple[str, ...]:
+        return ("! before a name: no ingress auth or no enabled route (cannot call)",
+                "Credit: balance in the customer's currency, to the cent; red when nothing "
+                "is left",
+                "ASR ACD PDD CPS: last 24 h (PDD and CPS from 100 columns up); "
+                f"Chan: live calls / limit ({present.glyphs().infinity} = none)")
 
     def __init__(self) -> None:
         super().__init__()
@@ -62,6 +73,7 @@ class CustomerListScreen(Screen):
         self._loading_more = False
         self._wide: bool | None = None
         self._name_w = 12
+        self._columns = COLUMNS
         self._select_id: int | None = None  # put the cursor on this customer next fill
         self.render_count = 0  # bench and tests watch these
         self.rendered_at = 0.0
@@ -78,10 +90,11 @@ class CustomerListScreen(Screen):
             yield search
             yield Static("", id="count")
         yield DataTable(id="customers", cursor_type="row", cell_padding=0, zebra_stripes=True)
-        yield Footer()
+        yield Footer(compact=True)  # every key fits in 80 columns (tests/ui/test_footer_fit)
 
     def on_mount(self) -> None:
         self._build_columns()
+        glyphs.select_marks(self.query_one("#status", Select))
         self.table.focus()
         self.reload()
 
@@ -94,22 +107,25 @@ class CustomerListScreen(Screen):
         return self.app.services
 
     def on_resize(self) -> None:
-        if self._layout() != (self._wide, self._name_w):
+        if self._layout() != (self._wide, self._name_w, self._columns):
             self._build_columns()
             self._fill(self.rows, reset=True)
 
-    def _layout(self) -> tuple[bool, int]:
-        wide = self.size.width >= WIDE
-        fixed = sum(w + 1 for _, _, w in COLUMNS) + (4 if wide else 0)
-        return wide, max(12, self.size.width - fixed - 2)  # 1 for the scrollbar, 1 lead space
+    def _layout(self) -> tuple[bool, int, tuple]:
+        width = self.size.width
+        wide = width >= WIDE
+        columns = COLUMNS if width >= ALL_KPIS else tuple(
+            c for c in COLUMNS if c[0] not in NARROW_DROPS)
+        fixed = sum(w + 1 for _, _, w in columns) + (4 if wide else 0)
+        # 1 for the scrollbar, 1 lead space
+        return wide, max(12, width - fixed - 2), columns
 
     def _build_columns(self) -> None:
-        self._wide, name_w = self._layout()
-        self._name_w = name_w
+        self._wide, self._name_w, self._columns = self._layout()
         t = self.table
         t.clear(columns=True)
-        t.add_column(" Name", width=name_w + 1, key="name")
-        for key, label, width in COLUMNS:
+        t.add_column(" Name", width=self._name_w + 1, key="name")
+        for key, label, width in self._columns:
             if key == "last" and self._wide:
                 width += 4
             t.add_column(Text(label, justify="left") if key == "status"
@@ -136,10 +152,9 @@ class CustomerListScreen(Screen):
     async def _loader(self) -> None:
         try:
             await self._load_until_current()
-        except SQLAlchemyError as exc:  # database gone or locked: say so, keep running
+        except StorageError as exc:  # database gone or locked: say so, keep running
             self._shown = None
-            self.app.flash(f"Database error, press r to retry: {exc.__class__.__name__}",
-                           error=True)
+            self.app.flash(escape(f"Not loaded, press r to retry: {exc}"), error=True)
 
     async def _load_until_current(self) -> None:
         """Runs until the table shows what was last asked for: at most one query in flight,
@@ -216,31 +231,35 @@ class CustomerListScreen(Screen):
         name = Text()
         if r.warning:
             name.append("! ", style="bold yellow")
-        name.append(r.name)
-        name.truncate(self._name_w - 1, overflow="ellipsis")
+        name.append(present.clip(r.name, self._name_w - 1 - len(name)))
         last = relative(r.last_call_at, now)
         if not self._wide:
             last = last.removesuffix(" ago")
         asr, acd, pdd, cps = fmt_kpi_row(r.kpi)
-        available_gone = r.balance + r.debit_limit <= 0
+        available_gone = r.available <= 0
         widths = {k: w + (4 if k == "last" and self._wide else 0) for k, _, w in COLUMNS}
 
         def right(text: str, key: str) -> Text:
-            # one space short of the column so that neighbours never touch
-            return Text(text.rjust(widths[key]) + " ", justify="right", no_wrap=True)
+            # one space short of the column so that neighbours never touch; a value too
+            # long for it is cut with the ellipsis, never silently
+            return Text(present.clip(text, widths[key]).rjust(widths[key]) + " ",
+                        justify="right", no_wrap=True)
 
         credit = money_cell(r.balance, r.currency, negative_alert=available_gone)
-        credit = Text(credit.plain + " ", style=credit.style, justify="right")
-        return (Text(" ") + name, status_cell(r.status, r.archived), credit,
-                right(channels_text(r.live_channels, r.channels), "chan"), right(last, "last"),
-                right(asr, "asr"), right(acd, "acd"), right(pdd, "pdd"), right(cps, "cps"))
+        credit = Text(present.clip(credit.plain, widths["credit"]) + " ", style=credit.style,
+                      justify="right")
+        cells = {"status": status_cell(r.status, r.archived), "credit": credit,
+                 "chan": right(present.channels(r.live_channels, r.channels), "chan"),
+                 "last": right(last, "last"), "asr": right(asr, "asr"),
+                 "acd": right(acd, "acd"), "pdd": right(pdd, "pdd"), "cps": right(cps, "cps")}
+        return (Text(" ") + name, *(cells[key] for key, _, _ in self._columns))
 
     def _update_count(self) -> None:
         shown = len(self.rows)
         what = "match" if self.query_text.strip() else "customer"
         plural = "es" if what == "match" else "s"
         if self.total is None:
-            text = f"{shown:,}+ {what}{plural}, counting…"
+            text = f"{shown:,}+ {what}{plural}, counting{present.glyphs().ellipsis}"
         else:
             text = f"{self.total:,} {what}{'' if self.total == 1 else plural}"
             if shown < self.total:
@@ -308,8 +327,11 @@ class CustomerListScreen(Screen):
         select.expanded = True
 
     def check_action(self, action: str, parameters: tuple) -> bool | None:
+        archived = self.is_mounted and self.status_filter == "archived"
         if action == "restore":  # only meaningful (and shown) on the Archived filter
-            return self.is_mounted and self.status_filter == "archived"
+            return archived
+        if action == "delete":  # an archived row is already deleted: Restore takes its place
+            return not archived
         return True
 
     def action_cursor_to(self, row: int) -> None:
@@ -342,6 +364,7 @@ class CustomerListScreen(Screen):
                 self._select_id = cid
                 self.reload(force=True)
 
+
         self.app.push_screen(customer_form(None, save), done)
 
     @work(group="customers-action")
@@ -364,7 +387,7 @@ class CustomerListScreen(Screen):
         if row is None:
             return
         if row.archived:
-            self.app.flash(f"{row.name} is already archived (u restores it)")
+            self.app.flash(f"{escape(row.name)} is already archived (u restores it)")
             return
         await self.app.delete_customer(row.id, row.name, self, row.live_channels)
         self.reload(force=True)
@@ -380,7 +403,7 @@ class CustomerListScreen(Screen):
         except (PermissionDenied, NotFound) as exc:
             self.app.flash(str(exc), error=True)
             return
-        self.app.flash(f"{row.name} restored")
+        self.app.flash(f"{escape(row.name)} restored")
         self.reload(force=True)
 
     def action_quit(self) -> None:

@@ -7,10 +7,7 @@ typed digits.
 
 from __future__ import annotations
 
-from decimal import Decimal
-
 from rich.text import Text
-from sqlalchemy.exc import SQLAlchemyError
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -19,20 +16,14 @@ from textual.markup import escape
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Input, Static
 
-from connex_tui.data.access import NotFound
-from connex_tui.engine.money import format_money
-from connex_tui.widgets.row_table import Column, RowTable, clip
+from connex_tui.data.access import NotFound, StorageError
+from connex_tui.engine import present
+from connex_tui.widgets.row_table import Column, RowTable
 
 PAGE = 200
 LOAD_MORE_MARGIN = 20
 FIXED = 10 + 9 + 8 + 6 + 3 + 10  # every column but Destination
 PADDING = 2 * 7 + 1  # cell padding of seven columns, the scrollbar
-
-
-def rate_text(value: Decimal, places: int) -> str:
-    """At least the card's precision, more when the stored value has more (never rounds)."""
-    decimals = len(format(value.normalize(), "f").partition(".")[2])
-    return format_money(value, max(places, decimals))
 
 
 def moment_text(at) -> str:
@@ -46,7 +37,7 @@ class RateCardScreen(Screen):
         Binding("escape", "back", "Back", id="card.back"),
         Binding("slash", "search", "Search prefix", id="card.search"),
         Binding("r", "refresh", "Refresh", id="card.refresh"),
-        Binding("question_mark", "app.help", "Help", show=False, id="card.help"),
+        Binding("question_mark", "app.help", "Help", id="card.help"),
     ]
     DEFAULT_CSS = """
     RateCardScreen #card-info { height: 1; padding: 0 1; color: $text-muted;
@@ -70,9 +61,9 @@ class RateCardScreen(Screen):
         self._loading_more = False
 
     def compose(self) -> ComposeResult:
-        crumb = f"{self.crumb} › " if self.crumb else ""
-        yield Static(f"{crumb}Card {self.card_name}", id="crumb", classes="crumb",
-                     markup=False)
+        crumb = f"{self.crumb} {present.glyphs().crumb} " if self.crumb else ""
+        yield Static(present.text(f"{crumb}Card {self.card_name}"), id="crumb",
+                     classes="crumb", markup=False)
         yield Static("", id="card-info", markup=False)
         with Horizontal(id="card-bar"):
             search = Input(placeholder="/ prefix: type the first digits", id="card-search",
@@ -86,7 +77,7 @@ class RateCardScreen(Screen):
                         Column("Rate", 9, right=True), Column("Fee", 8, right=True),
                         Column("Incr.", 6), Column("Blk", 3), Column("From", 10)],
                        id="card-rows")
-        yield Footer()
+        yield Footer(compact=True)
 
     @property
     def table(self) -> RowTable:
@@ -98,8 +89,10 @@ class RateCardScreen(Screen):
 
     def cells(self, r) -> tuple:
         blocked = Text("yes", style="bold red") if r.blocked else ""
-        return (r.prefix, clip(r.destination, self.dest_width),
-                rate_text(r.rate, self.precision), rate_text(r.connect_fee, self.precision),
+        # Money in the card's currency, which the info line above the table names.
+        return (r.prefix, present.clip(r.destination, self.dest_width),
+                present.money(r.rate, places=self.precision),
+                present.money(r.connect_fee, places=self.precision),
                 r.increment, blocked, moment_text(r.effective_from))
 
     @work(group="card-info")
@@ -112,9 +105,9 @@ class RateCardScreen(Screen):
         self.precision = card.precision
         self.reload()
         parents = ", ".join(card.parents) or "none"
-        self.query_one("#card-info", Static).update(
-            f"{card.currency} · precision {card.precision} · rounding {card.rounding} · "
-            f"provider cards: {parents}")
+        self.query_one("#card-info", Static).update(present.text(
+            f"{card.currency}/min · precision {card.precision} · rounding {card.rounding} · "
+            f"provider cards: {parents}"))
 
     def reload(self) -> None:
         self._load_first(self.prefix)
@@ -125,9 +118,8 @@ class RateCardScreen(Screen):
         try:
             rows = await rates.rows(self.card_id, prefix=prefix, limit=PAGE)
             total = await rates.count_rows(self.card_id, prefix=prefix)
-        except SQLAlchemyError as exc:
-            self.app.flash(f"Database error, press r to retry: {exc.__class__.__name__}",
-                           error=True)
+        except StorageError as exc:
+            self.app.flash(escape(f"Not loaded, press r to retry: {exc}"), error=True)
             return
         if prefix != self.prefix:  # typed on meanwhile: a newer load is on its way
             return
@@ -156,7 +148,7 @@ class RateCardScreen(Screen):
         try:
             rows = await self.app.services.rates.rows(self.card_id, prefix=prefix,
                                                       limit=PAGE, after=after)
-        except SQLAlchemyError:
+        except StorageError:
             rows = None
         finally:
             self._loading_more = False

@@ -6,7 +6,7 @@ from decimal import Decimal
 
 from rich.text import Text
 
-from connex_tui.engine.money import format_money
+from connex_tui.engine.present import money_rounded, text
 
 STATUS_STYLE = {
     "active": ("Active", "green"),
@@ -19,16 +19,13 @@ STATUS_STYLE = {
 def status_cell(status: str, archived: bool = False, *, long: bool = False) -> Text:
     if archived:
         return Text("Archived", style="dim italic")
-    label, style = STATUS_STYLE.get(status, (status, ""))
+    label, style = STATUS_STYLE.get(status, (text(status), ""))
     if long and status == "pending_approval":
         label = "Pending Approval"
     return Text(label, style=style)
 
 
 def money_cell(amount: Decimal, currency: str, *, negative_alert: bool = False) -> Text:
-    return Text(f"{format_money(amount)} {currency}",
+    """The list's credit column: rounded to cents (the customer's screen shows it exact)."""
+    return Text(money_rounded(amount, currency),
                 style="red" if negative_alert else "", justify="right")
-
-
-def channels_text(live: int, limit: int) -> str:
-    return f"{live}/{limit if limit else '∞'}"

@@ -9,6 +9,8 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Static
 
+from connex_tui.engine.textsafe import safe_text
+
 
 class ConfirmScreen(ModalScreen[bool]):
     DEFAULT_CSS = """
@@ -31,8 +33,9 @@ class ConfirmScreen(ModalScreen[bool]):
 
     def compose(self) -> ComposeResult:
         with Vertical():
-            yield Static(self.title_text, id="title")
-            yield Static(self.message, id="message")
+            # Markup from the caller (names in it escaped); controls never reach the screen.
+            yield Static(safe_text(self.title_text), id="title")
+            yield Static(safe_text(self.message), id="message")
             with Horizontal(id="buttons"):
                 yield Button(f"{self.yes} (y)", id="yes", variant="error", compact=True)
                 yield Button(f"{self.no} (n)", id="no", compact=True)

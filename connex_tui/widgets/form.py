@@ -10,16 +10,16 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy.exc import SQLAlchemyError
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.markup import escape
 from textual.screen import ModalScreen
 from textual.widget import Widget
 from textual.widgets import Button, Input, Label, Select, Static, Switch, TextArea
 
-from connex_tui.data.access import NotFound, PermissionDenied, StaleError
+from connex_tui.data.access import NotFound, PermissionDenied, StaleError, StorageError
 from connex_tui.engine.validation import ValidationError
 
 
@@ -241,9 +241,8 @@ class FormScreen(ModalScreen[Any]):
                               "kept. Press escape and reopen to see their version.")
         except (PermissionDenied, NotFound) as exc:
             self.show_message(str(exc))
-        except SQLAlchemyError as exc:  # keep the input: nothing was written
-            self.show_message(f"Not saved, the database refused it: {exc.__class__.__name__}: "
-                              f"{str(exc.orig if hasattr(exc, 'orig') else exc)[:200]}")
+        except StorageError as exc:  # keep the input: nothing was written
+            self.show_message(escape(f"Not saved: {exc}"))
         else:
             self.dismiss(result)
         finally:

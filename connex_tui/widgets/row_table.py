@@ -17,6 +17,8 @@ from textual.binding import Binding
 from textual.containers import Vertical
 from textual.widgets import DataTable, Static
 
+from connex_tui.engine.present import text
+
 
 @dataclass(frozen=True)
 class Column:
@@ -24,20 +26,6 @@ class Column:
     width: int | None = None  # None: as wide as the content
     right: bool = False  # numbers line up on the right
     line_number: bool = False  # the row's line in the table (1 = first), not a cell value
-
-
-def clip(value: Any, width: int) -> str:
-    """One line of at most `width` characters; a cut (or a dropped next line) shows '…'."""
-    text = "" if value is None else str(value)
-    first, newline, _ = text.partition("\n")
-    if len(first) > width or newline:
-        return first[: width - 1] + "…"
-    return first
-
-
-def limit_cell(value: int) -> str:
-    """A channels / CPS limit: 0 means none."""
-    return str(value) if value else "∞"
 
 
 class RowTable(DataTable):
@@ -86,9 +74,9 @@ class RowTable(DataTable):
             line = str(len(self.rows_shown) + 1)
             raw = [line if c.line_number else given.pop() for c in self.columns_spec]
             # Plain Text: DataTable reads a str cell as markup, and "[a-z]" in a regex is
-            # not a style.
+            # not a style; escaped, as every cell may hold text from outside.
             values = [v if isinstance(v, Text) else
-                      Text(str(v), justify="right" if c.right else "left")
+                      Text(text(v), justify="right" if c.right else "left")
                       for c, v in zip(self.columns_spec, raw, strict=True)]
             self.add_row(*values, key=str(row.id))
             self.rows_shown.append(row)
@@ -116,7 +104,7 @@ class TablePane(Vertical):
 
     def __init__(self, title: str, empty: str, table: RowTable, *, id: str):
         super().__init__(id=id)
-        self.title, self.empty, self.table = title, empty, table
+        self.title, self.empty, self.table = text(title), empty, table
 
     def compose(self) -> ComposeResult:
         yield Static(self.title, classes="pane-title", markup=False)
@@ -136,7 +124,7 @@ class TablePane(Vertical):
         """Show the rows; `note` follows the title and count (what the rows mean)."""
         self.table.fill(rows, cells, select=select)
         self.query_one(".pane-title", Static).update(
-            f"{self.title} ({len(rows)})" + (f" · {note}" if note else ""))
+            f"{self.title} ({len(rows)})" + (f" · {text(note)}" if note else ""))
         self.query_one(".pane-empty", Static).set_class(bool(rows), "-hidden")
 
     def clear(self) -> None:

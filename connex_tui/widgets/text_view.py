@@ -8,6 +8,8 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
+from connex_tui.engine.present import lines, text
+
 
 class TextScreen(ModalScreen[None]):
     DEFAULT_CSS = """
@@ -24,5 +26,8 @@ class TextScreen(ModalScreen[None]):
 
     def compose(self) -> ComposeResult:
         with VerticalScroll():
-            yield Static(f"{self.title_text}  (esc closes)", id="text-title", markup=False)
-            yield Static("\n".join(self.lines), id="text-body", markup=False)
+            yield Static(f"{text(self.title_text)}  (esc closes)", id="text-title",
+                         markup=False)
+            # A line may hold a multi-line value (a note): its breaks stay, controls do not.
+            shown = [part for line in self.lines for part in lines(line)]
+            yield Static("\n".join(shown), id="text-body", markup=False)

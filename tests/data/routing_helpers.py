@@ -8,6 +8,7 @@ from sqlalchemy import func, select
 
 from connex_tui.data import config_state
 from connex_tui.data.models import AuditEntry
+from connex_tui.data.providers import ProvidersService
 
 
 async def generation(db) -> int:
@@ -31,7 +32,8 @@ async def audits(db, table: str) -> list[tuple[str, int | None, int | None, dict
 async def setup_cards(rates, currency: str = "USD", provider: str = "Acme",
                       cards: tuple[str, ...] = ("UK-A", "UK-B")) -> dict[str, int]:
     """A provider with provider cards, and a customer card 'Retail' parented by them."""
-    await rates.create_provider({"name": provider, "host": "192.0.2.1"})
+    await ProvidersService(rates.db, rates.actor, rates.clock).create_provider(
+        {"name": provider, "host": "192.0.2.1"})
     ids = {}
     for name in cards:
         ids[name] = await rates.create_card({"name": name, "currency": currency,

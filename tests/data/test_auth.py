@@ -12,7 +12,7 @@ from connex_tui.data.access import Actor, NotFound, PermissionDenied, StaleError
 from connex_tui.data.auth import AuthService
 from connex_tui.data.models import AuditEntry, SipUser
 from connex_tui.data.passwords import ALPHABET, generate_password, verify_password
-from connex_tui.data.rates import RatesService
+from connex_tui.data.rate_cards import RatesService
 from connex_tui.data.routes import RoutesService
 from connex_tui.engine.snapshot import REALM
 from connex_tui.engine.validation import ValidationError

@@ -16,7 +16,7 @@ from connex_tui.data.calls import CallsService, first_host
 from connex_tui.data.cdr_writer import CdrInput, write_batch
 from connex_tui.data.customers import CustomerService
 from connex_tui.data.models import Cdr, Dialog, IpAuth, LedgerEntry, StatsRollup
-from connex_tui.data.rates import RatesService
+from connex_tui.data.rate_cards import RatesService
 from connex_tui.engine.report import result_to_json
 from connex_tui.engine.snapshot import CallInput
 from tests.data import sim_world

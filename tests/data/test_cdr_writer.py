@@ -7,9 +7,9 @@ from decimal import Decimal
 
 import pytest
 from sqlalchemy import func, select, text
-from sqlalchemy.exc import IntegrityError
 
 from connex_tui.data import ledger
+from connex_tui.data.access import ConstraintFailed
 from connex_tui.data.cdr_writer import CdrInput, write_batch
 from connex_tui.data.models import Cdr, LedgerEntry, StatsCode, StatsRollup
 from connex_tui.engine.stats import fmt_kpi_row
@@ -202,7 +202,7 @@ async def test_batch_is_all_or_nothing(admin, db):
     a = await admin.create(raw("A"))
     await write(db, [cdr(a, charge="1")])
     dup = cdr(a, charge="2")
-    with pytest.raises(IntegrityError):  # the same call id twice
+    with pytest.raises(ConstraintFailed):  # the same call id twice
         await write(db, [dup, CdrInput(**{**_fields(dup), "call_id": dup.call_id})])
     async with db.sessions() as s:
         assert await s.scalar(select(func.count()).select_from(Cdr)) == 1

@@ -86,7 +86,7 @@ async def test_sqlite_pragmas(sqlite_url):
         async with db.engine.connect() as conn:
             assert (await conn.scalar(text("PRAGMA journal_mode"))).lower() == "wal"
             assert await conn.scalar(text("PRAGMA foreign_keys")) == 1
-            assert await conn.scalar(text("PRAGMA busy_timeout")) == 30000
+            assert await conn.scalar(text("PRAGMA busy_timeout")) == 5000
     finally:
         await db.dispose()
 

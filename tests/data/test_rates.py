@@ -17,7 +17,8 @@ from connex_tui.data.models import (
     RateRow,
     RouteStrategy,
 )
-from connex_tui.data.rates import RatesService
+from connex_tui.data.providers import ProvidersService
+from connex_tui.data.rate_cards import RatesService
 from connex_tui.engine.validation import ValidationError
 from tests.data.conftest import NOW
 from tests.data.routing_helpers import audits, count, generation, setup_cards
@@ -28,41 +29,46 @@ def rates(db, clock) -> RatesService:
     return RatesService(db, Actor("alice", "admin"), clock)
 
 
+@pytest.fixture
+def providers(db, clock) -> ProvidersService:
+    return ProvidersService(db, Actor("alice", "admin"), clock)
+
+
 def as_role(db, clock, role: str) -> RatesService:
     return RatesService(db, Actor(role, role), clock)
 
 
 # -- providers ----------------------------------------------------------------------------
-async def test_provider_round_trip_audit_and_generation(rates, db):
+async def test_provider_round_trip_audit_and_generation(providers, db):
     g0 = await generation(db)
-    pid = await rates.create_provider({"name": "Acme", "host": "SBC.acme.example:5080",
+    pid = await providers.create_provider({"name": "Acme", "host": "SBC.acme.example:5080",
                                        "channels": "100", "flow_speed": "10"})
-    [p] = await rates.providers()
+    [p] = await providers.providers()
     assert (p.id, p.name, p.status, p.host, p.channels, p.flow_speed, p.version) == (
         pid, "Acme", "active", "sbc.acme.example:5080", 100, 10, 1)
-    await rates.update_provider(pid, p.version, p.form_values())  # round trip: no change
-    [same] = await rates.providers()
+    await providers.update_provider(pid, p.version, p.form_values())  # round trip: no change
+    [same] = await providers.providers()
     assert same.form_values() == p.form_values() and same.version == 2
-    await rates.update_provider(pid, 2, {**p.form_values(), "status": "inactive"})
-    assert (await rates.providers())[0].status == "inactive"
+    await providers.update_provider(pid, 2, {**p.form_values(), "status": "inactive"})
+    assert (await providers.providers())[0].status == "inactive"
     with pytest.raises(StaleError):
-        await rates.update_provider(pid, 2, p.form_values())
-    await rates.delete_provider(pid)
-    assert await rates.providers() == []
+        await providers.update_provider(pid, 2, p.form_values())
+    await providers.delete_provider(pid)
+    assert await providers.providers() == []
     log = await audits(db, "providers")
     assert [a for a, *_ in log] == ["create", "update", "update", "delete"]
     assert log[2][3] == {"status": ["active", "inactive"]}
     assert await generation(db) == g0 + 4
 
 
-async def test_provider_name_unique_and_delete_refused_while_it_has_cards(rates):
+async def test_provider_name_unique_and_delete_refused_while_it_has_cards(rates, providers):
     await setup_cards(rates)
     with pytest.raises(ValidationError) as info:
-        await rates.create_provider({"name": "ACME"})
+        await providers.create_provider({"name": "ACME"})
     assert "already exists" in info.value.errors["name"]
-    [p] = await rates.providers()
+    [p] = await providers.providers()
     with pytest.raises(ValidationError) as info:
-        await rates.delete_provider(p.id)
+        await providers.delete_provider(p.id)
     assert info.value.errors["name"] == "has 2 rate cards: delete those first"
 
 
@@ -274,7 +280,7 @@ async def test_viewer_cannot_write_and_operator_cannot_delete(rates, db, clock):
     viewer, operator = as_role(db, clock, "viewer"), as_role(db, clock, "operator")
     g0 = await generation(db)
     with pytest.raises(PermissionDenied):
-        await viewer.create_provider({"name": "X"})
+        await ProvidersService(db, Actor("v", "viewer"), clock).create_provider({"name": "X"})
     with pytest.raises(PermissionDenied):
         await viewer.add_row(ids["UK-A"], {"prefix": "45", "rate": "0.01"})
     with pytest.raises(PermissionDenied):

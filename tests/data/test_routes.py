@@ -10,9 +10,11 @@ import pytest
 from sqlalchemy import select
 
 from connex_tui.data.access import Actor, NotFound, PermissionDenied, StaleError
+from connex_tui.data.cli_rules import CliRulesService
 from connex_tui.data.models import CliRule, IngressRoute, RouteCardFilter, RouteStrategy
-from connex_tui.data.rates import RatesService
+from connex_tui.data.rate_cards import RatesService
 from connex_tui.data.routes import RoutesService
+from connex_tui.data.scripts import ScriptsService
 from connex_tui.engine.validation import ValidationError
 from tests.data.routing_helpers import audits, count, generation, setup_cards
 
@@ -22,6 +24,16 @@ SCRIPT = "- match: {number: '^4490'}\n  reject: '403 Forbidden'"
 @pytest.fixture
 def routes(db, clock) -> RoutesService:
     return RoutesService(db, Actor("alice", "admin"), clock)
+
+
+@pytest.fixture
+def svc(db, clock) -> CliRulesService:
+    return CliRulesService(db, Actor("alice", "admin"), clock)
+
+
+@pytest.fixture
+def scripts(db, clock) -> ScriptsService:
+    return ScriptsService(db, Actor("alice", "admin"), clock)
 
 
 @pytest.fixture
@@ -177,38 +189,38 @@ async def test_card_names_for_select_fields(routes, world):
 
 
 # -- CLI rules ----------------------------------------------------------------------------
-async def test_cli_rules_round_trip_order_and_audit(routes, world, db):
+async def test_cli_rules_round_trip_order_and_audit(svc, world, db):
     cid = world["customer"]
     g0 = await generation(db)
-    first = await routes.create_cli_rule(cid, {"cli": r"^44(\d+)$", "rewrite_cli": r"0\1"})
-    second = await routes.create_cli_rule(cid, {"cli": "", "forced": True,
+    first = await svc.create_cli_rule(cid, {"cli": r"^44(\d+)$", "rewrite_cli": r"0\1"})
+    second = await svc.create_cli_rule(cid, {"cli": "", "forced": True,
                                                 "rewrite_cli": "442000000000"})
-    rules = await routes.cli_rules(cid)
+    rules = await svc.cli_rules(cid)
     assert [(r.id, r.position, r.forced) for r in rules] == [(first, 1, False),
                                                             (second, 2, True)]
     r = rules[0]
-    await routes.update_cli_rule(first, r.version, r.form_values())
-    assert (await routes.cli_rules(cid))[0].form_values() == r.form_values()
-    await routes.update_cli_rule(first, 2, {**r.form_values(), "position": "5",
+    await svc.update_cli_rule(first, r.version, r.form_values())
+    assert (await svc.cli_rules(cid))[0].form_values() == r.form_values()
+    await svc.update_cli_rule(first, 2, {**r.form_values(), "position": "5",
                                             "p_asserted_id": "$1"})
-    rules = await routes.cli_rules(cid)
+    rules = await svc.cli_rules(cid)
     assert [x.id for x in rules] == [second, first]
     assert rules[1].p_asserted_id == "$1"
     with pytest.raises(StaleError):
-        await routes.update_cli_rule(first, 2, r.form_values())
+        await svc.update_cli_rule(first, 2, r.form_values())
     # the order typed is the order tried: a new rule at 1 goes first, the others move down
-    third = await routes.create_cli_rule(cid, {"cli": "^33", "position": "1"})
-    assert [(x.id, x.position) for x in await routes.cli_rules(cid)] == [
+    third = await svc.create_cli_rule(cid, {"cli": "^33", "position": "1"})
+    assert [(x.id, x.position) for x in await svc.cli_rules(cid)] == [
         (third, 1), (second, 2), (first, 3)]
     async with db.sessions() as s:  # stored without ties, so the engine agrees
         assert list(await s.scalars(select(CliRule.position).where(
             CliRule.customer_id == cid).order_by(CliRule.position))) == [1, 2, 3]
-    await routes.delete_cli_rule(third)
+    await svc.delete_cli_rule(third)
     with pytest.raises(ValidationError) as info:
-        await routes.create_cli_rule(cid, {"cli": "(44"})
+        await svc.create_cli_rule(cid, {"cli": "(44"})
     assert set(info.value.errors) == {"cli"}
-    await routes.delete_cli_rule(second)
-    assert [x.id for x in await routes.cli_rules(cid)] == [first]
+    await svc.delete_cli_rule(second)
+    assert [x.id for x in await svc.cli_rules(cid)] == [first]
     log = await audits(db, "cli_rules")
     assert [(a, c) for a, _, c, _ in log] == [("create", cid), ("create", cid),
                                               ("update", cid), ("update", cid),
@@ -217,26 +229,48 @@ async def test_cli_rules_round_trip_order_and_audit(routes, world, db):
     assert await generation(db) == g0 + 7
 
 
-# -- scripts ------------------------------------------------------------------------------
-async def test_scripts_round_trip_and_delete_refused_while_used(routes, world, db):
-    sid = await routes.create_script({"name": "night", "body": SCRIPT})
-    [sc] = await routes.scripts()
-    assert (sc.id, sc.name, sc.body, sc.version) == (sid, "night", SCRIPT, 1)
-    await routes.update_script(sid, 1, sc.form_values())
-    with pytest.raises(StaleError):
-        await routes.update_script(sid, 1, sc.form_values())
+async def test_a_customer_gets_at_most_ten_slow_engine_patterns(routes, svc, world, db):
+    """CLI rules and dial-string lines together: the eleventh slow one is refused on the
+    field being saved, whatever its kind; cheap patterns are never counted."""
+    cid, slow = world["customer"], r"^(1|11)+5$"
+    rid = await routes.create_route(cid, {"rate_card": "Retail", "dial_string": f"{slow}\n44"})
+    for _ in range(9):
+        await svc.create_cli_rule(cid, {"cli": slow})
+    await svc.create_cli_rule(cid, {"cli": r"^44\d+$"})
+    message = "11 patterns need the slow regex engine (at most 10 per customer): simplify "
     with pytest.raises(ValidationError) as info:
-        await routes.create_script({"name": "NIGHT", "body": SCRIPT})
+        await svc.create_cli_rule(cid, {"cli": r"(\d+)+$"})
+    assert info.value.errors["cli"].startswith(message)
+    route = await routes.route(rid)
+    with pytest.raises(ValidationError) as info:
+        await routes.update_route(rid, route.version, {**route.form_values(),
+                                                       "dial_string": f"{slow}\n(4+)+1"})
+    assert info.value.errors["dial_string"].startswith(message)
+    assert await count(db, CliRule) == 10
+    await routes.update_route(rid, route.version, {**route.form_values(), "dial_string": "44"})
+    await svc.create_cli_rule(cid, {"cli": r"(\d+)+$"})  # the route's slot is free again
+
+
+# -- scripts ------------------------------------------------------------------------------
+async def test_scripts_round_trip_and_delete_refused_while_used(routes, scripts, world, db):
+    sid = await scripts.create_script({"name": "night", "body": SCRIPT})
+    [sc] = await scripts.scripts()
+    assert (sc.id, sc.name, sc.body, sc.version) == (sid, "night", SCRIPT, 1)
+    await scripts.update_script(sid, 1, sc.form_values())
+    with pytest.raises(StaleError):
+        await scripts.update_script(sid, 1, sc.form_values())
+    with pytest.raises(ValidationError) as info:
+        await scripts.create_script({"name": "NIGHT", "body": SCRIPT})
     assert "already exists" in info.value.errors["name"]
     rid = await routes.create_route(world["customer"], {"rate_card": "Retail",
                                                         "script": "Night"})
     assert (await routes.route(rid)).script == "night"
     with pytest.raises(ValidationError) as info:
-        await routes.delete_script(sid)
+        await scripts.delete_script(sid)
     assert info.value.errors == {"name": "used by 1 route"}
     await routes.delete_route(rid)
-    await routes.delete_script(sid)
-    assert await routes.scripts() == []
+    await scripts.delete_script(sid)
+    assert await scripts.scripts() == []
     assert [a for a, *_ in await audits(db, "routing_scripts")] == ["create", "update",
                                                                    "delete"]
 
@@ -250,9 +284,9 @@ async def test_viewer_cannot_write_and_operator_cannot_delete(routes, world, db,
         await viewer.create_route(world["customer"], {"rate_card": "Retail",
                                                       "tech_prefix": "1"})
     with pytest.raises(PermissionDenied):
-        await viewer.create_cli_rule(world["customer"], {"cli": "44"})
+        await CliRulesService(db, Actor("v", "viewer"), clock).create_cli_rule(world["customer"], {"cli": "44"})
     with pytest.raises(PermissionDenied):
-        await viewer.create_script({"name": "x", "body": SCRIPT})
+        await ScriptsService(db, Actor("v", "viewer"), clock).create_script({"name": "x", "body": SCRIPT})
     with pytest.raises(PermissionDenied):
         await operator.delete_route(rid)
     r = await operator.route(rid)

@@ -173,3 +173,62 @@ def test_nested_loops_are_accepted_and_time_boxed(pattern):
     with contextlib.suppress(RegexTimeout):
         assert guarded.search("1" * 63 + "x") is None
     assert time.monotonic() - started < 1.0
+
+
+# -- the budget of one call, and of one customer's configuration -----------------------
+SLOW = r"^(1|11)+5$"  # exponential on a CLI of 1s: each evaluation runs to its timeout
+
+
+def test_slow_patterns_share_one_budget_per_call():
+    """100 rules of a slow pattern cost one call budget, not 100 timeouts (6.5 s before)."""
+    from connex_tui.engine.cli_rules import apply_cli_rules
+    from connex_tui.engine.regex_guard import CALL_BUDGET
+    from connex_tui.engine.snapshot import CliRuleS
+
+    rules = [CliRuleS(i, 1, SLOW) for i in range(1, 101)]
+    started = time.monotonic()
+    outcome = apply_cli_rules(rules, "1" * 40)
+    assert time.monotonic() - started < CALL_BUDGET + 0.4
+    assert not outcome.allowed
+    assert "not tried: the call's regex budget (100 ms) is used up" in outcome.note
+    assert outcome.note.count("timed out") <= 3  # the rest are counted, not listed
+
+
+def test_decide_spends_one_budget_across_dial_strings_and_cli_rules():
+    from connex_tui.engine.pipeline import decide
+    from tests.engine.builders import World, call, r
+
+    w = World()
+    acme = w.customer()
+    w.ip(acme, "10.0.0.0/24")
+    retail = w.card("Retail", [r("1")])
+    w.provider("Carrier-A", [r("1", "0.0010")], parent_of=retail)
+    w.route(acme, retail, dial_string=(SLOW, "^1"))
+    for _ in range(60):
+        w.cli_rule(acme, SLOW)
+    started = time.monotonic()
+    result = decide(w.snap, call("1" * 30, cli="1" * 30))
+    assert time.monotonic() - started < 0.5
+    assert result.sip_code == 403 and result.reason == "CLI Restriction In Effect"
+    cli_step = next(line for line in result.trace if line.startswith("6. CLI"))
+    assert "regex budget" in cli_step
+
+
+@pytest.mark.parametrize(("pattern", "slow"), [
+    ("4420", False), (r"^44\d{6,12}$", False), (r"^0(\d{9,10})$", False), ("(", False),
+    (SLOW, True), (r"(\d+)+$", True), (r"^(?=44)\d+", True),
+])
+def test_needs_slow_engine(pattern, slow):
+    from connex_tui.engine.regex_guard import needs_slow_engine
+
+    assert needs_slow_engine(pattern) is slow
+
+
+def test_a_customer_may_have_a_few_slow_patterns_not_many():
+    from connex_tui.engine.regex_guard import MAX_SLOW_PER_CUSTOMER, check_slow_patterns
+
+    few = [SLOW] * MAX_SLOW_PER_CUSTOMER + ["^44", "4420"]
+    assert check_slow_patterns(few) == [SLOW] * MAX_SLOW_PER_CUSTOMER
+    with pytest.raises(ValueError, match=r"11 patterns need the slow regex engine \(at most "
+                                         r"10 per customer\)"):
+        check_slow_patterns(few + [r"(\d+)+$"])

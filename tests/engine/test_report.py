@@ -5,9 +5,14 @@ from __future__ import annotations
 import json
 from decimal import Decimal
 
-from connex_tui.engine.money import format_exact
 from connex_tui.engine.pipeline import decide
-from connex_tui.engine.report import headline, result_from_json, result_lines, result_to_json
+from connex_tui.engine.report import (
+    headline,
+    result_from_json,
+    result_lines,
+    result_to_json,
+    result_view,
+)
 from tests.engine.builders import call, standard
 
 D = Decimal
@@ -18,11 +23,11 @@ KEYS = {"decision", "sip_code", "reason", "customer", "route", "number_out", "cl
 
 def test_headlines():
     s = standard()
-    assert headline(decide(s.snap, call())) == "would connect via 3 providers at 0.0500/min"
+    assert headline(decide(s.snap, call())) == "would connect via 3 providers at 0.0500 USD/min"
     assert headline(decide(s.snap, call("33123"))) == \
-        "would connect via 2 providers at 0.0300/min"
+        "would connect via 2 providers at 0.0300 USD/min"
     s.world.update_route(s.route, lock_cards=frozenset({s.a.id}))
-    assert headline(decide(s.snap, call())) == "would connect via 1 provider at 0.0500/min"
+    assert headline(decide(s.snap, call())) == "would connect via 1 provider at 0.0500 USD/min"
     s.world.cli_rule(s.acme, "^1")
     assert headline(decide(s.snap, call())) == "rejected: 403 CLI Restriction In Effect"
 
@@ -60,23 +65,39 @@ def test_json_round_trip():
         assert again == result
 
 
-def test_card_decimals_never_round_a_rate_away():
-    assert format_exact(D("0.012"), 4) == "0.0120"
-    assert format_exact(D("0.012345"), 4) == "0.012345"
-    assert format_exact(D("5"), 2) == "5.00"
-    assert format_exact(None, 4) == ""
-    assert format_exact(D("-0.01"), 4) == "-0.0100"
-
-
-def test_result_lines_show_everything_the_dialog_needs():
+def test_one_view_of_the_result_for_the_cli_and_the_dialog():
     s = standard()
     s.world.cli_rule(s.acme, r"^44(\d+)", rewrite_cli=r"0\1", p_asserted_id="+44$1")
-    lines = result_lines(decide(s.snap, call()))
-    text = "\n".join(lines)
-    assert lines[0] == "would connect via 3 providers at 0.0500/min"
-    assert "441632960000 -> 01632960000" in text
-    assert "P-Asserted-ID +441632960000" in text
-    assert "447 UK Mobile: 0.0500/min USD, connect 0.0000, 60/60 (card Retail)" in text
-    assert "7200 s (2 h 00 min)" in text
-    assert "1. Carrier-A" in text and "margin 0.0200" in text
-    assert text.count("\n  ") >= 9 + 3  # trace lines and provider lines are indented
+    result = decide(s.snap, call())
+    view = result_view(result)
+    summary = {row.label: row.value for row in view if not row.section}
+    assert summary["CLI"] == "441632960000 → 01632960000"
+    assert summary["P-Asserted-ID"] == "+441632960000"
+    assert summary["Rate"] == ("447 UK Mobile · 0.0500 USD/min · connect fee 0.0000 USD · "
+                               "60/60")
+    assert summary["Max duration"] == "7200 s (2 h 00 min)"
+    providers = [row for row in view if row.section == "Providers"]
+    assert "money in USD" in providers[0].value
+    assert providers[2].label == "1." and providers[2].value.split() == [
+        "Carrier-A", "Carrier-A-card", "0.0300", "0.0000", "0.0200"]
+    assert [row.alert for row in providers[2:]] == [False, False, True]  # negative margin
+    assert [row.label for row in view if row.section == "Trace"] == [
+        f"{n}." for n in range(1, 10)]
+
+    # The CLI block is that view, row for row, under the headline.
+    lines = result_lines(result)
+    assert lines[0] == "ALLOW  would connect via 3 providers at 0.0500 USD/min"
+    assert "CLI           441632960000 → 01632960000" in lines
+    assert "P-Asserted-ID +441632960000" in lines
+    assert "  1.  " + providers[2].value in lines
+    assert lines.index("Providers") < lines.index("Trace")
+    assert len(lines) == 2 + len(view) + 2  # headline, blank, rows, two section titles
+
+
+def test_the_view_escapes_what_came_from_outside():
+    s = standard()
+    s.world.cli_rule(s.acme, "^44", p_asserted_id="\x1b]52;c;aGk=\x07\u202e")
+    view = result_view(decide(s.snap, call(cli="44\x9b2J")))
+    text = "\n".join(row.value for row in view)
+    assert not any(ch in text for ch in "\x1b\x07\x9b\u202e")
+    assert "\\x1b]52;c;aGk=\\x07\\u202e" in text and "44\\x9b2J" in text

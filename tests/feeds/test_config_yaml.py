@@ -466,3 +466,22 @@ async def test_passwords_are_hashed_before_the_write_transaction(other_db, tmp_p
     monkeypatch.setattr(passwords, "hash_password", hash_and_check)
     report = await apply(other_db, write(tmp_path, example()))
     assert report.written and free == [True]
+
+
+async def test_slow_engine_patterns_warn_and_too_many_are_refused(db, tmp_path):
+    """One slow-engine pattern is saved with a warning naming its path; more than the
+    per-customer cap (CLI rules and dial-string lines together) writes nothing."""
+    slow = "      - cli: '^(1|11)+5$'\n"
+    one = example().replace("    cli_rules:\n", "    cli_rules:\n" + slow)
+    report = await apply(db, write(tmp_path, one))
+    assert report.written and not report.errors
+    assert len(report.warnings) == 1
+    assert re.fullmatch(r"customers\[0\]\.cli_rules\[0\]\.cli: /\^\(1\|11\)\+5\$/ needs the "
+                        r"slow regex engine .*", report.warnings[0])
+    before = await counts(db)
+    many = example().replace("    cli_rules:\n", "    cli_rules:\n" + slow * 11)
+    report = await apply(db, write(tmp_path, many))
+    assert not report.written
+    assert any("11 patterns need the slow regex engine (at most 10 per customer)" in e
+               for e in report.errors)
+    assert await counts(db) == before

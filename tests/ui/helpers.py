@@ -74,3 +74,8 @@ class Db:
 
     async def close(self):
         await self.db.dispose()
+
+
+def screen_lines(app) -> list[str]:
+    """The text of the terminal as the operator sees it now, one string per row."""
+    return [strip.text for strip in app.screen._compositor.render_strips()]

@@ -7,7 +7,8 @@ import pytest
 from textual.widgets import Input, Static, TextArea
 
 from connex_tui.data.access import Actor
-from connex_tui.data.rates import RatesService
+from connex_tui.data.cli_rules import CliRulesService
+from connex_tui.data.rate_cards import RatesService
 from connex_tui.data.routes import RoutesService
 from connex_tui.screens.customer_detail.screen import CustomerDetailScreen
 from connex_tui.screens.rate_card import RateCardScreen
@@ -24,6 +25,7 @@ async def db(db_path):
     d = Db(db_path)
     d.rates = RatesService(d.db, OTHER, frozen_clock)
     d.routes = RoutesService(d.db, OTHER, frozen_clock)
+    d.rules = CliRulesService(d.db, OTHER, frozen_clock)
     d.customer_id = await d.customers.create({"name": "Acme Telecom", "status": "active",
                                               "currency": "USD"})
     await d.rates.create_card({"name": "ACME-STD", "currency": "USD",
@@ -245,7 +247,7 @@ async def test_view_card_searches_by_prefix_and_pages(db_path, db):
 
 
 async def test_enter_edits_a_cli_rule(db_path, db):
-    await db.routes.create_cli_rule(db.customer_id, {"cli": "^44"})
+    await db.rules.create_cli_rule(db.customer_id, {"cli": "^44"})
     app = make_app(db_path)
     async with app.run_test(size=(80, 24)) as pilot:
         tab = await open_tab(pilot, "3", "routing-tab")
@@ -275,7 +277,7 @@ async def test_viewer_is_told_and_no_form_opens(db_path, db):
 
 
 async def test_a_pattern_that_looks_like_markup_is_shown_as_typed(db_path, db):
-    await db.routes.create_cli_rule(db.customer_id, {"cli": "^44[/]x[b]"})
+    await db.rules.create_cli_rule(db.customer_id, {"cli": "^44[/]x[b]"})
     app = make_app(db_path)
     async with app.run_test(size=(80, 24)) as pilot:
         tab = await open_tab(pilot, "3", "routing-tab")
@@ -396,7 +398,7 @@ async def test_cli_rules_pane_says_when_it_is_a_whitelist(db_path, db):
         await pilot.press("ctrl+s")
         await saved(pilot, tab, before)
         assert "a CLI matching no rule is rejected" in str(title.render())
-        await db.routes.create_cli_rule(db.customer_id, {"forced": True,
+        await db.rules.create_cli_rule(db.customer_id, {"forced": True,
                                                          "rewrite_cli": "4420"})
         before = tab.loaded
         await pilot.press("r")

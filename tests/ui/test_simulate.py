@@ -44,7 +44,9 @@ async def run_call(pilot, **fields) -> ResultScreen:
             break
         await pilot.press("enter")
     await pilot.press("ctrl+s")
-    await wait_for(pilot, lambda: isinstance(pilot.app.screen, ResultScreen), what="result")
+    # composed, not only pushed: a busy machine can show the test the screen before its body
+    await wait_for(pilot, lambda: isinstance(pilot.app.screen, ResultScreen)
+                   and pilot.app.screen.query("#headline"), what="result")
     return pilot.app.screen
 
 

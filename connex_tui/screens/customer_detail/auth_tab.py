@@ -13,6 +13,7 @@ from textual.binding import Binding
 from textual.markup import escape
 
 from connex_tui.data.access import NotFound, PermissionDenied
+from connex_tui.engine.present import clip, limit
 from connex_tui.screens.customer_detail.pane_tab import (
     Opening,
     Pane,
@@ -23,7 +24,7 @@ from connex_tui.screens.customer_detail.pane_tab import (
 from connex_tui.screens.dialogs.ip_auth_form import ip_auth_form, ip_auth_label
 from connex_tui.screens.dialogs.sip_user_form import password_once, sip_user_form, sip_user_label
 from connex_tui.widgets.confirm import ConfirmScreen
-from connex_tui.widgets.row_table import Column, clip, limit_cell
+from connex_tui.widgets.row_table import Column
 
 
 async def _find(rows_coro, row_id: int, what: str):
@@ -42,7 +43,7 @@ class IpAuthPane(Pane):
 
     def cells(self, r):
         direction = Text(r.direction, style="" if r.direction == "ingress" else "dim")
-        return (clip(r.host, 24), direction, limit_cell(r.channels), limit_cell(r.flow_speed),
+        return (clip(r.host, 24), direction, limit(r.channels), limit(r.flow_speed),
                 clip(r.tech_prefix, 8), f"{r.protocol}/{r.port}")
 
     def label(self, r) -> str:
@@ -99,7 +100,7 @@ class SipUsersPane(Pane):
         nets = r.ip_whitelist.split()
         whitelist = (Text("(any address)", style="dim") if not nets
                      else clip(", ".join(nets), 30))
-        return (clip(r.username, 24), limit_cell(r.channels), limit_cell(r.flow_speed),
+        return (clip(r.username, 24), limit(r.channels), limit(r.flow_speed),
                 whitelist)
 
     def label(self, r) -> str:

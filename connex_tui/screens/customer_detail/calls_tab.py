@@ -9,17 +9,19 @@ from __future__ import annotations
 
 from rich.markup import escape
 from rich.text import Text
-from sqlalchemy.exc import SQLAlchemyError
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.widgets import DataTable, Input, Static
 
+from connex_tui.data.access import StorageError
 from connex_tui.data.calls import CallRow
-from connex_tui.engine.money import format_money
+from connex_tui.engine import present
+from connex_tui.engine.money import billable_seconds
 from connex_tui.screens.customer_detail.tab_base import CustomerTab
-from connex_tui.screens.dialogs.simulate import ResultScreen, open_simulate
+from connex_tui.screens.dialogs.simulate import open_simulate
+from connex_tui.screens.dialogs.simulate_result import ResultScreen
 from connex_tui.widgets.text_view import TextScreen
 
 LIMIT = 100
@@ -29,45 +31,45 @@ COLUMNS = (("Time (UTC)", 11), ("Call id", 11), ("Number", 13), ("SIP", 16),
            ("CLI in → out", 26))
 
 
-def clock_text(ms: int) -> str:
-    s = (ms + 999) // 1000  # billing rounds a started second up (§8)
-    h, rest = divmod(s, 3600)
-    return f"{h}:{rest // 60:02}:{rest % 60:02}" if h else f"{rest // 60}:{rest % 60:02}"
-
-
-def _cut(value: str, width: int) -> str:
-    return value if len(value) <= width else value[: width - 1].rstrip() + "…"
+def call_clock(ms: int) -> str:
+    """The billed length of a call (a started second counts, DOMAIN §8) as a clock."""
+    return present.clock(billable_seconds(ms))
 
 
 def short_id(r: CallRow) -> str:
     """SIM-<time>-<hex>: the time has its own column, so the hex tells them apart."""
     width = COLUMNS[1][1]
     if r.simulated and r.call_id.startswith("SIM-") and len(r.call_id) > width:
-        return "SIM-…" + r.call_id[-(width - 5):]
-    return _cut(r.call_id, width)
+        mark = present.glyphs().ellipsis
+        return present.clip("SIM-" + mark + r.call_id[-(width - 4 - len(mark)):], width)
+    return present.clip(r.call_id, width)
 
 
 def cells(r: CallRow) -> tuple[Text, ...]:
-    """All Text: DataTable reads a str as markup, and CDR fields come from switches."""
+    """All Text: DataTable reads a str as markup, and CDR fields come from switches (every
+    one is escaped by present)."""
     call_id = Text(short_id(r), style="bold cyan" if r.simulated else "")
-    sip = Text(_cut(f"{r.sip_code} {r.sip_reason}", COLUMNS[3][1]),
+    sip = Text(present.clip(f"{r.sip_code} {r.sip_reason}", COLUMNS[3][1]),
                style="green" if r.sip_code == 200 else "")
-    cli = r.cli_in if r.cli_out in ("", r.cli_in) else f"{r.cli_in} → {r.cli_out}"
     answered = r.duration_ms > 0
-    return (Text(f"{r.started_at:%m-%d %H:%M}"), call_id, Text(r.dialled), sip,
-            Text(_cut(r.destination or "-", COLUMNS[4][1])),
-            Text(clock_text(r.duration_ms) if answered else "-", justify="right"),
-            Text(format_money(r.charge, 4) if answered else "-", justify="right"),
-            Text(r.source_ip or "-"), Text(_cut(cli, COLUMNS[8][1])))
+    return (Text(f"{r.started_at:%m-%d %H:%M}"), call_id,
+            Text(present.clip(r.dialled, COLUMNS[2][1])), sip,
+            Text(present.clip(r.destination or "-", COLUMNS[4][1])),
+            Text(call_clock(r.duration_ms) if answered else "-", justify="right"),
+            Text(present.money(r.charge, places=4) if answered else "-", justify="right"),
+            Text(present.clip(r.source_ip or "-", COLUMNS[7][1])),
+            Text(present.clip(present.arrow(r.cli_in, r.cli_out), COLUMNS[8][1])))
 
 
-def cdr_lines(r: CallRow) -> list[str]:
+def cdr_lines(r: CallRow, currency: str = "") -> list[str]:
+    """The fields of a CDR, for TextScreen (which escapes them)."""
     return [f"Started      {r.started_at:%Y-%m-%d %H:%M:%S} UTC",
             f"Number       {r.dialled}", f"CLI in       {r.cli_in or '-'}",
             f"CLI out      {r.cli_out or '-'}", f"Source IP    {r.source_ip or '-'}",
             f"SIP          {r.sip_code} {r.sip_reason}",
-            f"Duration     {clock_text(r.duration_ms)} ({r.duration_ms} ms)",
-            f"Charge       {format_money(r.charge, 6)}",
+            f"Duration     {call_clock(r.duration_ms)} ({r.duration_ms} ms billed as "
+            f"{billable_seconds(r.duration_ms)} s)",
+            f"Charge       {present.money(r.charge, currency, 6)}",
             f"Destination  {r.destination or '-'}"]
 
 
@@ -160,10 +162,9 @@ class CallsTab(CustomerTab):
                     continue
                 self._shown = want
                 self._fill(rows)
-        except SQLAlchemyError as exc:
+        except StorageError as exc:
             self._shown = None
-            self.app.flash(f"Database error, press r to retry: {exc.__class__.__name__}",
-                           error=True)
+            self.app.flash(escape(f"Not loaded, press r to retry: {exc}"), error=True)
         finally:
             self._loading = False
 
@@ -242,7 +243,9 @@ class CallsTab(CustomerTab):
     @work(group="calls-open", exclusive=True)
     async def _open(self, row: CallRow) -> None:
         if not row.simulated:
-            self.app.push_screen(TextScreen(f"Call {row.call_id}", cdr_lines(row)))
+            detail = getattr(self.screen, "detail", None)
+            currency = detail.currency if detail is not None else ""
+            self.app.push_screen(TextScreen(f"Call {row.call_id}", cdr_lines(row, currency)))
             return
         result = await self.app.services.calls.reopen(row.call_id)
         if result is None:

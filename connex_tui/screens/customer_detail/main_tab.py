@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-
 from rich.table import Table
 from rich.text import Text
 from textual import on
@@ -13,8 +11,9 @@ from textual.widgets import DataTable, Static
 
 from connex_tui.data.audit import AuditRow
 from connex_tui.data.customers import CustomerDetail
+from connex_tui.engine import present
 from connex_tui.engine.clock import relative
-from connex_tui.engine.money import format_money
+from connex_tui.screens.customer_detail.audit_text import audit_sentence
 from connex_tui.widgets.cells import status_cell
 from connex_tui.widgets.text_view import TextScreen
 
@@ -24,35 +23,16 @@ def _when(dt) -> str:
 
 
 def _full(value) -> str:
-    return "∅" if value in (None, "") else str(value)
+    return present.glyphs().empty if value in (None, "") else str(value)
 
 
 def _short(value, width: int = 24) -> str:
-    text = "∅" if value in (None, "") else str(value)
-    text = text.replace("\n", " ⏎ ")
-    return text if len(text) <= width else text[: width - 1] + "…"
+    """One line of a value, escaped and clipped; an empty one shows as the empty mark."""
+    if value in (None, ""):
+        return present.glyphs().empty
+    return present.clip(present.one_line(value), width)
 
 
-# What an operator looks for first in a change.
-FIRST = ("status", "archived_at", "archived", "name", "debit_limit", "channels", "flow_speed",
-         "currency", "tax_percent")
-
-
-def changes_text(row: AuditRow) -> str:
-    if row.action in ("create", "erase") and row.changes:
-        keys = ", ".join(k for k in row.changes if k in ("name", "status", "currency"))
-        vals = row.changes.get("name", [None, None])
-        return f"{vals[1] or vals[0]} ({keys})" if keys else json.dumps(row.changes)[:60]
-    ordered = sorted(row.changes.items(),
-                     key=lambda kv: FIRST.index(kv[0]) if kv[0] in FIRST else len(FIRST))
-    return "; ".join(f"{k}: {_short(b, 14)} → {_short(a, 14)}" for k, (b, a) in ordered)
-
-
-def exact_money(value) -> str:
-    """Two decimals, or as many as the stored value really has (never rounds it)."""
-    plain = format(value.normalize(), "f")
-    decimals = len(plain.partition(".")[2])
-    return format_money(value, max(2, decimals))
 
 
 class MainTab(Vertical):
@@ -72,7 +52,7 @@ class MainTab(Vertical):
         yield DataTable(id="audit", cursor_type="row", zebra_stripes=True)
 
     def on_mount(self) -> None:
-        self.query_one("#audit", DataTable).add_columns("When (UTC)", "Who", "Action", "Changes")
+        self.query_one("#audit", DataTable).add_columns("When (UTC)", "Who", "What")
 
     def clear(self) -> None:
         self.query_one("#details", Static).update("")
@@ -86,8 +66,9 @@ class MainTab(Vertical):
         pairs = [
             ("Name", d.name), ("Status", status_cell(d.status, d.archived_at is not None,
                                                      long=True)),
-            ("Currency", d.currency), ("Debit limit", exact_money(d.debit_limit)),
-            ("Balance", format_money(d.balance)), ("Available", format_money(d.available)),
+            ("Currency", d.currency), ("Debit limit", present.money(d.debit_limit, d.currency)),
+            ("Balance", present.money(d.balance, d.currency)),
+            ("Available", present.money(d.available, d.currency)),
             ("Tax", f"{d.tax_percent.normalize():f} %"), ("Portal", "yes" if d.portal_access
                                                           else "no"),
             ("Channels", f"{d.live_channels} live / {d.channels or 'unlimited'}"),
@@ -100,6 +81,9 @@ class MainTab(Vertical):
         ]
         if d.archived_at:
             pairs.append(("Archived", _when(d.archived_at)))
+        # Text, not str: a Table reads a str as markup; every value is escaped.
+        pairs = [(label, value if isinstance(value, Text) else Text(present.text(value)))
+                 for label, value in pairs]
         for i in range(0, len(pairs), 2):
             (l1, v1), (l2, v2) = pairs[i], pairs[i + 1] if i + 1 < len(pairs) else ("", "")
             grid.add_row(l1, v1, l2, v2)
@@ -116,14 +100,19 @@ class MainTab(Vertical):
         table = self.query_one("#audit", DataTable)
         table.clear()
         self.history = history
+        who_w = max((len(h.operator) for h in history), default=3)
+        # the sentence is cut to the screen (enter shows it whole), never scrolled sideways
+        room = max(20, self.app.size.width - 16 - who_w - 7)
         for h in history:
             # Text, not str: DataTable reads a str as markup ("[/]" in a CLI regex crashes)
-            table.add_row(_when(h.at), Text(h.operator), h.action, Text(changes_text(h)))
+            what = present.clip(audit_sentence(h), room)
+            table.add_row(_when(h.at), Text(present.text(h.operator)), Text(what, no_wrap=True))
 
     @on(DataTable.RowSelected, "#audit")
     def _open_entry(self, event: DataTable.RowSelected) -> None:
         h = self.history[event.cursor_row]
-        lines = [f"{k}: {_full(b)} → {_full(a)}" for k, (b, a) in h.changes.items()]
-        self.app.push_screen(TextScreen(
-            f"{_when(h.at)} UTC · {h.operator} · {h.action} {h.table} #{h.row_id}",
+        arrow = present.glyphs().arrow
+        lines = [f"{k}: {_full(b)} {arrow} {_full(a)}" for k, (b, a) in h.changes.items()]
+        self.app.push_screen(TextScreen(  # TextScreen escapes what it shows
+            f"{_when(h.at)} UTC · {h.operator} · {audit_sentence(h)}",
             lines or ["(no field changed)"]))

@@ -14,7 +14,6 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy.exc import SQLAlchemyError
 from textual import events, on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -22,7 +21,7 @@ from textual.markup import escape
 from textual.screen import ModalScreen, Screen
 from textual.widgets import DataTable, Tabs
 
-from connex_tui.data.access import NotFound, PermissionDenied, StaleError
+from connex_tui.data.access import NotFound, PermissionDenied, StaleError, StorageError
 from connex_tui.engine.validation import ValidationError
 from connex_tui.screens.customer_detail.tab_base import CustomerTab
 from connex_tui.widgets.confirm import ConfirmScreen
@@ -177,9 +176,8 @@ class PaneTab(CustomerTab):
     async def _load(self, customer_id: int, select: dict[str, int]) -> None:
         try:
             loaded = [await pane.rows() for pane in self.panes]
-        except SQLAlchemyError as exc:
-            self.app.flash(f"Database error, press r to retry: {exc.__class__.__name__}",
-                           error=True)
+        except StorageError as exc:
+            self.app.flash(escape(f"Not loaded, press r to retry: {exc}"), error=True)
             return
         if customer_id != self.customer_id:  # switched customer meanwhile
             return
@@ -209,8 +207,8 @@ class PaneTab(CustomerTab):
         """The body of an action's worker: the cover goes when it ends, however it ends."""
         try:
             yield
-        except SQLAlchemyError as exc:
-            self.app.flash(f"Database error, try again: {exc.__class__.__name__}", error=True)
+        except StorageError as exc:
+            self.app.flash(escape(str(exc)), error=True)
         finally:
             cover.finish()
             self._busy = False
@@ -295,9 +293,8 @@ class PaneTab(CustomerTab):
             except ValidationError as exc:  # refused while something still uses it
                 self.app.flash(escape(f"Not deleted: {'; '.join(exc.errors.values())}"),
                                error=True)
-            except SQLAlchemyError as exc:
-                self.app.flash(f"Not deleted, the database refused it: "
-                               f"{exc.__class__.__name__}", error=True)
+            except StorageError as exc:
+                self.app.flash(escape(f"Not deleted: {exc}"), error=True)
             else:
                 self.app.flash(f"{label} deleted")
             self.reload()

@@ -6,11 +6,13 @@ from rich.text import Text
 from textual.binding import Binding
 
 from connex_tui.data.access import NotFound
+from connex_tui.engine import present
+from connex_tui.engine.present import clip, limit
 from connex_tui.screens.customer_detail.pane_tab import Pane, PaneTab, Saved, pane_bindings
 from connex_tui.screens.dialogs.cli_rule_form import cli_rule_form, cli_rule_label
 from connex_tui.screens.dialogs.route_form import route_form, route_label
 from connex_tui.screens.rate_card import RateCardScreen
-from connex_tui.widgets.row_table import Column, clip, limit_cell
+from connex_tui.widgets.row_table import Column
 
 DIAL_WIDTH = 22
 
@@ -29,7 +31,7 @@ class RoutesPane(Pane):
 
     def cells(self, r):
         return (r.tech_prefix or Text("(none)", style="dim"), clip(r.rate_card, 16),
-                limit_cell(r.channels), limit_cell(r.flow_speed),
+                limit(r.channels), limit(r.flow_speed),
                 clip(r.dial_string, DIAL_WIDTH) or Text("(every number)", style="dim"),
                 yes_no(r.enabled, no_style="bold red"))
 
@@ -63,7 +65,7 @@ class RoutesPane(Pane):
 
         return route_form(None if row is None else row.form_values(), save, cards=cards,
                           currency=currency, provider_cards=await svc.card_names("provider"),
-                          scripts=[s.name for s in await svc.scripts()])
+                          scripts=[s.name for s in await self.services.scripts.scripts()])
 
     async def delete(self, row) -> None:
         await self.services.routes.delete_route(row.id)
@@ -99,16 +101,16 @@ class CliRulesPane(Pane):
         return cli_rule_label(r.cli, r.forced)
 
     async def rows(self):
-        return await self.services.routes.cli_rules(self.customer_id)
+        return await self.services.cli_rules.cli_rules(self.customer_id)
 
     async def fetch(self, row_id: int):
-        for r in await self.services.routes.cli_rules(self.customer_id):
+        for r in await self.services.cli_rules.cli_rules(self.customer_id):
             if r.id == row_id:
                 return r
         raise NotFound(f"CLI rule {row_id}")
 
     async def form(self, row):
-        svc = self.services.routes
+        svc = self.services.cli_rules
         customer_id = self.customer_id
 
         async def save(raw):
@@ -121,7 +123,7 @@ class CliRulesPane(Pane):
         return cli_rule_form(None if row is None else row.form_values(), save)
 
     async def delete(self, row) -> None:
-        await self.services.routes.delete_cli_rule(row.id)
+        await self.services.cli_rules.delete_cli_rule(row.id)
 
 
 class RoutingTab(PaneTab):
@@ -141,5 +143,6 @@ class RoutingTab(PaneTab):
         if row is None:
             return
         detail = getattr(self.screen, "detail", None)
-        crumb = f"Customers › {detail.name} › Routing" if detail else ""
+        g = present.glyphs()
+        crumb = f"Customers {g.crumb} {detail.name} {g.crumb} Routing" if detail else ""
         self.app.push_screen(RateCardScreen(row.rate_card_id, row.rate_card, crumb))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from functools import partial
 
+from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -13,27 +14,37 @@ from textual.widgets import Footer, Static, TabbedContent, TabPane
 
 from connex_tui.data.access import NotFound
 from connex_tui.data.customers import CustomerDetail
-from connex_tui.engine.money import format_money
+from connex_tui.engine import present
 from connex_tui.screens.customer_detail.auth_tab import AuthTab
 from connex_tui.screens.customer_detail.calls_tab import CallsTab
-from connex_tui.screens.customer_detail.main_tab import MainTab, exact_money
+from connex_tui.screens.customer_detail.main_tab import MainTab
 from connex_tui.screens.customer_detail.placeholder import PendingTab
 from connex_tui.screens.customer_detail.routing_tab import RoutingTab
 from connex_tui.screens.customer_detail.tab_base import CustomerTab
-from connex_tui.widgets.cells import channels_text, status_cell
+from connex_tui.widgets.cells import status_cell
 
 TABS = (("main", "Main"), ("stats", "Stats"), ("routing", "Routing"), ("auth", "Auth"),
         ("calls", "Calls"), ("dialogs", "Dialogs"), ("payments", "Payments"),
         ("alerts", "Alerts"), ("cdr", "CDR"), ("did", "DID"), ("packages", "Packages"))
 TAB_KEYS = [key for key, _ in TABS]
 DIGITS = "1234567890"
+# From this width each tab shows the digit that jumps to it ("1 Main"); below it the eleven
+# bare labels sit one space apart (71 columns), so all of them fit in 80 and none scrolls.
+NUMBERED = 104
 # Tab key -> the widget class that fills it (a CustomerTab); others show PendingTab.
 TAB_WIDGETS: dict[str, type[CustomerTab]] = {"routing": RoutingTab, "auth": AuthTab,
                                                "calls": CallsTab}
 
 
+def tab_label(index: int, label: str, numbered: bool) -> Text:
+    if not numbered or index >= len(DIGITS):
+        return Text(label)
+    return Text.assemble((DIGITS[index], "dim"), " ", label)
+
+
 class CustomerDetailScreen(Screen):
     AUTO_FOCUS = ""  # see _focus_tab
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (NUMBERED, "-numbered")]
     BINDINGS = [
         Binding("escape", "back", "Back", id="customer.back"),
         Binding("e", "edit", "Edit cust.", id="customer.edit", tooltip="Edit customer"),
@@ -43,7 +54,7 @@ class CustomerDetailScreen(Screen):
                 tooltip="Next tab"),
         Binding("r", "refresh", "Refresh", id="customer.refresh", show=False),
         Binding("ctrl+d,delete", "delete", "Delete", id="customer.delete"),
-        Binding("question_mark", "app.help", "Help", id="customer.help", show=False),
+        Binding("question_mark", "app.help", "Help", id="customer.help"),
         *(Binding(d, f"goto({i})", f"Tab {TABS[i][1]}", show=False, id=f"customer.tab{d}")
           for i, d in enumerate(DIGITS)),
     ]
@@ -54,6 +65,7 @@ class CustomerDetailScreen(Screen):
         self.initial_tab = tab if tab in TAB_KEYS else "main"
         self.detail: CustomerDetail | None = None
         self.loaded = 0  # tests and bench watch this
+        self._numbered = False
 
     def show_customer(self, customer_id: int, tab: str | None = None) -> None:
         """Point this (reused) screen at another customer: the app installs one instance
@@ -62,7 +74,7 @@ class CustomerDetailScreen(Screen):
         self.detail = None
         self.loaded = 0
         if self.is_mounted:
-            self.query_one("#header", Static).update("Loading…")
+            self.query_one("#header", Static).update(f"Loading{present.glyphs().ellipsis}")
             self.select_tab(tab if tab in TAB_KEYS else "main")
             self.query_one(MainTab).clear()
             for tab in self.query(CustomerTab):
@@ -73,10 +85,11 @@ class CustomerDetailScreen(Screen):
 
     @property
     def help_title(self) -> str:
-        return f"customer {self.detail.name}" if self.detail else "customer"
+        return f"customer {present.text(self.detail.name)}" if self.detail else "customer"
 
     def compose(self) -> ComposeResult:
-        yield Static("Customers ›", id="crumb", classes="crumb")
+        yield Static(f"Customers {present.glyphs().crumb}", id="crumb", classes="crumb",
+                     markup=False)
         yield Static("", id="header")
         with TabbedContent(initial=f"tab-{self.initial_tab}", id="tabs"):
             for key, label in TABS:
@@ -87,7 +100,7 @@ class CustomerDetailScreen(Screen):
                         yield Lazy(TAB_WIDGETS[key](id=f"{key}-tab"))
                     else:
                         yield Lazy(PendingTab(key))
-        yield Footer()
+        yield Footer(compact=True)
 
     def on_mount(self) -> None:
         # The tab bar never takes the focus (digits and [ ] switch tabs): `tab` then stays
@@ -95,6 +108,14 @@ class CustomerDetailScreen(Screen):
         self.query_one("#tabs ContentTabs").can_focus = False
         self._focus_tab(self.initial_tab)
         self.load()
+
+    def on_resize(self) -> None:
+        numbered = self.size.width >= NUMBERED
+        if numbered != self._numbered:
+            self._numbered = numbered
+            tabs = self.query_one("#tabs", TabbedContent)
+            for i, (key, label) in enumerate(TABS):
+                tabs.get_tab(f"tab-{key}").label = tab_label(i, label, numbered)
 
     def _focus_tab(self, key: str) -> None:
         """With nothing focused, focus the first widget of the tab shown (not auto-focus:
@@ -122,22 +143,23 @@ class CustomerDetailScreen(Screen):
 
     def _render_header(self, d: CustomerDetail) -> None:
         status = status_cell(d.status, d.archived_at is not None, long=True)
-        balance = f"{format_money(d.balance)} {d.currency}"
+        balance = present.money(d.balance, d.currency)
         style = "bold red" if d.available <= 0 else "bold"
         header = status.copy()
         header.append(" │ Balance ", style="dim")
         header.append(balance, style=style)
         header.append(" │ Debit limit ", style="dim")
-        header.append(exact_money(d.debit_limit))
+        header.append(present.money(d.debit_limit))
         header.append(" │ Channels ", style="dim")
-        header.append(channels_text(d.live_channels, d.channels))
+        header.append(present.channels(d.live_channels, d.channels))
         self.query_one("#header", Static).update(header)
         self._render_crumb()
 
     def _render_crumb(self) -> None:
-        name = self.detail.name if self.detail else "…"
+        g = present.glyphs()
+        name = present.text(self.detail.name) if self.detail else g.ellipsis
         tab = dict(TABS)[self.active_tab]
-        self.query_one("#crumb", Static).update(f"Customers › {name} › {tab}")
+        self.query_one("#crumb", Static).update(f"Customers {g.crumb} {name} {g.crumb} {tab}")
 
     @property
     def active_tab(self) -> str:

@@ -1,4 +1,4 @@
-"""Simulate a call (DOMAIN.md §4.1): the dialog of inputs and the result view.
+"""Simulate a call (DOMAIN.md §4.1): the dialog of inputs (the result view is simulate_result).
 
 The dialog validates with engine/call_validation (the one the `simulate` command uses), runs
 CallsService.simulate in a worker and shows the decision over itself; `s` in the result goes
@@ -11,22 +11,19 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from rich.text import Text
-from sqlalchemy.exc import SQLAlchemyError
 from textual import work
-from textual.actions import SkipAction
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.markup import escape
 from textual.screen import ModalScreen
 from textual.widgets import Input, Static
 
-from connex_tui.data.access import NotFound, PermissionDenied
+from connex_tui.data.access import NotFound, PermissionDenied, StorageError
 from connex_tui.engine.call_validation import validate_call
-from connex_tui.engine.money import format_exact
-from connex_tui.engine.report import duration_text, headline
 from connex_tui.engine.snapshot import Result
 from connex_tui.engine.validation import ValidationError
+from connex_tui.screens.dialogs.simulate_result import ResultScreen
 from connex_tui.widgets.form import FieldSpec, FormField, after_pending_keys
 
 FIELDS = (
@@ -159,8 +156,8 @@ class SimulateScreen(ModalScreen[int]):
         except (PermissionDenied, NotFound) as exc:
             self.show_message(str(exc))
             return
-        except SQLAlchemyError as exc:
-            self.show_message(f"Not simulated, the database refused: {exc.__class__.__name__}")
+        except StorageError as exc:
+            self.show_message(escape(f"Not simulated: {exc}"))
             return
         finally:
             self.running = False
@@ -197,153 +194,3 @@ class SimulateScreen(ModalScreen[int]):
         self.show_message(f"{n} field{'s' if n != 1 else ''} to fix" if n else "")
         if first is not None:
             first.input.focus()
-
-
-# -- the result view ----------------------------------------------------------------------
-def headline_text(result: Result) -> Text:
-    """Green/red, and the first word says allow/reject for terminals without colour."""
-    if result.allowed:
-        return Text.assemble(("✓ ALLOW  ", "bold green"), (headline(result), "green"))
-    return Text.assemble(("✗ REJECT  ", "bold red"), (headline(result), "red"))
-
-
-def summary_pairs(r: Result) -> list[tuple[str, str]]:
-    def same(a: str, b: str) -> str:
-        """in → out; only `in` when the call stopped before the rewrite steps."""
-        if not b:
-            return a or "-"
-        return f"{a or '-'} → {b}" if b != a else f"{a} (unchanged)"
-
-    p = r.precision
-    rate = "-"
-    if r.prefix:
-        rate = (f"{r.prefix} {r.destination} · {format_exact(r.rate, p)} {r.currency}/min · "
-                f"connect fee {format_exact(r.connect_fee, p)} · {r.increment or '-'}")
-    route = r.route or "-"
-    if r.card:
-        route += f" · card {r.card}"
-    return [("Customer", r.customer or "-"), ("Auth", r.auth or "-"), ("Route", route),
-            ("Number", same(r.number_in, r.number_out)), ("CLI", same(r.cli_in, r.cli_out)),
-            ("PAID", r.pai or "-"), ("Rate", rate),
-            ("Max duration", "-" if r.max_duration is None else duration_text(r.max_duration))]
-
-
-PROVIDER_COLUMNS = ((" #", 2), ("Provider", 18), ("Card", 18), ("Cost/min", 10),
-                    ("Connect", 8), ("Margin/min", 10))
-
-
-def providers_text(r: Result) -> Text:
-    out = Text()
-    if not r.providers:
-        out.append("Providers: none", style="dim")
-        return out
-    out.append(f"Providers, in the order they are tried ({r.currency or 'card currency'})\n",
-               style="bold")
-    head = [label.rjust(w) if i >= 3 else label.ljust(w)
-            for i, (label, w) in enumerate(PROVIDER_COLUMNS)]
-    out.append(" ".join(head) + "\n", style="dim")
-    widths = [w for _, w in PROVIDER_COLUMNS]
-    for n, c in enumerate(r.providers, 1):
-        money = [format_exact(v, r.precision) for v in (c.rate, c.connect_fee, c.margin)]
-        cells = [str(n).rjust(widths[0]), _cut(c.name, widths[1]), _cut(c.card, widths[2]),
-                 money[0].rjust(widths[3]), money[1].rjust(widths[4])]
-        out.append(" ".join(cells) + " ")
-        out.append(money[2].rjust(widths[5]) + "\n", style="red" if c.margin < 0 else "")
-    out.rstrip()
-    return out
-
-
-def trace_pairs(r: Result) -> list[tuple[str, str]]:
-    """(step number, text): the pipeline writes "4. Route: ..."."""
-    out = []
-    for line in r.trace:
-        step, dot, rest = line.partition(". ")
-        out.append((step + dot.strip(), rest) if dot and step.isdigit() else ("", line))
-    return out
-
-
-def rows(pairs: list[tuple[str, str]]) -> ComposeResult:
-    """Label and value side by side; a long value wraps under itself, not under the label."""
-    for label, value in pairs:
-        with Horizontal(classes="pair"):
-            yield Static(label, classes="key", markup=False)
-            yield Static(value, classes="value", markup=False)
-
-
-def _cut(value: str, width: int) -> str:
-    return value.ljust(width) if len(value) <= width else value[: width - 1] + "…"
-
-
-class ResultScreen(ModalScreen[str | None]):
-    """What the switch would do. Dismisses with 'edit' (s), 'open' (o) or None (esc)."""
-
-    DEFAULT_CSS = """
-    ResultScreen { align: center middle; }
-    ResultScreen > #result { width: 96; max-width: 100%; height: auto; max-height: 100%;
-        border: round $primary; background: $surface; padding: 0 1; }
-    ResultScreen #result-head { height: 1; }
-    ResultScreen #result-title { text-style: bold; width: 1fr; height: 1;
-        text-wrap: nowrap; text-overflow: ellipsis; }
-    ResultScreen #result-keys { width: auto; height: 1; padding-left: 1; color: $text-muted; }
-    ResultScreen #result-body { height: auto; max-height: 100%; }
-    ResultScreen #headline { text-style: bold; margin-bottom: 1; }
-    ResultScreen #summary, ResultScreen #trace { height: auto; }
-    ResultScreen .pair { height: auto; }
-    ResultScreen .key { width: 14; color: $text-muted; }
-    ResultScreen #trace .key { width: 4; }
-    ResultScreen .value { width: 1fr; }
-    ResultScreen #providers, ResultScreen #trace { margin-top: 1; }
-    ResultScreen .section { text-style: bold; }
-    """
-    BINDINGS = [
-        Binding("escape,q", "close", "Close", id="result.close"),
-        Binding("s", "edit", "Edit & run again", id="result.edit"),
-        Binding("o", "open", "Open customer", id="result.open"),
-        Binding("j,down", "scroll(1)", "Scroll down", show=False, id="result.down"),
-        Binding("k,up", "scroll(-1)", "Scroll up", show=False, id="result.up"),
-    ]
-
-    def __init__(self, result: Result, call_id: str | None, *, offer_open: bool = False):
-        super().__init__()
-        self.result = result
-        self.call_id = call_id
-        self.offer_open = offer_open and result.customer_id is not None
-
-    def compose(self) -> ComposeResult:
-        r = self.result
-        title = f"{self.call_id or 'Simulation (not stored)'} · {r.number_in} from {r.cli_in}"
-        keys = ["s edit"] + (["o open customer"] if self.offer_open else []) + ["esc close"]
-        with Vertical(id="result"):
-            with Horizontal(id="result-head"):
-                yield Static(title, id="result-title", markup=False)
-                yield Static(" · ".join(keys), id="result-keys")
-            with VerticalScroll(id="result-body"):
-                yield Static(headline_text(r), id="headline")
-                with Vertical(id="summary"):
-                    yield from rows(summary_pairs(r))
-                yield Static(providers_text(r), id="providers")
-                with Vertical(id="trace"):
-                    yield Static("Trace", classes="section")
-                    yield from rows(trace_pairs(r))
-
-    def on_mount(self) -> None:
-        self.query_one("#result-body").focus()
-
-    def check_action(self, action: str, parameters: tuple) -> bool | None:
-        if action == "open":
-            return self.offer_open
-        return True
-
-    def action_scroll(self, step: int) -> None:
-        self.query_one("#result-body", VerticalScroll).scroll_relative(y=step, animate=False)
-
-    def action_close(self) -> None:
-        self.dismiss(None)
-
-    def action_edit(self) -> None:
-        self.dismiss("edit")
-
-    def action_open(self) -> None:
-        if not self.offer_open:
-            raise SkipAction()
-        self.dismiss("open")

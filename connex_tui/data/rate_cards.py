@@ -1,15 +1,16 @@
-"""Rate cards, their rows, and providers (DOMAIN.md §3): reads and validated writes.
+"""Rate cards and their rows (DOMAIN.md §3): reads and validated writes.
 
 Every write bumps the configuration generation; a change to a card's rows also bumps that
 card's version and updated_at, which is how the snapshot cache knows to reload its index.
 The module functions taking a session hold the rules (references, fixed fields, when a
 card may go); RatesService and `config apply` both call them inside their transactions.
+Providers are in data/providers.py.
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
@@ -41,7 +42,6 @@ from connex_tui.engine.clock import Clock, utcnow
 from connex_tui.engine.routing_validation import (
     RateCardInput,
     RateRowInput,
-    validate_provider,
     validate_rate_card,
     validate_rate_row,
 )
@@ -50,8 +50,6 @@ from connex_tui.engine.validation import ValidationError
 CARD_FIELDS = ("name", "currency", "direction", "precision", "rounding", "provider_id")
 ROW_FIELDS = ("prefix", "destination", "rate", "connect_fee", "mcd", "pulse", "blocked",
               "effective_from")
-PROVIDER_FIELDS = ("name", "status", "host", "channels", "flow_speed")
-
 
 @dataclass(frozen=True, slots=True)
 class RateCardRow:
@@ -94,21 +92,6 @@ class RateRowView:
                 "rate": plain_decimal(self.rate), "connect_fee": plain_decimal(self.connect_fee),
                 "increment": self.increment, "blocked": self.blocked,
                 "effective_from": moment_text(self.effective_from)}
-
-
-@dataclass(frozen=True, slots=True)
-class ProviderRow:
-    id: int
-    version: int
-    name: str
-    status: str
-    host: str
-    channels: int
-    flow_speed: int
-
-    def form_values(self) -> dict[str, str | bool]:
-        return {"name": self.name, "status": self.status, "host": self.host,
-                "channels": str(self.channels), "flow_speed": str(self.flow_speed)}
 
 
 def _prefix_range(stmt, prefix: str):
@@ -264,16 +247,6 @@ async def remove_card(s: AsyncSession, card_id: int) -> None:
         raise ValidationError({"name": reason})
     await s.execute(delete(RateRow).where(RateRow.card_id == card_id))
     await s.execute(delete(RateCard).where(RateCard.id == card_id))
-
-
-async def remove_provider(s: AsyncSession, provider_id: int) -> None:
-    """Delete a provider; refused while it has rate cards (they would go with it)."""
-    cards = int(await s.scalar(select(func.count()).select_from(RateCard)
-                               .where(RateCard.provider_id == provider_id)) or 0)
-    if cards:
-        raise ValidationError({"name": f"has {cards} rate card{'s' * (cards != 1)}: "
-                                       "delete those first"})
-    await s.execute(delete(Provider).where(Provider.id == provider_id))
 
 
 async def touch_card(s: AsyncSession, card_id: int, now: datetime) -> None:
@@ -449,60 +422,7 @@ class RatesService:
                            after=after and {**after, **keyed}, at=now)
         await changed(s)
 
-    # -- providers ------------------------------------------------------------------------
-    async def providers(self) -> list[ProviderRow]:
-        async with self.db.sessions() as s:
-            found = await s.scalars(select(Provider).order_by(func.lower(Provider.name)))
-            return [ProviderRow(p.id, p.version, p.name, p.status, p.host, p.channels,
-                                p.flow_speed) for p in found]
-
-    async def create_provider(self, raw: dict) -> int:
-        self.actor.require("write")
-        data = validate_provider(raw)
-        now = self.clock()
-        async with self.db.sessions() as s, s.begin():
-            await check_unique(s, Provider.name, data.name, None, field="name",
-                               message="a provider with this name already exists")
-            values = asdict(data)
-            pid = await s.scalar(insert(Provider).values(
-                **values, version=1, created_at=now, updated_at=now).returning(Provider.id))
-            await audit.record(s, self.actor, "create", "providers", pid, customer_id=None,
-                               before=None, after=values, at=now)
-            await changed(s)
-        return pid
-
-    async def update_provider(self, provider_id: int, version: int, raw: dict) -> None:
-        self.actor.require("write")
-        data = validate_provider(raw)
-        now = self.clock()
-        async with self.db.sessions() as s, s.begin():
-            current = await get_or_404(s, Provider, provider_id, "provider")
-            if current.version != version:
-                raise StaleError("provider")
-            await check_unique(s, Provider.name, data.name, provider_id, field="name",
-                               message="a provider with this name already exists")
-            before = snapshot_of(current, PROVIDER_FIELDS)
-            values = asdict(data)
-            await update_versioned(s, Provider, provider_id, version, values, what="provider",
-                                   now=now)
-            await audit.record(s, self.actor, "update", "providers", provider_id,
-                               customer_id=None, before=before, after=values, at=now)
-            await changed(s)
-
-    async def delete_provider(self, provider_id: int) -> None:
-        """Refused while the provider has rate cards (deleting it would take them along)."""
-        self.actor.require("delete")
-        now = self.clock()
-        async with self.db.sessions() as s, s.begin():
-            current = await get_or_404(s, Provider, provider_id, "provider")
-            before = snapshot_of(current, PROVIDER_FIELDS)
-            await remove_provider(s, provider_id)
-            await audit.record(s, self.actor, "delete", "providers", provider_id,
-                               customer_id=None, before=before, after=None, at=now)
-            await changed(s)
-
 
 def _row_view(r: RateRow) -> RateRowView:
     return RateRowView(r.id, r.prefix, r.destination, r.rate, r.connect_fee, r.mcd, r.pulse,
                        r.blocked, r.effective_from)
-
