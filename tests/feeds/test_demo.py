@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 from dataclasses import replace
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -222,3 +223,97 @@ async def test_history_cdrs_are_the_engines_decisions(seeded):
         answered += r.duration_ms > 0
     assert checked > 1000 and answered > 500
     assert {"Capped Rate", "Destination Blocked"} & rejections
+
+
+# -- an interrupted seeding -------------------------------------------------------------
+class _Killed(Exception):
+    """Stands for the process being killed midway."""
+
+
+def _kill_after_the_history(monkeypatch) -> None:
+    from connex_tui.feeds.demo import seeder
+
+    async def killed(*_args, **_kw):
+        raise _Killed
+
+    monkeypatch.setattr(seeder, "write_dialogs", killed)
+
+
+SMALL = DemoOptions(customers=5, days=1, now=NOW)
+
+
+def _count(url: str, sql: str) -> int:
+    async def go():
+        db = Database(url)
+        try:
+            async with db.engine.connect() as conn:
+                return (await conn.execute(text(sql))).scalar()
+        finally:
+            await db.dispose()
+
+    return asyncio.run(go())
+
+
+def test_a_killed_seeding_leaves_no_file_and_the_next_run_succeeds(tmp_path, monkeypatch):
+    from connex_tui.feeds.demo import seed_database
+
+    path = tmp_path / "connex.db"
+    url = f"sqlite+aiosqlite:///{path}"
+    with monkeypatch.context() as m:
+        _kill_after_the_history(m)
+        with pytest.raises(_Killed):
+            asyncio.run(seed_database(url, SMALL, prepare=upgrade))
+    assert not path.exists()  # the app never opens a half-filled demo
+    summary = asyncio.run(seed_database(url, SMALL, prepare=upgrade))
+    assert summary.startswith("5 customers")
+    assert sorted(p.name for p in tmp_path.iterdir() if not p.name.endswith(("-wal", "-shm"))
+                  ) == ["connex.db"]
+    assert _count(url, "SELECT count(*) FROM customers") == 5
+    assert _count(url, "SELECT count(*) FROM operators WHERE name LIKE '(%'") == 0
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_a_database_left_half_filled_is_redone_by_the_next_run(backend, tmp_path,
+                                                               monkeypatch):
+    """Where no staging file is possible (PostgreSQL), the seeding's marker tells the next
+    run that every row is from the broken seeding."""
+    if backend == "postgresql":
+        url = os.environ.get("CONNEX_TEST_PG_URL", "").strip()
+        if not url:
+            pytest.skip("CONNEX_TEST_PG_URL not set")
+    else:
+        url = f"sqlite+aiosqlite:///{tmp_path / 'half.db'}"
+
+    async def run():
+        db = Database(url)
+        try:
+            await upgrade(db)
+            if backend == "postgresql":
+                from connex_tui.data.models import Base
+
+                tables = ", ".join(t.name for t in Base.metadata.sorted_tables)
+                async with db.engine.begin() as conn:
+                    await conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+            with monkeypatch.context() as m:
+                _kill_after_the_history(m)
+                with pytest.raises(_Killed):
+                    await seed(db, SMALL)
+            return await seed(db, SMALL)
+        finally:
+            await db.dispose()
+
+    assert asyncio.run(run()).startswith("5 customers")
+    assert _count(url, "SELECT count(*) FROM customers") == 5
+    assert _count(url, "SELECT count(*) FROM operators WHERE name LIKE '(%'") == 0
+
+
+def test_now_out_of_range_is_one_line_and_writes_nothing(tmp_path, capsys):
+    from connex_tui.cli.commands import main
+
+    path = tmp_path / "x.db"
+    for now in ("0001-01-01T00:00:00Z", "9999-12-31T23:59:59-14:00"):
+        code = main(["demo", "seed", "--now", now, "--database-url",
+                     f"sqlite+aiosqlite:///{path}"])
+        err = capsys.readouterr().err
+        assert (code, err.count("\n"), err.startswith("connex-tui: --now")) == (2, 1, True)
+    assert not path.exists()

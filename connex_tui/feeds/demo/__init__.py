@@ -10,6 +10,6 @@ Everything comes from `random.Random` streams seeded by `DemoOptions.seed` and f
 """
 
 from connex_tui.feeds.demo.options import DemoError, DemoOptions
-from connex_tui.feeds.demo.seeder import seed
+from connex_tui.feeds.demo.seeder import seed, seed_database
 
-__all__ = ["DemoError", "DemoOptions", "seed"]
+__all__ = ["DemoError", "DemoOptions", "seed", "seed_database"]
