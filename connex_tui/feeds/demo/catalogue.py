@@ -13,12 +13,9 @@ from decimal import ROUND_CEILING, Decimal
 
 import phonenumbers
 from phonenumbers import PhoneNumberType
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from connex_tui.data.models import Operator, Package, Provider, RateCard, RateCardParent, RateRow
+from connex_tui.data import seed_rows
 from connex_tui.feeds.demo.draws import dec, quantize
-from connex_tui.feeds.demo.rows import insert_rows
 
 CURRENCY_RATE = {"USD": Decimal("1"), "EUR": Decimal("0.92"), "GBP": Decimal("0.79"),
                  "CAD": Decimal("1.37")}
@@ -345,41 +342,41 @@ class Catalogue:
     def provider_cards(self, currency: str) -> list[Card]:
         return [p.cards[currency] for p in self.providers if currency in p.cards]
 
-async def write_world(s: AsyncSession, cat: Catalogue, now: datetime) -> None:
+async def write_world(s: seed_rows.Session, cat: Catalogue, now: datetime) -> None:
     long_ago = now - timedelta(days=400)
-    existing = set((await s.scalars(select(Operator.name))).all())
-    await insert_rows(s, Operator, [
+    existing = await seed_rows.operator_names(s)
+    await seed_rows.add_operators(s, [
         {"name": n, "role": r, "version": 1, "created_at": long_ago, "updated_at": long_ago}
         for n, r in (("admin", "admin"), ("noc1", "operator"), ("viewer", "viewer"))
         if n not in existing])
-    ids = await insert_rows(s, Provider, [
+    ids = await seed_rows.add_providers(s, [
         {"name": p.name, "status": "active", "host": p.host,
          "channels": 2000 if p.covers_all else 600, "flow_speed": 200 if p.covers_all else 60,
          "version": 1, "created_at": long_ago, "updated_at": long_ago}
-        for p in cat.providers], returning=True)
+        for p in cat.providers])
     cards: list[Card] = []
     for pid, p in zip(ids, cat.providers, strict=True):
         p.id = pid
         cards += list(p.cards.values())
     cards += cat.customer_cards
-    card_ids = await insert_rows(s, RateCard, [
+    card_ids = await seed_rows.add_rate_cards(s, [
         {"name": k.name, "currency": k.currency, "direction": k.direction,
          "precision": k.precision, "rounding": k.rounding,
          "provider_id": k.provider.id if k.provider else None, "version": 1,
-         "created_at": long_ago, "updated_at": long_ago} for k in cards], returning=True)
+         "created_at": long_ago, "updated_at": long_ago} for k in cards])
     rows = []
     for cid, k in zip(card_ids, cards, strict=True):
         k.id = cid
         rows += [{"card_id": cid, "prefix": r.prefix, "destination": r.destination,
                   "rate": r.rate, "connect_fee": r.fee, "mcd": r.mcd, "pulse": r.pulse,
                   "blocked": r.blocked, "effective_from": r.eff} for r in k.rows]
-    await insert_rows(s, RateRow, rows)
-    await insert_rows(s, RateCardParent, [
+    await seed_rows.add_rate_rows(s, rows)
+    await seed_rows.add_card_parents(s, [
         {"customer_card_id": k.id, "provider_card_id": p.id}
         for k in cat.customer_cards for p in cat.provider_cards(k.currency)])
 
 
-async def write_packages(s: AsyncSession, now: datetime) -> list[tuple[int, str]]:
+async def write_packages(s: seed_rows.Session, now: datetime) -> list[tuple[int, str]]:
     at = now - timedelta(days=365)
     rows = [{"name": name, "kind": kind, "currency": cur, "cost": Decimal(cost),
              "retail": Decimal(retail), "setup_cost": Decimal(sc), "setup_retail": Decimal(sr),
@@ -388,6 +385,6 @@ async def write_packages(s: AsyncSession, now: datetime) -> list[tuple[int, str]
              "created_at": at, "updated_at": at}
             for (name, kind, cur, cost, retail, sc, sr, freq, days, minimum, free,
                  regex) in _PACKAGES]
-    ids = await insert_rows(s, Package, rows, returning=True)
+    ids = await seed_rows.add_packages(s, rows)
     return [(pid, r["currency"]) for pid, r in zip(ids, rows, strict=True)]
 

@@ -19,29 +19,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
-from connex_tui.data import ledger, passwords
+from connex_tui.data import ledger, passwords, seed_rows
 from connex_tui.data.audit import diff
-from connex_tui.data.models import (
-    Alert,
-    AlertEvent,
-    AuditEntry,
-    CliRule,
-    Contact,
-    Customer,
-    CustomerPackage,
-    Did,
-    IngressRoute,
-    IpAuth,
-    Payment,
-    SipUser,
-)
 from connex_tui.engine.money import net_of_tax
 from connex_tui.feeds.demo.catalogue import REGIONS, Catalogue
 from connex_tui.feeds.demo.draws import cum, dec, digits, fill, nice, quantize
 from connex_tui.feeds.demo.options import DemoOptions
-from connex_tui.feeds.demo.rows import insert_rows
 
 DEMO_SIP_PASSWORD = "connex-demo-sip"
 SHARED_IP = "198.51.100.77"  # two customers behind one address, told apart by tech prefix
@@ -674,7 +657,7 @@ class Payments:
                 "tax": tax, "status": status, "paid_at": at, "version": 1, "created_at": at,
                 "updated_at": at}
 
-    async def write(self, session: AsyncSession, rows: list[dict],
+    async def write(self, session: seed_rows.Session, rows: list[dict],
                     adjusts: list[tuple[int, Decimal, str, datetime]], *,
                     bulk: bool = False) -> None:
         """Insert payments; credit completed ones net of tax; post adjustments.
@@ -683,7 +666,7 @@ class Payments:
         pass credits thousands of customers at once, each entry at its own time: `bulk`
         writes the same ledger rows and balance moves with one executemany each.
         """
-        ids = await insert_rows(session, Payment, rows, returning=True)
+        ids = await seed_rows.add_payments(session, rows)
         entries: list[tuple] = []
         for pid, r in zip(ids, rows, strict=True):
             if r["status"] == "completed":
@@ -701,11 +684,11 @@ class Payments:
             await ledger.post_many(session, by_at[at], at=at)
 
 
-async def write_customers(s: AsyncSession, chunk: list[Cust], payments: Payments,
+async def write_customers(s: seed_rows.Session, chunk: list[Cust], payments: Payments,
                           now: datetime, opts: DemoOptions) -> None:
     """One chunk of customers with everything they own, and the payments of those without
     a traffic history (the history pays for the others as it goes)."""
-    ids = await insert_rows(s, Customer, [c.row for c in chunk], returning=True)
+    ids = await seed_rows.add_customers(s, [c.row for c in chunk])
     for cid, c in zip(ids, chunk, strict=True):
         c.id = cid
     contacts, auth, auth_owner, sip, routes, rules, dids, pkgs = [], [], [], [], [], [], [], []
@@ -735,21 +718,21 @@ async def write_customers(s: AsyncSession, chunk: list[Cust], payments: Payments
                           "table_name": "customers", "row_id": c.id, "customer_id": c.id,
                           "changes": json.dumps(diff({"archived_at": None},
                                                      {"archived_at": c.archived_at}))})
-    await insert_rows(s, Contact, contacts)
-    for aid, c in zip(await insert_rows(s, IpAuth, auth, returning=True), auth_owner, strict=True):
+    await seed_rows.add_contacts(s, contacts)
+    for aid, c in zip(await seed_rows.add_ip_auth(s, auth), auth_owner, strict=True):
         c.auth_ids.append(aid)
-    await insert_rows(s, SipUser, sip)
-    route_ids = await insert_rows(s, IngressRoute, [r for _, r in routes], returning=True)
+    await seed_rows.add_sip_users(s, sip)
+    route_ids = await seed_rows.add_routes(s, [r for _, r in routes])
     for rid, (route, _row) in zip(route_ids, routes, strict=True):
         route.id = rid
-    await insert_rows(s, CliRule, rules)
-    await insert_rows(s, Did, dids)
-    await insert_rows(s, CustomerPackage, pkgs)
-    alert_ids = await insert_rows(s, Alert, [a for a, _ in alerts], returning=True)
-    await insert_rows(s, AlertEvent, [{**e, "alert_id": aid}
+    await seed_rows.add_cli_rules(s, rules)
+    await seed_rows.add_dids(s, dids)
+    await seed_rows.add_customer_packages(s, pkgs)
+    alert_ids = await seed_rows.add_alerts(s, [a for a, _ in alerts])
+    await seed_rows.add_alert_events(s, [{**e, "alert_id": aid}
                                   for aid, (_a, evs) in zip(alert_ids, alerts, strict=True)
                                   for e in evs])
-    await insert_rows(s, AuditEntry, audit)
+    await seed_rows.add_audit_entries(s, audit)
     # payments of customers without a traffic history (those with one pay as they go)
     rng = payments.rng
     rows: list[dict] = []

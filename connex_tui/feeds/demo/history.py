@@ -14,11 +14,9 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from decimal import ROUND_CEILING, Decimal
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
+from connex_tui.data import seed_rows
 from connex_tui.data.cdr_writer import CdrInput, write_batch
 from connex_tui.data.db import Database
-from connex_tui.data.models import Dialog
 from connex_tui.data.snapshot import load_snapshot
 from connex_tui.engine.money import billable_seconds, billed_seconds, call_charge
 from connex_tui.engine.pipeline import decide
@@ -34,7 +32,6 @@ from connex_tui.feeds.demo.catalogue import REGIONS, Catalogue, Gen
 from connex_tui.feeds.demo.customers import Cust, Payments
 from connex_tui.feeds.demo.draws import between, call_id, cum, digits, nice, quantize
 from connex_tui.feeds.demo.options import DemoOptions, Progress
-from connex_tui.feeds.demo.rows import insert_rows
 
 BATCH = 5000  # CDRs per transaction
 SWITCHES = ("198.51.100.10", "198.51.100.11")
@@ -409,7 +406,7 @@ class History:
                 await write_batch(s, cdrs, at=max(c.ended_at for c in cdrs))
 
 
-async def write_dialogs(s: AsyncSession, custs: list[Cust], history: History,
+async def write_dialogs(s: seed_rows.Session, custs: list[Cust], history: History,
                         now: datetime) -> None:
     """Calls up at `now` for a few customers, each as the engine admits it."""
     rng = random.Random(f"{history.opts.seed}:dialogs")
@@ -443,7 +440,7 @@ async def write_dialogs(s: AsyncSession, custs: list[Cust], history: History,
                 "provider_id": result.providers[0].provider_id,
                 "dialled": c.routes[0].tech_prefix + number, "cli": cli,
                 "state": state, "started_at": started, "answered_at": answered})
-    await insert_rows(s, Dialog, rows)
+    await seed_rows.add_dialogs(s, rows)
 
 
 def rated(snap: Snapshot, result: Result, choice: ProviderChoice, duration_ms: int,

@@ -8,14 +8,12 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, timedelta
 from pathlib import Path
 
-from connex_tui.data import search, seeding
+from connex_tui.data import search, seed_rows, seeding
 from connex_tui.data.db import Database
-from connex_tui.data.models import Did
 from connex_tui.feeds.demo.catalogue import Catalogue, write_packages, write_world
 from connex_tui.feeds.demo.customers import Cust, Factory, Payments, write_customers
 from connex_tui.feeds.demo.history import History, size_credit, write_dialogs
 from connex_tui.feeds.demo.options import DemoError, DemoOptions, Progress
-from connex_tui.feeds.demo.rows import fix_sequences, insert_rows
 from connex_tui.feeds.demo.showcase import simulate_showcase, write_showcase
 
 CHUNK = 2000  # customers per transaction in the set-up pass
@@ -54,7 +52,7 @@ async def seed(db: Database, opts: DemoOptions, progress: Progress | None = None
             size_credit(c, cat, opts.seed)
         async with db.sessions() as s, s.begin():
             await write_customers(s, chunk, payments, now, opts)
-            await fix_sequences(s)
+            await seed_rows.fix_sequences(s)
         all_ids += [c.id for c in chunk]
         cdr_custs += [c for c in chunk if c.cdr]
         pool += [c for c in chunk if c.idx < 40]
@@ -65,7 +63,7 @@ async def seed(db: Database, opts: DemoOptions, progress: Progress | None = None
         if progress:
             progress(done, total)
     async with db.sessions() as s, s.begin():  # numbers in stock, not sold yet
-        await insert_rows(s, Did, [factory.did("GB" if i % 2 else "US", None, now - timedelta(
+        await seed_rows.add_dids(s, [factory.did("GB" if i % 2 else "US", None, now - timedelta(
             days=opts.days + 30)) for i in range(min(25, 5 + opts.customers // 4))])
     history = History(db, cat, cdr_custs, opts, now, payments, progress, done, total,
                       opts.history_customers * DAY_WEIGHT)
@@ -73,7 +71,7 @@ async def seed(db: Database, opts: DemoOptions, progress: Progress | None = None
     async with db.sessions() as s, s.begin():
         await write_dialogs(s, cdr_custs, history, now)
         await search.reindex(s, all_ids)
-        await fix_sequences(s)
+        await seed_rows.fix_sequences(s)
         showcase = await write_showcase(s, cat, pool, now, opts.seed)
     sims = await simulate_showcase(db, showcase, now, opts.seed)
     async with db.sessions() as s, s.begin():
