@@ -42,6 +42,7 @@ bench: $(STAMP) $(DEMO_DB)
 	$(BIN)/python bench/rating.py
 	$(BIN)/python bench/simulate_batch.py --database $(DEMO_DB)
 	$(BIN)/python bench/regex_budget.py --database $(DEMO_DB)
+	$(BIN)/python bench/form_paint.py
 
 clean:
 	rm -rf $(VENV) .demo .pytest_cache

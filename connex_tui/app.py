@@ -189,7 +189,7 @@ class ConnexApp(App):
             await self.services.customers.update(detail.id, detail.version, raw)
             return True
 
-        saved = await self.push_screen_wait(customer_form(detail.form_values(), save))
+        saved = await self.push_screen_wait(customer_form(self, detail.form_values(), save))
         if saved:
             self.flash("Saved")
         return bool(saved)

@@ -95,6 +95,42 @@ def test_bad_arguments_exit_2(url, tmp_path, capsys, args, message):
     assert rows(url) == []
 
 
+@pytest.mark.skipif(not __import__("os").path.exists("/dev/zero"), reason="no /dev/zero")
+def test_import_of_an_endless_file_is_one_line_naming_file_and_line(url, capsys):
+    assert run(url, "rates", "import", "Retail", "/dev/zero") == 1
+    err = capsys.readouterr().err.splitlines()
+    assert err[0] == "/dev/zero: line 1: longer than 4096 bytes: not a rate row"
+    assert err[1].startswith("Retail: nothing imported") and len(err) == 2
+    assert rows(url) == []
+
+
+@pytest.mark.parametrize("when", ["0001-01-01T00:00:00Z", "9999-12-31T23:59:59-14:00"])
+def test_dates_out_of_range_are_one_line_never_a_traceback(url, tmp_path, capsys, when):
+    src = tmp_path / "in.csv"
+    src.write_text(HEADER + "44,UK,0.0125,0,60/60\n")
+    assert run(url, "rates", "import", "Retail", str(src), "--effective-from", when) == 2
+    assert capsys.readouterr().err == \
+        "connex-tui: --effective-from: must be between 1970-01-01 and 2199-12-31\n"
+    src.write_text(HEADER.strip() + ",effective_from\n44,UK,0.0125,0,60/60," + when + "\n")
+    assert run(url, "rates", "import", "Retail", str(src)) == 1
+    assert capsys.readouterr().err.startswith(
+        f"{src}: line 2: effective_from: must be between 1970-01-01 and 2199-12-31\n")
+    assert run(url, "demo", "seed", "--now", when) == 2
+    assert capsys.readouterr().err == \
+        "connex-tui: --now: must be between 1970-01-01 and 2199-12-31\n"
+    assert rows(url) == []
+
+
+def test_import_output_escapes_the_file_name(url, tmp_path, capsys):
+    src = tmp_path / "in\x1b]0;pwned\x07.csv"
+    src.write_text(HEADER + "44,UK\u202e,0.0125,0,60/60\n")
+    assert run(url, "rates", "import", "Retail", str(src)) == 1
+    err = capsys.readouterr().err
+    assert "\x1b" not in err and "\x07" not in err and "\u202e" not in err
+    assert "in\\x1b]0;pwned\\x07.csv: line 2: destination: control characters are not " \
+           "allowed" in err
+
+
 def test_argparse_errors_exit_2(url, capsys):
     with pytest.raises(SystemExit) as exc:
         run(url, "rates", "import", "Retail")  # FILE missing
@@ -165,6 +201,29 @@ def test_config_apply_errors_exit_1_and_write_nothing(url, tmp_path, capsys):
         assert conn.execute("SELECT count(*) FROM providers").fetchone() == (0,)
 
 
+def test_config_apply_refuses_a_wide_ingress_ip_unless_allowed(url, tmp_path, capsys):
+    path = tmp_path / "wide.yaml"
+    path.write_text(example_file(tmp_path).read_text().replace("- host: 192.0.2.10",
+                                                               "- host: 0.0.0.0/0"))
+    for extra in (["--dry-run"], []):
+        assert run(url, "config", "apply", str(path), *extra) == 1
+        captured = capsys.readouterr()
+        assert captured.err.splitlines() == [
+            f"{path}: warning: customers[0].ip_auth[0].host: 0.0.0.0/0 is every IPv4 "
+            "address: anyone on the internet could call as this customer",
+            f"{path}: nothing written (1 authentication warning: check, then apply with "
+            "--allow-wide-auth)"]
+        assert captured.out == ""
+    with sqlite3.connect(url.split(":///", 1)[1]) as conn:
+        assert conn.execute("SELECT count(*) FROM ip_auth").fetchone() == (0,)
+    assert run(url, "config", "apply", str(path), "--allow-wide-auth") == 0
+    captured = capsys.readouterr()
+    assert "warning: customers[0].ip_auth[0].host: 0.0.0.0/0 is every" in captured.err
+    assert captured.out.splitlines()[-1] == "17 changes applied"
+    assert run(url, "config", "apply", str(path)) == 0  # accepted once: no change, no nag
+    assert capsys.readouterr().out == "no changes: the database already matches\n"
+
+
 @pytest.mark.parametrize("args, message", [
     (["config", "apply", "{missing}"], "cannot read"),
     (["--readonly", "config", "apply", "{doc}"], "read-only"),
@@ -202,6 +261,6 @@ def test_replace_with_a_future_effective_from_is_refused(url, tmp_path, capsys):
     src.write_text(HEADER + "33,France,0.0100,0,60/60\n")
     capsys.readouterr()
     assert run(url, "rates", "import", "Retail", str(src), "--replace",
-               "--effective-from", "2999-01-01") == 2
+               "--effective-from", "2199-01-01") == 2
     assert "delete the rates in force now" in capsys.readouterr().err
     assert rows(url) == [("44", "UK", 12500)]

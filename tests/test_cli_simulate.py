@@ -249,3 +249,80 @@ def test_batch_loads_the_configuration_once(url, tmp_path, capsys, monkeypatch):
     assert len(capsys.readouterr().out.splitlines()) == 50
     assert len(loads) == 1
 
+
+
+def test_every_kind_of_bad_batch_line_is_reported_and_the_batch_goes_on(url, capsys,
+                                                                        tmp_path):
+    good = b"442071234567,441234567,192.0.2.9,\n"
+    path = tmp_path / "calls.csv"
+    path.write_bytes(
+        b"number,cli,ip,at\n" + good
+        + b"442071234567,1,192.0.2.300,\n"                       # 3 bad IP
+        + b"442071234567,1,192.0.2.9,9999-12-31T23:59:59-14:00\n"  # 4 date overflow
+        + b"442071234567,1,192.0.2.9,0001-01-01T00:00:00Z\n"      # 5 date underflow
+        + b"442071234567,1\x1b[2J,192.0.2.9,\n"                  # 6 ESC in the CLI
+        + "442071234567,1\u202e,192.0.2.9,\n".encode()            # 7 bidi override
+        + b"442071234567,\xff\xfe,192.0.2.9,\n"                  # 8 not UTF-8
+        + b"442071234567," + b"1" * 10_000 + b",192.0.2.9,\n"     # 9 overlong field
+        + b"442071234567,1\n"                                     # 10 too few fields
+        + b"442071234567,1,192.0.2.9,,extra\n"                    # 11 too many
+        + b'442071234567,"1,192.0.2.9,\n'                         # 12 open quote
+        + b"\x00,\x00,\x00,\n"                                    # 13 NULs
+        + good)                                                   # 14
+    assert sim(url, "--batch", str(path), "--at", "2025-03-14T12:30:00Z") == 0
+    captured = capsys.readouterr()
+    assert captured.err == ""
+    objs = [json.loads(line) for line in captured.out.splitlines()]
+    assert [o["line"] for o in objs] == list(range(2, 15))
+    assert objs[0]["decision"] == objs[-1]["decision"] == "allow"
+    errors = {o["line"]: o["error"] for o in objs if "error" in o}
+    assert errors == {
+        3: "ip: not an IP address (e.g. 192.0.2.10 or 2001:db8::1)",
+        4: "at: must be between 1970-01-01 and 2199-12-31",
+        5: "at: must be between 1970-01-01 and 2199-12-31",
+        6: "cli: control characters are not allowed",
+        7: "cli: control characters are not allowed",
+        8: "not UTF-8 text",
+        9: "longer than 4096 bytes",
+        10: "4 fields expected, found 2",
+        11: "4 fields expected, found 5",
+        12: errors[12],
+        13: "number: control characters are not allowed; cli: control characters are not "
+            "allowed; ip: control characters are not allowed",
+    }
+    assert errors[12].startswith("not valid CSV")
+    assert "\x1b" not in captured.out and "\u202e" not in captured.out
+
+
+def test_a_batch_that_never_ends_a_line_stops_with_one_line(url, capsys, tmp_path):
+    path = tmp_path / "calls.csv"
+    path.write_bytes(b"number,ip\n442071234567,192.0.2.9\n" + b"4" * (2 << 20))
+    assert sim(url, "--batch", str(path)) == 2
+    captured = capsys.readouterr()
+    assert [json.loads(x)["line"] for x in captured.out.splitlines()] == [2]
+    assert captured.err == (f"connex-tui simulate: {path}: line 3: longer than 4096 bytes: "
+                            "not a list of calls\n")
+
+
+@pytest.mark.parametrize("option", ["--cli", "--number", "--ip", "--user", "--password",
+                                    "--at", "--switch-ip"])
+def test_undecodable_arguments_are_one_line_exit_2(url, capsys, option):
+    import os
+
+    bad = os.fsdecode(b"a\xff")  # what Python makes of a non-UTF-8 argv byte
+    args = {"--number": "442071234567", "--ip": "192.0.2.9", option: bad}
+    if option in ("--user", "--password"):
+        args = {"--user": "alice1", "--password": "x" * 12, **args}
+    assert sim(url, *[x for kv in args.items() for x in kv]) == 2
+    err = capsys.readouterr().err
+    assert err == f"connex-tui simulate: {option}: not valid UTF-8 text\n"
+    assert stored(url) == []
+
+
+def test_date_overflow_in_at_is_one_line_exit_2(url, capsys):
+    for when in ("0001-01-01T00:00:00Z", "9999-12-31T23:59:59-14:00"):
+        assert sim(url, "--number", "4420", "--ip", "192.0.2.9", "--at", when) == 2
+        assert capsys.readouterr().err == \
+            "connex-tui simulate: --at: must be between 1970-01-01 and 2199-12-31\n"
+        assert sim(url, "--batch", "/nonexistent.csv", "--at", when) == 2
+        assert "--at: must be between" in capsys.readouterr().err

@@ -79,7 +79,10 @@ def run(cfg: Config, args) -> int:
     if not args.ip and not args.user:
         return _err("give --ip or --user (the switch finds the customer by one of them)")
     if args.password == "-":
-        args.password = sys.stdin.readline().rstrip("\r\n")
+        try:
+            args.password = sys.stdin.readline(1024).rstrip("\r\n")
+        except UnicodeDecodeError:
+            return _err("--password: not valid UTF-8 text")
     from connex_tui.engine.call_validation import validate_call
     from connex_tui.engine.validation import ValidationError
 
@@ -130,6 +133,7 @@ async def _batch(cfg: Config, args) -> int:
     from connex_tui.engine.call_validation import ip_address, moment
     from connex_tui.engine.clock import utcnow
     from connex_tui.engine.present import json_line
+    from connex_tui.engine.textsafe import safe_text
     from connex_tui.feeds.simulate_batch import BatchFileError, run_batch
 
     try:
@@ -140,22 +144,22 @@ async def _batch(cfg: Config, args) -> int:
         switch_ip = ip_address(args.switch_ip)
     except ValueError as exc:
         return _err(f"--switch-ip: {exc}")
-    try:
-        fh = (sys.stdin if args.batch == "-" else
-              open(args.batch, encoding="utf-8-sig", newline=""))  # noqa: SIM115
+    name = safe_text(args.batch)
+    try:  # bytes: each line is decoded on its own, so one bad line is one error object
+        fh = (sys.stdin.buffer if args.batch == "-" else open(args.batch, "rb"))  # noqa: SIM115
     except OSError as exc:
-        return _err(f"cannot read {args.batch}: {exc.strerror}")
+        return _err(f"cannot read {name}: {exc.strerror}")
     db, calls = await _open(cfg)
     write = sys.stdout.write
     try:
         async for obj in run_batch(calls, fh, at=at, switch_ip=switch_ip, store=args.store):
             write(json_line(obj) + "\n")
     except BatchFileError as exc:
-        return _err(f"{args.batch}: {exc}")
-    except (UnicodeDecodeError, OSError) as exc:
-        return _err(f"cannot read {args.batch}: {exc}")
+        return _err(f"{name}: {safe_text(exc)}")
+    except OSError as exc:
+        return _err(f"cannot read {name}: {exc.strerror or exc}")
     finally:
-        if fh is not sys.stdin:
+        if fh is not sys.stdin.buffer:
             fh.close()
         await db.dispose()
     sys.stdout.flush()

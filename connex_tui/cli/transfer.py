@@ -54,8 +54,11 @@ applying twice changes nothing. A nested list that is present (cards, rates,
 ip_auth, sip_users, routes, cli_rules) is complete: rows it lacks are deleted.
 Top-level entities the file does not name stay unless --prune; customers are
 never deleted. --dry-run prints what would change and writes nothing.
-Exit codes: 0 applied (or nothing to do), 1 errors in the document (listed on
-stderr), 2 bad arguments, unreadable file or no permission."""
+A new or moved ingress IP wider than /8 (/32 for IPv6), or one another customer
+also uses, is a warning line on stderr, and nothing is written unless
+--allow-wide-auth.
+Exit codes: 0 applied (or nothing to do), 1 errors in the document or unaccepted
+warnings (listed on stderr), 2 bad arguments, unreadable file or no permission."""
 
 
 def _add_db_url(p: argparse.ArgumentParser) -> None:
@@ -104,6 +107,9 @@ def add_parsers(sub) -> None:
     capp.add_argument("--prune", action="store_true",
                       help="also delete providers, rate cards and scripts the file does not "
                            "name (admin)")
+    capp.add_argument("--allow-wide-auth", action="store_true",
+                      help="accept ingress IPs wider than /8 (/32 for IPv6) or shared with "
+                           "another customer (refused otherwise, with a warning)")
     _add_db_url(capp)
 
 
@@ -145,6 +151,7 @@ async def _rates_import(cfg: Config, args) -> int:
     from connex_tui.data.access import Actor, NotFound, PermissionDenied
     from connex_tui.data.db import Database, upgrade
     from connex_tui.engine.route_fields import moment
+    from connex_tui.engine.textsafe import safe_text
     from connex_tui.feeds.rates_csv import import_csv
 
     try:
@@ -155,7 +162,7 @@ async def _rates_import(cfg: Config, args) -> int:
     try:
         size = os.path.getsize(args.file)
     except OSError as exc:
-        _err(f"cannot read {args.file}: {exc.strerror}")
+        _err(f"cannot read {safe_text(args.file)}: {exc.strerror}")
         return 2
     progress = Progress("importing") if size >= PROGRESS_MIN_BYTES else None
     db = Database.for_config(cfg)
@@ -167,20 +174,21 @@ async def _rates_import(cfg: Config, args) -> int:
             effective_from=effective_from, skip_bad=args.skip_bad, replace=args.replace,
             progress=progress)
     except (NotFound, PermissionDenied, ValueError) as exc:
-        _err(str(exc))
+        _err(safe_text(exc))
         return 2
     except OSError as exc:
-        _err(f"cannot read {args.file}: {exc.strerror}")
+        _err(f"cannot read {safe_text(args.file)}: {exc.strerror}")
         return 2
     finally:
         await db.dispose()
+    name = safe_text(args.file)
     for error in report.errors:
-        print(safe_text(f"{args.file}: {error}"), file=sys.stderr)
+        print(f"{name}: {safe_text(error)}", file=sys.stderr)
     if report.bad > len(report.errors):
-        print(safe_text(f"{args.file}: … and {report.bad - len(report.errors)} more bad rows"),
+        print(f"{name}: … and {report.bad - len(report.errors)} more bad rows",
               file=sys.stderr)
     took = f" in {time.monotonic() - started:.1f} s"
-    print(safe_text(report.summary() + took),
+    print(safe_text(report.summary()) + took,
           file=sys.stdout if report.written else sys.stderr)
     return 1 if report.bad else 0
 
@@ -247,13 +255,15 @@ async def _config_export(cfg: Config, args) -> int:
 async def _config_apply(cfg: Config, args) -> int:
     from connex_tui.data.access import Actor, PermissionDenied, StaleError
     from connex_tui.data.db import Database, upgrade
+    from connex_tui.engine.textsafe import safe_text
     from connex_tui.feeds.config_apply import apply_config
 
     db = Database.for_config(cfg)
     try:
         await upgrade(db)
         report = await apply_config(db, Actor(cfg.operator, cfg.role), args.file,
-                                    dry_run=args.dry_run, prune=args.prune)
+                                    dry_run=args.dry_run, prune=args.prune,
+                                    allow_wide_auth=args.allow_wide_auth)
     except PermissionDenied as exc:
         _err(str(exc))
         return 2
@@ -265,14 +275,19 @@ async def _config_apply(cfg: Config, args) -> int:
         return 2
     finally:
         await db.dispose()
-    for warning in report.warnings:
-        print(f"{args.file}: warning: {warning}", file=sys.stderr)
+    for warning in report.warnings:  # slow patterns, wide or shared ingress IPs
+        print(f"{safe_text(args.file)}: warning: {safe_text(warning)}", file=sys.stderr)
     if report.errors:
         for error in report.errors:
             print(safe_text(f"{args.file}: {error}"), file=sys.stderr)
         n = len(report.errors)
         print(safe_text(f"{args.file}: nothing written ({n} error{'s' * (n != 1)})"),
               file=sys.stderr)
+        return 1
+    if report.refused:
+        n = report.auth_warnings
+        print(f"{safe_text(args.file)}: nothing written ({n} authentication warning"
+              f"{'s' * (n != 1)}: check, then apply with --allow-wide-auth)", file=sys.stderr)
         return 1
     for change in report.changes:
         print(change)

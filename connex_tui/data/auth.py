@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 from dataclasses import asdict, dataclass
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import delete, insert, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from connex_tui.data import audit, passwords
@@ -24,6 +24,7 @@ from connex_tui.data.config_write import (
 )
 from connex_tui.data.db import Database
 from connex_tui.data.models import Customer, IngressRoute, IpAuth, SipUser
+from connex_tui.engine.auth_validation import hosts_overlap, wide_network
 from connex_tui.engine.clock import Clock, utcnow
 from connex_tui.engine.routing_validation import (
     IpAuthInput,
@@ -168,6 +169,45 @@ async def check_host(s: AsyncSession, customer_id: int, data: IpAuthInput,
             raise ValidationError({"host": problem})
 
 
+class NeedsConfirmation(Exception):
+    """A valid write the operator must confirm first (nothing was written): the form asks,
+    `config apply` wants --allow-wide-auth."""
+
+    def __init__(self, warnings: list[str]):
+        super().__init__("; ".join(warnings))
+        self.warnings = warnings
+
+
+async def auth_warnings(s: AsyncSession, customer_id: int, data: IpAuthInput,
+                        own_id: int | None) -> list[str]:
+    """What must be confirmed before ingress `data` is saved for `customer_id` ([] if
+    nothing): a network wider than /8 (IPv4) or /32 (IPv6), or addresses that another
+    customer's ingress entries cover too. The one place of this rule: the form and `config
+    apply` only show it. An edit that keeps host and direction was confirmed before."""
+    if data.direction != "ingress":
+        return []
+    if own_id is not None:
+        old = (await s.execute(select(IpAuth.host, IpAuth.direction)
+                               .where(IpAuth.id == own_id))).first()
+        if old is not None and tuple(old) == (data.host, "ingress"):
+            return []
+    warnings = [w for w in (wide_network(data.host),) if w]
+    stmt = (select(IpAuth.host, Customer.name)
+            .join(Customer, Customer.id == IpAuth.customer_id)
+            .where(IpAuth.direction == "ingress", IpAuth.customer_id != customer_id,
+                   Customer.archived_at.is_(None)))
+    if "/" not in data.host:  # an address: only the same address or a network holds it
+        stmt = stmt.where(or_(IpAuth.host == data.host, IpAuth.host.contains("/")))
+    names = sorted({name for host, name in await s.execute(stmt)
+                    if hosts_overlap(host, data.host)})
+    if names:
+        shown = ", ".join(names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3
+                                        else "")
+        warnings.append(f"{data.host} is also an ingress IP of {shown}: a call from it "
+                        "could be taken for either customer's")
+    return warnings
+
+
 async def sip_secrets(username: str, password: str) -> dict[str, str]:
     """The stored form of a SIP password: argon2 password_hash and digest ha1. argon2
     takes tens of milliseconds of CPU: it runs off the event loop, and callers hash before
@@ -183,6 +223,14 @@ def check_sip_rename(old_username: str, new_username: str, new_password: bool) -
                                            "digest HA1 includes the username)"})
 
 
+async def _require_confirmation(s: AsyncSession, customer_id: int, data: IpAuthInput,
+                                own_id: int | None, confirmed: bool) -> None:
+    if not confirmed:
+        warnings = await auth_warnings(s, customer_id, data, own_id)
+        if warnings:
+            raise NeedsConfirmation(warnings)
+
+
 class AuthService:
     def __init__(self, db: Database, actor: Actor, clock: Clock = utcnow):
         self.db = db
@@ -196,13 +244,17 @@ class AuthService:
                                     .order_by(IpAuth.id))
             return [_ip_row(r) for r in found]
 
-    async def create_ip_auth(self, customer_id: int, raw: dict) -> int:
+    async def create_ip_auth(self, customer_id: int, raw: dict, *,
+                             confirmed: bool = False) -> int:
+        """NeedsConfirmation (nothing written) for a wide or shared ingress IP unless
+        `confirmed`."""
         self.actor.require("write")
         data = validate_ip_auth(raw)
         now = self.clock()
         async with self.db.sessions() as s, s.begin():
             await get_or_404(s, Customer, customer_id, "customer")
             await check_host(s, customer_id, data, None)
+            await _require_confirmation(s, customer_id, data, None, confirmed)
             values = asdict(data)
             entry_id = await s.scalar(insert(IpAuth).values(
                 customer_id=customer_id, **values, version=1, created_at=now,
@@ -212,7 +264,8 @@ class AuthService:
             await changed(s, customer_id)
         return entry_id
 
-    async def update_ip_auth(self, entry_id: int, version: int, raw: dict) -> None:
+    async def update_ip_auth(self, entry_id: int, version: int, raw: dict, *,
+                             confirmed: bool = False) -> None:
         self.actor.require("write")
         data = validate_ip_auth(raw)
         now = self.clock()
@@ -221,6 +274,7 @@ class AuthService:
             if current.version != version:
                 raise StaleError("IP-auth entry")
             await check_host(s, current.customer_id, data, entry_id)
+            await _require_confirmation(s, current.customer_id, data, entry_id, confirmed)
             before = snapshot_of(current, IP_FIELDS)
             values = asdict(data)
             await update_versioned(s, IpAuth, entry_id, version, values,

@@ -25,6 +25,7 @@ from connex_tui.data.access import (
     SchemaMismatch,
     StorageError,
 )
+from connex_tui.engine import present
 
 # The newest migration; tests check it equals Alembic's head. Start-up compares it with the
 # database so that Alembic (slow to import) only loads when there is something to apply.
@@ -99,8 +100,7 @@ def translated(db: Database | None):
 
 def printable(s: str, limit: int = 200) -> str:
     """One line, control characters shown escaped, at most `limit` characters."""
-    s = "".join(c if c.isprintable() else repr(c)[1:-1] for c in s)
-    return s if len(s) <= limit else s[:limit - 1] + "…"
+    return present.clip(present.text(s), limit)
 
 
 def _reason(exc: BaseException) -> tuple[str, str | None]:

@@ -3,10 +3,12 @@ users. Re-exported by routing_validation, the one import place for routing valid
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from dataclasses import dataclass
 
 from connex_tui.engine import route_fields as f
+from connex_tui.engine.textsafe import refuse_controls, safe_text
 from connex_tui.engine.validation import _Collector, boolean, choice, integer, text
 
 AUTH_DIRECTIONS = ("ingress", "egress")
@@ -47,7 +49,7 @@ def codecs(value) -> str:
             continue
         name = known.get(item.lower())
         if name is None:
-            raise ValueError(f"unknown codec '{item}' (known: {' '.join(CODECS)})")
+            raise ValueError(f"unknown codec '{safe_text(item)}' (known: {' '.join(CODECS)})")
         if name not in out:
             out.append(name)
     if not out:
@@ -93,6 +95,40 @@ def validate_ip_auth(raw: dict) -> IpAuthInput:
     return out
 
 
+# -- what an operator must confirm (DOMAIN.md §6) ------------------------------------------
+# An ingress network lets every address in it call as the customer. One switch farm is a
+# handful of addresses; a prefix shorter than /8 (IPv4) or /32 (IPv6) is a slip or a hole.
+WIDE_PREFIX = {4: 8, 6: 32}
+
+
+def _network(host: str) -> ipaddress.IPv4Network | ipaddress.IPv6Network | None:
+    try:
+        return ipaddress.ip_network(host, strict=False)
+    except ValueError:
+        return None  # a host name (egress only)
+
+
+def wide_network(host: str) -> str | None:
+    """Why an ingress `host` (a validated normal form) is dangerously wide, or None."""
+    net = _network(host)
+    if net is None or net.prefixlen >= WIDE_PREFIX[net.version]:
+        return None
+    if net.prefixlen == 0:
+        return (f"{host} is every IPv{net.version} address: anyone on the internet could "
+                "call as this customer")
+    size = f"{net.num_addresses:,}" if net.version == 4 else f"2^{128 - net.prefixlen}"
+    return (f"{host} covers {size} addresses (shorter than /{WIDE_PREFIX[net.version]}): "
+            "anyone in it could call as this customer")
+
+
+def hosts_overlap(a: str, b: str) -> bool:
+    """Whether two IP-auth hosts share an address (a network holding the other, or equal)."""
+    na, nb = _network(a), _network(b)
+    if na is None or nb is None:
+        return a == b
+    return na.version == nb.version and na.overlaps(nb)
+
+
 @dataclass(frozen=True, slots=True)
 class SipUserInput:
     username: str
@@ -123,12 +159,11 @@ def sip_password(value: str, *, required: bool) -> str:
         if required:
             raise ValueError("required (or choose generate)")
         return ""
-    if len(raw) < SIP_PASSWORD_MIN:
-        raise ValueError(f"at least {SIP_PASSWORD_MIN} characters")
     if len(raw) > 128:
         raise ValueError("at most 128 characters")
-    if any(ord(ch) < 32 or ord(ch) == 127 for ch in raw):
-        raise ValueError("must be one line without control characters")
+    refuse_controls(raw)
+    if len(raw) < SIP_PASSWORD_MIN:
+        raise ValueError(f"at least {SIP_PASSWORD_MIN} characters")
     return raw
 
 

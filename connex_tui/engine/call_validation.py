@@ -11,6 +11,7 @@ from functools import lru_cache
 
 from connex_tui.engine import route_fields
 from connex_tui.engine.snapshot import CallInput
+from connex_tui.engine.textsafe import refuse_controls
 from connex_tui.engine.validation import _Collector, text
 
 MAX_NUMBER = 32  # a tech prefix plus an E.164 number
@@ -51,6 +52,14 @@ def moment(value) -> datetime | None:
     return route_fields.moment(value, example="not an ISO time (e.g. 2026-11-25T12:00:00Z)")
 
 
+def _password(value) -> str:
+    """As typed (spaces count), bounded, one line of valid text: it is hashed, never shown."""
+    raw = str(value)
+    if len(raw) > 128:
+        raise ValueError("at most 128 characters")
+    return refuse_controls(raw)
+
+
 def validate_call(raw: dict) -> CallInput:
     """Fields: number, cli, ip, sip_user, sip_password, switch_ip, at. A call needs a source
     IP or a SIP user, as the switch needs one of them to find the customer."""
@@ -60,7 +69,7 @@ def validate_call(raw: dict) -> CallInput:
     ip = c.check("ip", ip_address, raw.get("ip", ""))
     user = c.check("sip_user", text, str(raw.get("sip_user") or ""), max_len=64,
                    single_line=True)
-    password = str(raw.get("sip_password") or "")
+    password = c.check("sip_password", _password, raw.get("sip_password") or "") or ""
     switch_ip = c.check("switch_ip", ip_address, raw.get("switch_ip", ""))
     at = c.check("at", moment, raw.get("at", ""))
     if ip == "" and user == "":

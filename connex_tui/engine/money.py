@@ -17,8 +17,9 @@ ROUNDING = {
     "half_down": ROUND_HALF_DOWN,
 }
 
-# Plain decimal only: optional sign, digits, optional fraction. No exponent, no grouping.
-_MONEY_RE = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)$")
+# Plain decimal only: optional sign, ASCII digits, optional fraction. No exponent, no
+# grouping, and no other script's digits (Decimal('٠.٠١') is 0.01: not what was typed).
+_MONEY_RE = re.compile(r"[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)")
 
 
 class MoneyFormatError(ValueError):
@@ -40,7 +41,7 @@ def from_micro(units: int) -> Decimal:
 def parse_money(text: str, *, max_decimals: int = 6) -> Decimal:
     """Parse operator input. Scientific notation, grouping and >6 decimals are refused."""
     raw = text.strip()
-    if not _MONEY_RE.match(raw):
+    if not _MONEY_RE.fullmatch(raw):
         raise MoneyFormatError("must be a plain number like 12.50")
     value = Decimal(raw)
     exponent = value.as_tuple().exponent

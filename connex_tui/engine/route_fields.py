@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 
 from connex_tui.engine.regex_guard import GuardedPattern, compile_guarded
+from connex_tui.engine.textsafe import refuse_controls, safe_text
 from connex_tui.engine.validation import MAX_INT, integer
 
 STRATEGY_MODES = ("lcr", "reverse_lcr", "priority", "weighted", "round_robin", "drop")
@@ -44,6 +45,11 @@ def digits(value, *, extra: str = "", max_len: int = MAX_PREFIX, required: bool 
     return raw
 
 
+def ascii_digits(raw: str) -> bool:
+    """0-9 only: str.isdigit() also takes other scripts' digits ('٤٤', '²')."""
+    return raw.isascii() and raw.isdigit()
+
+
 def compile_regex(pattern: str) -> GuardedPattern:
     """An operator's regex, compiled through the engine's guard (ValueError if refused)."""
     return compile_guarded(pattern)
@@ -67,8 +73,8 @@ def names(value) -> tuple[str, ...]:
         name = plain(item).strip()
         if name and name not in out:
             if len(name) > 100:
-                raise ValueError(f"'{name[:20]}…' is longer than 100 characters")
-            out.append(name)
+                raise ValueError(f"'{safe_text(name[:20])}…' is longer than 100 characters")
+            out.append(refuse_controls(name))
     return tuple(out)
 
 
@@ -102,12 +108,12 @@ def ip_or_network(value: str) -> str:
 
 
 def _looks_like_ip(raw: str) -> bool:
-    return ":" in raw or "/" in raw or raw.replace(".", "").isdigit()
+    return ":" in raw or "/" in raw or ascii_digits(raw.replace(".", ""))
 
 
 def auth_host(value, *, allow_hostname: bool) -> str:
     """IP-auth host: address or CIDR; a host name only where allowed (egress)."""
-    raw = plain(value).strip()
+    raw = refuse_controls(plain(value).strip())
     if not raw:
         raise ValueError("required")
     if _looks_like_ip(raw):
@@ -121,7 +127,7 @@ def auth_host(value, *, allow_hostname: bool) -> str:
 def host_port(value) -> str:
     """Provider host: IPv4, IPv6 (bracketed when a port follows) or host name, with an
     optional :port."""
-    raw = plain(value).strip()
+    raw = refuse_controls(plain(value).strip())
     if not raw:
         return ""
     host, port = raw, None
@@ -158,6 +164,7 @@ def networks(value) -> str:
     for item in _SPLIT_RE.split("\n".join(lines(value))):
         if not item:
             continue
+        refuse_controls(item)
         try:
             net = str(ipaddress.ip_network(item, strict=True))
         except ValueError:
@@ -182,11 +189,19 @@ def increment(value) -> tuple[int, int]:
         raise ValueError(f"MCD/Pulse: {exc} (MCD ≥ 0, Pulse ≥ 1)") from None
 
 
+# Dates an operator can mean: outside them datetime arithmetic overflows (year 1 minus a
+# day, year 9999 in a western zone) and no rate or call belongs there anyway.
+EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+LATEST = datetime(2200, 1, 1, tzinfo=UTC)  # exclusive
+RANGE_MESSAGE = "must be between 1970-01-01 and 2199-12-31"
+
+
 def moment(value, *,
            example: str = "write an ISO date like 2026-01-31 or 2026-01-31T08:00"
            ) -> datetime | None:
     """ISO date or date-time; UTC when no zone is given; empty = None (always). `example`
-    is the message for text that is not one."""
+    is the message for text that is not one; a time outside EARLIEST..LATEST is refused.
+    The one ISO-time parser: options, CSV and YAML fields and the call validator use it."""
     if value is None or value == "":
         return None
     if isinstance(value, datetime):
@@ -197,13 +212,19 @@ def moment(value, *,
         raw = plain(value).strip()
         if not raw:
             return None
+        if len(raw) > 40:  # the longest ISO form is 32 characters
+            raise ValueError(example)
         try:
             dt = datetime.fromisoformat(raw)
         except ValueError:
             raise ValueError(example) from None
-    if dt.tzinfo is None:
-        return dt.replace(tzinfo=UTC)
-    return dt.astimezone(UTC)
+    try:
+        dt = dt.replace(tzinfo=UTC) if dt.tzinfo is None else dt.astimezone(UTC)
+    except OverflowError:  # 9999-12-31T23:59:59-14:00 is past datetime.max in UTC
+        raise ValueError(RANGE_MESSAGE) from None
+    if not EARLIEST <= dt < LATEST:
+        raise ValueError(RANGE_MESSAGE)
+    return dt
 
 
 # -- route strategy ----------------------------------------------------------------------
@@ -253,7 +274,7 @@ def _strategy_line(n: int, line: str) -> StrategyInput:
     for place, word in enumerate(words[2:], 1):
         parts = word.split(":")
         numbers: list[str] = []
-        while len(parts) > 1 and len(numbers) < 2 and parts[-1].strip().isdigit():
+        while len(parts) > 1 and len(numbers) < 2 and ascii_digits(parts[-1].strip()):
             numbers.insert(0, parts.pop())
         cards.append({"card": ":".join(parts), "priority": numbers[0] if numbers else place,
                       "weight": numbers[1] if len(numbers) > 1 else 1})
@@ -281,7 +302,7 @@ def _strategy_row(n: int, prefix, mode, cards: list[dict]) -> StrategyInput:
         raise ValueError(f"{where}: prefix must be digits or *") from None
     mode = plain(mode).strip().lower()
     if mode not in STRATEGY_MODES:
-        raise ValueError(f"{where}: unknown mode '{mode}' (one of {', '.join(STRATEGY_MODES)})")
+        raise ValueError(f"{where}: unknown mode '{safe_text(mode)}' (one of {', '.join(STRATEGY_MODES)})")
     if cards and mode not in CARD_MODES:
         raise ValueError(f"{where}: cards are listed for priority and weighted only")
     out: list[StrategyCardInput] = []
@@ -289,6 +310,10 @@ def _strategy_row(n: int, prefix, mode, cards: list[dict]) -> StrategyInput:
         name = plain(c["card"]).strip()
         if not name:
             raise ValueError(f"{where}: a card name is missing")
+        try:
+            refuse_controls(name)
+        except ValueError as exc:
+            raise ValueError(f"{where}: {exc}") from None
         if any(o.card == name for o in out):
             raise ValueError(f"{where}: card '{name}' listed twice")
         try:

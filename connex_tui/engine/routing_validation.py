@@ -30,6 +30,7 @@ from connex_tui.engine.auth_validation import (  # one import place for every va
 )
 from connex_tui.engine.route_fields import StrategyCardInput, StrategyInput
 from connex_tui.engine.scripts import MAX_BODY, parse_script
+from connex_tui.engine.textsafe import refuse_controls
 from connex_tui.engine.validation import (
     ValidationError,
     _Collector,
@@ -47,7 +48,7 @@ ROUNDINGS = ("up", "down", "half_up", "half_down")
 PROVIDER_STATUSES = ("active", "inactive")
 RTP_PROXY_MODES = ("strict", "relaxed")
 _ZONE_RE = re.compile(r"[A-Za-z0-9._-]{1,64}")
-_GROUP_REF_RE = re.compile(r"\\(\d+)|\$(\d+)|\$\{(\d+)\}")
+_GROUP_REF_RE = re.compile(r"\\([0-9]+)|\$([0-9]+)|\$\{([0-9]+)\}")
 
 
 # -- §3 rate cards, rate rows, providers ------------------------------------------------
@@ -186,6 +187,12 @@ def dial_string(value) -> str:
     for n, line in enumerate(out, 1):
         if len(line) > 200:
             raise ValueError(f"line {n}: at most 200 characters")
+        try:
+            refuse_controls(line)
+        except ValueError as exc:
+            raise ValueError(f"line {n}: {exc}") from None
+        if line.isdigit() and not line.isascii():  # would never match a dialled number
+            raise ValueError(f"line {n}: digits must be 0-9")
         if not line.isdigit():
             try:
                 f.compile_regex(line)

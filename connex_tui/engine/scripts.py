@@ -30,7 +30,7 @@ from connex_tui.engine.snapshot import ProviderChoice
 ACTIONS = ("reject", "set_cli", "remove_provider", "prefer_provider")
 MAX_BODY = 20_000  # characters
 MAX_RULES = 200
-_REJECT = re.compile(r"([4-6]\d\d)\s+(\S.*)")
+_REJECT = re.compile(r"([4-6][0-9][0-9])\s+(\S.*)")  # ASCII digits: int() reads any
 _CLI = re.compile(r"[A-Za-z0-9+*#._-]{1,64}")
 _EXAMPLE = "e.g.\n- match: {number: '^44'}\n  reject: \"403 No UK calls\""
 

@@ -1,24 +1,49 @@
-"""Text from outside made safe for a terminal: no raw control character ever reaches one.
+"""Text from outside on its way in and out: control characters refused at validation, and
+escaped on output so nothing raw (ESC, CSI, OSC 52, bidi overrides) reaches a terminal.
 
-A name, CLI, note or YAML key can carry ESC (clear the screen, set the title, write the
-clipboard with OSC 52), a C1 control (`\\x9b` is a one-byte CSI) or a bidi override that
-reorders what the operator reads. `safe_text` shows each of them as a visible escape
-(`\\x1b`, `\\x9b`, `\\u202e`) and leaves every other character as it is.
+The characters meant: C0 controls, DEL, C1 controls (\\x9b is a one-byte CSI), bidi
+marks, embeddings, overrides and isolates (U+202A-U+202E, U+2066-U+2069), the Unicode line and
+paragraph separators (they break a line where none is expected), and lone surrogates (bytes
+of a command-line argument that were not UTF-8, kept by surrogateescape).
 """
 
 from __future__ import annotations
 
 import re
 
-# C0 controls, DEL, C1 controls; the bidi marks, embeddings, overrides and isolates.
-_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+CONTROL_MESSAGE = "control characters are not allowed"
+UNDECODABLE_MESSAGE = "not valid UTF-8 text"
+
+_UNSAFE_RE = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069"
+                        "\ud800-\udfff]")
+_MULTILINE_OK = frozenset("\n\t")
 
 
-def _escape(match: re.Match[str]) -> str:
+def _escape(match: re.Match) -> str:
     code = ord(match.group())
+    if 0xDC80 <= code <= 0xDCFF:  # a byte surrogateescape kept: show the byte
+        return f"\\x{code - 0xDC00:02x}"
     return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
 
 
-def safe_text(s: str) -> str:
-    """`s` with every control and bidi character replaced by a visible `\\xNN`/`\\uNNNN`."""
-    return _UNSAFE.sub(_escape, s) if _UNSAFE.search(s) else s
+def safe_text(s) -> str:
+    """`s` as text fit for a terminal: every control, DEL, bidi control, line separator
+    and lone surrogate becomes a visible escape (`\\x1b`, `\\u202e`); printable Unicode
+    stays as it is."""
+    s = s if isinstance(s, str) else str(s)
+    if s.isprintable():  # the usual case: nothing to look for (Cc, Cf, Zl, Zp, Cs fail it)
+        return s
+    return _UNSAFE_RE.sub(_escape, s)
+
+
+def refuse_controls(value: str, *, multiline: bool = False) -> str:
+    """`value` unchanged, or ValueError with the one message the operator sees. A
+    multi-line field (notes, address) may hold newlines and tabs, nothing else."""
+    if value.isprintable():
+        return value
+    for ch in _UNSAFE_RE.findall(value):
+        if "\ud800" <= ch <= "\udfff":
+            raise ValueError(UNDECODABLE_MESSAGE)
+        if not (multiline and ch in _MULTILINE_OK):
+            raise ValueError(CONTROL_MESSAGE)
+    return value

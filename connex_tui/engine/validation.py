@@ -13,6 +13,7 @@ from urllib.parse import urlparse
 
 from connex_tui.engine.currencies import ISO4217
 from connex_tui.engine.money import MoneyFormatError, parse_money
+from connex_tui.engine.textsafe import refuse_controls
 
 CUSTOMER_STATUSES = ("active", "inactive", "pending_approval", "penalty")
 STATUS_LABELS = {
@@ -22,8 +23,7 @@ STATUS_LABELS = {
     "penalty": "Penalty",
 }
 MAX_INT = 2_147_483_647
-_INT_RE = re.compile(r"-?[0-9]+")
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")  # ASCII digits only: int() also takes '²'-like digits
+_INT_RE = re.compile(r"-?[0-9]+")  # ASCII digits only: int() also takes '²'-like digits
 
 
 class ValidationError(ValueError):
@@ -69,16 +69,16 @@ class _Collector:
 
 def text(value: str, *, required: bool = False, max_len: int = 10_000,
          single_line: bool = False) -> str:
+    """Stripped text; no control characters (a multi-line field keeps newlines and tabs;
+    CRLF becomes LF). Too long is refused before anything is scanned."""
     value = (value or "").strip()
     if required and not value:
         raise ValueError("required")
-    if single_line and _CONTROL.search(value):
-        raise ValueError("must be one line without control characters")
-    if "\x00" in value:
-        raise ValueError("contains a NUL character")
     if len(value) > max_len:
         raise ValueError(f"at most {max_len} characters")
-    return value
+    if not single_line and "\r" in value:
+        value = value.replace("\r\n", "\n")
+    return refuse_controls(value, multiline=not single_line)
 
 
 def name_text(value: str) -> str:
@@ -90,11 +90,13 @@ def name_text(value: str) -> str:
 
 
 def email(value: str, *, required: bool = False) -> str:
-    value = (value or "").strip()
+    value = refuse_controls((value or "").strip())
     if not value:
         if required:
             raise ValueError("required")
         return ""
+    if len(value) > 254:  # RFC 5321's limit on a path
+        raise ValueError("at most 254 characters")
     from email_validator import EmailNotValidError, validate_email  # 20 ms: not at start-up
 
     try:
@@ -109,6 +111,7 @@ def url(value: str, *, max_len: int = 500) -> str:
         return ""
     if len(value) > max_len:
         raise ValueError(f"at most {max_len} characters")
+    refuse_controls(value)
     parsed = urlparse(value)
     if parsed.scheme not in ("http", "https") or not parsed.netloc or " " in value:
         raise ValueError("must be an http:// or https:// address")
@@ -146,6 +149,8 @@ def money(value: str | Decimal, *, minimum: Decimal | None = None) -> Decimal:
 
 
 def percent(value: str | Decimal) -> Decimal:
+    if isinstance(value, str) and not value.strip():  # an emptied field is not "no tax"
+        raise ValueError("required: 0 for no tax")
     d = money(value)
     if not Decimal(0) <= d <= Decimal(100):
         raise ValueError("must be between 0 and 100")

@@ -36,7 +36,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from connex_tui.data import audit, config_state, passwords, search
 from connex_tui.data.access import Actor, PermissionDenied
-from connex_tui.data.auth import IP_FIELDS, check_host, check_sip_rename, sip_secrets
+from connex_tui.data.auth import (
+    IP_FIELDS,
+    auth_warnings,
+    check_host,
+    check_sip_rename,
+    sip_secrets,
+)
 from connex_tui.data.config_write import plain_decimal, update_versioned
 from connex_tui.data.customers import insert_customer, update_customer
 from connex_tui.data.db import Database
@@ -60,6 +66,7 @@ from connex_tui.data.rate_cards import (
     set_parents,
     touch_card,
 )
+from connex_tui.data.rate_rows import RowSync, count_rows
 from connex_tui.data.routes import (
     RouteRow,
     resolve_route,
@@ -81,7 +88,6 @@ from connex_tui.feeds.config_doc import (
     SipUserSpec,
     read_document,
 )
-from connex_tui.feeds.rate_rows import RowSync, count_rows
 from connex_tui.feeds.rates_csv import RowError, read_file
 
 SECRET_FIELDS = ("password_hash", "ha1")
@@ -118,6 +124,13 @@ class ApplyReport:
     warnings: list[str] = field(default_factory=list)
     passwords: list[tuple[str, str]] = field(default_factory=list)  # generated, shown once
     written: bool = False
+    auth_warnings: int = 0  # of `warnings`: wide or shared ingress IPs, to be accepted
+    allowed: bool = False  # those were accepted (--allow-wide-auth)
+
+    @property
+    def refused(self) -> bool:
+        """Authentication warnings nobody accepted: nothing is written."""
+        return bool(self.auth_warnings) and not self.allowed
 
 
 def _show(value) -> str:
@@ -536,6 +549,9 @@ class _Applier:
         except ValidationError as exc:
             self.fail(path, exc)
             return
+        for warning in await auth_warnings(self.s, cid, entry, None if row is None else row.id):
+            self.report.warnings.append(f"{path}.host: {warning}")
+            self.report.auth_warnings += 1
         if row is None:
             eid = await self._insert(IpAuth, {"customer_id": cid, **values})
             await self.record("create", "ip_auth", eid, what, None, values, customer_id=cid)
@@ -697,8 +713,11 @@ def _route_view(src: RouteInput | RouteRow) -> dict:
 
 
 async def apply_config(db: Database, actor: Actor, path: str | Path, *, dry_run: bool = False,
-                       prune: bool = False, clock: Clock = utcnow) -> ApplyReport:
-    """Apply the YAML file at `path`; see the module doc. OSError if unreadable."""
+                       prune: bool = False, allow_wide_auth: bool = False,
+                       clock: Clock = utcnow) -> ApplyReport:
+    """Apply the YAML file at `path`; see the module doc. OSError if unreadable. A new
+    or moved ingress IP that is wide or shared (data.auth.auth_warnings) is a warning, and
+    the file is refused (report.refused) unless `allow_wide_auth`."""
     actor.require("write")
     path = Path(path)
     try:
@@ -713,7 +732,8 @@ async def apply_config(db: Database, actor: Actor, path: str | Path, *, dry_run:
         applier = _Applier(s, actor, clock(), prune, secrets)
         await applier.run(doc)
         report = applier.report
-        if report.errors or dry_run:
+        report.allowed = allow_wide_auth
+        if report.errors or report.refused or dry_run:
             report.passwords.clear()  # never stored: do not show them
             return report
         await s.commit()

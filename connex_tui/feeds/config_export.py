@@ -32,9 +32,10 @@ from connex_tui.data.models import (
     SipUser,
 )
 from connex_tui.data.rate_cards import card_rows
+from connex_tui.data.rate_rows import rows_query
 from connex_tui.data.routes import route_rows
 from connex_tui.feeds import config_yaml as cy
-from connex_tui.feeds.rates_csv import rows_query, write_card_csv
+from connex_tui.feeds.rates_csv import write_card_csv
 
 INLINE_MAX = 1000
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")

@@ -17,28 +17,33 @@ from datetime import datetime
 from pathlib import Path
 from typing import BinaryIO, TextIO
 
-from sqlalchemy import func, select
-from sqlalchemy.ext.asyncio import AsyncSession
-
-from connex_tui.data import audit, config_state
-from connex_tui.data.access import Actor, NotFound
+from connex_tui.data.access import Actor
 from connex_tui.data.config_write import moment_text, plain_decimal
 from connex_tui.data.db import Database
-from connex_tui.data.models import RateCard, RateRow
-from connex_tui.data.rate_cards import touch_card
-from connex_tui.engine.clock import Clock, utcnow
-from connex_tui.engine.routing_validation import RateRowInput, validate_rate_row
-from connex_tui.engine.validation import ValidationError
-from connex_tui.feeds.rate_rows import (
+from connex_tui.data.rate_rows import (
     RowCounts,
     RowSync,
+    card_id_by_name,
     count_rows,
+    record_import,
+    stream_rows,
 )
+from connex_tui.engine.clock import Clock, utcnow
+from connex_tui.engine.routing_validation import RateRowInput, validate_rate_row
+from connex_tui.engine.textsafe import safe_text
+from connex_tui.engine.validation import ValidationError
+from connex_tui.feeds.line_reader import LineTooLong, read_lines
 
 HEADER = ("prefix", "destination", "rate", "connect_fee", "increment", "effective_from",
           "blocked")
 REQUIRED = HEADER[:5]
 MAX_REPORTED = 1000  # errors kept for the report; the rest are only counted
+# Bounds on a file from outside, checked while reading. A row is under 200 bytes (a
+# 100-character destination in UTF-8 is at most 400); the world's numbering plans hold
+# fewer than a million prefixes.
+MAX_LINE = 4096  # bytes, newline included
+MAX_LINES = 2_000_000
+MAX_BYTES = 256 << 20
 
 Progress = Callable[[int, int], None]
 
@@ -47,6 +52,7 @@ Progress = Callable[[int, int], None]
 class RowError:
     line: int
     message: str
+    fatal: bool = False  # the file cannot be read on from this line (header, bytes, caps)
 
     def __str__(self) -> str:
         return f"line {self.line}: {self.message}"
@@ -55,7 +61,7 @@ class RowError:
 class _FatalLine(Exception):
     def __init__(self, line: int, message: str):
         super().__init__(message)
-        self.error = RowError(line, message)
+        self.error = RowError(line, message, fatal=True)
 
 
 def _fields_message(exc: ValidationError) -> str:
@@ -71,12 +77,12 @@ def parse(lines: Iterable[str], *,
     try:
         header = next(reader, None)
     except (_FatalLine, csv.Error) as exc:
-        yield exc.error if isinstance(exc, _FatalLine) else RowError(1, str(exc))
+        yield exc.error if isinstance(exc, _FatalLine) else RowError(1, str(exc), True)
         return
     columns = [h.strip().lower() for h in header or ()]
     problem = _header_problem(columns)
     if problem:
-        yield RowError(1, problem)
+        yield RowError(1, problem, fatal=True)
         return
     seen: dict[str | tuple, int] = {}
     line = reader.line_num
@@ -88,7 +94,7 @@ def parse(lines: Iterable[str], *,
             yield exc.error
             return
         except csv.Error as exc:
-            yield RowError(start, f"not valid CSV: {exc}")
+            yield RowError(start, f"not valid CSV: {exc}", fatal=True)
             return
         line = reader.line_num
         if record is None:
@@ -99,7 +105,7 @@ def parse(lines: Iterable[str], *,
             yield RowError(start, f"expected {len(columns)} fields ({','.join(columns)}), "
                                   f"found {len(record)}")
             continue
-        raw = dict(zip(columns, record, strict=True))
+        raw = dict(zip(columns, map(unquote_formula, record), strict=True))
         if effective_from is not None and not raw.get("effective_from", "").strip():
             raw["effective_from"] = effective_from
         try:
@@ -138,15 +144,27 @@ def _header_problem(columns: list[str]) -> str:
 
 def decoded_lines(stream: BinaryIO, on_bytes: Callable[[int], None] | None = None
                   ) -> Iterator[str]:
-    """UTF-8 lines of a binary stream (a leading BOM dropped), counting bytes read."""
-    for n, raw in enumerate(stream, 1):
-        if on_bytes is not None:
-            on_bytes(len(raw))
-        try:
-            text = raw.decode("utf-8")
-        except UnicodeDecodeError:
-            raise _FatalLine(n, "not UTF-8 text") from None
-        yield text.removeprefix("\ufeff") if n == 1 else text
+    """UTF-8 lines of a binary stream (a leading BOM dropped), counting bytes read. Lines
+    over MAX_LINE bytes, files over MAX_LINES lines or MAX_BYTES end the file with one
+    error: the caps hold while reading, so /dev/zero or a FIFO cannot exhaust memory."""
+    total = 0
+    try:
+        for n, raw in read_lines(stream, max_line=MAX_LINE, max_skip=0):
+            if raw is None:
+                raise _FatalLine(n, f"longer than {MAX_LINE} bytes: not a rate row")
+            total += len(raw)
+            if n > MAX_LINES or total > MAX_BYTES:
+                raise _FatalLine(n, f"the file goes on past {MAX_LINES:,} lines or "
+                                    f"{MAX_BYTES >> 20} MiB (the limit for one rate file)")
+            if on_bytes is not None:
+                on_bytes(len(raw))
+            try:
+                text = raw.decode("utf-8")
+            except UnicodeDecodeError:
+                raise _FatalLine(n, "not UTF-8 text") from None
+            yield text.removeprefix("\ufeff") if n == 1 else text
+    except LineTooLong as exc:
+        raise _FatalLine(exc.line, f"longer than {MAX_LINE} bytes: not a rate row") from None
 
 
 def read_file(path: str | Path, *, effective_from: datetime | None = None
@@ -166,25 +184,21 @@ class ImportReport:
     errors: list[RowError] = field(default_factory=list)  # the first MAX_REPORTED
     counts: RowCounts = field(default_factory=RowCounts)
     written: bool = False
+    stopped: int | None = None  # the line a fatal error ended the file at
 
     def summary(self) -> str:
         if not self.written:
-            if self.errors and self.errors[0].line == 1 and not self.good:
+            if self.stopped == 1:
                 return f"{self.card}: nothing imported (the header is wrong)"
+            if self.stopped is not None:
+                return f"{self.card}: nothing imported (the file stops being readable at " \
+                       f"line {self.stopped})"
             if not self.bad:
                 return f"{self.card}: nothing imported (no rows in the file)"
             return (f"{self.card}: nothing imported ({self.bad} bad row"
                     f"{'s' if self.bad != 1 else ''} of {self.rows})")
         skipped = f", {self.bad} bad rows skipped" if self.bad else ""
         return f"{self.card}: {self.good} rows imported: {self.counts}{skipped}"
-
-
-async def card_id_by_name(s: AsyncSession, name: str) -> int:
-    card_id = await s.scalar(select(RateCard.id).where(
-        func.lower(RateCard.name) == name.lower()))  # names compare ignoring case
-    if card_id is None:
-        raise NotFound(f"unknown rate card {name!r}")
-    return card_id
 
 
 async def import_csv(db: Database, actor: Actor, card: str, path: str | Path, *,
@@ -201,7 +215,10 @@ async def import_csv(db: Database, actor: Actor, card: str, path: str | Path, *,
                              "force now, before the new ones start: import without replace "
                              "(dated rows take over on their date)")
     report = ImportReport(card)
-    total = os.path.getsize(path)
+    total = os.path.getsize(path)  # 0 for a FIFO or device: the caps hold while reading
+    if total > MAX_BYTES:
+        raise ValueError(f"{safe_text(path)}: larger than {MAX_BYTES >> 20} MiB, the limit "
+                         f"for one rate file (split it, or import per country)")
     done = 0
 
     def on_bytes(n: int) -> None:
@@ -216,6 +233,8 @@ async def import_csv(db: Database, actor: Actor, card: str, path: str | Path, *,
         with open(path, "rb") as fh:
             for item in parse(decoded_lines(fh, on_bytes), effective_from=effective_from):
                 if isinstance(item, RowError):
+                    if item.fatal:
+                        report.stopped = item.line
                     report.bad += 1
                     if len(report.errors) < MAX_REPORTED:
                         report.errors.append(item)
@@ -228,47 +247,52 @@ async def import_csv(db: Database, actor: Actor, card: str, path: str | Path, *,
                     progress(done, total)
         if progress is not None:
             progress(total, total)
-        if report.good == 0 or (report.bad and not skip_bad):
-            return report
+        if report.good == 0 or report.stopped or (report.bad and not skip_bad):
+            return report  # a file cut short by a fatal error is never half imported
         report.counts = await sync.finish(replace=replace)
-        now = clock()
-        if report.counts.touched:
-            await touch_card(s, card_id, now)
-            await config_state.bump(s)
-        await audit.record(
-            s, actor, "import", "rate_cards", card_id, customer_id=None,
-            before={"rows": before},
-            after={"rows": before + report.counts.added - report.counts.deleted,
-                   "file": Path(path).name, "added": report.counts.added,
-                   "changed": report.counts.changed, "deleted": report.counts.deleted,
-                   "skipped_bad": report.bad},
-            at=now)
+        await record_import(s, actor, card_id, before=before, counts=report.counts,
+                            after={"file": Path(path).name, "skipped_bad": report.bad},
+                            now=clock())
         await s.commit()
         report.written = True
     return report
 
 
+# -- spreadsheet formulas -------------------------------------------------------------------
+# A deck is opened in a spreadsheet, which runs a cell starting with one of these as a
+# formula (OWASP "CSV injection"): export puts a ' before it, and import takes it off, so
+# export -> import gives the same rows. A cell that already starts with ' before one of
+# them gets one more, so the mapping is one-to-one and nothing typed is ever lost.
+FORMULA_START = frozenset("=+-@\t\r")
+_QUOTE_CHECK = FORMULA_START | {"'"}
+
+
+def _formula_like(cell: str) -> bool:
+    return cell.lstrip("'")[:1] in FORMULA_START
+
+
+def quote_formula(cell: str) -> str:
+    return "'" + cell if cell and cell[0] in _QUOTE_CHECK and _formula_like(cell) else cell
+
+
+def unquote_formula(cell: str) -> str:
+    return cell[1:] if cell.startswith("'") and _formula_like(cell) else cell
+
+
 # -- export ---------------------------------------------------------------------------------
 def row_fields(prefix: str, destination: str, rate, connect_fee, mcd: int, pulse: int,
                effective_from: datetime | None, blocked: bool) -> list[str]:
-    return [prefix, destination, plain_decimal(rate), plain_decimal(connect_fee),
-            f"{mcd}/{pulse}", moment_text(effective_from), "yes" if blocked else "no"]
+    cells = [prefix, destination, plain_decimal(rate), plain_decimal(connect_fee),
+             f"{mcd}/{pulse}", moment_text(effective_from), "yes" if blocked else "no"]
+    return [quote_formula(c) for c in cells]  # every cell: a stored -1 would be a formula
 
 
-def rows_query(card_id: int):
-    """The card's rows in file order: prefix, then undated before dated rows."""
-    return (select(RateRow.prefix, RateRow.destination, RateRow.rate, RateRow.connect_fee,
-                   RateRow.mcd, RateRow.pulse, RateRow.effective_from, RateRow.blocked)
-            .where(RateRow.card_id == card_id)
-            .order_by(RateRow.prefix, RateRow.effective_from.asc().nulls_first(), RateRow.id))
-
-
-async def write_card_csv(s: AsyncSession, card_id: int, out: TextIO) -> int:
+async def write_card_csv(s, card_id: int, out: TextIO) -> int:
+    """The card's rows as CSV on `out`, in the caller's session; returns the row count."""
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(HEADER)
     n = 0
-    result = await s.stream(rows_query(card_id).execution_options(yield_per=5000))
-    async for part in result.partitions():
+    async for part in stream_rows(s, card_id):
         writer.writerows(row_fields(*r) for r in part)
         n += len(part)
     return n

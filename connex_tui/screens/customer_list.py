@@ -18,7 +18,6 @@ from connex_tui.data.customers import FILTER_LABELS, STATUS_FILTERS, CustomerLis
 from connex_tui.engine import present
 from connex_tui.engine.clock import relative
 from connex_tui.engine.stats import fmt_kpi_row
-from connex_tui.screens.dialogs.customer_form import customer_form
 from connex_tui.widgets import glyphs
 from connex_tui.widgets.cells import money_cell, status_cell
 from connex_tui.widgets.confirm import ConfirmScreen
@@ -364,8 +363,9 @@ class CustomerListScreen(Screen):
                 self._select_id = cid
                 self.reload(force=True)
 
+        from connex_tui.screens.dialogs.customer_form import customer_form  # forms: on use
 
-        self.app.push_screen(customer_form(None, save), done)
+        self.app.push_screen(customer_form(self.app, None, save), done)
 
     @work(group="customers-action")
     async def action_edit(self) -> None:

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import select
 
 from connex_tui.data.access import Actor, NotFound, PermissionDenied, StaleError
-from connex_tui.data.auth import AuthService
+from connex_tui.data.auth import AuthService, NeedsConfirmation
 from connex_tui.data.models import AuditEntry, SipUser
 from connex_tui.data.passwords import ALPHABET, generate_password, verify_password
 from connex_tui.data.rate_cards import RatesService
@@ -107,7 +107,9 @@ async def test_shared_ingress_host_needs_distinct_tech_prefixes(auth, cid, db, c
     rid = await routes.create_route(cid, {"rate_card": "Retail", "tech_prefix": "55"})
     r = await routes.route(rid)
     await routes.delete_route((await routes.routes(cid))[1].id)  # the 771 route
-    await auth.create_ip_auth(other, {"host": "192.0.2.1"})  # 55 vs 77: fine
+    with pytest.raises(NeedsConfirmation):  # 55 vs 77: allowed, once confirmed
+        await auth.create_ip_auth(other, {"host": "192.0.2.1"})
+    await auth.create_ip_auth(other, {"host": "192.0.2.1"}, confirmed=True)
     # a route may not take a prefix that overlaps a sharer's afterwards
     with pytest.raises(ValidationError) as info:
         await routes.update_route(rid, r.version, {**r.form_values(), "tech_prefix": "7"})
@@ -115,6 +117,38 @@ async def test_shared_ingress_host_needs_distinct_tech_prefixes(auth, cid, db, c
     # egress entries and other hosts are not shared ingress
     await auth.create_ip_auth(other, {"host": "198.51.100.1", "direction": "egress"})
     await auth.create_ip_auth(cid, {"host": "198.51.100.1", "direction": "egress"})
+
+
+async def test_wide_or_shared_ingress_ip_needs_confirmation(auth, cid, db, admin):
+    other = await admin.create({"name": "Beta", "currency": "USD"})
+    for host, message in [
+        ("0.0.0.0/0", "0.0.0.0/0 is every IPv4 address: anyone on the internet could call "
+                      "as this customer"),
+        ("10.0.0.0/7", "10.0.0.0/7 covers 33,554,432 addresses (shorter than /8): anyone in "
+                       "it could call as this customer"),
+        ("2001::/16", "2001::/16 covers 2^112 addresses (shorter than /32): anyone in it "
+                      "could call as this customer"),
+    ]:
+        with pytest.raises(NeedsConfirmation) as info:
+            await auth.create_ip_auth(cid, {"host": host})
+        assert info.value.warnings == [message]
+    assert await auth.ip_auth(cid) == []  # nothing written before the confirmation
+    await auth.create_ip_auth(cid, {"host": "10.0.0.0/8"})  # /8 is the widest unasked
+    eid = await auth.create_ip_auth(cid, {"host": "0.0.0.0/0"}, confirmed=True)
+    # an edit that keeps the host was confirmed when the host was set
+    [_, wide] = await auth.ip_auth(cid)
+    await auth.update_ip_auth(eid, wide.version, {**wide.form_values(), "channels": "5"})
+    # an address inside another customer's network, and the other way round
+    with pytest.raises(NeedsConfirmation) as info:
+        await auth.create_ip_auth(other, {"host": "10.1.2.3"})
+    assert info.value.warnings == [
+        "10.1.2.3 is also an ingress IP of ACME: a call from it could be taken for either "
+        "customer's"]
+    with pytest.raises(NeedsConfirmation) as info:
+        await auth.create_ip_auth(other, {"host": "192.0.2.0/25"})
+    assert "also an ingress IP of ACME" in info.value.warnings[-1]  # ACME's 0.0.0.0/0
+    # egress entries are where calls go, not who may call
+    await auth.create_ip_auth(other, {"host": "10.1.2.3", "direction": "egress"})
 
 
 # -- SIP users ----------------------------------------------------------------------------

@@ -69,6 +69,7 @@ def test_parse_money_accepts_plain_decimals(text, value):
 @pytest.mark.parametrize("text", [
     "1e3", "1E3", "1,000", "1 000", "0.1234567", "abc", "", " ", "NaN", "Infinity", "--5",
     "1.2.3", "$5", "1000000000000",
+    "٠.٠١", "١٢", "１２.５", "0.٥", "²",  # other scripts' digits: ASCII 0-9 only
 ])
 def test_parse_money_refuses(text):
     with pytest.raises(MoneyFormatError):

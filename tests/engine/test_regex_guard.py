@@ -188,7 +188,7 @@ def test_slow_patterns_share_one_budget_per_call():
     rules = [CliRuleS(i, 1, SLOW) for i in range(1, 101)]
     started = time.monotonic()
     outcome = apply_cli_rules(rules, "1" * 40)
-    assert time.monotonic() - started < CALL_BUDGET + 0.4
+    assert time.monotonic() - started < CALL_BUDGET + 1.0  # 100 timeouts took 5 s
     assert not outcome.allowed
     assert "not tried: the call's regex budget (100 ms) is used up" in outcome.note
     assert outcome.note.count("timed out") <= 3  # the rest are counted, not listed

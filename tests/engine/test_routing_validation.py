@@ -91,7 +91,7 @@ def test_rate_row_increment_and_dates_in_other_shapes():
     ("prefix", "", "required"),
     ("prefix", "+44", "only digits"),
     ("prefix", "4" * 33, "at most 32"),
-    ("destination", "UK\nFixed", "one line"),
+    ("destination", "UK\nFixed", "control characters"),
     ("rate", "", "required"),
     ("rate", "-0.01", "0 or more"),
     ("rate", "1e-3", "plain number"),
@@ -203,7 +203,7 @@ def test_route_every_field():
     ("strategy", "\n* lcr\n\n44 bogus", "line 4: unknown mode 'bogus'"),  # blank lines count
     ("strategy", "44 priority UK-A UK-A", "listed twice"),
     ("strategy", "44 priority 'UK-A", "line 1: "),
-    ("script", "a\nb", "one line"),
+    ("script", "a\nb", "control characters"),
     ("rtp_media_proxy", "eu west", "zone name"),
     ("rtp_proxy_mode", "loose", "strict, relaxed"),
     ("enabled", "maybe", "yes or no"),
@@ -250,7 +250,7 @@ def test_cli_rule_normal_form():
 @pytest.mark.parametrize(("raw", "field", "message"), [
     ({"cli": ""}, "cli", "required"),
     ({"cli": "(44"}, "cli", ""),
-    ({"cli": "44\n55"}, "cli", "one line"),
+    ({"cli": "44\n55"}, "cli", "control characters"),
     ({"cli": "^44(\\d+)", "rewrite_cli": "\\2"}, "rewrite_cli", "group 2"),
     ({"cli": "^44", "p_asserted_id": "${1}"}, "p_asserted_id", "has no groups"),
     ({"cli": "44", "forced": "y", "rewrite_cli": ""}, "rewrite_cli", "forced rule needs"),
@@ -312,7 +312,7 @@ def test_ip_auth_every_field():
     ("tech_prefix", "1a", "only digits"),
     ("strip_digits", "21", "20 or less"),
     ("bandwidth", "-64", "0 or more"),
-    ("force_from", "a\tb", "one line"),
+    ("force_from", "a\tb", "control characters"),
 ])
 def test_ip_auth_bad_field(field, value, message):
     assert message in error_of(validate_ip_auth, {"host": "192.0.2.1", field: value}, field)

@@ -144,9 +144,14 @@ def test_debit_limit_from_non_text_values():
 
 
 # -- tax_percent ------------------------------------------------------------------------
-@pytest.mark.parametrize("text", ["0", "100", "17.5", ""])
+@pytest.mark.parametrize("text", ["0", "100", "17.5"])
 def test_tax_good(text):
-    assert validate_customer(valid(tax_percent=text)).tax_percent == Decimal(text or 0)
+    assert validate_customer(valid(tax_percent=text)).tax_percent == Decimal(text)
+
+
+@pytest.mark.parametrize("text", ["", "  "])
+def test_an_emptied_tax_field_is_refused_not_taken_as_no_tax(text):
+    assert errors_of(valid(tax_percent=text))["tax_percent"] == "required: 0 for no tax"
 
 
 @pytest.mark.parametrize("text", ["-0.01", "100.01", "1e1", "ten"])

@@ -13,10 +13,9 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import func, insert, select
 
-from connex_tui.data import config_state
+from connex_tui.data import config_state, rate_rows
 from connex_tui.data.access import Actor, NotFound, PermissionDenied
 from connex_tui.data.models import AuditEntry, RateCard, RateRow
-from connex_tui.feeds import rate_rows
 from connex_tui.feeds.rates_csv import export_csv, import_csv, parse
 
 # the data tests' fixtures (the `db` parameter below shadows the imported fixture)
@@ -131,6 +130,58 @@ def test_header_columns_in_any_order_with_a_bom():
         ("44", Decimal("0.5"), Decimal("0.1"), 1, True)
 
 
+def read_bytes(data: bytes) -> list[str]:
+    from connex_tui.feeds.rates_csv import decoded_lines
+
+    return [str(x) for x in parse(decoded_lines(io.BytesIO(data)))
+            if not hasattr(x, "prefix")]
+
+
+class Zeros(io.RawIOBase):
+    """/dev/zero as a stream that counts what was read of it."""
+
+    def __init__(self):
+        self.read_total = 0
+
+    def readable(self):
+        return True
+
+    def readinto(self, b):
+        self.read_total += len(b)
+        b[:] = bytes(len(b))
+        return len(b)
+
+
+def test_an_endless_line_ends_the_file_after_a_bounded_read():
+    from connex_tui.feeds.rates_csv import MAX_LINE, decoded_lines
+
+    zeros = Zeros()
+    found = [str(x) for x in parse(decoded_lines(io.BufferedReader(zeros)))]
+    assert found == [f"line 1: longer than {MAX_LINE} bytes: not a rate row"]
+    assert zeros.read_total < 1 << 20  # read a little, not until MemoryError
+    long_row = HEADER.encode() + b"44,UK,0.01,0,60/60\n" + b"4" * 100_000 + b"\n33,F,1,0,1/1\n"
+    assert read_bytes(long_row) == [f"line 3: longer than {MAX_LINE} bytes: not a rate row"]
+
+
+def test_too_many_lines_end_the_file(monkeypatch):
+    from connex_tui.feeds import rates_csv
+
+    monkeypatch.setattr(rates_csv, "MAX_LINES", 3)
+    found = read_bytes(HEADER.encode() + b"".join(b"%d,UK,0.01,0,60/60\n" % (40 + i)
+                                                   for i in range(5)))
+    assert len(found) == 1 and found[0].startswith("line 4: the file goes on past 3 lines")
+
+
+def test_dates_outside_1970_to_2199_are_refused_per_row():
+    text = ("prefix,destination,rate,connect_fee,increment,effective_from\n"
+            "44,UK,0.01,0,60/60,0001-01-01T00:00:00Z\n"
+            "33,FR,0.01,0,60/60,9999-12-31T23:59:59-14:00\n"
+            "49,DE,0.01,0,60/60,2199-12-31\n")
+    assert messages(text) == [
+        "line 2: effective_from: must be between 1970-01-01 and 2199-12-31",
+        "line 3: effective_from: must be between 1970-01-01 and 2199-12-31"]
+
+
 # -- import ---------------------------------------------------------------------------------
 async def test_import_writes_every_row_and_records_it(db, tmp_path):
     card = await make_card(db)
@@ -178,6 +229,27 @@ async def test_skip_bad_writes_the_good_rows_and_reports_the_bad(db, tmp_path):
     assert [r[0] for r in await card_rows(db, card)] == ["44", "49"]
     assert report.summary() == ("Retail-USD: 2 rows imported: 2 added, 0 changed, 0 deleted, "
                                 "0 unchanged, 1 bad rows skipped")
+
+
+async def test_a_file_cut_short_is_not_imported_even_with_skip_bad(db, tmp_path):
+    card = await make_card(db)
+    path = tmp_path / "cut.csv"
+    path.write_bytes(HEADER.encode() + b"44,UK,0.01,0,60/60\n33,Fr\xe4nce,0.01,0,60/60\n")
+    report = await run_import(db, path, skip_bad=True)
+    assert not report.written and report.stopped == 3
+    assert [str(e) for e in report.errors] == ["line 3: not UTF-8 text"]
+    assert report.summary() == \
+        "Retail-USD: nothing imported (the file stops being readable at line 3)"
+    assert await card_rows(db, card) == []
+
+
+async def test_a_file_over_the_size_limit_is_refused_before_reading(db, tmp_path, monkeypatch):
+    from connex_tui.feeds import rates_csv
+
+    await make_card(db)
+    monkeypatch.setattr(rates_csv, "MAX_BYTES", 10)
+    with pytest.raises(ValueError, match="larger than 0 MiB"):
+        await run_import(db, write(tmp_path, HEADER + "44,UK,0.01,0,60/60\n"))
 
 
 async def test_rows_upsert_by_prefix_and_date_and_replace_deletes_the_rest(db, tmp_path):
@@ -262,3 +334,35 @@ async def test_export_then_import_gives_identical_rows(db, tmp_path):
     again = io.StringIO()
     await export_csv(db, "Copy", again)
     assert again.getvalue() == exported
+
+
+async def test_export_neutralises_formulas_and_import_takes_the_quote_off(db, tmp_path):
+    """OWASP CSV injection: a spreadsheet would run =..., +..., -..., @... as formulas."""
+    card = await make_card(db)
+    text = (HEADER + '44,"=HYPERLINK(""http://x"",""UK"")",0.01,0,60/60\n'
+            "33,+33 mobile,0.01,0,60/60\n"
+            "49,-,0.01,0,60/60\n"
+            "1,@SUM(A1),0.01,0,60/60\n"
+            "7,'=kept as typed,0.01,0,60/60\n"   # a typed quote before = is imported bare
+            "8,O'Brien Telecom,0.01,0,60/60\n")
+    await run_import(db, write(tmp_path, text))
+    assert sorted(r[1] for r in await card_rows(db, card)) == sorted([
+        "-", "+33 mobile", "=HYPERLINK(\"http://x\",\"UK\")", "=kept as typed", "@SUM(A1)",
+        "O'Brien Telecom"])
+    out = io.StringIO()
+    await export_csv(db, "Retail-USD", out)
+    lines = out.getvalue().splitlines()[1:]
+    assert [line.split(",")[1] for line in lines] == [
+        "'@SUM(A1)", "'+33 mobile", '"\'=HYPERLINK(""http://x""', "'-", "'=kept as typed",
+        "O'Brien Telecom"]
+    other = await make_card(db, "Copy")
+    await run_import(db, write(tmp_path, out.getvalue(), "copy.csv"), card="Copy")
+    assert await card_rows(db, other) == await card_rows(db, card)
+
+
+def test_formula_quoting_is_one_to_one():
+    from connex_tui.feeds.rates_csv import quote_formula, unquote_formula
+
+    for cell in ["=1", "+1", "-1", "@a", "'=1", "''-", "'", "'UK", "UK", "", "44", "a=b"]:
+        assert unquote_formula(quote_formula(cell)) == cell
+        assert quote_formula(cell)[:1] not in set("=+-@")

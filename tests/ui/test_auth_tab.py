@@ -76,6 +76,29 @@ async def test_bad_ip_is_shown_beside_the_field_and_nothing_is_written(db_path, 
     assert await db.scalar("SELECT count(*) FROM ip_auth") == 0
 
 
+async def test_a_wide_ingress_network_is_saved_only_once_confirmed(db_path, db):
+    app = make_app(db_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        tab = await open_tab(pilot, "4", "auth-tab")
+        before = tab.loaded
+        await pilot.press("a")
+        form = await form_open(pilot)
+        await pilot.press(*"0.0.0.0/0", "ctrl+s")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen), what="confirm")
+        assert "anyone on the internet" in str(app.screen.query_one("#message").render())
+        assert await db.scalar("SELECT count(*) FROM ip_auth") == 0  # asked before writing
+        await pilot.press("n")  # back to the form, input kept, nothing written
+        await wait_for(pilot, lambda: app.screen is form and "confirm" in str(
+            form.query_one("#error-host").render()), what="back in the form")
+        assert form.query_one("#input-host", Input).value == "0.0.0.0/0"
+        assert await db.scalar("SELECT count(*) FROM ip_auth") == 0
+        await pilot.press("ctrl+s")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen), what="confirm")
+        await pilot.press("y")
+        await saved(pilot, tab, before)
+    assert await db.rows("SELECT host FROM ip_auth") == [("0.0.0.0/0",)]
+
+
 async def test_add_sip_user_with_generated_password_shown_once(db_path, db):
     app = make_app(db_path)
     async with app.run_test(size=(80, 24)) as pilot:

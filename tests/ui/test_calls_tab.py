@@ -182,7 +182,7 @@ async def test_empty_number_is_shown_beside_the_field_and_nothing_is_stored(demo
         await pilot.press("ctrl+a", "ctrl+k")
         await type_text(pilot, "10.0.0.300")
         await pilot.press("ctrl+s")
-        await wait_for(pilot, lambda: "fix" in text_of(dialog, "#simulate-message"),
+        await wait_for(pilot, lambda: "fix" in text_of(dialog, "#form-message"),
                        what="errors")
         assert text_of(dialog, "#error-number") == "✗ required"
         assert text_of(dialog, "#error-ip").startswith("✗ not an IP address")

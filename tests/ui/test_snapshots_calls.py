@@ -94,7 +94,7 @@ def test_simulate_dialog_errors(snap_compare, demo_path):
         await type_text(pilot, ".1")  # the preset IP becomes 198.51.100.122.1
         await pilot.press("ctrl+s")
         await wait_for(pilot, lambda: "fix" in str(
-            screen.query_one("#simulate-message").render()), what="errors")
+            screen.query_one("#form-message").render()), what="errors")
         await pilot.pause()
 
     assert snap_compare(make_calls_app(demo_path), terminal_size=(80, 24), run_before=bad)

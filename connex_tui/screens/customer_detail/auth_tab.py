@@ -13,7 +13,10 @@ from textual.binding import Binding
 from textual.markup import escape
 
 from connex_tui.data.access import NotFound, PermissionDenied
+from connex_tui.data.auth import NeedsConfirmation
 from connex_tui.engine.present import clip, limit
+from connex_tui.engine.textsafe import safe_text
+from connex_tui.engine.validation import ValidationError
 from connex_tui.screens.customer_detail.pane_tab import (
     Opening,
     Pane,
@@ -25,6 +28,12 @@ from connex_tui.screens.dialogs.ip_auth_form import ip_auth_form, ip_auth_label
 from connex_tui.screens.dialogs.sip_user_form import password_once, sip_user_form, sip_user_label
 from connex_tui.widgets.confirm import ConfirmScreen
 from connex_tui.widgets.row_table import Column
+
+
+def confirm_auth(warnings: list[str]) -> ConfirmScreen:
+    return ConfirmScreen("Save this IP authentication?",
+                         "\n".join(f"! {escape(safe_text(w))}" for w in warnings),
+                         yes="Save anyway", no="Back to the form")
 
 
 async def _find(rows_coro, row_id: int, what: str):
@@ -59,14 +68,24 @@ class IpAuthPane(Pane):
         svc = self.services.auth
         customer_id = self.customer_id
 
-        async def save(raw):
+        async def write(raw, confirmed: bool) -> Saved:
             label = ip_auth_label(str(raw.get("host", "")).strip())
             if row is None:
-                return Saved(await svc.create_ip_auth(customer_id, raw), f"{label} added")
-            await svc.update_ip_auth(row.id, row.version, raw)
+                return Saved(await svc.create_ip_auth(customer_id, raw, confirmed=confirmed),
+                             f"{label} added")
+            await svc.update_ip_auth(row.id, row.version, raw, confirmed=confirmed)
             return Saved(row.id, f"{label} saved")
 
-        return ip_auth_form(None if row is None else row.form_values(), save)
+        async def save(raw):
+            try:
+                return await write(raw, False)
+            except NeedsConfirmation as exc:  # nothing written yet: ask, in the form's worker
+                if not await self.tab.app.push_screen_wait(confirm_auth(exc.warnings)):
+                    raise ValidationError({"host": "not saved: change the host, or save "
+                                                   "again and confirm"}) from None
+            return await write(raw, True)
+
+        return ip_auth_form(self.tab.app, None if row is None else row.form_values(), save)
 
     async def delete(self, row) -> None:
         await self.services.auth.delete_ip_auth(row.id)
@@ -125,7 +144,7 @@ class SipUsersPane(Pane):
             password = await svc.update_sip_user(row.id, row.version, raw)
             return saved_user(row.id, f"{label} saved", username, password, raw)
 
-        return sip_user_form(None if row is None else row.form_values(), save)
+        return sip_user_form(self.tab.app, None if row is None else row.form_values(), save)
 
     async def delete(self, row) -> None:
         await self.services.auth.delete_sip_user(row.id)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from rich.text import Text
 from textual.binding import Binding
 
@@ -48,9 +50,14 @@ class RoutesPane(Pane):
         svc = self.services.routes
         customer_id = self.customer_id
         # Only customer cards in the customer's currency can be chosen (the service refuses
-        # others), so the one preselected on add can be saved as it is.
-        currency = (await self.services.customers.get(customer_id)).currency
-        cards = await svc.card_names("customer", currency)
+        # others), so the one preselected on add can be saved as it is. The currency never
+        # changes once created: the screen's copy saves a read (key to form painted).
+        detail = getattr(self.tab.screen, "detail", None)
+        currency = (detail.currency if detail is not None and detail.id == customer_id
+                    else (await self.services.customers.get(customer_id)).currency)
+        cards, provider_cards, scripts = await asyncio.gather(
+            svc.card_names("customer", currency), svc.card_names("provider"),
+            self.services.scripts.scripts())
         if not cards and row is None:
             self.tab.app.flash(f"No customer rate card in {currency} exists yet: create one "
                                "first (connex-tui config apply or rates import)", error=True)
@@ -63,9 +70,9 @@ class RoutesPane(Pane):
             await svc.update_route(row.id, row.version, raw)
             return Saved(row.id, f"{label} saved")
 
-        return route_form(None if row is None else row.form_values(), save, cards=cards,
-                          currency=currency, provider_cards=await svc.card_names("provider"),
-                          scripts=[s.name for s in await self.services.scripts.scripts()])
+        return route_form(self.tab.app, None if row is None else row.form_values(), save,
+                          cards=cards, currency=currency, provider_cards=provider_cards,
+                          scripts=[s.name for s in scripts])
 
     async def delete(self, row) -> None:
         await self.services.routes.delete_route(row.id)
@@ -120,7 +127,7 @@ class CliRulesPane(Pane):
             await svc.update_cli_rule(row.id, row.version, raw)
             return Saved(row.id, f"{label} saved")
 
-        return cli_rule_form(None if row is None else row.form_values(), save)
+        return cli_rule_form(self.tab.app, None if row is None else row.form_values(), save)
 
     async def delete(self, row) -> None:
         await self.services.cli_rules.delete_cli_rule(row.id)

@@ -5,9 +5,11 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from textual.app import App
 from textual.markup import escape
 
-from connex_tui.widgets.form import FieldSpec, FormScreen
+from connex_tui.engine.regex_guard import CALL_BUDGET, needs_slow_engine
+from connex_tui.widgets.form import FieldSpec, FormScreen, reusable
 
 CLI_RULE_FIELDS = [
     FieldSpec("cli", "CLI pattern",
@@ -25,13 +27,25 @@ NEW_CLI_RULE = {"cli": "", "rewrite_cli": "", "p_asserted_id": "", "forced": Fal
                 "position": ""}
 
 
+def slow_regex(pattern: str) -> str:
+    """The warning for a pattern that is saved but runs on the timed regex engine."""
+    return (f"/{pattern}/ needs the slow regex engine: each match is timed, and a call "
+            f"stops trying slow patterns after {CALL_BUDGET * 1000:.0f} ms")
+
+
+def cli_rule_warnings(raw: dict[str, Any]) -> dict[str, str]:
+    cli = str(raw.get("cli") or "").strip()
+    return {"cli": slow_regex(cli)} if needs_slow_engine(cli) else {}
+
+
 def cli_rule_label(cli: str, forced: bool = False) -> str:
     return "Forced CLI rule" if forced and not cli else f"CLI rule {cli}"
 
 
-def cli_rule_form(values: dict[str, Any] | None,
+def cli_rule_form(app: App, values: dict[str, Any] | None,
                   save: Callable[[dict[str, Any]], Awaitable[Any]]) -> FormScreen:
     title = ("Add CLI rule" if values is None
              else "Edit " + escape(cli_rule_label(values.get("cli", ""),
                                                   values.get("forced", False))))
-    return FormScreen(title, CLI_RULE_FIELDS, dict(values or NEW_CLI_RULE), save)
+    return reusable(app, "cli-rule", title, CLI_RULE_FIELDS, dict(values or NEW_CLI_RULE), save,
+                    cli_rule_warnings)

@@ -5,8 +5,11 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from textual.app import App
+from textual.markup import escape
+
 from connex_tui.engine.validation import CUSTOMER_STATUSES, STATUS_LABELS
-from connex_tui.widgets.form import FieldSpec, FormScreen
+from connex_tui.widgets.form import FieldSpec, FormScreen, reusable
 
 STATUS_OPTIONS = tuple((STATUS_LABELS[s], s) for s in CUSTOMER_STATUSES)
 
@@ -43,8 +46,9 @@ NEW_CUSTOMER = {"name": "", "status": "active", "currency": "USD", "debit_limit"
                 "notes_private": ""}
 
 
-def customer_form(values: dict[str, Any] | None,
+def customer_form(app: App, values: dict[str, Any] | None,
                   save: Callable[[dict[str, Any]], Awaitable[Any]]) -> FormScreen:
     editing = values is not None
-    title = f"Edit customer: {values['name']}" if editing else "Add customer"
-    return FormScreen(title, customer_fields(editing), values or dict(NEW_CUSTOMER), save)
+    title = f"Edit customer: {escape(values['name'])}" if editing else "Add customer"
+    return reusable(app, "customer", title, customer_fields(editing),
+                    dict(values or NEW_CUSTOMER), save)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from textual.app import App
 from textual.markup import escape
 
 from connex_tui.engine.routing_validation import (
@@ -14,7 +15,7 @@ from connex_tui.engine.routing_validation import (
     DIAL_PATTERNS,
     PROTOCOLS,
 )
-from connex_tui.widgets.form import FieldSpec, FormScreen
+from connex_tui.widgets.form import FieldSpec, FormScreen, reusable
 
 
 def _choices(values: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
@@ -58,8 +59,8 @@ def ip_auth_label(host: str) -> str:
     return f"IP {host}" if host else "IP entry"
 
 
-def ip_auth_form(values: dict[str, Any] | None,
+def ip_auth_form(app: App, values: dict[str, Any] | None,
                  save: Callable[[dict[str, Any]], Awaitable[Any]]) -> FormScreen:
     title = ("Add IP authentication" if values is None
              else "Edit " + escape(ip_auth_label(values.get("host", ""))))
-    return FormScreen(title, IP_AUTH_FIELDS, dict(values or NEW_IP_AUTH), save)
+    return reusable(app, "ip-auth", title, IP_AUTH_FIELDS, dict(values or NEW_IP_AUTH), save)

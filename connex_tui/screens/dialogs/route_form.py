@@ -5,10 +5,13 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
+from textual.app import App
 from textual.content import Content
 from textual.markup import escape
 
-from connex_tui.widgets.form import FieldSpec, FormScreen
+from connex_tui.engine.regex_guard import needs_slow_engine
+from connex_tui.screens.dialogs.cli_rule_form import slow_regex
+from connex_tui.widgets.form import FieldSpec, FormScreen, reusable
 
 STRATEGY_HELP = ("a line: <prefix|*> <mode> [card[:priority[:weight]]…]\n"
                  "e.g. 44 priority UK-A:1 UK-B:2    * lcr\n"
@@ -83,11 +86,21 @@ def new_route(cards: Sequence[str]) -> dict[str, Any]:
             "rtp_proxy_mode": "relaxed"}
 
 
+def route_warnings(raw: dict[str, Any]) -> dict[str, str]:
+    """Dial-string lines that need the slow regex engine (saved once confirmed)."""
+    lines = [line.strip() for line in str(raw.get("dial_string") or "").splitlines()]
+    slow = [line for line in lines if needs_slow_engine(line)]
+    if not slow:
+        return {}
+    more = f" (and {len(slow) - 1} more line{'s' if len(slow) > 2 else ''})" if len(slow) > 1 else ""
+    return {"dial_string": slow_regex(slow[0]) + more}
+
+
 def route_label(tech_prefix: str) -> str:
     return f"Route {tech_prefix}" if tech_prefix else "Route without tech prefix"
 
 
-def route_form(values: dict[str, Any] | None, save: Callable[[dict[str, Any]], Awaitable[Any]],
+def route_form(app: App, values: dict[str, Any] | None, save: Callable[[dict[str, Any]], Awaitable[Any]],
                *, cards: Sequence[str], currency: str = "", provider_cards: Sequence[str] = (),
                scripts: Sequence[str] = ()) -> FormScreen:
     """Add (values None) or edit form; `cards` are the names of the customer rate cards
@@ -95,5 +108,6 @@ def route_form(values: dict[str, Any] | None, save: Callable[[dict[str, Any]], A
     title = ("Add ingress route" if values is None
              else f"Edit {route_label(values.get('tech_prefix', '')).lower()}")
     values = dict(values) if values is not None else new_route(cards)
-    return FormScreen(title, route_fields(values, cards, provider_cards, scripts, currency),
-                      values, save)
+    return reusable(app, "route", title,
+                    route_fields(values, cards, provider_cards, scripts, currency), values, save,
+                    route_warnings)

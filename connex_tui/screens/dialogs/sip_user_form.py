@@ -5,10 +5,11 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from textual.app import App
 from textual.markup import escape
 
 from connex_tui.engine.routing_validation import SIP_PASSWORD_MIN
-from connex_tui.widgets.form import FieldSpec, FormScreen
+from connex_tui.widgets.form import FieldSpec, FormScreen, reusable
 from connex_tui.widgets.text_view import TextScreen
 
 
@@ -36,13 +37,13 @@ def sip_user_label(username: str) -> str:
     return f"SIP user {username}" if username else "SIP user"
 
 
-def sip_user_form(values: dict[str, Any] | None,
+def sip_user_form(app: App, values: dict[str, Any] | None,
                   save: Callable[[dict[str, Any]], Awaitable[Any]]) -> FormScreen:
     creating = values is None
     title = ("Add SIP user" if creating
              else "Edit " + escape(sip_user_label(values.get("username", ""))))
     start = dict(NEW_SIP_USER if creating else {**values, "password": "", "generate": False})
-    return FormScreen(title, sip_user_fields(creating), start, save)
+    return reusable(app, "sip-user", title, sip_user_fields(creating), start, save)
 
 
 def password_once(username: str, password: str) -> TextScreen:

@@ -1,6 +1,8 @@
-"""Bringing a rate card's rows in line with validated incoming rows: the one write path of
-the CSV import and the YAML apply.
+"""A rate card's rows in bulk (DOMAIN.md §3): the one write path of the CSV import and the
+YAML apply, and the streamed read of the CSV export. The feeds compose these session-level
+operations in their own transaction; they hold no SQL of their own.
 
+Bringing a card's rows in line with validated incoming rows:
 Rows are keyed by (prefix, effective_from). An incoming row updates the card's row with
 its key in place, or is added; with `replace` the card's rows whose key did not come in
 are deleted. Works in the caller's transaction in chunks (Core executemany), so a
@@ -11,12 +13,17 @@ would change (dry runs).
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import bindparam, delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from connex_tui.data.models import RateRow
+from connex_tui.data import audit, config_state
+from connex_tui.data.access import Actor, NotFound
+from connex_tui.data.models import RateCard, RateRow
+from connex_tui.data.rate_cards import touch_card
 from connex_tui.engine.routing_validation import RateRowInput
 
 CHUNK = 2000  # rows per executemany / IN (...) list: well inside SQLite's variable limit
@@ -133,3 +140,43 @@ class RowSync:
 async def count_rows(s: AsyncSession, card_id: int) -> int:
     return int(await s.scalar(select(func.count()).select_from(RateRow)
                               .where(RateRow.card_id == card_id)) or 0)
+
+
+async def card_id_by_name(s: AsyncSession, name: str) -> int:
+    card_id = await s.scalar(select(RateCard.id).where(
+        func.lower(RateCard.name) == name.lower()))  # names compare ignoring case
+    if card_id is None:
+        raise NotFound(f"unknown rate card {name!r}")
+    return card_id
+
+
+async def record_import(s: AsyncSession, actor: Actor, card_id: int, *, before: int,
+                        counts: RowCounts, after: dict, now: datetime) -> None:
+    """After a RowSync wrote a file's rows: the card's version and the configuration
+    generation move on (if anything changed) and one audit entry records the counts."""
+    if counts.touched:
+        await touch_card(s, card_id, now)
+        await config_state.bump(s)
+    await audit.record(
+        s, actor, "import", "rate_cards", card_id, customer_id=None,
+        before={"rows": before},
+        after={"rows": before + counts.added - counts.deleted, **after,
+               "added": counts.added, "changed": counts.changed, "deleted": counts.deleted},
+        at=now)
+
+
+def rows_query(card_id: int):
+    """The card's rows in file order: prefix, then undated before dated rows; each row is
+    (prefix, destination, rate, connect_fee, mcd, pulse, effective_from, blocked)."""
+    return (select(RateRow.prefix, RateRow.destination, RateRow.rate, RateRow.connect_fee,
+                   RateRow.mcd, RateRow.pulse, RateRow.effective_from, RateRow.blocked)
+            .where(RateRow.card_id == card_id)
+            .order_by(RateRow.prefix, RateRow.effective_from.asc().nulls_first(), RateRow.id))
+
+
+async def stream_rows(s: AsyncSession, card_id: int, *, part: int = 5000
+                      ) -> AsyncIterator[Sequence[tuple]]:
+    """rows_query's rows in parts of `part`, streamed: a million-row card is never held."""
+    result = await s.stream(rows_query(card_id).execution_options(yield_per=part))
+    async for rows in result.partitions():
+        yield rows
