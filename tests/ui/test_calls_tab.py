@@ -106,7 +106,7 @@ async def test_simulate_allowed_then_rejected_both_listed_and_stored(demo_path, 
         assert [r.dialled for r in top] == ["33123456789", "4930123456"]
         assert all(r.simulated and r.call_id.startswith("SIM-") for r in top)
         assert table_column(tab, 1)[0].startswith("SIM-")
-        assert table_column(tab, 3)[:2] == ["503 Blocked by…", "200 OK"]
+        assert table_column(tab, 3)[:2] == ["503 Blocked by D…", "200 OK"]
     rows = await db.rows(SIMS + " ORDER BY id")
     assert rows == seeded + [("4930123456", 200, 1, 1), ("33123456789", 503, 1, 1)]
 
@@ -199,8 +199,29 @@ async def test_cdr_text_with_brackets_is_shown_as_typed(demo_path, db):
             "WHERE call_id = (SELECT call_id FROM cdrs WHERE customer_id = 1 "
             "AND NOT simulated ORDER BY started_at DESC LIMIT 1)"))
     app = make_app(demo_path)
-    async with app.run_test(size=(120, 40)) as pilot:
+    async with app.run_test(size=(160, 40)) as pilot:  # wide enough for every column
         await open_calls(pilot)
         await pilot.pause()
         screen = app.export_screenshot()  # rendered: markup would drop or crash on these
         assert "[red]Odd" in screen and "[/]44" in screen
+
+
+def test_a_wider_terminal_shows_more_columns_and_more_of_each_number():
+    from connex_tui.screens.customer_detail.calls_tab import COLUMNS, column_widths
+
+    at80, at120, at160 = column_widths(80), column_widths(120), column_widths(160)
+
+    def shown(widths, total):  # whole columns that fit from the left (cell padding 2)
+        used, n = 2, 0
+        for w in widths:
+            used += w + 2
+            if used > total:
+                break
+            n += 1
+        return n
+
+    assert shown(at80, 80) == 5 and shown(at120, 120) == 8 and shown(at160, 160) == len(COLUMNS)
+    assert at120[2] > at80[2] and at160[2] > at80[2]  # Number grows with the terminal
+    for widths, total in ((at80, 80), (at120, 120), (at160, 160)):  # and fills it
+        n = shown(widths, total)
+        assert total - 4 <= 2 + sum(w + 2 for w in widths[:n]) <= total

@@ -25,10 +25,32 @@ from connex_tui.screens.dialogs.simulate_result import ResultScreen
 from connex_tui.widgets.text_view import TextScreen
 
 LIMIT = 100
-# (label, width); the first five fit at 80 columns, the rest scroll into view.
+# (label, width at 80 columns); the first five fit there, the rest scroll into view.
 COLUMNS = (("Time (UTC)", 11), ("Call id", 11), ("Number", 13), ("SIP", 16),
            ("Destination", 14), ("Dur.", 7), ("Charge", 9), ("Source IP", 15),
            ("CLI in → out", 26))
+GROW = (2, 3, 4, 8)  # Number, SIP, Destination, CLI: the columns a long value cuts
+CELL_PAD = 2  # DataTable pads each cell by one on both sides
+SCROLLBAR = 2
+
+
+def column_widths(total: int) -> tuple[int, ...]:
+    """Widths for a table `total` cells wide: as many whole columns as fit, from the left,
+    at their 80-column widths; what is left of the width goes to the columns among them
+    that cut long values, so a wider terminal shows more of each number (the rest of the
+    columns scroll into view as before)."""
+    widths = [w for _, w in COLUMNS]
+    room = total - SCROLLBAR
+    shown = 0
+    for w in widths:
+        if room < w + CELL_PAD:
+            break
+        room -= w + CELL_PAD
+        shown += 1
+    growing = [i for i in GROW if i < shown]
+    for n, i in enumerate(growing):  # share `room` out, the first ones get the remainder
+        widths[i] += room // len(growing) + (1 if n < room % len(growing) else 0)
+    return tuple(widths)
 
 
 def call_clock(ms: int) -> str:
@@ -36,29 +58,28 @@ def call_clock(ms: int) -> str:
     return present.clock(billable_seconds(ms))
 
 
-def short_id(r: CallRow) -> str:
+def short_id(r: CallRow, width: int = COLUMNS[1][1]) -> str:
     """SIM-<time>-<hex>: the time has its own column, so the hex tells them apart."""
-    width = COLUMNS[1][1]
     if r.simulated and r.call_id.startswith("SIM-") and len(r.call_id) > width:
         mark = present.glyphs().ellipsis
         return present.clip("SIM-" + mark + r.call_id[-(width - 4 - len(mark)):], width)
     return present.clip(r.call_id, width)
 
 
-def cells(r: CallRow) -> tuple[Text, ...]:
+def cells(r: CallRow, widths: tuple[int, ...] = column_widths(80)) -> tuple[Text, ...]:
     """All Text: DataTable reads a str as markup, and CDR fields come from switches (every
     one is escaped by present)."""
-    call_id = Text(short_id(r), style="bold cyan" if r.simulated else "")
-    sip = Text(present.clip(f"{r.sip_code} {r.sip_reason}", COLUMNS[3][1]),
+    call_id = Text(short_id(r, widths[1]), style="bold cyan" if r.simulated else "")
+    sip = Text(present.clip(f"{r.sip_code} {r.sip_reason}", widths[3]),
                style="green" if r.sip_code == 200 else "")
     answered = r.duration_ms > 0
     return (Text(f"{r.started_at:%m-%d %H:%M}"), call_id,
-            Text(present.clip(r.dialled, COLUMNS[2][1])), sip,
-            Text(present.clip(r.destination or "-", COLUMNS[4][1])),
+            Text(present.clip(r.dialled, widths[2])), sip,
+            Text(present.clip(r.destination or "-", widths[4])),
             Text(call_clock(r.duration_ms) if answered else "-", justify="right"),
             Text(present.money(r.charge, places=4) if answered else "-", justify="right"),
-            Text(present.clip(r.source_ip or "-", COLUMNS[7][1])),
-            Text(present.clip(present.arrow(r.cli_in, r.cli_out), COLUMNS[8][1])))
+            Text(present.clip(r.source_ip or "-", widths[7])),
+            Text(present.clip(present.arrow(r.cli_in, r.cli_out), widths[8])))
 
 
 def cdr_lines(r: CallRow, currency: str = "") -> list[str]:
@@ -98,6 +119,7 @@ class CallsTab(CustomerTab):
         self._loading = False
         self._to_top = False  # put the cursor on the newest call at the next fill
         self.loads = 0  # tests watch this
+        self.widths = column_widths(80)
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="calls-bar"):
@@ -109,11 +131,22 @@ class CallsTab(CustomerTab):
         yield DataTable(id="calls", cursor_type="row", zebra_stripes=True)
 
     def on_mount(self) -> None:
+        self._set_columns(column_widths(self.app.size.width))
+        super().on_mount()
+
+    def _set_columns(self, widths: tuple[int, ...]) -> None:
+        self.widths = widths
         table = self.table
-        for label, width in COLUMNS:
+        table.clear(columns=True)
+        for (label, _), width in zip(COLUMNS, widths, strict=True):
             right = label in ("Dur.", "Charge")
             table.add_column(Text(label, justify="right" if right else "left"), width=width)
-        super().on_mount()
+
+    def on_resize(self) -> None:
+        widths = column_widths(self.size.width)
+        if widths != self.widths:  # a wider (or narrower) terminal: cells cut elsewhere
+            self._set_columns(widths)
+            self._fill(self.rows)
 
     def on_show(self) -> None:
         # The customer screen starts with the tab bar focused, and switching tabs from
@@ -175,7 +208,7 @@ class CallsTab(CustomerTab):
         self.rows = list(rows)
         t.clear()
         for r in self.rows:
-            t.add_row(*cells(r), key=r.call_id)
+            t.add_row(*cells(r, self.widths), key=r.call_id)
         ids = [r.call_id for r in self.rows]
         if self._to_top:
             self._to_top = False
