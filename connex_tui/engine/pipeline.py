@@ -324,10 +324,10 @@ class _Run:
         if not entries:
             raise self.reject(1, title, f"no ingress IP-auth entry covers "
                               f"{_address(call.source_ip)}", 403, "IP Not Authorised")
-        how = f"source {call.source_ip} matched {entries[0].host}"
-        customer_ids = [entries[0].customer_id]
-        if len(entries) > 1:
-            customer_ids = list(dict.fromkeys(e.customer_id for e in entries))
+        entry = entries[0]
+        how = f"source {call.source_ip} matched {entry.host}"
+        customer_ids = list(dict.fromkeys(e.customer_id for e in entries)) \
+            if len(entries) > 1 else ()
         if len(customer_ids) > 1:
             keep = [cid for cid in customer_ids if any(
                 r.enabled and r.tech_prefix and call.number.startswith(r.tech_prefix)
@@ -339,8 +339,7 @@ class _Run:
                     f"whose tech prefix starts {call.number!r}", 403,
                     "IP Not Authorised (ambiguous, use a tech prefix)")
             how += f", shared by {names}; tech prefix picks one"
-            customer_ids = keep
-        entry = next(e for e in entries if e.customer_id == customer_ids[0])
+            entry = next(e for e in entries if e.customer_id == keep[0])
         customer = snap.customers[entry.customer_id]
         self.ip_entry = entry
         self.auth_level = ("auth", entry.id, entry.channels, entry.flow_speed)

@@ -108,43 +108,70 @@ def result_lines(result: Result) -> list[str]:
 _exact = lru_cache(maxsize=8192)(exact)
 
 
+# The object's keys in their order, then how each value is read from a Result (money as
+# exact text with the card's decimals, None when there is none): result_to_json (the dict)
+# and result_json (its text, for a batch) are both made from these.
+_SCALAR_KEYS = ("decision", "sip_code", "reason", "customer", "customer_id", "auth",
+                "auth_id", "sip_user_id", "route", "route_id", "number_in", "cli_in",
+                "number_out", "cli_out", "pai", "card", "card_id", "currency", "precision",
+                "prefix", "destination", "rate", "connect_fee", "increment", "max_duration")
+
+
+def _scalars(r: Result) -> tuple[Any, ...]:
+    p = r.precision
+    return (r.decision, r.sip_code, r.reason, r.customer, r.customer_id, r.auth, r.auth_id,
+            r.sip_user_id, r.route, r.route_id, r.number_in, r.cli_in, r.number_out,
+            r.cli_out, r.pai, r.card, r.card_id, r.currency, p, r.prefix, r.destination,
+            _exact(r.rate, p) or None, _exact(r.connect_fee, p) or None, r.increment,
+            r.max_duration)
+
+
+def _provider(c: ProviderChoice, p: int) -> dict[str, Any]:
+    return {"name": c.name, "card": c.card, "rate": _exact(c.rate, p),
+            "margin": _exact(c.margin, p), "connect_fee": _exact(c.connect_fee, p),
+            "prefix": c.prefix, "provider_id": c.provider_id, "card_id": c.card_id}
+
+
 def result_to_json(result: Result) -> dict[str, Any]:
-    p = result.precision
-    money = _exact
-    return {
-        "decision": result.decision,
-        "sip_code": result.sip_code,
-        "reason": result.reason,
-        "customer": result.customer,
-        "customer_id": result.customer_id,
-        "auth": result.auth,
-        "auth_id": result.auth_id,
-        "sip_user_id": result.sip_user_id,
-        "route": result.route,
-        "route_id": result.route_id,
-        "number_in": result.number_in,
-        "cli_in": result.cli_in,
-        "number_out": result.number_out,
-        "cli_out": result.cli_out,
-        "pai": result.pai,
-        "card": result.card,
-        "card_id": result.card_id,
-        "currency": result.currency,
-        "precision": p,
-        "prefix": result.prefix,
-        "destination": result.destination,
-        "rate": money(result.rate, p) or None,
-        "connect_fee": money(result.connect_fee, p) or None,
-        "increment": result.increment,
-        "max_duration": result.max_duration,
-        "providers": [
-            {"name": c.name, "card": c.card, "rate": money(c.rate, p),
-             "margin": money(c.margin, p), "connect_fee": money(c.connect_fee, p),
-             "prefix": c.prefix, "provider_id": c.provider_id, "card_id": c.card_id}
-            for c in result.providers
-        ],
-        "trace": list(result.trace),
-    }
+    obj = dict(zip(_SCALAR_KEYS, _scalars(result), strict=True))
+    obj["providers"] = [_provider(c, result.precision) for c in result.providers]
+    obj["trace"] = list(result.trace)
+    return obj
+
+
+_KEY_TEXT = tuple(f'"{key}": ' for key in _SCALAR_KEYS)
+_VALUE_TEXT = {str: present.json_string, int: int.__repr__, type(None): lambda _: "null"}
+# The providers' text per providers tuple: decide() hands out the same tuple for the same
+# choice (see pipeline's memos), so a batch encodes each choice once. The entry holds the
+# tuple, so its id stays its own while the entry lives.
+_PROVIDERS_TEXT: dict[tuple[int, int], tuple[str, tuple[ProviderChoice, ...]]] = {}
+
+
+def _providers_text(providers: tuple[ProviderChoice, ...], p: int) -> str:
+    if not providers:
+        return "[]"
+    hit = _PROVIDERS_TEXT.get((id(providers), p))
+    if hit is None:
+        if len(_PROVIDERS_TEXT) >= 16_384:
+            _PROVIDERS_TEXT.clear()
+        text = present.json_text([_provider(c, p) for c in providers])
+        hit = _PROVIDERS_TEXT[id(providers), p] = (text, providers)
+    return hit[0]
+
+
+def result_json(result: Result, call_id: str | None, line: int | None = None) -> str:
+    """present.json_line({"line": line, **result_to_json(result), "call_id": call_id})
+    (no "line" when None), byte for byte, at a third of its cost: a batch writes one a
+    line."""
+    text = _VALUE_TEXT
+    parts = [key + text.get(v.__class__, present.json_text)(v)
+             for key, v in zip(_KEY_TEXT, _scalars(result), strict=True)]
+    head = "{" if line is None else f'{{"line": {line!r}, '
+    raw = (f'{head}{", ".join(parts)}, "providers": '
+           f'{_providers_text(result.providers, result.precision)}, "trace": '
+           f'[{", ".join(map(present.json_string, result.trace))}], "call_id": '
+           f'{"null" if call_id is None else present.json_string(call_id)}}}')
+    return present.json_safe(raw)
 
 
 def _dec(value: Any) -> Decimal | None:
