@@ -21,13 +21,9 @@ $(DEVSTAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/pip install -q -e '.[dev]'
 	@touch $@ $(STAMP)
 
-# Seeded into a temporary file and renamed when complete: an interrupted seed never
-# leaves a half-filled demo database behind for the next `make run`.
+# `demo seed` is all-or-nothing: the file appears only once the demo is complete.
 $(DEMO_DB): | $(STAMP)
-	@mkdir -p $(dir $(DEMO_DB))
-	@rm -f $(DEMO_DB).tmp $(DEMO_DB).tmp-wal $(DEMO_DB).tmp-shm
-	$(BIN)/connex-tui demo seed --database-url sqlite+aiosqlite:///$(DEMO_DB).tmp
-	@mv $(DEMO_DB).tmp $(DEMO_DB)
+	$(BIN)/connex-tui demo seed --database-url $(DEMO_URL)
 
 demo: $(DEMO_DB)
 

@@ -167,7 +167,9 @@ def test_config_apply_dry_run_then_apply_then_export(url, tmp_path, capsys):
     assert run(url, "config", "export", "--with-secrets", str(target)) == 0
     assert target.stat().st_mode & 0o777 == 0o600  # it holds SIP HA1s
     assert "ha1:" in target.read_text()
-    assert run(url, "config", "export", "--with-secrets") == 0  # stdout redirected: fine
+    assert run(url, "config", "export", "--with-secrets") == 2  # stdout: only if forced
+    assert "ha1:" not in capsys.readouterr().out
+    assert run(url, "config", "export", "--with-secrets", "--force") == 0
     assert "ha1:" in capsys.readouterr().out
 
 
@@ -184,7 +186,7 @@ def test_config_export_secrets_are_refused_to_viewers_and_terminals(url, tmp_pat
     assert run(url, "config", "export", "--with-secrets") == 2
     captured = capsys.readouterr()
     assert captured.out == ""
-    assert "not printing SIP secrets to a terminal" in captured.err
+    assert "not writing SIP secrets to standard output" in captured.err
     assert run(url, "config", "export") == 0  # without secrets a terminal is fine
     assert "ha1:" not in capsys.readouterr().out
 

@@ -7,13 +7,17 @@ import asyncio
 import os
 import sys
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from connex_tui.cli import simulate, transfer
 from connex_tui.cli.progress import Progress
 from connex_tui.config import Config, ConfigError, load_config
 from connex_tui.data.access import StorageError
 from connex_tui.engine.textsafe import safe_text
+
+# `demo seed` sizes: beyond them a seeding runs for days or its dates overflow
+DEMO_MAX_CUSTOMERS = 1_000_000
+DEMO_MAX_DAYS = 3650
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -100,30 +104,33 @@ async def _db_upgrade(cfg: Config) -> int:
 
 async def _demo_seed(cfg: Config, args) -> int:
     from connex_tui.data.db import Database, upgrade
-    from connex_tui.feeds.demo import DemoError, DemoOptions, seed
+    from connex_tui.feeds.demo import DemoError, DemoOptions, seed_database
 
-    if args.customers < 1 or args.days < 0:
-        print("connex-tui: --customers must be >= 1 and --days >= 0", file=sys.stderr)
+    if not (1 <= args.customers <= DEMO_MAX_CUSTOMERS and 0 <= args.days <= DEMO_MAX_DAYS
+            and (args.cdr_customers is None or args.cdr_customers >= 0)):
+        print(f"connex-tui: --customers must be 1..{DEMO_MAX_CUSTOMERS:,}, --days "
+              f"0..{DEMO_MAX_DAYS} and --cdr-customers >= 0", file=sys.stderr)
         return 2
     from connex_tui.engine.route_fields import moment
 
     try:
         now = moment(args.now, example="write an ISO time like 2026-11-25T12:00:00+00:00") \
             or datetime.now(UTC)
-    except ValueError as exc:
-        print(f"connex-tui: --now: {exc}", file=sys.stderr)
+        now - timedelta(days=args.days + 800), now + timedelta(days=30)  # the demo's span
+    except (ValueError, OverflowError) as exc:
+        why = str(exc) if isinstance(exc, ValueError) else "out of range"
+        print(f"connex-tui: --now: {safe_text(why)}", file=sys.stderr)
         return 2
-    db = Database.for_config(cfg)
     started = time.monotonic()
     try:
-        await upgrade(db)
-        summary = await seed(db, DemoOptions(
-            customers=args.customers, days=args.days, seed=args.seed, now=now,
-            cdr_customers=args.cdr_customers), progress=Progress("seeding"))
+        summary = await seed_database(
+            cfg.database_url, DemoOptions(customers=args.customers, days=args.days,
+                                          seed=args.seed, now=now,
+                                          cdr_customers=args.cdr_customers),
+            progress=Progress("seeding"), prepare=upgrade,
+            connect=lambda url: Database(url, busy_timeout=cfg.busy_timeout))
     except DemoError as exc:
         print(f"connex-tui: {safe_text(str(exc))}", file=sys.stderr)
         return 1
-    finally:
-        await db.dispose()
     print(f"{summary} in {time.monotonic() - started:.1f} s")
     return 0

@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import errno
 import os
+import stat
 import sys
 import tempfile
 import time
@@ -40,8 +42,10 @@ customers (with IP auth, SIP users, routes and CLI rules) as one YAML document
 out. SIP users are written without their secrets (applying such a file keeps the
 existing users' passwords) unless --with-secrets (operator or admin): then each
 carries its stored ha1 and password_hash, enough to restore the users elsewhere,
-and enough to answer a SIP digest challenge, so keep the file private (it is
-written mode 0600; a terminal is refused, redirect or give FILE)."""
+and enough to answer a SIP digest challenge, so keep the file private: FILE is
+written mode 0600; standard output is refused unless --force (a file it is
+redirected to is then made 0600). FILE may be a symlink (its target is
+rewritten), a FIFO or a device (written into as it is)."""
 
 CONFIG_APPLY_HELP = """\
 Make the database match a YAML document (docs/config-format.md), in one
@@ -94,6 +98,9 @@ def add_parsers(sub) -> None:
     cexp.add_argument("file", nargs="?", help="YAML file (default: standard output)")
     cexp.add_argument("--with-secrets", action="store_true",
                       help="include the SIP users' ha1/password_hash (operator or admin)")
+    cexp.add_argument("--force", action="store_true",
+                      help="with --with-secrets and no FILE: write the secrets to standard "
+                           "output anyway")
     cexp.add_argument("--inline-rates", type=int, default=1000, metavar="N",
                       help="with FILE: cards of more than N rows go to CSV files beside it "
                            "(default 1000)")
@@ -124,26 +131,51 @@ def run(cfg: Config, args) -> int:
 
 
 def _err(message: str) -> None:
+    """One error line; names and messages from files and the database come escaped."""
     print(f"connex-tui: {safe_text(message)}", file=sys.stderr)
 
 
 @contextmanager
-def _output(path: str | None):
-    """A text stream for an export: stdout, or a temporary file renamed over `path` once
-    complete (a failed export never leaves half a file)."""
+def _output(path: str | None, *, private: bool = False):
+    """A text stream for an export: stdout, or FILE written so that a failed export
+    never leaves half a file and nothing but a regular file is ever replaced.
+
+    A new path or a regular file (also behind a symlink, which stays and has its target
+    rewritten) gets a temporary file beside it renamed over it once complete, keeping the
+    old file's mode. A FIFO, a terminal or a device (/dev/stdout, /dev/null) is written
+    into as it is, in place, like a shell redirect. `private` (secrets): the file is
+    created, or left, mode 0600."""
     if path is None:
         yield sys.stdout
         sys.stdout.flush()
         return
-    target = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent or ".")
     try:
+        st = os.stat(path)  # follows a symlink: what matters is what it points at
+    except FileNotFoundError:
+        st = None
+    if st is not None and not stat.S_ISREG(st.st_mode):
+        if stat.S_ISDIR(st.st_mode):
+            raise IsADirectoryError(errno.EISDIR, "Is a directory", path)
+        with open(path, "w", encoding="utf-8", newline="") as fh:
+            yield fh
+        return
+    target = Path(os.path.realpath(path))  # a symlink's target (the link itself stays)
+    mode = 0o600 if private else (stat.S_IMODE(st.st_mode) if st else 0o666 & ~_umask())
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
+    try:
+        os.fchmod(fd, mode)
         with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
             yield fh
         os.replace(tmp, target)
     except BaseException:
         os.unlink(tmp)
         raise
+
+
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
 
 
 async def _rates_import(cfg: Config, args) -> int:
@@ -226,14 +258,17 @@ async def _config_export(cfg: Config, args) -> int:
     if args.inline_rates < 0:
         _err("--inline-rates must be 0 or more")
         return 2
-    if args.with_secrets and not args.file and sys.stdout.isatty():
-        _err("--with-secrets: not printing SIP secrets to a terminal; give FILE or redirect")
-        return 2
+    if args.with_secrets and not args.file:
+        if not args.force:
+            _err("--with-secrets: not writing SIP secrets to standard output (a redirect "
+                 "makes a world-readable file): give FILE (written mode 0600) or --force")
+            return 2
+        _private_stdout()
     db = Database.for_config(cfg, readonly=True)  # an export creates and migrates nothing
     target = Path(args.file) if args.file else None
     try:
         await upgrade(db)  # read-only: only checks the schema
-        with _output(args.file) as out:
+        with _output(args.file, private=args.with_secrets) as out:
             out.write(await export_config(db, target, inline_max=args.inline_rates,
                                           secrets=args.with_secrets,
                                           actor=Actor(cfg.operator, cfg.role)))
@@ -252,11 +287,21 @@ async def _config_export(cfg: Config, args) -> int:
     return 0
 
 
+def _private_stdout() -> None:
+    """Secrets forced to standard output: a regular file it was redirected to (by a shell
+    with the usual umask, world-readable) becomes 0600; pipes and terminals stay."""
+    try:
+        if stat.S_ISREG(os.fstat(sys.stdout.fileno()).st_mode):
+            os.fchmod(sys.stdout.fileno(), 0o600)
+    except (OSError, ValueError):  # not ours to change, or no real file descriptor
+        pass
+
+
 async def _config_apply(cfg: Config, args) -> int:
     from connex_tui.data.access import Actor, PermissionDenied, StaleError
     from connex_tui.data.db import Database, upgrade
-    from connex_tui.engine.textsafe import safe_text
     from connex_tui.feeds.config_apply import apply_config
+    from connex_tui.feeds.config_yaml import UnreadableConfig
 
     db = Database.for_config(cfg)
     try:
@@ -270,6 +315,9 @@ async def _config_apply(cfg: Config, args) -> int:
     except StaleError as exc:
         _err(f"{exc}: nothing written, apply again")
         return 1
+    except UnreadableConfig as exc:
+        _err(f"{args.file}: {exc}")
+        return 2
     except OSError as exc:
         _err(f"cannot read {exc.filename or args.file}: {exc.strerror}")
         return 2
@@ -290,9 +338,9 @@ async def _config_apply(cfg: Config, args) -> int:
               f"{'s' * (n != 1)}: check, then apply with --allow-wide-auth)", file=sys.stderr)
         return 1
     for change in report.changes:
-        print(change)
+        print(safe_text(str(change)))
     for username, password in report.passwords:
-        print(f"SIP user {username}: generated password {password} (shown once)")
+        print(safe_text(f"SIP user {username}: generated password {password} (shown once)"))
     n = len(report.changes)
     if not n:
         print("no changes: the database already matches")

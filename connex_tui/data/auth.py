@@ -10,17 +10,16 @@ from __future__ import annotations
 import asyncio
 from dataclasses import asdict, dataclass
 
-from sqlalchemy import delete, insert, or_, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from connex_tui.data import audit, passwords
+from connex_tui.data import passwords
 from connex_tui.data.access import Actor, StaleError
 from connex_tui.data.config_write import (
-    changed,
+    ConfigWrites,
     check_unique,
     get_or_404,
     snapshot_of,
-    update_versioned,
 )
 from connex_tui.data.db import Database
 from connex_tui.data.models import Customer, IngressRoute, IpAuth, SipUser
@@ -35,6 +34,7 @@ from connex_tui.engine.validation import ValidationError
 
 IP_FIELDS = tuple(IpAuthInput.__dataclass_fields__)
 SIP_FIELDS = ("username", "channels", "flow_speed", "ip_whitelist")
+USERNAME_TAKEN = "this username is taken (usernames are unique across all customers)"
 
 
 @dataclass(frozen=True, slots=True)
@@ -223,6 +223,77 @@ def check_sip_rename(old_username: str, new_username: str, new_password: bool) -
                                            "digest HA1 includes the username)"})
 
 
+async def auth_rows_of(s: AsyncSession, customer_ids: list[int]
+                       ) -> tuple[dict[int, list[IpAuth]], dict[int, list[SipUser]]]:
+    """The customers' IP-auth entries and SIP users (in id order), by customer."""
+    ips: dict[int, list[IpAuth]] = {}
+    users: dict[int, list[SipUser]] = {}
+    for chunk in (customer_ids[i:i + 500] for i in range(0, len(customer_ids), 500)):
+        for model, into in ((IpAuth, ips), (SipUser, users)):
+            for row in await s.scalars(select(model).where(model.customer_id.in_(chunk))
+                                       .order_by(model.id)):
+                into.setdefault(row.customer_id, []).append(row)
+    return ips, users
+
+
+async def sip_users_named(s: AsyncSession, usernames: list[str]) -> dict[str, SipUser]:
+    """SIP users by lower-case username, of any customer."""
+    out: dict[str, SipUser] = {}
+    keys = sorted({u.lower() for u in usernames})
+    for chunk in (keys[i:i + 500] for i in range(0, len(keys), 500)):
+        for row in await s.scalars(select(SipUser).where(func.lower(SipUser.username)
+                                                         .in_(chunk))):
+            out[row.username.lower()] = row
+    return out
+
+
+async def add_ip_auth(w: ConfigWrites, customer_id: int, data: IpAuthInput) -> int:
+    await check_host(w.s, customer_id, data, None)
+    values = asdict(data)
+    entry_id = await w.insert(IpAuth, {"customer_id": customer_id, **values})
+    await w.audit("create", "ip_auth", entry_id, None, values, customer_id=customer_id)
+    return entry_id
+
+
+async def change_ip_auth(w: ConfigWrites, current: IpAuth, data: IpAuthInput) -> None:
+    await check_host(w.s, current.customer_id, data, current.id)
+    before = snapshot_of(current, IP_FIELDS)
+    values = asdict(data)
+    await w.update(IpAuth, current, values, "IP-auth entry")
+    await w.audit("update", "ip_auth", current.id, before, values,
+                  customer_id=current.customer_id)
+
+
+async def add_sip_user(w: ConfigWrites, customer_id: int, values: dict, stored: dict) -> int:
+    """A user from its SIP_FIELDS values and stored secrets (sip_secrets)."""
+    await check_unique(w.s, SipUser.username, values["username"], None, field="username",
+                       message=USERNAME_TAKEN)
+    user_id = await w.insert(SipUser, {"customer_id": customer_id, **values, **stored})
+    await w.audit("create", "sip_users", user_id, None, {**values, **stored},
+                  customer_id=customer_id)
+    return user_id
+
+
+async def change_sip_user(w: ConfigWrites, current: SipUser, values: dict) -> None:
+    """Write SIP_FIELDS values (and customer_id or new secrets, if given) over `current`;
+    a user moved to another customer reindexes both."""
+    await check_unique(w.s, SipUser.username, values.get("username", current.username),
+                       current.id, field="username", message=USERNAME_TAKEN)
+    before = snapshot_of(current, (*SIP_FIELDS, "customer_id", "password_hash", "ha1"))
+    await w.update(SipUser, current, values, "SIP user")
+    w.touched.add(current.customer_id)
+    await w.audit("update", "sip_users", current.id, before, {**before, **values},
+                  customer_id=values.get("customer_id", current.customer_id))
+
+
+async def drop_auth_row(w: ConfigWrites, current: IpAuth | SipUser) -> None:
+    """Delete one of a customer's IP-auth entries or SIP users."""
+    before = snapshot_of(current, IP_FIELDS if isinstance(current, IpAuth) else SIP_FIELDS)
+    await w.delete(type(current), current.id)
+    await w.audit("delete", type(current).__tablename__, current.id, before, None,
+                  customer_id=current.customer_id)
+
+
 async def _require_confirmation(s: AsyncSession, customer_id: int, data: IpAuthInput,
                                 own_id: int | None, confirmed: bool) -> None:
     if not confirmed:
@@ -250,55 +321,39 @@ class AuthService:
         `confirmed`."""
         self.actor.require("write")
         data = validate_ip_auth(raw)
-        now = self.clock()
         async with self.db.sessions() as s, s.begin():
             await get_or_404(s, Customer, customer_id, "customer")
             await check_host(s, customer_id, data, None)
             await _require_confirmation(s, customer_id, data, None, confirmed)
-            values = asdict(data)
-            entry_id = await s.scalar(insert(IpAuth).values(
-                customer_id=customer_id, **values, version=1, created_at=now,
-                updated_at=now).returning(IpAuth.id))
-            await audit.record(s, self.actor, "create", "ip_auth", entry_id,
-                               customer_id=customer_id, before=None, after=values, at=now)
-            await changed(s, customer_id)
+            w = ConfigWrites(s, self.actor, self.clock())
+            entry_id = await add_ip_auth(w, customer_id, data)
+            await w.finish()
         return entry_id
 
     async def update_ip_auth(self, entry_id: int, version: int, raw: dict, *,
                              confirmed: bool = False) -> None:
         self.actor.require("write")
         data = validate_ip_auth(raw)
-        now = self.clock()
         async with self.db.sessions() as s, s.begin():
             current = await get_or_404(s, IpAuth, entry_id, "IP-auth entry")
             if current.version != version:
                 raise StaleError("IP-auth entry")
             await check_host(s, current.customer_id, data, entry_id)
             await _require_confirmation(s, current.customer_id, data, entry_id, confirmed)
-            before = snapshot_of(current, IP_FIELDS)
-            values = asdict(data)
-            await update_versioned(s, IpAuth, entry_id, version, values,
-                                   what="IP-auth entry", now=now)
-            await audit.record(s, self.actor, "update", "ip_auth", entry_id,
-                               customer_id=current.customer_id, before=before, after=values,
-                               at=now)
-            await changed(s, current.customer_id)
+            w = ConfigWrites(s, self.actor, self.clock())
+            await change_ip_auth(w, current, data)
+            await w.finish()
 
     async def delete_ip_auth(self, entry_id: int) -> None:
-        await self._delete(IpAuth, entry_id, IP_FIELDS, "IP-auth entry")
+        await self._delete(IpAuth, entry_id, "IP-auth entry")
 
-    async def _delete(self, model, row_id: int, audited: tuple[str, ...], what: str) -> None:
+    async def _delete(self, model, row_id: int, what: str) -> None:
         """Delete one of a customer's auth rows, audited, the customer reindexed."""
         self.actor.require("delete")
-        now = self.clock()
         async with self.db.sessions() as s, s.begin():
-            current = await get_or_404(s, model, row_id, what)
-            before = snapshot_of(current, audited)
-            await s.execute(delete(model).where(model.id == row_id))
-            await audit.record(s, self.actor, "delete", model.__tablename__, row_id,
-                               customer_id=current.customer_id, before=before, after=None,
-                               at=now)
-            await changed(s, current.customer_id)
+            w = ConfigWrites(s, self.actor, self.clock())
+            await drop_auth_row(w, await get_or_404(s, model, row_id, what))
+            await w.finish()
 
     # -- SIP users ------------------------------------------------------------------------
     async def sip_users(self, customer_id: int) -> list[SipUserRow]:
@@ -311,30 +366,18 @@ class AuthService:
     def generate_password(self) -> str:
         return passwords.generate_password()
 
-    async def _check_username(self, s: AsyncSession, username: str,
-                              own_id: int | None) -> None:
-        await check_unique(s, SipUser.username, username, own_id, field="username",
-                           message="this username is taken (usernames are unique across "
-                                   "all customers)")
-
     async def create_sip_user(self, customer_id: int, raw: dict) -> tuple[int, str]:
         """Returns (id, clear password) - the typed or the generated one, to show once."""
         self.actor.require("write")
         data = validate_sip_user(raw, creating=True)
         password = data.password or passwords.generate_password()
         stored = await sip_secrets(data.username, password)
-        now = self.clock()
         async with self.db.sessions() as s, s.begin():
             await get_or_404(s, Customer, customer_id, "customer")
-            await self._check_username(s, data.username, None)
-            values = {f: getattr(data, f) for f in SIP_FIELDS}
-            user_id = await s.scalar(insert(SipUser).values(
-                customer_id=customer_id, **values, **stored, version=1, created_at=now,
-                updated_at=now).returning(SipUser.id))
-            await audit.record(s, self.actor, "create", "sip_users", user_id,
-                               customer_id=customer_id, before=None,
-                               after={**values, **stored}, at=now)
-            await changed(s, customer_id)
+            w = ConfigWrites(s, self.actor, self.clock())
+            user_id = await add_sip_user(w, customer_id,
+                                         {f: getattr(data, f) for f in SIP_FIELDS}, stored)
+            await w.finish()
         return user_id, password
 
     async def update_sip_user(self, user_id: int, version: int, raw: dict) -> str | None:
@@ -350,20 +393,14 @@ class AuthService:
             old_username = current.username
         check_sip_rename(old_username, data.username, bool(password))
         stored = await sip_secrets(data.username, password) if password else {}
-        now = self.clock()
         async with self.db.sessions() as s, s.begin():
             current = await get_or_404(s, SipUser, user_id, "SIP user")
             if current.version != version:
                 raise StaleError("SIP user")
-            await self._check_username(s, data.username, user_id)
-            before = snapshot_of(current, (*SIP_FIELDS, "password_hash", "ha1"))
-            values = {f: getattr(data, f) for f in SIP_FIELDS} | stored
-            await update_versioned(s, SipUser, user_id, version, values, what="SIP user",
-                                   now=now)
-            await audit.record(s, self.actor, "update", "sip_users", user_id,
-                               customer_id=current.customer_id, before=before,
-                               after={**before, **values}, at=now)
-            await changed(s, current.customer_id)
+            w = ConfigWrites(s, self.actor, self.clock())
+            await change_sip_user(w, current, {f: getattr(data, f) for f in SIP_FIELDS}
+                                  | stored)
+            await w.finish()
         return password or None
 
     async def reset_sip_password(self, user_id: int) -> str:
@@ -373,22 +410,17 @@ class AuthService:
         async with self.db.sessions() as s:
             username = (await get_or_404(s, SipUser, user_id, "SIP user")).username
         stored = await sip_secrets(username, password)
-        now = self.clock()
         async with self.db.sessions() as s, s.begin():
             current = await get_or_404(s, SipUser, user_id, "SIP user")
             if current.username != username:  # renamed since: the HA1 would be wrong
                 raise StaleError("SIP user")
-            before = {"password_hash": current.password_hash, "ha1": current.ha1}
-            await update_versioned(s, SipUser, user_id, current.version, stored,
-                                   what="SIP user", now=now)
-            await audit.record(s, self.actor, "update", "sip_users", user_id,
-                               customer_id=current.customer_id, before=before, after=stored,
-                               at=now)
-            await changed(s, current.customer_id)
+            w = ConfigWrites(s, self.actor, self.clock())
+            await change_sip_user(w, current, stored)
+            await w.finish()
         return password
 
     async def delete_sip_user(self, user_id: int) -> None:
-        await self._delete(SipUser, user_id, SIP_FIELDS, "SIP user")
+        await self._delete(SipUser, user_id, "SIP user")
 
 
 def _ip_row(r: IpAuth) -> IpAuthRow:

@@ -15,7 +15,7 @@ from decimal import Decimal
 from sqlalchemy import case, insert, literal, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from connex_tui.data import ledger
+from connex_tui.data import bulk, ledger
 from connex_tui.data.models import Cdr, Customer, StatsCode, StatsRollup
 from connex_tui.data.types import UTCDateTime
 from connex_tui.data.upsert import upsert_add
@@ -56,12 +56,8 @@ class CdrInput:
 _FIELDS = tuple(f.name for f in fields(CdrInput))
 
 
-def _minute(t: datetime) -> datetime:
-    return t.astimezone(UTC).replace(second=0, microsecond=0)
-
-
-def _hour(t: datetime) -> datetime:  # buckets are UTC hours, whatever the caller's zone
-    return t.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+def _bucket(epoch: int) -> datetime:
+    return datetime.fromtimestamp(epoch, UTC)
 
 
 def _blank() -> dict:
@@ -77,9 +73,7 @@ async def write_batch(session: AsyncSession, cdrs: list[CdrInput], *, at: dateti
     """
     if not cdrs:
         return
-    # plain attribute reads: dataclasses.asdict deep-copies every value (half the run time)
-    await session.execute(insert(Cdr.__table__), [{n: getattr(c, n) for n in _FIELDS}
-                                                  for c in cdrs])
+    await bulk.executemany(session, insert(Cdr.__table__), Cdr.__table__, cdrs, _FIELDS)
     real = [c for c in cdrs if not c.simulated]
     if not real:
         return
@@ -91,8 +85,11 @@ async def write_batch(session: AsyncSession, cdrs: list[CdrInput], *, at: dateti
     last_call: dict[int, datetime] = {}
     for c in real:
         cid = c.customer_id
-        minute, hour = _minute(c.started_at), _hour(c.started_at)
-        per_second[(cid, c.started_at.astimezone(UTC).replace(microsecond=0))] += 1
+        # buckets are UTC minutes and hours, whatever the caller's zone: by epoch seconds,
+        # a tenth of the cost of datetime.replace per CDR
+        second = int(c.started_at.timestamp() // 1)
+        minute, hour = second - second % 60, second - second % 3600
+        per_second[(cid, second)] += 1
         for key in ((cid, "m", minute), (cid, "h", hour)):
             r = rollups[key]
             r["attempts"] += 1
@@ -111,19 +108,22 @@ async def write_batch(session: AsyncSession, cdrs: list[CdrInput], *, at: dateti
         if cid not in last_call or c.started_at > last_call[cid]:
             last_call[cid] = c.started_at
     for (cid, second), n in per_second.items():
-        for key in ((cid, "m", _minute(second)), (cid, "h", _hour(second))):
+        for key in ((cid, "m", second - second % 60), (cid, "h", second - second % 3600)):
             if n > rollups[key]["peak_cps"]:
                 rollups[key]["peak_cps"] = n
 
     dialect = session.bind.dialect.name
-    await session.execute(
-        upsert_add(dialect, StatsRollup.__table__, ("customer_id", "grain", "bucket"), _ADD,
-                   ("peak_cps",)),
-        [{"customer_id": k[0], "grain": k[1], "bucket": k[2], **v} for k, v in rollups.items()])
-    await session.execute(
-        upsert_add(dialect, StatsCode.__table__, ("customer_id", "grain", "bucket", "sip_code"),
-                   ("count",)),
-        [{"customer_id": k[0], "grain": k[1], "bucket": k[2], "sip_code": k[3], "count": n}
+    rollup, code = StatsRollup.__table__, StatsCode.__table__
+    await bulk.executemany(
+        session, upsert_add(dialect, rollup, ("customer_id", "grain", "bucket"), _ADD,
+                            ("peak_cps",)), rollup,
+        [{"customer_id": k[0], "grain": k[1], "bucket": _bucket(k[2]), **v}
+         for k, v in rollups.items()])
+    await bulk.executemany(
+        session, upsert_add(dialect, code, ("customer_id", "grain", "bucket", "sip_code"),
+                            ("count",)), code,
+        [{"customer_id": k[0], "grain": k[1], "bucket": _bucket(k[2]), "sip_code": k[3],
+          "count": n}
          for k, n in codes.items()])
     ref = f"cdr:{real[0].call_id}"[:64]  # ledger.ref is 64 wide; a SIP Call-ID up to 128
     await ledger.post_many(session, [

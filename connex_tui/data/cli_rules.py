@@ -6,12 +6,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from connex_tui.data import audit
 from connex_tui.data.access import Actor, StaleError
 from connex_tui.data.config_write import (
+    ConfigWrites,
     changed,
     check_slow_regexes,
     get_or_404,
@@ -58,6 +59,37 @@ async def _place_cli_rule(s: AsyncSession, customer_id: int, rule_id: int,
         await s.execute(update(CliRule).where(CliRule.id == i, CliRule.position != n)
                         .values(position=n).execution_options(synchronize_session=False))
     return order
+
+
+async def cli_rules_of(s: AsyncSession, customer_ids: list[int]) -> dict[int, list[CliRule]]:
+    """The customers' rules in the order the engine tries them, by customer."""
+    out: dict[int, list[CliRule]] = {}
+    for chunk in (customer_ids[i:i + 500] for i in range(0, len(customer_ids), 500)):
+        for r in await s.scalars(select(CliRule).where(CliRule.customer_id.in_(chunk))
+                                 .order_by(CliRule.position, CliRule.id)):
+            out.setdefault(r.customer_id, []).append(r)
+    return out
+
+
+async def add_cli_rule(w: ConfigWrites, customer_id: int, values: dict) -> int:
+    """A rule with its CLI_FIELDS values, position included, as given."""
+    rule_id = await w.insert(CliRule, {"customer_id": customer_id, **values})
+    await w.audit("create", "cli_rules", rule_id, None, values, customer_id=customer_id)
+    return rule_id
+
+
+async def change_cli_rule(w: ConfigWrites, current: CliRule, values: dict) -> None:
+    before = snapshot_of(current, CLI_FIELDS)
+    await w.update(CliRule, current, values, "CLI rule")
+    await w.audit("update", "cli_rules", current.id, before, {**before, **values},
+                  customer_id=current.customer_id)
+
+
+async def drop_cli_rule(w: ConfigWrites, current: CliRule) -> None:
+    before = snapshot_of(current, CLI_FIELDS)
+    await w.delete(CliRule, current.id)
+    await w.audit("delete", "cli_rules", current.id, before, None,
+                  customer_id=current.customer_id)
 
 
 class CliRulesService:
@@ -123,12 +155,7 @@ class CliRulesService:
 
     async def delete_cli_rule(self, rule_id: int) -> None:
         self.actor.require("delete")
-        now = self.clock()
         async with self.db.sessions() as s, s.begin():
-            current = await get_or_404(s, CliRule, rule_id, "CLI rule")
-            before = snapshot_of(current, CLI_FIELDS)
-            await s.execute(delete(CliRule).where(CliRule.id == rule_id))
-            await audit.record(s, self.actor, "delete", "cli_rules", rule_id,
-                               customer_id=current.customer_id, before=before, after=None,
-                               at=now)
-            await changed(s)
+            w = ConfigWrites(s, self.actor, self.clock())
+            await drop_cli_rule(w, await get_or_404(s, CliRule, rule_id, "CLI rule"))
+            await w.finish()

@@ -6,10 +6,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from connex_tui.data import config_state, search
+from connex_tui.data import audit, config_state, search
 from connex_tui.data.access import NotFound, StaleError
 from connex_tui.data.models import CliRule, IngressRoute
 from connex_tui.engine.present import plain_decimal as plain_decimal  # the services use it
@@ -91,3 +91,48 @@ async def check_slow_regexes(s: AsyncSession, customer_id: int, field: str, new:
         check_slow_patterns([*rules, *(line for d in dials for line in d.splitlines()), *new])
     except ValueError as exc:
         raise ValidationError({field: str(exc)}) from None
+
+
+class ConfigWrites:
+    """The routing-configuration writes of one transaction, as every writer composes them
+    (the services one entity at a time, `config apply` a whole document): each entity
+    operation writes and audits at once; `finish()` bumps the generation once and
+    rebuilds the search text of the touched customers once."""
+
+    def __init__(self, s: AsyncSession, actor, now: datetime):
+        self.s = s
+        self.actor = actor
+        self.now = now
+        self.dirty = False
+        self.touched: set[int] = set()
+
+    async def audit(self, action: str, table: str, row_id: int, before: dict | None,
+                    after: dict | None, *, customer_id: int | None = None,
+                    routing: bool = True) -> None:
+        """Record the write; `routing=False` for a customer's own fields, which the
+        routing decision rereads per call (no generation bump, no full reload)."""
+        await audit.record(self.s, self.actor, action, table, row_id, customer_id=customer_id,
+                           before=before, after=after, at=self.now)
+        self.dirty = self.dirty or routing
+        if customer_id is not None:
+            self.touched.add(customer_id)
+
+    async def insert(self, model, values: dict) -> int:
+        return await self.s.scalar(insert(model).values(
+            **values, version=1, created_at=self.now, updated_at=self.now)
+            .returning(model.id))
+
+    async def update(self, model, row, values: dict, what: str) -> None:
+        """Over `row` as read (its version): StaleError when another save came first."""
+        await update_versioned(self.s, model, row.id, row.version, values, what=what,
+                               now=self.now)
+
+    async def delete(self, model, row_id: int) -> None:
+        self.actor.require("delete")
+        await self.s.execute(delete(model).where(model.id == row_id))
+
+    async def finish(self) -> None:
+        if self.dirty:
+            await config_state.bump(self.s)
+        if self.touched:
+            await search.reindex(self.s, sorted(self.touched))

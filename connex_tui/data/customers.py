@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from connex_tui.data import audit, config_state, search
 from connex_tui.data.access import Actor, NotFound, StaleError
+from connex_tui.data.config_write import ConfigWrites
 from connex_tui.data.db import Database
 from connex_tui.data.models import Cdr, Customer, Dialog, LedgerEntry, Payment, StatsRollup
 from connex_tui.engine.clock import Clock, utcnow
@@ -168,6 +169,42 @@ async def update_customer(s: AsyncSession, current: Customer, version: int,
         raise StaleError("customer")
 
 
+async def customers_named(s: AsyncSession, names: list[str]) -> dict[str, Customer]:
+    """Customers (archived too) by lower-case name."""
+    keys = sorted({n.lower() for n in names})
+    out: dict[str, Customer] = {}
+    for chunk in (keys[i:i + 500] for i in range(0, len(keys), 500)):
+        out |= {c.name_key: c for c in await s.scalars(
+            select(Customer).where(Customer.name_key.in_(chunk)))}
+    return out
+
+
+async def unarchived_customers(s: AsyncSession) -> list[Customer]:
+    """Every customer not archived, in name order (the configuration export)."""
+    return list(await s.scalars(select(Customer).where(Customer.archived_at.is_(None))
+                                .order_by(Customer.name_key)))
+
+
+async def customer_by_id(s: AsyncSession, customer_id: int) -> Customer | None:
+    return await s.get(Customer, customer_id)
+
+
+async def add_customer(w: ConfigWrites, data: CustomerInput) -> int:
+    """insert_customer, audited, within a ConfigWrites."""
+    cid = await insert_customer(w.s, data, w.now)
+    await w.audit("create", "customers", cid, None, asdict(data), customer_id=cid,
+                  routing=False)
+    return cid
+
+
+async def change_customer(w: ConfigWrites, current: Customer, data: CustomerInput) -> None:
+    """update_customer over `current` as read, audited, within a ConfigWrites."""
+    before = {k: getattr(current, k) for k in CustomerInput.__dataclass_fields__}
+    await update_customer(w.s, current, current.version, data, w.now)
+    await w.audit("update", "customers", current.id, before, asdict(data),
+                  customer_id=current.id, routing=False)
+
+
 class CustomerService:
     def __init__(self, db: Database, actor: Actor, clock: Clock = utcnow):
         self.db = db
@@ -280,31 +317,26 @@ class CustomerService:
     async def create(self, raw: dict) -> int:
         self.actor.require("write")
         data = validate_customer(raw)
-        now = self.clock()
         async with self.db.sessions() as s, s.begin():
-            cid = await insert_customer(s, data, now)
-            values = asdict(data)
-            await search.reindex(s, [cid])
-            await audit.record(s, self.actor, "create", "customers", cid, customer_id=cid,
-                               before=None, after=values, at=now)
+            w = ConfigWrites(s, self.actor, self.clock())
+            cid = await add_customer(w, data)
+            await w.finish()
         return cid
 
     async def update(self, customer_id: int, version: int, raw: dict) -> None:
         """Save an edit read at `version`; StaleError if someone saved in between."""
         self.actor.require("write")
         data = validate_customer(raw)
-        now = self.clock()
         async with self.db.sessions() as s, s.begin():
             current = await s.get(Customer, customer_id)
             if current is None:
                 raise NotFound(f"customer {customer_id} not found")
-            before = {k: getattr(current, k) for k in INPUT_FIELDS}
-            await update_customer(s, current, version, data, now)
-            after = asdict(data)
-            if before["name"] != data.name:
-                await search.reindex(s, [customer_id])
-            await audit.record(s, self.actor, "update", "customers", customer_id,
-                               customer_id=customer_id, before=before, after=after, at=now)
+            check_currency_change(current, data)
+            if current.version != version:
+                raise StaleError("customer")
+            w = ConfigWrites(s, self.actor, self.clock())
+            await change_customer(w, current, data)
+            await w.finish()
 
     async def delete_mode(self, customer_id: int) -> str:
         """'archive' when the customer has CDRs, payments or ledger entries, else 'erase'."""

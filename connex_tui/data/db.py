@@ -67,9 +67,9 @@ class Database:
         """The database for a message: the SQLite path, or host:port/name (no password)."""
         path = _sqlite_path(self.url)
         if path is not None:
-            return printable(str(path))
+            return present.text(str(path))
         u = make_url(self.url)
-        return printable(f"{u.host or 'localhost'}:{u.port or 5432}/{u.database or ''}")
+        return present.text(f"{u.host or 'localhost'}:{u.port or 5432}/{u.database or ''}")
 
     async def dispose(self) -> None:
         await self.engine.dispose()
@@ -114,6 +114,9 @@ def _reason(exc: BaseException) -> tuple[str, str | None]:
     return line, code
 
 
+_UNREACHABLE = "cannot connect:"  # what the PostgreSQL connect hook puts before a socket error
+
+
 def storage_error(exc: BaseException, db: Database | None) -> StorageError:
     """The operator's one line for a database failure (the operation was rolled back)."""
     line, code = _reason(exc)
@@ -147,9 +150,6 @@ def storage_error(exc: BaseException, db: Database | None) -> StorageError:
         return StorageError(f"the connection to the database at {where} was lost: try again")
     return StorageError(f"database error ({type(getattr(exc, 'orig', None) or exc).__name__}): "
                         f"{printable(line)}")
-
-
-_UNREACHABLE = "cannot connect:"
 
 
 def _sqlite_path(url: str) -> Path | None:

@@ -20,13 +20,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from connex_tui.data import audit
 from connex_tui.data.access import Actor, NotFound, StaleError
 from connex_tui.data.config_write import (
+    ConfigWrites,
     changed,
     check_unique,
     get_or_404,
     moment_text,
     plain_decimal,
     snapshot_of,
-    update_versioned,
 )
 from connex_tui.data.db import Database
 from connex_tui.data.models import (
@@ -256,6 +256,48 @@ async def touch_card(s: AsyncSession, card_id: int, now: datetime) -> None:
                     .execution_options(synchronize_session=False))
 
 
+async def cards_by_name(s: AsyncSession) -> dict[str, RateCard]:
+    """Every card by lower-case name (names are unique across both directions)."""
+    return {c.name.lower(): c for c in await s.scalars(select(RateCard).order_by(RateCard.id))}
+
+
+async def add_card(w: ConfigWrites, data: RateCardInput, provider_id: int | None,
+                   parent_ids: list[int]) -> int:
+    """A card from validated input resolved by resolve_card."""
+    values = card_values(data, provider_id)
+    card_id = await w.insert(RateCard, values)
+    await set_parents(w.s, card_id, parent_ids)
+    await w.audit("create", "rate_cards", card_id, None,
+                  {**values, "parents": sorted(data.parents, key=str.lower)})
+    return card_id
+
+
+async def change_card(w: ConfigWrites, current: RateCard, data: RateCardInput,
+                      provider_id: int | None, parent_ids: list[int]) -> None:
+    """Write `data` over `current` (as read); check_card_change first."""
+    before = {**snapshot_of(current, CARD_FIELDS),
+              "parents": await parent_names(w.s, current.id)}
+    values = card_values(data, provider_id)
+    await w.update(RateCard, current, values, "rate card")
+    await set_parents(w.s, current.id, parent_ids)
+    await w.audit("update", "rate_cards", current.id, before,
+                  {**values, "parents": sorted(data.parents, key=str.lower)})
+
+
+async def drop_card(w: ConfigWrites, current: RateCard) -> None:
+    """Delete a card and its rows; ValidationError({"name": why}) while it is in use."""
+    w.actor.require("delete")
+    before = snapshot_of(current, CARD_FIELDS)
+    await remove_card(w.s, current.id)
+    await w.audit("delete", "rate_cards", current.id, before, None)
+
+
+async def rows_replaced(w: ConfigWrites, card_id: int, before: dict, after: dict) -> None:
+    """A card's rows were rewritten in bulk (import, apply): one audit row of counts."""
+    await touch_card(w.s, card_id, w.now)
+    await w.audit("import", "rate_cards", card_id, before, after)
+
+
 class RatesService:
     def __init__(self, db: Database, actor: Actor, clock: Clock = utcnow):
         self.db = db
@@ -285,52 +327,34 @@ class RatesService:
     async def create_card(self, raw: dict) -> int:
         self.actor.require("write")
         data = validate_rate_card(raw)
-        now = self.clock()
         async with self.db.sessions() as s, s.begin():
             provider_id, parent_ids = await resolve_card(s, data, None)
-            values = card_values(data, provider_id)
-            card_id = await s.scalar(insert(RateCard).values(
-                **values, version=1, created_at=now, updated_at=now).returning(RateCard.id))
-            await set_parents(s, card_id, parent_ids)
-            await audit.record(s, self.actor, "create", "rate_cards", card_id, customer_id=None,
-                               before=None, after={**values, "parents": list(data.parents)},
-                               at=now)
-            await changed(s)
+            w = ConfigWrites(s, self.actor, self.clock())
+            card_id = await add_card(w, data, provider_id, parent_ids)
+            await w.finish()
         return card_id
 
     async def update_card(self, card_id: int, version: int, raw: dict) -> None:
         self.actor.require("write")
         data = validate_rate_card(raw)
-        now = self.clock()
         async with self.db.sessions() as s, s.begin():
             current = await get_or_404(s, RateCard, card_id, "rate card")
             if current.version != version:
                 raise StaleError("rate card")
             check_card_change(current, data)
             provider_id, parent_ids = await resolve_card(s, data, card_id)
-            before = {**snapshot_of(current, CARD_FIELDS),
-                      "parents": await parent_names(s, card_id)}
-            values = card_values(data, provider_id)
-            await update_versioned(s, RateCard, card_id, version, values, what="rate card",
-                                   now=now)
-            await set_parents(s, card_id, parent_ids)
-            await audit.record(s, self.actor, "update", "rate_cards", card_id, customer_id=None,
-                               before=before, after={**values, "parents": list(data.parents)},
-                               at=now)
-            await changed(s)
+            w = ConfigWrites(s, self.actor, self.clock())
+            await change_card(w, current, data, provider_id, parent_ids)
+            await w.finish()
 
     async def delete_card(self, card_id: int) -> None:
         """Refused while any route uses the card (rate card, lock/exclude, strategy) or it
         is a parent of a customer card (see card_in_use)."""
         self.actor.require("delete")
-        now = self.clock()
         async with self.db.sessions() as s, s.begin():
-            current = await get_or_404(s, RateCard, card_id, "rate card")
-            before = snapshot_of(current, CARD_FIELDS)
-            await remove_card(s, card_id)
-            await audit.record(s, self.actor, "delete", "rate_cards", card_id, customer_id=None,
-                               before=before, after=None, at=now)
-            await changed(s)
+            w = ConfigWrites(s, self.actor, self.clock())
+            await drop_card(w, await get_or_404(s, RateCard, card_id, "rate card"))
+            await w.finish()
 
     # -- rows -----------------------------------------------------------------------------
     async def rows(self, card_id: int, prefix: str = "", limit: int = 200,

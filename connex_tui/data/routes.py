@@ -16,16 +16,14 @@ from decimal import Decimal
 from sqlalchemy import delete, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from connex_tui.data import audit
 from connex_tui.data.access import Actor, NotFound, StaleError
 from connex_tui.data.auth import tech_prefix_clash
 from connex_tui.data.config_write import (
-    changed,
+    ConfigWrites,
     check_slow_regexes,
     get_or_404,
     next_position,
     plain_decimal,
-    update_versioned,
 )
 from connex_tui.data.db import Database
 from connex_tui.data.models import (
@@ -233,6 +231,50 @@ async def write_route_children(s: AsyncSession, route_id: int, res: ResolvedRout
             for p, m, c in res.strategies])
 
 
+async def routes_of(s: AsyncSession, customer_ids: list[int]) -> dict[int, list[RouteRow]]:
+    """The customers' routes in position order, by customer."""
+    out: dict[int, list[RouteRow]] = {}
+    for chunk in (customer_ids[i:i + 500] for i in range(0, len(customer_ids), 500)):
+        for r in await route_rows(s, IngressRoute.customer_id.in_(chunk)):
+            out.setdefault(r.customer_id, []).append(r)
+    return out
+
+
+async def add_route(w: ConfigWrites, customer_id: int, data: RouteInput, res: ResolvedRoute,
+                    position: int) -> int:
+    """A route from validated input resolved by resolve_route, at `position`."""
+    route_id = await w.insert(IngressRoute, {"customer_id": customer_id,
+                                             **route_values(data, res), "position": position})
+    await write_route_children(w.s, route_id, res)
+    await w.audit("create", "ingress_routes", route_id, None,
+                  _audit_values(data, format_strategy(data.strategy)) | {"position": position},
+                  customer_id=customer_id)
+    return route_id
+
+
+async def change_route(w: ConfigWrites, current: RouteRow, data: RouteInput,
+                       res: ResolvedRoute, position: int | None = None) -> None:
+    """Write `data` over `current` (as read); the position stays unless given."""
+    values = route_values(data, res)
+    if position is not None:
+        values["position"] = position
+    await w.update(IngressRoute, current, values, "route")
+    await write_route_children(w.s, current.id, res)
+    await w.audit("update", "ingress_routes", current.id,
+                  _audit_values(current, current.strategy) | {"position": current.position},
+                  _audit_values(data, format_strategy(data.strategy))
+                  | {"position": current.position if position is None else position},
+                  customer_id=current.customer_id)
+
+
+async def drop_route(w: ConfigWrites, current: RouteRow) -> None:
+    """Delete; the other routes keep their order (positions are not renumbered)."""
+    await w.delete(IngressRoute, current.id)
+    await w.audit("delete", "ingress_routes", current.id,
+                  _audit_values(current, current.strategy), None,
+                  customer_id=current.customer_id)
+
+
 class RoutesService:
     def __init__(self, db: Database, actor: Actor, clock: Clock = utcnow):
         self.db = db
@@ -264,57 +306,44 @@ class RoutesService:
     async def create_route(self, customer_id: int, raw: dict) -> int:
         self.actor.require("write")
         data = validate_route(raw)
-        now = self.clock()
         async with self.db.sessions() as s, s.begin():
             customer = await get_or_404(s, Customer, customer_id, "customer")
             res = await resolve_route(s, customer, data, None)
             await check_slow_regexes(s, customer_id, "dial_string",
                                      data.dial_string.splitlines())
-            position = await next_position(s, IngressRoute, customer_id)
-            route_id = await s.scalar(insert(IngressRoute).values(
-                customer_id=customer_id, **route_values(data, res), position=position,
-                version=1, created_at=now, updated_at=now).returning(IngressRoute.id))
-            await write_route_children(s, route_id, res)
-            await audit.record(s, self.actor, "create", "ingress_routes", route_id,
-                               customer_id=customer_id, before=None,
-                               after=_audit_values(data, format_strategy(data.strategy)), at=now)
-            await changed(s, customer_id)
+            w = ConfigWrites(s, self.actor, self.clock())
+            route_id = await add_route(w, customer_id, data, res,
+                                       await next_position(s, IngressRoute, customer_id))
+            await w.finish()
         return route_id
 
     async def update_route(self, route_id: int, version: int, raw: dict) -> None:
         self.actor.require("write")
         data = validate_route(raw)
-        now = self.clock()
-        async with self.db.sessions() as s, s.begin():
-            current = await get_or_404(s, IngressRoute, route_id, "route")
-            if current.version != version:
-                raise StaleError("route")
-            customer = await get_or_404(s, Customer, current.customer_id, "customer")
-            before = (await route_rows(s, IngressRoute.id == route_id))[0]
-            res = await resolve_route(s, customer, data, route_id)
-            await check_slow_regexes(s, customer.id, "dial_string",
-                                     data.dial_string.splitlines(), route_id=route_id)
-            await update_versioned(s, IngressRoute, route_id, version,
-                                   route_values(data, res), what="route", now=now)
-            await write_route_children(s, route_id, res)
-            await audit.record(s, self.actor, "update", "ingress_routes", route_id,
-                               customer_id=customer.id, before=_audit_values(before, before.strategy),
-                               after=_audit_values(data, format_strategy(data.strategy)), at=now)
-            await changed(s, customer.id)
-
-    async def delete_route(self, route_id: int) -> None:
-        """Delete; the other routes keep their order (positions are not renumbered)."""
-        self.actor.require("delete")
-        now = self.clock()
         async with self.db.sessions() as s, s.begin():
             found = await route_rows(s, IngressRoute.id == route_id)
             if not found:
                 raise NotFound(f"route {route_id} not found")
-            await s.execute(delete(IngressRoute).where(IngressRoute.id == route_id))
-            await audit.record(s, self.actor, "delete", "ingress_routes", route_id,
-                               customer_id=found[0].customer_id,
-                               before=_audit_values(found[0], found[0].strategy), after=None, at=now)
-            await changed(s, found[0].customer_id)
+            if found[0].version != version:
+                raise StaleError("route")
+            customer = await get_or_404(s, Customer, found[0].customer_id, "customer")
+            res = await resolve_route(s, customer, data, route_id)
+            await check_slow_regexes(s, customer.id, "dial_string",
+                                     data.dial_string.splitlines(), route_id=route_id)
+            w = ConfigWrites(s, self.actor, self.clock())
+            await change_route(w, found[0], data, res)
+            await w.finish()
+
+    async def delete_route(self, route_id: int) -> None:
+        """Delete; the other routes keep their order (positions are not renumbered)."""
+        self.actor.require("delete")
+        async with self.db.sessions() as s, s.begin():
+            found = await route_rows(s, IngressRoute.id == route_id)
+            if not found:
+                raise NotFound(f"route {route_id} not found")
+            w = ConfigWrites(s, self.actor, self.clock())
+            await drop_route(w, found[0])
+            await w.finish()
 
 
 def _audit_values(src: RouteInput | RouteRow, strategy: str) -> dict:

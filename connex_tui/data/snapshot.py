@@ -69,9 +69,16 @@ Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 ROW_CHUNK = 50_000  # rate rows fetched per round trip while an index is built
 
 
-async def load_snapshot(db: Database) -> Snapshot:
-    """A fresh Snapshot of the whole routing configuration (no caching)."""
-    return await SnapshotCache(db).get()
+async def load_snapshot(db: Database, *, archived: bool = False) -> Snapshot:
+    """A fresh Snapshot of the whole routing configuration (no caching). `archived` keeps
+    archived customers with their auth and routes: the demo replays a history in which
+    they were still trading."""
+    cache = SnapshotCache(db)
+    if not archived:
+        return await cache.get()
+    async with db.engine.connect() as conn:
+        generation, _live = await _watermarks(conn)
+        return await cache._load(conn, generation, archived=True)
 
 
 class SnapshotCache:
@@ -122,14 +129,16 @@ class SnapshotCache:
             snap.customers[customer_id] = fresh
             return snap
 
-    async def _load(self, conn: AsyncConnection, generation: int) -> Snapshot:
+    async def _load(self, conn: AsyncConnection, generation: int, *,
+                    archived: bool = False) -> Snapshot:
         with _gc_paused():
-            return await self._load_all(conn, generation)
+            return await self._load_all(conn, generation, archived)
 
-    async def _load_all(self, conn: AsyncConnection, generation: int) -> Snapshot:
+    async def _load_all(self, conn: AsyncConnection, generation: int,
+                        archived: bool = False) -> Snapshot:
         warnings: list[str] = []
         snap = Snapshot(generation=generation)
-        snap.customers = await _customers(conn)
+        snap.customers = await _customers(conn, archived)
         live = snap.customers
         snap.providers = {r.id: ProviderS(r.id, r.name, r.status, r.host)
                           for r in await conn.execute(select(
@@ -289,12 +298,14 @@ def _customer(row) -> CustomerS:
     return CustomerS(*row[:8])  # the columns of _customer_select, in CustomerS order
 
 
-async def _customers(conn: AsyncConnection) -> dict[int, CustomerS]:
-    """Live customers that can be authenticated at all (an ingress auth entry or a SIP user):
-    on a 100,000-customer database the others would only cost load time."""
+async def _customers(conn: AsyncConnection, archived: bool = False) -> dict[int, CustomerS]:
+    """Live customers (and archived ones if asked) that can be authenticated at all (an
+    ingress auth entry or a SIP user): on a 100,000-customer database the others would only
+    cost load time."""
     authed = (select(IpAuth.customer_id).union(select(SipUser.customer_id))).subquery()
-    stmt = _customer_select().where(Customer.archived_at.is_(None),
-                                    Customer.id.in_(select(authed.c.customer_id)))
+    stmt = _customer_select().where(Customer.id.in_(select(authed.c.customer_id)))
+    if not archived:
+        stmt = stmt.where(Customer.archived_at.is_(None))
     return {row[0]: _customer(row) for row in await conn.execute(stmt)}
 
 

@@ -25,56 +25,60 @@ does not hold are deleted.
 from __future__ import annotations
 
 import asyncio
-from collections import defaultdict
 from dataclasses import asdict, dataclass, field
-from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
 
-from sqlalchemy import delete, func, insert, select
-from sqlalchemy.ext.asyncio import AsyncSession
-
-from connex_tui.data import audit, config_state, passwords, search
+from connex_tui.data import passwords
 from connex_tui.data.access import Actor, PermissionDenied
 from connex_tui.data.auth import (
     IP_FIELDS,
+    add_ip_auth,
+    add_sip_user,
+    auth_rows_of,
     auth_warnings,
-    check_host,
+    change_ip_auth,
+    change_sip_user,
     check_sip_rename,
+    drop_auth_row,
     sip_secrets,
+    sip_users_named,
 )
-from connex_tui.data.config_write import plain_decimal, update_versioned
-from connex_tui.data.customers import insert_customer, update_customer
+from connex_tui.data.cli_rules import add_cli_rule, change_cli_rule, cli_rules_of, drop_cli_rule
+from connex_tui.data.config_write import ConfigWrites, plain_decimal
+from connex_tui.data.customers import (
+    add_customer,
+    change_customer,
+    customer_by_id,
+    customers_named,
+)
 from connex_tui.data.db import Database
-from connex_tui.data.models import (
-    CliRule,
-    Customer,
-    IngressRoute,
-    IpAuth,
-    Provider,
-    RateCard,
-    RoutingScript,
-    SipUser,
+from connex_tui.data.providers import (
+    add_provider,
+    change_provider,
+    drop_provider,
+    providers_by_name,
 )
-from connex_tui.data.providers import remove_provider
 from connex_tui.data.rate_cards import (
-    card_values,
+    add_card,
+    cards_by_name,
+    change_card,
     check_card_change,
+    drop_card,
     parent_names,
-    remove_card,
     resolve_card,
-    set_parents,
-    touch_card,
+    rows_replaced,
 )
 from connex_tui.data.rate_rows import RowSync, count_rows
 from connex_tui.data.routes import (
     RouteRow,
+    add_route,
+    change_route,
+    drop_route,
     resolve_route,
-    route_rows,
-    route_values,
-    write_route_children,
+    routes_of,
 )
-from connex_tui.data.scripts import remove_script
+from connex_tui.data.scripts import add_script, change_script, drop_script, scripts_by_name
 from connex_tui.engine.clock import Clock, utcnow
 from connex_tui.engine.regex_guard import slow_pattern_report
 from connex_tui.engine.route_fields import format_strategy
@@ -186,11 +190,8 @@ async def _prepare_secrets(db: Database, doc: Document) -> dict[str, _Secret]:
     current = {}
     if wanted:
         async with db.sessions() as s:  # a short read; closed before any hashing
-            for chunk in (wanted[i:i + 500] for i in range(0, len(wanted), 500)):
-                for row in await s.execute(
-                        select(SipUser.username, SipUser.ha1, SipUser.password_hash)
-                        .where(func.lower(SipUser.username).in_(chunk))):
-                    current[row.username.lower()] = row
+            current = {k: (u.ha1, u.password_hash)
+                       for k, u in (await sip_users_named(s, wanted)).items()}
     out: dict[str, _Secret] = {}
     for spec in specs:
         username, key = spec.data.username, spec.data.username.lower()
@@ -201,9 +202,9 @@ async def _prepare_secrets(db: Database, doc: Document) -> dict[str, _Secret]:
         if not password and spec.data.generate and key not in current:
             password = generated = passwords.generate_password()
         row = current.get(key)
-        if not password or (row is not None and row.ha1 == passwords.ha1(username, password)
+        if not password or (row is not None and row[0] == passwords.ha1(username, password)
                             and await asyncio.to_thread(passwords.verify_password,
-                                                        row.password_hash, password)):
+                                                        row[1], password)):
             out[key] = _Secret(None)
         else:
             out[key] = _Secret(await sip_secrets(username, password), generated)
@@ -211,18 +212,19 @@ async def _prepare_secrets(db: Database, doc: Document) -> dict[str, _Secret]:
 
 
 class _Applier:
-    def __init__(self, s: AsyncSession, actor: Actor, now: datetime, prune: bool,
-                 secrets: dict[str, _Secret]):
-        self.s = s
-        self.actor = actor
-        self.now = now
+    """Matches the document against the database and composes data/'s session-level
+    operations (each writes and audits) in the one transaction of `w`."""
+
+    def __init__(self, w: ConfigWrites, prune: bool, secrets: dict[str, _Secret]):
+        self.w = w
+        self.s = w.s  # handed to data/ functions only
+        self.actor = w.actor
         self.prune = prune
         self.secrets = secrets  # lower-case username -> prepared secret
         self.report = ApplyReport()
-        self.touched: set[int] = set()  # customers to reindex
         self.card_ids: dict[str, int] = {}  # lower name -> id of the document's cards
         self.provider_ids: dict[str, int] = {}
-        self.doomed_cards: list[tuple[str, int, str]] = []  # (path, id, name)
+        self.doomed_cards: list[tuple[str, object]] = []  # (path, card row)
         self.pre = _Existing()
 
     # -- bookkeeping ------------------------------------------------------------------------
@@ -230,52 +232,29 @@ class _Applier:
         for name, message in exc.errors.items():
             self.report.errors.append(f"{path}.{name}: {message}")
 
-    async def record(self, action: str, table: str, row_id: int, what: str, before: dict | None,
-                     after: dict | None, *, customer_id: int | None = None,
-                     fields: tuple = (), audit_action: str | None = None) -> None:
+    def record(self, action: str, what: str, fields: tuple = ()) -> None:
         self.report.changes.append(Change(action, what, fields))
-        await audit.record(self.s, self.actor, audit_action or action, table, row_id,
-                           customer_id=customer_id, before=before, after=after, at=self.now)
-        if customer_id is not None:
-            self.touched.add(customer_id)
-
-    async def _insert(self, model, values: dict) -> int:
-        return await self.s.scalar(insert(model).values(
-            **values, version=1, created_at=self.now, updated_at=self.now)
-            .returning(model.id))
-
-    async def _update(self, model, row, values: dict, what: str) -> None:
-        await update_versioned(self.s, model, row.id, row.version, values, what=what,
-                               now=self.now)
-
-    async def _delete(self, model, row_id: int) -> None:
-        self.actor.require("delete")
-        await self.s.execute(delete(model).where(model.id == row_id))
-
-    async def _by_name(self, model, column) -> dict[str, object]:
-        return {getattr(r, column.key).lower(): r for r in await self.s.scalars(select(model))}
 
     # -- providers and cards ----------------------------------------------------------------
     async def providers(self, doc: Document) -> None:
         specs = doc.providers
-        current = await self._by_name(Provider, Provider.name)
+        current = await providers_by_name(self.s)
         for spec in specs:
             values = asdict(spec.data)
             row = current.get(spec.data.name.lower())
             what = f"provider {spec.data.name}"
             if row is None:
-                pid = await self._insert(Provider, values)
-                await self.record("create", "providers", pid, what, None, values)
+                pid = await add_provider(self.w, spec.data)
+                self.record("create", what)
             else:
                 pid = row.id
                 before = {k: getattr(row, k) for k in values}
                 fields = _diff(before, values)
                 if fields:
-                    await self._update(Provider, row, values, "provider")
-                    await self.record("update", "providers", pid, what, before, values,
-                                      fields=fields)
+                    await change_provider(self.w, row, spec.data)
+                    self.record("update", what, fields)
             self.provider_ids[spec.data.name.lower()] = pid
-        cards = await self._by_name(RateCard, RateCard.name)
+        cards = await cards_by_name(self.s)
         for spec in specs:
             if spec.cards is None:
                 continue
@@ -285,7 +264,7 @@ class _Applier:
             pid = self.provider_ids[spec.data.name.lower()]
             for row in cards.values():
                 if row.provider_id == pid and row.name.lower() not in listed:
-                    self.doomed_cards.append((f"{spec.path}.cards", row.id, row.name))
+                    self.doomed_cards.append((f"{spec.path}.cards", row))
 
     async def card(self, spec: CardSpec, cards: dict) -> None:
         data = spec.data
@@ -299,22 +278,21 @@ class _Applier:
         except ValidationError as exc:
             self.fail(spec.path, exc)
             return
-        values = card_values(data, provider_id)
-        after = {**values, "parents": _names(data.parents)}
         if row is None:
-            card_id = await self._insert(RateCard, values)
-            await set_parents(self.s, card_id, parent_ids)
-            await self.record("create", "rate_cards", card_id, what, None, after)
+            card_id = await add_card(self.w, data, provider_id, parent_ids)
+            self.record("create", what)
         else:
             card_id = row.id
-            before = {**{k: getattr(row, k) for k in values},
+            before = {"name": row.name, "currency": row.currency, "precision": row.precision,
+                      "rounding": row.rounding, "provider_id": row.provider_id,
                       "parents": _names(await parent_names(self.s, card_id))}
+            after = {"name": data.name, "currency": data.currency, "precision": data.precision,
+                     "rounding": data.rounding, "provider_id": provider_id,
+                     "parents": _names(data.parents)}
             fields = _diff(before, after)
             if fields:
-                await self._update(RateCard, row, values, "rate card")
-                await set_parents(self.s, card_id, parent_ids)
-                await self.record("update", "rate_cards", card_id, what, before, after,
-                                  fields=fields)
+                await change_card(self.w, row, data, provider_id, parent_ids)
+                self.record("update", what, fields)
         self.card_ids[data.name.lower()] = card_id
 
     async def card_rates(self, spec: CardSpec) -> None:
@@ -333,12 +311,11 @@ class _Applier:
         if counts is None:
             return
         if counts.touched:
-            await touch_card(self.s, card_id, self.now)
             after = {"rows": before + counts.added - counts.deleted, "added": counts.added,
                      "changed": counts.changed, "deleted": counts.deleted}
-            await self.record("update", "rate_cards", card_id,
-                              f"rates of rate card {spec.data.name}", {"rows": before}, after,
-                              fields=((str(counts), "", ""),), audit_action="import")
+            await rows_replaced(self.w, card_id, {"rows": before}, after)
+            self.record("update", f"rates of rate card {spec.data.name}",
+                        ((str(counts), "", ""),))
 
     async def _sync_rows(self, spec: CardSpec, card_id: int, *, write: bool):
         """The card's rows made the spec's complete set; the counts, or None after an error."""
@@ -356,30 +333,24 @@ class _Applier:
 
     # -- scripts --------------------------------------------------------------------------
     async def scripts(self, doc: Document) -> None:
-        current = await self._by_name(RoutingScript, RoutingScript.name)
+        current = await scripts_by_name(self.s)
         for spec in doc.scripts:
             values = asdict(spec.data)
             row = current.get(spec.data.name.lower())
             what = f"script {spec.data.name}"
             if row is None:
-                sid = await self._insert(RoutingScript, values)
-                await self.record("create", "routing_scripts", sid, what, None, values)
+                await add_script(self.w, spec.data)
+                self.record("create", what)
                 continue
-            before = {k: getattr(row, k) for k in values}
-            fields = _diff(before, values)
+            fields = _diff({k: getattr(row, k) for k in values}, values)
             if fields:
-                await self._update(RoutingScript, row, values, "script")
-                await self.record("update", "routing_scripts", row.id, what, before, values,
-                                  fields=fields)
+                await change_script(self.w, row, spec.data)
+                self.record("update", what, fields)
 
     # -- customers --------------------------------------------------------------------------
     async def customers(self, doc: Document) -> None:
-        keys = [spec.data.name.lower() for spec in doc.customers]
-        current: dict[str, Customer] = {}
-        for i in range(0, len(keys), 500):
-            current |= {c.name_key: c for c in await self.s.scalars(
-                select(Customer).where(Customer.name_key.in_(keys[i:i + 500])))}
-        await self.pre.load(self, [c.id for c in current.values()], sorted(doc.usernames()))
+        current = await customers_named(self.s, [spec.data.name for spec in doc.customers])
+        await self.pre.load(self.s, [c.id for c in current.values()], sorted(doc.usernames()))
         moving = doc.usernames()
         for spec in doc.customers:
             data = spec.data
@@ -392,29 +363,25 @@ class _Applier:
                 continue
             if row is None:
                 try:
-                    cid = await insert_customer(self.s, data, self.now)
+                    cid = await add_customer(self.w, data)
                 except ValidationError as exc:
                     self.fail(spec.path, exc)
                     continue
-                await self.record("create", "customers", cid, what, None, values,
-                                  customer_id=cid)
+                self.record("create", what)
             else:
                 cid = row.id
-                before = {k: getattr(row, k) for k in values}
-                fields = _diff(before, values)
+                fields = _diff({k: getattr(row, k) for k in values}, values)
                 if fields:
                     try:  # refuses a currency change, as the form does
-                        await update_customer(self.s, row, row.version, data, self.now)
+                        await change_customer(self.w, row, data)
                     except ValidationError as exc:
                         self.fail(spec.path, exc)
                         continue
-                    await self.record("update", "customers", cid, what, before, values,
-                                      customer_id=cid, fields=fields)
-            customer = await self.s.get(Customer, cid)
+                    self.record("update", what, fields)
+            customer = await customer_by_id(self.s, cid)
             await self.customer_rows(spec, customer, moving)
 
-    async def customer_rows(self, spec: CustomerSpec, customer: Customer,
-                            moving: set[str]) -> None:
+    async def customer_rows(self, spec: CustomerSpec, customer, moving: set[str]) -> None:
         """Deletes first (so that a removed entry cannot clash with a new one), then
         routes before IP auth: a shared ingress IP needs the routes' tech prefixes."""
         cid = customer.id
@@ -430,33 +397,28 @@ class _Applier:
         if error:
             self.report.errors.append(f"{spec.path}: {error}")
         ip_rows = self.pre.ip_auth.get(cid, [])
-        ip_match: dict[tuple[str, str], IpAuth] = {}
+        ip_match: dict[tuple[str, str], object] = {}
         for r in ip_rows:
             ip_match.setdefault((r.host, r.direction), r)
         if spec.ip_auth is not None:
             wanted = {(e.host, e.direction) for _, e in spec.ip_auth}
             for r in ip_rows:
                 if (r.host, r.direction) not in wanted or ip_match[(r.host, r.direction)] is not r:
-                    await self._delete(IpAuth, r.id)
-                    await self.record("delete", "ip_auth", r.id,
-                                      f"ip_auth {r.host} ({r.direction}){of}",
-                                      {f: getattr(r, f) for f in IP_FIELDS}, None,
-                                      customer_id=cid)
+                    await drop_auth_row(self.w, r)
+                    self.record("delete", f"ip_auth {r.host} ({r.direction}){of}")
         if spec.sip_users is not None:
             listed = {u.data.username.lower() for u in spec.sip_users}
             for r in self.pre.sip_users.get(cid, []):
                 key = r.username.lower()
                 if key not in listed and key not in moving:  # moving: another customer's now
-                    await self._delete(SipUser, r.id)
-                    await self.record("delete", "sip_users", r.id, f"sip_user {r.username}{of}",
-                                      {"username": r.username}, None, customer_id=cid)
+                    await drop_auth_row(self.w, r)
+                    self.record("delete", f"sip_user {r.username}{of}")
         route_pairs = await self._match_routes(spec, cid, of)
         rule_rows = self.pre.cli_rules.get(cid, [])
         if spec.cli_rules is not None:
             for i, r in enumerate(rule_rows[len(spec.cli_rules):], len(spec.cli_rules)):
-                await self._delete(CliRule, r.id)
-                await self.record("delete", "cli_rules", r.id, f"cli_rule [{i}] ({r.cli}){of}",
-                                  {f: getattr(r, f) for f in CLI_FIELDS}, None, customer_id=cid)
+                await drop_cli_rule(self.w, r)
+                self.record("delete", f"cli_rule [{i}] ({r.cli}){of}")
         for position, ((path, data), row) in enumerate(route_pairs):
             await self.route(path, data, row, customer, position)
         for path, entry in spec.ip_auth or ():
@@ -469,16 +431,13 @@ class _Applier:
             values = {f: getattr(rule, f) for f in cy.CLI_RULE_FIELDS} | {"position": i}
             what = f"cli_rule [{i}] ({rule.cli}){of}"
             if row is None:
-                rid = await self._insert(CliRule, {"customer_id": cid, **values})
-                await self.record("create", "cli_rules", rid, what, None, values,
-                                  customer_id=cid)
+                await add_cli_rule(self.w, cid, values)
+                self.record("create", what)
                 continue
-            before = {f: getattr(row, f) for f in CLI_FIELDS}
-            fields = _diff(before, values)
+            fields = _diff({f: getattr(row, f) for f in CLI_FIELDS}, values)
             if fields:
-                await self._update(CliRule, row, values, "CLI rule")
-                await self.record("update", "cli_rules", row.id, what, before, values,
-                                  customer_id=cid, fields=fields)
+                await change_cli_rule(self.w, row, values)
+                self.record("update", what, fields)
 
     # -- routes -----------------------------------------------------------------------------
     async def _match_routes(self, spec: CustomerSpec, cid: int, of: str
@@ -502,19 +461,16 @@ class _Applier:
                     free.remove(hit)
                 pairs[i] = hit
         for r in free:
-            await self._delete(IngressRoute, r.id)
-            await self.record("delete", "ingress_routes", r.id,
-                              f"route {_route_label(r.tech_prefix)}{of}",
-                              _route_view(r), None, customer_id=cid)
+            await drop_route(self.w, r)
+            self.record("delete", f"route {_route_label(r.tech_prefix)}{of}")
         return [(spec.routes[i], pairs[i]) for i in range(len(spec.routes))]
 
-    async def route(self, path: str, data: RouteInput, row: RouteRow | None,
-                    customer: Customer, position: int) -> None:
+    async def route(self, path: str, data: RouteInput, row: RouteRow | None, customer,
+                    position: int) -> None:
         what = f"route [{position}] {_route_label(data.tech_prefix)} of {customer.name}"
         after = _route_view(data) | {"position": position}
         if row is not None:
-            before = _route_view(row) | {"position": row.position}
-            fields = _diff(before, after)
+            fields = _diff(_route_view(row) | {"position": row.position}, after)
             if not fields:
                 return
         try:
@@ -522,50 +478,40 @@ class _Applier:
         except ValidationError as exc:
             self.fail(path, exc)
             return
-        values = route_values(data, res) | {"position": position}
         if row is None:
-            route_id = await self._insert(IngressRoute, {"customer_id": customer.id, **values})
-            await self.record("create", "ingress_routes", route_id, what, None, after,
-                              customer_id=customer.id)
+            await add_route(self.w, customer.id, data, res, position)
+            self.record("create", what)
         else:
-            route_id = row.id
-            await self._update(IngressRoute, row, values, "route")
-            await self.record("update", "ingress_routes", route_id, what, before, after,
-                              customer_id=customer.id, fields=fields)
-        await write_route_children(self.s, route_id, res)
+            await change_route(self.w, row, data, res, position)
+            self.record("update", what, fields)
 
     # -- IP auth and SIP users --------------------------------------------------------------
-    async def ip_auth(self, path: str, entry, row: IpAuth | None, cid: int, of: str) -> None:
-        values = asdict(entry)
+    async def ip_auth(self, path: str, entry, row, cid: int, of: str) -> None:
         what = f"ip_auth {entry.host} ({entry.direction}){of}"
-        before = None
-        if row is not None:
-            before = {f: getattr(row, f) for f in IP_FIELDS}
-            fields = _diff(before, values)
-            if not fields:
-                return
+        fields = () if row is None else _diff({f: getattr(row, f) for f in IP_FIELDS},
+                                              asdict(entry))
+        if row is not None and not fields:
+            return
+        # wide or shared ingress IPs: warned about, and the file refused unless accepted
+        warnings = await auth_warnings(self.s, cid, entry, None if row is None else row.id)
         try:
-            await check_host(self.s, cid, entry, None if row is None else row.id)
+            if row is None:
+                await add_ip_auth(self.w, cid, entry)
+            else:
+                await change_ip_auth(self.w, row, entry)
         except ValidationError as exc:
             self.fail(path, exc)
             return
-        for warning in await auth_warnings(self.s, cid, entry, None if row is None else row.id):
+        self.record("update" if row is not None else "create", what, fields)
+        for warning in warnings:
             self.report.warnings.append(f"{path}.host: {warning}")
             self.report.auth_warnings += 1
-        if row is None:
-            eid = await self._insert(IpAuth, {"customer_id": cid, **values})
-            await self.record("create", "ip_auth", eid, what, None, values, customer_id=cid)
-        else:
-            await self._update(IpAuth, row, values, "IP-auth entry")
-            await self.record("update", "ip_auth", row.id, what, before, values,
-                              customer_id=cid, fields=fields)
 
     async def sip_user(self, spec: SipUserSpec, cid: int, of: str) -> None:
         data = spec.data
         row = self.pre.usernames.get(data.username.lower())
         what = f"sip_user {data.username}{of}"
-        values = {"username": data.username, "customer_id": cid,
-                  **{f: getattr(data, f) for f in SIP_FIELDS}}
+        values = {"username": data.username, **{f: getattr(data, f) for f in SIP_FIELDS}}
         secret = self.secrets[data.username.lower()]
         if row is None:
             if secret.stored is None:
@@ -573,9 +519,12 @@ class _Applier:
                     f"{spec.path}.password: required for a new SIP user (or generate: true, "
                     "or ha1 and password_hash from `config export --with-secrets`)")
                 return
-            uid = await self._insert(SipUser, values | secret.stored)
-            await self.record("create", "sip_users", uid, what, None, values | secret.stored,
-                              customer_id=cid)
+            try:
+                await add_sip_user(self.w, cid, values, secret.stored)
+            except ValidationError as exc:
+                self.fail(spec.path, exc)
+                return
+            self.record("create", what)
             if secret.generated:
                 self.report.passwords.append((data.username, secret.generated))
             return
@@ -586,19 +535,22 @@ class _Applier:
         except ValidationError as exc:
             self.fail(spec.path, exc)
             return
+        values["customer_id"] = cid
         before = {k: getattr(row, k) for k in (*values, *SECRET_FIELDS)}
         after = values | (stored or {})
         fields = _diff(before, after)
         if not fields:
             return
         if row.customer_id != cid:  # moved here from another customer: say from whom
-            self.touched.add(row.customer_id)
-            was = await self.s.scalar(select(Customer.name).where(Customer.id == row.customer_id))
+            was = (await customer_by_id(self.s, row.customer_id)).name
             fields = tuple(("customer", was, of[4:]) if f == "customer_id" else (f, b, a)
                            for f, b, a in fields)
-        await self._update(SipUser, row, after, "SIP user")
-        await self.record("update", "sip_users", row.id, what, before, before | after,
-                          customer_id=cid, fields=fields)
+        try:
+            await change_sip_user(self.w, row, after)
+        except ValidationError as exc:
+            self.fail(spec.path, exc)
+            return
+        self.record("update", what, fields)
 
     # -- deletes ----------------------------------------------------------------------------
     async def deletes(self, doc: Document) -> None:
@@ -607,67 +559,61 @@ class _Applier:
         still in use (by routes, or a provider card as a customer card's parent) is refused
         by the same checks as the forms' deletes."""
         doomed = list(self.doomed_cards)
-        providers = {p.data.name.lower() for p in doc.providers}
+        named_providers = {p.data.name.lower() for p in doc.providers}
+        gone = []
         if self.prune:
             named = {c.data.name.lower() for c in doc.cards()}
-            gone = {pid for name, pid in (await self.s.execute(
-                select(Provider.name, Provider.id))).all() if name.lower() not in providers}
-            for row in await self.s.scalars(select(RateCard).order_by(RateCard.id)):
+            gone = [p for key, p in (await providers_by_name(self.s)).items()
+                    if key not in named_providers]
+            gone_ids = {p.id for p in gone}
+            for row in (await cards_by_name(self.s)).values():
                 if row.direction == "customer" and row.name.lower() not in named:
-                    doomed.append(("rate_cards", row.id, row.name))
-                elif row.direction == "provider" and row.provider_id in gone:
-                    doomed.append(("providers", row.id, row.name))
+                    doomed.append(("rate_cards", row))
+                elif row.direction == "provider" and row.provider_id in gone_ids:
+                    doomed.append(("providers", row))
         # customer cards first: a provider card whose customer cards go too may then go
         doomed.sort(key=lambda d: d[0] != "rate_cards")
-        for path, card_id, name in doomed:
-            self.actor.require("delete")
-            row = await self.s.get(RateCard, card_id)
-            before = {k: getattr(row, k) for k in ("name", "currency", "direction")}
+        for path, row in doomed:
+            name = row.name
             try:
-                await remove_card(self.s, card_id)
+                await drop_card(self.w, row)
             except ValidationError as exc:
                 self.report.errors.append(f"{path}: rate card '{name}' is "
                                           f"{exc.errors['name']}: cannot delete it")
                 continue
-            await self.record("delete", "rate_cards", card_id, f"rate card {name}", before, None)
+            self.record("delete", f"rate card {name}")
         if not self.prune:
             return
-        for row in await self.s.scalars(select(Provider).where(Provider.id.in_(gone))):
+        for row in sorted(gone, key=lambda p: p.id):
             try:
-                await remove_provider(self.s, row.id)
+                await drop_provider(self.w, row)
             except ValidationError:  # a card of it is still in use: reported above
                 continue
-            await self.record("delete", "providers", row.id, f"provider {row.name}",
-                              {"name": row.name}, None)
+            self.record("delete", f"provider {row.name}")
         scripts = {sc.data.name.lower() for sc in doc.scripts}
-        for row in await self.s.scalars(select(RoutingScript)):
-            if row.name.lower() in scripts:
+        for key, row in (await scripts_by_name(self.s)).items():
+            if key in scripts:
                 continue
-            self.actor.require("delete")
             try:
-                await remove_script(self.s, row.id)
+                await drop_script(self.w, row)
             except ValidationError as exc:
                 self.report.errors.append(f"scripts: script '{row.name}' is "
                                           f"{exc.errors['name']}: cannot delete it")
                 continue
-            await self.record("delete", "routing_scripts", row.id, f"script {row.name}",
-                              {"name": row.name}, None)
+            self.record("delete", f"script {row.name}")
 
     # -- the whole document -----------------------------------------------------------------
     async def run(self, doc: Document) -> None:
         await self.providers(doc)
         await self.scripts(doc)
-        cards = await self._by_name(RateCard, RateCard.name)
+        cards = await cards_by_name(self.s)
         for spec in doc.rate_cards:
             await self.card(spec, cards)
         for spec in doc.cards():
             await self.card_rates(spec)
         await self.customers(doc)
         await self.deletes(doc)
-        if self.report.changes:
-            await config_state.bump(self.s)
-        if self.touched:
-            await search.reindex(self.s, sorted(self.touched))
+        await self.w.finish()
 
 
 class _Existing:
@@ -675,27 +621,17 @@ class _Existing:
     them is changed (each customer's rows are only changed in that customer's step)."""
 
     def __init__(self) -> None:
-        self.ip_auth: dict[int, list[IpAuth]] = defaultdict(list)
-        self.sip_users: dict[int, list[SipUser]] = defaultdict(list)
-        self.cli_rules: dict[int, list[CliRule]] = defaultdict(list)
-        self.routes: dict[int, list[RouteRow]] = defaultdict(list)
-        self.usernames: dict[str, SipUser] = {}  # lower-case username -> user, any customer
+        self.ip_auth: dict[int, list] = {}
+        self.sip_users: dict[int, list] = {}
+        self.cli_rules: dict[int, list] = {}
+        self.routes: dict[int, list[RouteRow]] = {}
+        self.usernames: dict[str, object] = {}  # lower-case username -> user, any customer
 
-    async def load(self, applier: _Applier, ids: list[int], usernames: list[str]) -> None:
-        s = applier.s
-        for chunk in (ids[i:i + 500] for i in range(0, len(ids), 500)):
-            for model, into, order in ((IpAuth, self.ip_auth, (IpAuth.id,)),
-                                       (SipUser, self.sip_users, (SipUser.id,)),
-                                       (CliRule, self.cli_rules, (CliRule.position, CliRule.id))):
-                for row in await s.scalars(select(model).where(model.customer_id.in_(chunk))
-                                           .order_by(*order)):
-                    into[row.customer_id].append(row)
-            for route in await route_rows(s, IngressRoute.customer_id.in_(chunk)):
-                self.routes[route.customer_id].append(route)
-        for chunk in (usernames[i:i + 500] for i in range(0, len(usernames), 500)):
-            for row in await s.scalars(select(SipUser).where(
-                    func.lower(SipUser.username).in_(chunk))):
-                self.usernames[row.username.lower()] = row
+    async def load(self, s, ids: list[int], usernames: list[str]) -> None:
+        self.ip_auth, self.sip_users = await auth_rows_of(s, ids)
+        self.cli_rules = await cli_rules_of(s, ids)
+        self.routes = await routes_of(s, ids)
+        self.usernames = await sip_users_named(s, usernames)
 
 
 def _route_label(tech_prefix: str) -> str:
@@ -715,21 +651,24 @@ def _route_view(src: RouteInput | RouteRow) -> dict:
 async def apply_config(db: Database, actor: Actor, path: str | Path, *, dry_run: bool = False,
                        prune: bool = False, allow_wide_auth: bool = False,
                        clock: Clock = utcnow) -> ApplyReport:
-    """Apply the YAML file at `path`; see the module doc. OSError if unreadable. A new
-    or moved ingress IP that is wide or shared (data.auth.auth_warnings) is a warning, and
-    the file is refused (report.refused) unless `allow_wide_auth`."""
+    """Apply the YAML file at `path`; see the module doc. OSError if unreadable,
+    config_yaml.UnreadableConfig if too big to read. A new or moved ingress IP that is
+    wide or shared (data.auth.auth_warnings) is a warning, and the file is refused
+    (report.refused) unless `allow_wide_auth`."""
     actor.require("write")
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError:
-        return ApplyReport(errors=["not UTF-8 text"])
-    doc, errors = read_document(text.removeprefix("\ufeff"), path.parent)
+        text = cy.read_bounded(path)
+    except cy.UnreadableConfig:
+        raise
+    except cy.ConfigFileError as exc:
+        return ApplyReport(errors=exc.errors)
+    doc, errors = read_document(text, path.parent)
     if errors:
         return ApplyReport(errors=errors)
     secrets = await _prepare_secrets(db, doc)
     async with db.sessions() as s:  # leaving without commit rolls everything back
-        applier = _Applier(s, actor, clock(), prune, secrets)
+        applier = _Applier(ConfigWrites(s, actor, clock()), prune, secrets)
         await applier.run(doc)
         report = applier.report
         report.allowed = allow_wide_auth

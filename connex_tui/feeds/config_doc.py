@@ -30,9 +30,10 @@ from connex_tui.engine.routing_validation import (
     validate_script,
     validate_sip_user,
 )
+from connex_tui.engine.textsafe import refuse_controls
 from connex_tui.engine.validation import CustomerInput, ValidationError, validate_customer
 from connex_tui.feeds import config_yaml as cy
-from connex_tui.feeds.rates_csv import RowError, read_file
+from connex_tui.feeds.rates_csv import REQUIRED, RowError, read_file
 
 CSV_ERRORS_SHOWN = 20  # per rates_csv file; the rest are counted
 _HA1_RE = re.compile(r"[0-9a-f]{32}")
@@ -103,22 +104,34 @@ class _Reader:
         self.base = base
         self.errors: list[str] = []
         self._names: dict[tuple[str, str], str] = {}
+        self._mistyped: set[str] = set()  # fields left out for their type
 
     def error(self, path: str, message: str) -> None:
         self.errors.append(f"{path}: {message}")
 
     def invalid(self, path: str, exc: ValidationError) -> None:
         for name, message in exc.errors.items():
-            self.error(f"{path}.{name}", message)
+            if f"{path}.{name}" not in self._mistyped:  # already said why ("required")
+                self.error(f"{path}.{name}", message)
 
     def mapping(self, value, path: str, allowed: tuple[str, ...]) -> dict | None:
+        """The allowed fields of a mapping whose values have the right type; the others
+        are reported (and left out, so no validator sees a list where text belongs)."""
         if not isinstance(value, dict):
             self.error(path, "expected a mapping of fields")
             return None
-        for key in value:
+        out = {}
+        for key, v in value.items():
             if key not in allowed:
                 self.error(f"{path}.{key}", f"unknown field (fields: {', '.join(allowed)})")
-        return {k: v for k, v in value.items() if k in allowed}
+            else:
+                problem = _type_problem(key, v)
+                if problem:
+                    self.error(f"{path}.{key}", problem)
+                    self._mistyped.add(f"{path}.{key}")
+                else:
+                    out[key] = v
+        return out
 
     def items(self, value, path: str) -> list:
         """A list (null counts as empty)."""
@@ -199,12 +212,21 @@ class _Reader:
         return rows
 
     def rates_csv(self, value, path: str) -> Path | None:
+        """The CSV file, which must lie inside the YAML file's folder once symlinks are
+        resolved: a document from elsewhere must not make apply read (and report on) any
+        file the operator can read. Errors never quote the file's content."""
         if not isinstance(value, str) or not value.strip():
             self.error(path, "expected the path of a CSV file (relative to this file)")
             return None
-        csv_path = self.base / value.strip()
+        name = value.strip()
+        folder = self.base.resolve()
+        csv_path = (folder / name).resolve()
+        if not csv_path.is_relative_to(folder):
+            self.error(path, f"{name}: must be a file in the folder of this YAML file "
+                             "(or below it)")
+            return None
         if not csv_path.is_file():
-            self.error(path, f"no such file: {csv_path}")
+            self.error(path, f"{name}: no such file")
             return None
         bad = 0
         try:
@@ -212,12 +234,12 @@ class _Reader:
                 if isinstance(item, RowError):
                     bad += 1
                     if bad <= CSV_ERRORS_SHOWN:
-                        self.error(path, f"{value.strip()}: {item}")
+                        self.error(path, f"{name}: {_csv_problem(item)}")
         except OSError as exc:
-            self.error(path, f"cannot read {csv_path}: {exc.strerror}")
+            self.error(path, f"{name}: cannot read it: {exc.strerror}")
             return None
         if bad > CSV_ERRORS_SHOWN:
-            self.error(path, f"{value.strip()}: … and {bad - CSV_ERRORS_SHOWN} more bad rows")
+            self.error(path, f"{name}: … and {bad - CSV_ERRORS_SHOWN} more bad rows")
         return csv_path
 
     def script(self, value, path: str) -> ScriptSpec | None:
@@ -300,6 +322,81 @@ class _Reader:
         return SipUserSpec(path, data, str(ha1), str(pw_hash))
 
 
+def _csv_problem(item: RowError) -> str:
+    """A bad row as reported, except a bad first line: the header problem quotes the
+    line's cells, and a wrong file's first line may be a secret (a key, a hash)."""
+    if item.line == 1:
+        return (f"line 1: not a rate CSV header (expected {','.join(REQUIRED)}"
+                "[,effective_from][,blocked])")
+    return str(item)
+
+
+def _text_problem(value, *, multiline: bool) -> str:
+    if not isinstance(value, str):
+        return f"expected {'text' if multiline else 'one line of text'}, found {_kind(value)}"
+    return _control_problem(value, multiline=multiline)
+
+
+def _control_problem(value: str, *, multiline: bool) -> str:
+    """The validators' one message for a control character ('' when there is none)."""
+    try:
+        refuse_controls(value, multiline=multiline)
+    except ValueError as exc:
+        return str(exc)
+    return ""
+
+
+def _kind(value) -> str:
+    if isinstance(value, bool):
+        return "yes/no"
+    return "a list" if isinstance(value, list) else "a mapping" if isinstance(
+        value, dict) else "text" if isinstance(value, str) else type(value).__name__
+
+
+def _type_problem(key: str, value) -> str:
+    """Why a field's YAML value has the wrong type for it ('' when right). A validator
+    turns text into values; it must never see a list where text belongs (`cli: [1, 2]`
+    would become the regex "['1', '2']") nor a control character from a hostile file."""
+    if value is None or key in cy.ENTITY_LISTS:
+        return ""
+    if key == "rules":  # a script's rules: any structure, text without controls
+        return next((p for p in map(_leaf_problem, _leaves(value)) if p), "")
+    if key in cy.BOOL_FIELDS:
+        if not isinstance(value, bool | str):
+            return f"expected yes or no, found {_kind(value)}"
+        return _control_problem(str(value), multiline=False)
+    if key in cy.LINES_FIELDS:
+        if isinstance(value, str):
+            return _text_problem(value, multiline=True)
+        if not isinstance(value, list):
+            return f"expected a list of lines, found {_kind(value)}"
+        for i, item in enumerate(value):
+            if key == "strategy" and isinstance(item, dict):  # a structured strategy row
+                problem = next((p for p in map(_leaf_problem, _leaves(item)) if p), "")
+            else:
+                problem = _text_problem(item, multiline=False)
+            if problem:
+                return f"[{i}]: {problem}"
+        return ""
+    return _text_problem(value, multiline=key in cy.MULTILINE_FIELDS)
+
+
+def _leaves(value):
+    if isinstance(value, dict):
+        for k, v in value.items():
+            yield k
+            yield from _leaves(v)
+    elif isinstance(value, list):
+        for v in value:
+            yield from _leaves(v)
+    else:
+        yield value
+
+
+def _leaf_problem(value) -> str:
+    return _control_problem(value, multiline=True) if isinstance(value, str) else ""
+
+
 def _without(m: dict, keys: tuple[str, ...]) -> dict:
     return {k: v for k, v in m.items() if k not in keys}
 
@@ -312,7 +409,7 @@ def read_document(text: str, base: Path) -> tuple[Document, list[str]]:
     try:
         top = cy.load(text)
     except cy.ConfigFileError as exc:
-        return doc, [str(exc)]
+        return doc, exc.errors
     if top is None:
         top = {}
     if not isinstance(top, dict):

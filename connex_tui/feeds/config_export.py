@@ -16,24 +16,17 @@ import re
 from collections import defaultdict
 from pathlib import Path
 
-from sqlalchemy import func, select
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from connex_tui.data.access import SYSTEM, Actor
+from connex_tui.data.auth import auth_rows_of
+from connex_tui.data.cli_rules import cli_rules_of
 from connex_tui.data.config_write import moment_text, plain_decimal
+from connex_tui.data.customers import unarchived_customers
 from connex_tui.data.db import Database
-from connex_tui.data.models import (
-    CliRule,
-    Customer,
-    IngressRoute,
-    IpAuth,
-    Provider,
-    RoutingScript,
-    SipUser,
-)
+from connex_tui.data.providers import provider_rows
 from connex_tui.data.rate_cards import card_rows
-from connex_tui.data.rate_rows import rows_query
-from connex_tui.data.routes import route_rows
+from connex_tui.data.rate_rows import stream_rows
+from connex_tui.data.routes import routes_of
+from connex_tui.data.scripts import script_rows
 from connex_tui.feeds import config_yaml as cy
 from connex_tui.feeds.rates_csv import write_card_csv
 
@@ -67,7 +60,7 @@ class _CsvFiles:
         return self.folder / name
 
 
-async def _rates(s: AsyncSession, card, files: _CsvFiles | None, inline_max: int) -> dict:
+async def _rates(s, card, files: _CsvFiles | None, inline_max: int) -> dict:
     if files is not None and card.rows > inline_max:
         rel = files.path_for(card.name)
         target = files.base / rel
@@ -76,15 +69,16 @@ async def _rates(s: AsyncSession, card, files: _CsvFiles | None, inline_max: int
             await write_card_csv(s, card.id, fh)
         return {"rates_csv": rel.as_posix()}
     rows = []
-    for r in await s.execute(rows_query(card.id)):
-        rows.append(cy.FlowMap(
-            prefix=r.prefix, destination=r.destination, rate=plain_decimal(r.rate),
-            connect_fee=plain_decimal(r.connect_fee), increment=f"{r.mcd}/{r.pulse}",
-            blocked=r.blocked, effective_from=moment_text(r.effective_from) or None))
+    async for part in stream_rows(s, card.id):
+        for r in part:
+            rows.append(cy.FlowMap(
+                prefix=r.prefix, destination=r.destination, rate=plain_decimal(r.rate),
+                connect_fee=plain_decimal(r.connect_fee), increment=f"{r.mcd}/{r.pulse}",
+                blocked=r.blocked, effective_from=moment_text(r.effective_from) or None))
     return {"rates": rows}
 
 
-async def build_document(s: AsyncSession, *, yaml_path: Path | None = None,
+async def build_document(s, *, yaml_path: Path | None = None,
                          inline_max: int = INLINE_MAX, secrets: bool = False) -> dict:
     files = _CsvFiles(yaml_path) if yaml_path is not None else None
     cards = await card_rows(s)
@@ -98,7 +92,7 @@ async def build_document(s: AsyncSession, *, yaml_path: Path | None = None,
                 "rounding": card.rounding}
 
     providers = []
-    for p in await s.scalars(select(Provider).order_by(func.lower(Provider.name))):
+    for p in await provider_rows(s):
         provider_cards = [{**card_head(c), **await _rates(s, c, files, inline_max)}
                           for c in by_provider.get(p.id, ())]
         providers.append({"name": p.name, "status": p.status, "host": p.host,
@@ -107,31 +101,30 @@ async def build_document(s: AsyncSession, *, yaml_path: Path | None = None,
     rate_cards = [{**card_head(c), "parents": cy.FlowList(c.parents),
                    **await _rates(s, c, files, inline_max)}
                   for c in cards if c.direction == "customer"]
-    scripts = [{"name": r.name, "body": r.body} for r in
-               await s.scalars(select(RoutingScript).order_by(func.lower(RoutingScript.name)))]
+    scripts = [{"name": r.name, "body": r.body} for r in await script_rows(s)]
     return {"providers": providers, "rate_cards": rate_cards, "scripts": scripts,
             "customers": await _customers(s, secrets)}
 
 
-async def _customers(s: AsyncSession, secrets: bool) -> list[dict]:
-    customers = list(await s.scalars(select(Customer).where(Customer.archived_at.is_(None))
-                                     .order_by(Customer.name_key)))
+async def _customers(s, secrets: bool) -> list[dict]:
+    customers = await unarchived_customers(s)
     ids = [c.id for c in customers]
     nested: dict[str, dict[int, list]] = {k: defaultdict(list) for k in cy.CUSTOMER_LISTS}
     for chunk in (ids[i:i + 500] for i in range(0, len(ids), 500)):
-        for e in await s.scalars(select(IpAuth).where(IpAuth.customer_id.in_(chunk))
-                                 .order_by(IpAuth.id)):
+        ips, users = await auth_rows_of(s, chunk)
+        for e in (e for cid in chunk for e in ips.get(cid, ())):
             entry = {f: getattr(e, f) for f in cy.IP_AUTH_FIELDS}
             entry["codecs"] = cy.FlowList(e.codecs.split(",") if e.codecs else [])
             nested["ip_auth"][e.customer_id].append(entry)
-        for u in await s.scalars(select(SipUser).where(SipUser.customer_id.in_(chunk))
-                                 .order_by(SipUser.username)):
+        for u in sorted((u for cid in chunk for u in users.get(cid, ())),
+                        key=lambda u: u.username):
             user = {"username": u.username, "channels": u.channels,
                     "flow_speed": u.flow_speed, "ip_whitelist": _lines(u.ip_whitelist)}
             if secrets:
                 user |= {"ha1": u.ha1, "password_hash": u.password_hash}
             nested["sip_users"][u.customer_id].append(user)
-        for r in await route_rows(s, IngressRoute.customer_id.in_(chunk)):
+        routes = await routes_of(s, chunk)
+        for r in (r for cid in chunk for r in routes.get(cid, ())):
             nested["routes"][r.customer_id].append({
                 "rate_card": r.rate_card, "tech_prefix": r.tech_prefix,
                 "dial_string": _lines(r.dial_string), "capped_rate": _money(r.capped_rate),
@@ -144,8 +137,8 @@ async def _customers(s: AsyncSession, secrets: bool) -> list[dict]:
                 "strategy": _lines(r.strategy), "script": r.script,
                 "rtp_media_proxy": r.rtp_media_proxy, "rtp_proxy_mode": r.rtp_proxy_mode,
                 "enabled": r.enabled})
-        for rule in await s.scalars(select(CliRule).where(CliRule.customer_id.in_(chunk))
-                                    .order_by(CliRule.position, CliRule.id)):
+        rules = await cli_rules_of(s, chunk)
+        for rule in (r for cid in chunk for r in rules.get(cid, ())):
             nested["cli_rules"][rule.customer_id].append(
                 {f: getattr(rule, f) for f in cy.CLI_RULE_FIELDS})
     out = []

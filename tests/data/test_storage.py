@@ -21,7 +21,7 @@ from connex_tui.data.access import (
     StorageError,
 )
 from connex_tui.data.customers import CustomerService
-from connex_tui.data.db import Database, current_revision, printable, upgrade
+from connex_tui.data.db import Database, current_revision, upgrade
 from connex_tui.data.models import Customer
 from tests.data.conftest import NOW, FakeClock
 
@@ -211,6 +211,13 @@ async def test_an_unreachable_server_is_one_line_without_the_password():
     assert "\n" not in message and "s3cret" not in message
 
 
-def test_printable_escapes_control_characters_and_clips():
-    assert printable("a\x1b[2J\x9b\u202eb") == "a\\x1b[2J\\x9b\\u202eb"
-    assert printable("x" * 300) == "x" * 199 + "…"
+async def test_outside_text_in_a_message_is_escaped(tmp_path):
+    path = tmp_path / "evil\x1b]52;c;aGk=\x07.db"
+    db = Database(f"sqlite+aiosqlite:///{path}", readonly=True)
+    try:
+        with pytest.raises(NoDatabase) as caught:
+            await upgrade(db)
+    finally:
+        await db.dispose()
+    assert "\x1b" not in str(caught.value) and "\x07" not in str(caught.value)
+    assert str(caught.value).endswith("evil\\x1b]52;c;aGk=\\x07.db")

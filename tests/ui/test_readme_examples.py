@@ -42,6 +42,6 @@ def test_readme_cli_examples_run_as_written(tmp_path, demo_template):
                           env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)})
     assert done.returncode == 0, done.stderr
     out = done.stdout.splitlines()
-    assert out[0].startswith("would connect via"), out[:3]
+    assert out[0].startswith("ALLOW  would connect via"), out[:3]
     assert 'Customer      Acme Telecom' in done.stdout
     assert out[-2:] == ['[2,"allow","OK","0.0072"]', '[3,"reject","Blocked by Dial Plan",null]']

@@ -12,13 +12,10 @@ The seeder's customers were built for traffic, not for this; the showcase picks 
 (active, one route, no dial-plan limits, no CLI rules, no live calls) and sets what it needs
 explicitly, so the simulations come out the same for every seed. The stored simulations
 get seeded call ids, keeping the demo deterministic.
-
-Demo SIP users all have the password DEMO_SIP_PASSWORD (stored as argon2id + HA1).
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import random
 from dataclasses import dataclass
@@ -26,28 +23,16 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
-from sqlalchemy import delete, insert, select, update
-from sqlalchemy.ext.asyncio import AsyncSession
-
-from connex_tui.data import config_state
+from connex_tui.data import config_state, seed_rows
 from connex_tui.data.access import SYSTEM
 from connex_tui.data.calls import CallsService
 from connex_tui.data.db import Database
-from connex_tui.data.models import (
-    CliRule,
-    Customer,
-    Dialog,
-    IngressRoute,
-    RouteCardFilter,
-    RouteStrategy,
-    RoutingScript,
-)
 from connex_tui.engine.snapshot import CallInput
 
 if TYPE_CHECKING:
-    from connex_tui.feeds.demo import _Catalogue, _Cust
+    from connex_tui.feeds.demo.catalogue import Catalogue
+    from connex_tui.feeds.demo.customers import Cust
 
-DEMO_SIP_PASSWORD = "connex-demo-sip"
 SCRIPT_NAME = "Premium guard"
 SCRIPT_BODY = """\
 # Ranges this route's customers may not call, and a preferred carrier for North America.
@@ -58,20 +43,6 @@ SCRIPT_BODY = """\
 DROP_PREFIX = "53"  # Cuba: costly, and the strategy drops it
 
 
-def demo_password_hash(seed: int) -> str:
-    """argon2id of DEMO_SIP_PASSWORD with argon2-cffi's default parameters (what
-    data/passwords.verify_password checks) and a salt derived from the seed: computed once
-    per seeding (tens of milliseconds) and the same for the same seed."""
-    from argon2 import PasswordHasher
-    from argon2.low_level import hash_secret
-
-    ph = PasswordHasher()
-    salt = hashlib.sha256(f"connex-demo-sip:{seed}".encode()).digest()[:ph.salt_len]
-    return hash_secret(DEMO_SIP_PASSWORD.encode(), salt, time_cost=ph.time_cost,
-                       memory_cost=ph.memory_cost, parallelism=ph.parallelism,
-                       hash_len=ph.hash_len, type=ph.type).decode()
-
-
 @dataclass(frozen=True)
 class ShowcaseCall:
     customer_id: int
@@ -79,7 +50,7 @@ class ShowcaseCall:
 
 
 class _Numbers:
-    def __init__(self, cat: _Catalogue, rng: random.Random):
+    def __init__(self, cat: Catalogue, rng: random.Random):
         self.cat, self.rng = cat, rng
 
     def digits(self, n: int) -> str:
@@ -95,15 +66,12 @@ class _Numbers:
         return prefix + self.digits(length - len(prefix))
 
 
-async def write_showcase(s: AsyncSession, cat: _Catalogue, pool: list[_Cust], now: datetime,
+async def write_showcase(s: seed_rows.Session, cat: Catalogue, pool: list[Cust], now: datetime,
                          seed: int) -> list[ShowcaseCall]:
     """Configure up to three customers of `pool` (in the caller's transaction); returns the
     calls to simulate once it is committed."""
-    busy = set((await s.scalars(select(Dialog.customer_id).distinct())).all())
-    ids = [c.id for c in pool]
-    available = dict((await s.execute(select(
-        Customer.id, Customer.balance + Customer.debit_limit).where(
-        Customer.id.in_(ids)))).all()) if ids else {}
+    busy = await seed_rows.customers_with_live_calls(s)
+    available = await seed_rows.available_credit(s, [c.id for c in pool])
     plain = [c for c in pool
              if c.status == "active" and c.archived_at is None and not c.flags.shared
              and c.auth and len(c.routes) == 1 and not c.dial_regions and not c.cli_rules
@@ -115,17 +83,15 @@ async def write_showcase(s: AsyncSession, cat: _Catalogue, pool: list[_Cust], no
     calls: list[ShowcaseCall] = []
     script_id = None
     if plain:
-        script_id = await s.scalar(insert(RoutingScript).values(
-            name=SCRIPT_NAME, body=SCRIPT_BODY, version=1, created_at=changed,
-            updated_at=changed).returning(RoutingScript.id))
+        script_id = await seed_rows.add_script(s, SCRIPT_NAME, SCRIPT_BODY, changed)
     makers = (_strategy_customer, _margin_customer, _cli_customer)
     for c, make in zip(plain, makers, strict=False):
         route = c.routes[0]
-        await s.execute(update(IngressRoute).where(IngressRoute.id == route.id).values(
-            capped_rate=None, provider_capped_rate=None, profit_assurance=False,
-            block_connect_cost=False, script_id=None, channels=0, flow_speed=0,
-            version=IngressRoute.version + 1, updated_at=changed))
-        await s.execute(delete(RouteStrategy).where(RouteStrategy.route_id == route.id))
+        await seed_rows.edit_route(
+            s, route.id, changed, capped_rate=None, provider_capped_rate=None,
+            profit_assurance=False, block_connect_cost=False, script_id=None, channels=0,
+            flow_speed=0)
+        await seed_rows.set_route_strategies(s, route.id, [])
         cards = cat.provider_cards(c.currency)
         cli = nums.national(c.home)
         for call in await make(s, c, route.id, cards, cat, nums, cli, script_id, changed):
@@ -140,19 +106,18 @@ async def write_showcase(s: AsyncSession, cat: _Catalogue, pool: list[_Cust], no
         switch_ip=sc.call.switch_ip)) for i, sc in enumerate(calls)]
 
 
-async def _strategies(s: AsyncSession, route_id: int, rows) -> None:
-    await s.execute(insert(RouteStrategy), [
-        {"route_id": route_id, "prefix": prefix, "mode": mode, "cards": json.dumps(
+async def _strategies(s: seed_rows.Session, route_id: int, rows) -> None:
+    await seed_rows.set_route_strategies(s, route_id, [
+        {"prefix": prefix, "mode": mode, "cards": json.dumps(
             [{"card": card.id, "priority": p, "weight": w} for card, p, w in cards])}
         for prefix, mode, cards in rows])
 
 
-async def _filters(s: AsyncSession, route_id: int, kind: str, cards) -> None:
-    await s.execute(insert(RouteCardFilter), [
-        {"route_id": route_id, "card_id": card.id, "kind": kind} for card in cards])
+async def _filters(s: seed_rows.Session, route_id: int, kind: str, cards) -> None:
+    await seed_rows.add_route_card_filters(s, route_id, kind, [card.id for card in cards])
 
 
-def _main_region(c: _Cust, allowed: tuple[str, ...] = ("GB", "DE", "IN", "US")) -> str:
+def _main_region(c: Cust, allowed: tuple[str, ...] = ("GB", "DE", "IN", "US")) -> str:
     """The customer's main destination among cheap regions every provider carries (so caps
     and locked cards leave a provider to show)."""
     return next((r for r in c.focus if r in allowed), allowed[0])
@@ -160,8 +125,7 @@ def _main_region(c: _Cust, allowed: tuple[str, ...] = ("GB", "DE", "IN", "US")) 
 
 async def _strategy_customer(s, c, route_id, cards, cat, nums, cli, script_id, changed):
     region = _main_region(c, ("GB", "DE", "IN"))  # US calls show the script
-    await s.execute(update(IngressRoute).where(IngressRoute.id == route_id).values(
-        script_id=script_id))
+    await seed_rows.edit_route(s, route_id, changed, script_id=script_id)
     await _strategies(s, route_id, [
         ("", "lcr", ()),
         (cat.cc[region], "priority", ((cards[1], 1, 1), (cards[0], 2, 1))),
@@ -174,22 +138,22 @@ async def _strategy_customer(s, c, route_id, cards, cat, nums, cli, script_id, c
 
 
 async def _margin_customer(s, c, route_id, cards, cat, nums, cli, script_id, changed):
-    await s.execute(update(IngressRoute).where(IngressRoute.id == route_id).values(
-        capped_rate=Decimal("0.25"), provider_capped_rate=Decimal("0.20"),
-        profit_assurance=True))
+    await seed_rows.edit_route(s, route_id, changed, capped_rate=Decimal("0.25"),
+                               provider_capped_rate=Decimal("0.20"), profit_assurance=True)
     await _strategies(s, route_id, [("", "weighted", ((cards[0], 1, 70), (cards[1], 2, 30)))])
     await _filters(s, route_id, "lock", cards[:2])
     company = nums.national(c.home)
-    await s.execute(insert(CliRule).values(
-        customer_id=c.id, cli="", rewrite_cli=company, p_asserted_id=company, forced=True,
-        position=0, version=1, created_at=changed, updated_at=changed))
+    await seed_rows.add_cli_rules(s, [{
+        "customer_id": c.id, "cli": "", "rewrite_cli": company, "p_asserted_id": company,
+        "forced": True, "position": 0, "version": 1, "created_at": changed,
+        "updated_at": changed}])
     return [(nums.national(_main_region(c)), "anonymous"),  # forced CLI, weighted order
             (nums.national("CU"), cli)]  # above the capped rate
 
 
 async def _cli_customer(s, c, route_id, cards, cat, nums, cli, script_id, changed):
     cc = cat.cc[c.home]
-    await s.execute(insert(CliRule), [
+    await seed_rows.add_cli_rules(s, [
         {"customer_id": c.id, "cli": r"^0(\d{9,10})$", "rewrite_cli": cc + r"\1",
          "p_asserted_id": cc + r"\1", "forced": False, "position": 0, "version": 1,
          "created_at": changed, "updated_at": changed},
