@@ -48,10 +48,16 @@ def _record(raw: bytes | None, width: int) -> list[str] | str:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:
         return "not UTF-8 text"
-    try:
-        record = next(csv.reader([text.rstrip("\r\n")], strict=True), [])
-    except csv.Error as exc:  # a quote left open: a call list has no multi-line fields
-        return f"not valid CSV: {exc}"
+    text = text.rstrip("\r\n")
+    if not text:
+        return []
+    if '"' in text or "\r" in text or "\n" in text:
+        try:
+            record = next(csv.reader([text], strict=True), [])
+        except csv.Error as exc:  # a quote left open: a call list has no multi-line fields
+            return f"not valid CSV: {exc}"
+    else:  # no quoting and no line break: what the csv module reads is the split
+        record = text.split(",")
     if len(record) != width and record:
         return f"{width} fields expected, found {len(record)}"
     return record
