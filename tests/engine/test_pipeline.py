@@ -425,12 +425,13 @@ def test_memoised_outcomes_follow_every_change_to_the_snapshot():
     assert [c.name for c in first.providers] == ["Carrier-B", "Carrier-A", "Carrier-C"]
     assert first.max_duration == 7200
     assert decide(s.snap, call("4420999")).trace[2:] == first.trace[2:]  # a memo hit
-    s.world.update_customer(s.acme, balance="1")
+    s.world.update_customer(s.acme, balance="1", name="Acme Two")
     _deactivate(s, s.b)
     s.world.provider("Carrier-D", [r("442", "0.0010")], parent_of=s.retail)
     second = decide(s.snap, call("4420123"))
     assert [c.name for c in second.providers] == ["Carrier-D", "Carrier-A", "Carrier-C"]
     assert second.max_duration == 3000 and "available 1.00 USD" in second.trace[2]
+    assert second.customer == "Acme Two" and second.trace[0].endswith("-> Acme Two")
     assert "4 parent card(s); skipped Carrier-B-card inactive" in second.trace[7]
     s.world.update_route(s.route, capped_rate=D("0.01"))
     third = decide(s.snap, call("4420123"))
