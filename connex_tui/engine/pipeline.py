@@ -68,6 +68,9 @@ def decide(snap: Snapshot, call: CallInput, usage: Usage | None = None) -> Resul
 
     call.at None means no time filter on rate rows (the newest row of a prefix wins); the
     caller supplies the UTC time of the call otherwise."""
+    if snap is not _MEMO_OWNER[0]:  # another configuration: the memos let the old one go
+        _MEMO.clear()
+        _MEMO_OWNER[0] = snap
     run = _Run(snap, call, usage or _NO_USAGE)
     try:
         run.steps()
@@ -103,6 +106,7 @@ def _derived(kind: str, source: object, build: Callable[[Any], Any]) -> Any:
 _Outcome = tuple[str, "tuple[int, str] | None", Any]  # trace line, (code, reason), payload
 _MEMO: dict[tuple, tuple[Any, tuple]] = {}
 _MEMO_MAX = 50_000
+_MEMO_OWNER: list[Snapshot | None] = [None]  # the snapshot the memos were made against
 
 
 def _memo(key: tuple, refs: tuple, build: Callable[[], Any]) -> Any:
@@ -110,7 +114,7 @@ def _memo(key: tuple, refs: tuple, build: Callable[[], Any]) -> Any:
     if hit is not None:
         return hit[0]
     value = build()
-    if len(_MEMO) >= _MEMO_MAX:  # many snapshots or a huge configuration: start afresh
+    if len(_MEMO) >= _MEMO_MAX:  # a huge configuration or a long day: start afresh
         _MEMO.clear()
     _MEMO[key] = (value, refs)
     return value
