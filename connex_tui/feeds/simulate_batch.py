@@ -120,7 +120,7 @@ async def run_batch(calls: CallsService, stream: BinaryIO, *, at: datetime,
         if isinstance(record, str):
             yield json_line({"line": n, "error": record})
             continue
-        if not record or not any(v.strip() for v in record):
+        if not "".join(record).strip():  # no fields, or only blank ones
             continue  # a blank line
         fields = {_FIELD[k]: v.strip() for k, v in zip(header, record, strict=True)}
         fields["switch_ip"] = switch_ip
