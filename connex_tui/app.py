@@ -144,7 +144,7 @@ class ConnexApp(App):
     # -- shared actions -------------------------------------------------------------------
     def flash(self, message: str, *, error: bool = False) -> None:
         """A toast; `message` is markup (escape names in it), controls are shown escaped."""
-        self.notify(safe_text(message), severity="error" if error else "information",
+        self.notify(safe_text(message, multiline=True), severity="error" if error else "information",
                     timeout=6 if error else 3)
 
     def check_action(self, action: str, parameters: tuple) -> bool | None:

@@ -26,13 +26,15 @@ def _escape(match: re.Match) -> str:
     return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
 
 
-def safe_text(s) -> str:
+def safe_text(s, *, multiline: bool = False) -> str:
     """`s` as text fit for a terminal: every control, DEL, bidi control, line separator
     and lone surrogate becomes a visible escape (`\\x1b`, `\\u202e`); printable Unicode
-    stays as it is."""
+    stays as it is. `multiline` keeps newlines (a dialog's message of several lines)."""
     s = s if isinstance(s, str) else str(s)
     if s.isprintable():  # the usual case: nothing to look for (Cc, Cf, Zl, Zp, Cs fail it)
         return s
+    if multiline:
+        return "\n".join(_UNSAFE_RE.sub(_escape, line) for line in s.split("\n"))
     return _UNSAFE_RE.sub(_escape, s)
 
 

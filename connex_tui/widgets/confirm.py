@@ -35,7 +35,7 @@ class ConfirmScreen(ModalScreen[bool]):
         with Vertical():
             # Markup from the caller (names in it escaped); controls never reach the screen.
             yield Static(safe_text(self.title_text), id="title")
-            yield Static(safe_text(self.message), id="message")
+            yield Static(safe_text(self.message, multiline=True), id="message")
             with Horizontal(id="buttons"):
                 yield Button(f"{self.yes} (y)", id="yes", variant="error", compact=True)
                 yield Button(f"{self.no} (n)", id="no", compact=True)

@@ -37,6 +37,7 @@ def test_safe_text_escapes_what_a_terminal_would_obey():
     assert safe_text("Acme \x1b[2J\x9b\x7f\u202e\u2069 ok") == \
         "Acme \\x1b[2J\\x9b\\x7f\\u202e\\u2069 ok"
     assert safe_text("a\nb\tc") == "a\\x0ab\\x09c"
+    assert safe_text("a\nb\tc\x1b", multiline=True) == "a\nb\\x09c\\x1b"  # lines kept
     assert safe_text("Müller Télécom 電話 ٤٤ ∞") == "Müller Télécom 電話 ٤٤ ∞"
     assert safe_text("a\udcff") == "a\\xff"  # a byte surrogateescape kept
     assert safe_text(42) == "42"

@@ -78,3 +78,18 @@ async def test_a_stored_result_with_hostile_text_shows_escaped(db_path):
         assert_escaped(shown)
         assert f"Customer {SHOWN}" in shown.replace("\n", " ")
         assert f"CLI: {SHOWN} refused" in shown
+
+
+async def test_a_dialog_of_several_lines_keeps_them_and_escapes_the_rest():
+    """A confirm dialog listing two warnings shows two lines (not a literal \\x0a), and a
+    control character inside a line is still escaped."""
+    from textual.app import App
+
+    from connex_tui.widgets.confirm import ConfirmScreen
+
+    app = App()
+    async with app.run_test(size=(80, 24)) as pilot:
+        app.push_screen(ConfirmScreen("Save?", f"! first warning\n! {HOSTILE}"))
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen), what="confirm")
+        shown = str(app.screen.query_one("#message").render())
+        assert shown == f"! first warning\n! {SHOWN}"
