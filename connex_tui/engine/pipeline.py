@@ -107,6 +107,7 @@ _Outcome = tuple[str, "tuple[int, str] | None", Any]  # trace line, (code, reaso
 _MEMO: dict[tuple, tuple[Any, tuple]] = {}
 _MEMO_MAX = 50_000
 _MEMO_OWNER: list[Snapshot | None] = [None]  # the snapshot the memos were made against
+_LIMITS: tuple[Usage | None, dict[tuple, tuple[_Outcome, tuple]]] = (None, {})
 
 
 def _memo(key: tuple, refs: tuple, build: Callable[[], Any]) -> Any:
@@ -439,8 +440,18 @@ class _Run:
     def limits(self) -> None:
         c, route, auth, usage = self.customer, self.route, self.auth_level, self.usage
         assert c is not None and route is not None and auth is not None
-        self.apply(_memo(("limits", id(usage), id(c), id(route), *auth), (usage, c, route),
-                         lambda: _limits(usage, c, auth, route)))
+        # Memoised for one usage reading only (a batch has one; live traffic reads a new
+        # one per call): the memo never holds a stale reading, nor old ones piling up.
+        global _LIMITS
+        reading, table = _LIMITS
+        if reading is not usage:
+            table = {}
+            _LIMITS = (usage, table)
+        key = (id(c), id(route), *auth)
+        hit = table.get(key)
+        if hit is None:
+            hit = table[key] = (_limits(usage, c, auth, route), (c, route))
+        self.apply(hit[0])
 
     # 6 ---------------------------------------------------------------------------------
     def cli_rules(self) -> None:
