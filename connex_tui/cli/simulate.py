@@ -24,7 +24,7 @@ from connex_tui.engine.textsafe import safe_text
 COMMAND = "simulate"
 
 HELP = """\
-Run a call through the routing and rating pipeline (DOMAIN.md §4.1) and print the
+Run a call through the routing and rating pipeline (docs/domain.md §4.1) and print the
 decision: customer, route, rewritten numbers, rate row, providers with cost and
 margin, max duration and the trace. Exit code 0 for allow or reject, 2 for bad
 arguments.

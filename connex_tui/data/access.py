@@ -1,4 +1,4 @@
-"""Who is acting, and what their role allows (DOMAIN.md §13): enforced here, not in the UI."""
+"""Who is acting, and what their role allows (docs/domain.md §13): enforced here, not in the UI."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""A customer's authentication (DOMAIN.md §6): IP-auth entries and SIP users.
+"""A customer's authentication (docs/domain.md §6): IP-auth entries and SIP users.
 
 Every write bumps the configuration generation and reindexes the customer (search text and
 the has_auth flag). SIP passwords are stored as argon2 hash + HA1 only; the clear password

@@ -1,4 +1,4 @@
-"""Calls of a customer (DOMAIN.md §7): Latest Calls, and simulated calls (§4.1).
+"""Calls of a customer (docs/domain.md §7): Latest Calls, and simulated calls (§4.1).
 
 A simulation runs the one pipeline (engine/pipeline.decide) against the cached snapshot,
 with the live load read from the dialogs table and the customer's balance read fresh, and

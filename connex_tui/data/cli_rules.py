@@ -1,4 +1,4 @@
-"""A customer's CLI rules (DOMAIN.md §5), tried in order: reads and validated writes.
+"""A customer's CLI rules (docs/domain.md §5), tried in order: reads and validated writes.
 The module functions taking a session hold the rules; CliRulesService and `config apply`
 both call them."""
 

@@ -1,4 +1,4 @@
-"""Customers aggregate (DOMAIN.md §1): paged list, detail, create/update/archive/erase."""
+"""Customers aggregate (docs/domain.md §1): paged list, detail, create/update/archive/erase."""
 
 from __future__ import annotations
 

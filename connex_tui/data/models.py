@@ -1,4 +1,4 @@
-"""Schema for the whole domain (DOMAIN.md §1-13). Later issues fill in behaviour, not tables."""
+"""Schema for the whole domain (docs/domain.md §1-13). Later issues fill in behaviour, not tables."""
 
 from __future__ import annotations
 

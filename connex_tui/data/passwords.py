@@ -1,4 +1,4 @@
-"""SIP user secrets (DOMAIN.md §6): an argon2 hash plus the SIP digest HA1 for the realm.
+"""SIP user secrets (docs/domain.md §6): an argon2 hash plus the SIP digest HA1 for the realm.
 
 The clear password exists only on its way from the form (or the generator) to these two
 values and back to the operator once; it is never stored or logged.

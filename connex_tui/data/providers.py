@@ -1,4 +1,4 @@
-"""Providers (DOMAIN.md §3): reads and validated writes. A provider's rate cards are in
+"""Providers (docs/domain.md §3): reads and validated writes. A provider's rate cards are in
 data/rate_cards.py; a provider may not go while it has any."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Rate cards and their rows (DOMAIN.md §3): reads and validated writes.
+"""Rate cards and their rows (docs/domain.md §3): reads and validated writes.
 
 Every write bumps the configuration generation; a change to a card's rows also bumps that
 card's version and updated_at, which is how the snapshot cache knows to reload its index.

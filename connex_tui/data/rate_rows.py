@@ -1,4 +1,4 @@
-"""A rate card's rows in bulk (DOMAIN.md §3): the one write path of the CSV import and the
+"""A rate card's rows in bulk (docs/domain.md §3): the one write path of the CSV import and the
 YAML apply, and the streamed read of the CSV export. The feeds compose these session-level
 operations in their own transaction; they hold no SQL of their own.
 

@@ -1,4 +1,4 @@
-"""A customer's ingress routes (DOMAIN.md §4); CLI rules and scripts are in
+"""A customer's ingress routes (docs/domain.md §4); CLI rules and scripts are in
 data/cli_rules.py and data/scripts.py.
 
 A route's strategy rows (route_strategies, cards as JSON by provider-card id) and card

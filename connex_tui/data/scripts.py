@@ -1,4 +1,4 @@
-"""Routing scripts (DOMAIN.md §4): named rule lists routes refer to. Reads and validated
+"""Routing scripts (docs/domain.md §4): named rule lists routes refer to. Reads and validated
 writes; a script may not go while routes use it."""
 
 from __future__ import annotations

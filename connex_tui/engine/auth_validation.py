@@ -1,4 +1,4 @@
-"""Validators of a customer's authentication (DOMAIN.md §6): IP-auth entries and SIP
+"""Validators of a customer's authentication (docs/domain.md §6): IP-auth entries and SIP
 users. Re-exported by routing_validation, the one import place for routing validators."""
 
 from __future__ import annotations
@@ -95,7 +95,7 @@ def validate_ip_auth(raw: dict) -> IpAuthInput:
     return out
 
 
-# -- what an operator must confirm (DOMAIN.md §6) ------------------------------------------
+# -- what an operator must confirm (docs/domain.md §6) ------------------------------------------
 # An ingress network lets every address in it call as the customer. One switch farm is a
 # handful of addresses; a prefix shorter than /8 (IPv4) or /32 (IPv6) is a slip or a hole.
 WIDE_PREFIX = {4: 8, 6: 32}

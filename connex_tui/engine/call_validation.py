@@ -1,4 +1,4 @@
-"""The one validator of a call to simulate (DOMAIN.md §4.1 input): the Simulate dialog and the
+"""The one validator of a call to simulate (docs/domain.md §4.1 input): the Simulate dialog and the
 `simulate` command both turn what the operator typed into a CallInput here.
 """
 

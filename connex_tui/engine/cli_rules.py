@@ -1,4 +1,4 @@
-"""CLI rules of DOMAIN.md §5: a whitelist of CLI patterns with rewrites, and forced CLIs.
+"""CLI rules of docs/domain.md §5: a whitelist of CLI patterns with rewrites, and forced CLIs.
 
 - No rules: every CLI passes unchanged.
 - Non-forced rules form a whitelist, tried in order; the first whose regex finds a match is

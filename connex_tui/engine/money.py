@@ -1,4 +1,4 @@
-"""Exact money: Decimal in Python, integer micro-units in storage, billing of DOMAIN.md §8."""
+"""Exact money: Decimal in Python, integer micro-units in storage, billing of docs/domain.md §8."""
 
 from __future__ import annotations
 
@@ -58,7 +58,7 @@ def format_money(value: Decimal, places: int = 2) -> str:
 
 
 def available_credit(balance: Decimal, debit_limit: Decimal) -> Decimal:
-    """What a customer may still spend: the balance plus the debit limit (DOMAIN §8); a
+    """What a customer may still spend: the balance plus the debit limit (docs/domain.md §8); a
     call is refused at 0 or below."""
     return balance + debit_limit
 

@@ -1,4 +1,4 @@
-"""The call pipeline of DOMAIN.md §4.1: one implementation for Simulate, the `simulate`
+"""The call pipeline of docs/domain.md §4.1: one implementation for Simulate, the `simulate`
 command, live traffic and CDR rating.
 
 `decide(snapshot, call, usage)` runs steps 1-9 in order and stops at the first rejection.

@@ -1,4 +1,4 @@
-"""Field checks shared by the routing validators (DOMAIN.md §3-§6): hosts, digit strings,
+"""Field checks shared by the routing validators (docs/domain.md §3-§6): hosts, digit strings,
 name lists, increments, dates, regexes, and the strategy text form a route form edits.
 
 Each check takes a raw value (form text, or the int/list/date a YAML document holds) and

@@ -1,4 +1,4 @@
-"""The one validator per routing entity (DOMAIN.md §3-§6): rate cards, rate rows,
+"""The one validator per routing entity (docs/domain.md §3-§6): rate cards, rate rows,
 providers, ingress routes, CLI rules, IP-auth entries, SIP users and routing scripts.
 
 Like validate_customer, each takes raw values (form text, or what a CSV/YAML file holds) and

@@ -1,4 +1,4 @@
-"""Routing scripts (ScriptForge, DOMAIN.md §4.2): declarative YAML rules, never code.
+"""Routing scripts (ScriptForge, docs/domain.md §4.2): declarative YAML rules, never code.
 
 A script is a YAML list of rules, tried in order after the providers are chosen:
 

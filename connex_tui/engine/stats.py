@@ -1,4 +1,4 @@
-"""Traffic KPIs of DOMAIN.md §9, computed from rollup sums (never from raw CDRs)."""
+"""Traffic KPIs of docs/domain.md §9, computed from rollup sums (never from raw CDRs)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Rate-card CSV files (DOMAIN.md §3): `prefix,destination,rate,connect_fee,increment`
+"""Rate-card CSV files (docs/domain.md §3): `prefix,destination,rate,connect_fee,increment`
 plus optional `effective_from` and `blocked`, with a header row.
 
 Every row goes through validate_rate_row; errors are reported by line number. An import

@@ -1,4 +1,4 @@
-"""IP authentication and SIP users (DOMAIN.md §6) on SQLite and PostgreSQL."""
+"""IP authentication and SIP users (docs/domain.md §6) on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Customer service (DOMAIN.md §1, §13) on SQLite and PostgreSQL."""
+"""Customer service (docs/domain.md §1, §13) on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The ledger (DOMAIN.md §8): the balance is the sum of its entries, exact to the micro-unit."""
+"""The ledger (docs/domain.md §8): the balance is the sum of its entries, exact to the micro-unit."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Rate cards, rate rows and providers (DOMAIN.md §3) on SQLite and PostgreSQL."""
+"""Rate cards, rate rows and providers (docs/domain.md §3) on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 

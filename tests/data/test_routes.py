@@ -1,4 +1,4 @@
-"""Ingress routes, CLI rules and routing scripts (DOMAIN.md §4, §5) on SQLite and
+"""Ingress routes, CLI rules and routing scripts (docs/domain.md §4, §5) on SQLite and
 PostgreSQL."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""CLI rules of DOMAIN.md §5: whitelist, rewrite groups, PAID, forced rules, guard."""
+"""CLI rules of docs/domain.md §5: whitelist, rewrite groups, PAID, forced rules, guard."""
 
 from __future__ import annotations
 

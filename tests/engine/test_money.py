@@ -1,4 +1,4 @@
-"""Money and billing (DOMAIN.md §8): exact decimals, MCD/Pulse, per-call rounding, tax."""
+"""Money and billing (docs/domain.md §8): exact decimals, MCD/Pulse, per-call rounding, tax."""
 
 from __future__ import annotations
 
@@ -97,7 +97,7 @@ def test_billable_seconds_rounds_up_to_whole_seconds(ms, seconds):
 
 
 @pytest.mark.parametrize(("mcd", "pulse", "duration", "billed"), [
-    # every example of DOMAIN.md §8
+    # every example of docs/domain.md §8
     (30, 6, 1, 30), (30, 6, 31, 36), (30, 6, 37, 42),
     (60, 6, 10, 60), (60, 6, 61, 66),
     (60, 60, 61, 120),

@@ -1,4 +1,4 @@
-"""The call pipeline of DOMAIN.md §4.1: every step, every rejection code, in order."""
+"""The call pipeline of docs/domain.md §4.1: every step, every rejection code, in order."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The routing validators (DOMAIN.md §3-§6): one bad value per field gives its message on
+"""The routing validators (docs/domain.md §3-§6): one bad value per field gives its message on
 that field; good values come back in their normal form."""
 
 from __future__ import annotations

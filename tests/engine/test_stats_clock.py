@@ -1,4 +1,4 @@
-"""KPIs of DOMAIN.md §9 and the relative 'Last call' column of §1."""
+"""KPIs of docs/domain.md §9 and the relative 'Last call' column of §1."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The one customer validator (DOMAIN.md §1): every field, its clear error, its normal form."""
+"""The one customer validator (docs/domain.md §1): every field, its clear error, its normal form."""
 
 from __future__ import annotations
 

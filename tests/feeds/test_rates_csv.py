@@ -1,4 +1,4 @@
-"""Rate CSV import/export (DOMAIN.md §3): all-or-nothing with line-numbered errors,
+"""Rate CSV import/export (docs/domain.md §3): all-or-nothing with line-numbered errors,
 --skip-bad, --effective-from, upsert/replace, round trip. Runs on the `db` fixture
 (SQLite, and PostgreSQL when CONNEX_TEST_PG_URL is set)."""
 # ruff: noqa: F811

@@ -1,4 +1,4 @@
-"""Auth tab: the customer's IP authentication entries and SIP users (DOMAIN.md §6).
+"""Auth tab: the customer's IP authentication entries and SIP users (docs/domain.md §6).
 
 A generated SIP password (generate on, or a reset with `p`) is shown once, in a modal, right
 after it was set; a typed one is not shown back (the operator knows it: "password set" is

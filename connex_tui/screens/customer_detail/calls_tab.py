@@ -32,7 +32,7 @@ COLUMNS = (("Time (UTC)", 11), ("Call id", 11), ("Number", 13), ("SIP", 16),
 
 
 def call_clock(ms: int) -> str:
-    """The billed length of a call (a started second counts, DOMAIN §8) as a clock."""
+    """The billed length of a call (a started second counts, docs/domain.md §8) as a clock."""
     return present.clock(billable_seconds(ms))
 
 

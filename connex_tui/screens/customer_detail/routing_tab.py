@@ -1,4 +1,4 @@
-"""Routing tab: the customer's ingress routes (DOMAIN.md §4) and CLI rules (§5)."""
+"""Routing tab: the customer's ingress routes (docs/domain.md §4) and CLI rules (§5)."""
 
 from __future__ import annotations
 

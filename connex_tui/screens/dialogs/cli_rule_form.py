@@ -1,4 +1,4 @@
-"""The CLI rule add/edit form (DOMAIN.md §5)."""
+"""The CLI rule add/edit form (docs/domain.md §5)."""
 
 from __future__ import annotations
 

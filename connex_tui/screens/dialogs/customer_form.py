@@ -1,4 +1,4 @@
-"""The customer add/edit form: every field of DOMAIN.md §1."""
+"""The customer add/edit form: every field of docs/domain.md §1."""
 
 from __future__ import annotations
 

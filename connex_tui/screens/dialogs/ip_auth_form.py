@@ -1,4 +1,4 @@
-"""The IP authentication add/edit form (DOMAIN.md §6), in Basic and Advanced sections."""
+"""The IP authentication add/edit form (docs/domain.md §6), in Basic and Advanced sections."""
 
 from __future__ import annotations
 

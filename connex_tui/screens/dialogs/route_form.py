@@ -1,4 +1,4 @@
-"""The ingress route add/edit form: every field of DOMAIN.md §4, in five sections."""
+"""The ingress route add/edit form: every field of docs/domain.md §4, in five sections."""
 
 from __future__ import annotations
 

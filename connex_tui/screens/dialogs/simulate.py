@@ -1,4 +1,4 @@
-"""Simulate a call (DOMAIN.md §4.1): the dialog of inputs (the result view is simulate_result).
+"""Simulate a call (docs/domain.md §4.1): the dialog of inputs (the result view is simulate_result).
 
 The dialog is the generic form in its "run" mode: fields checked by engine/call_validation
 (the validator the `simulate` command uses), ctrl+s (or enter on the last field) runs

@@ -1,4 +1,4 @@
-"""The result of a simulated call (DOMAIN.md §4.1): what the switch would do.
+"""The result of a simulated call (docs/domain.md §4.1): what the switch would do.
 
 Shown over the Simulate dialog after a run, and on its own when a stored simulation is
 reopened from Latest Calls. Dismisses with 'edit' (s), 'open' (o) or None (esc).

@@ -1,4 +1,4 @@
-"""The SIP user add/edit form (DOMAIN.md §6) and the one-time display of a password."""
+"""The SIP user add/edit form (docs/domain.md §6) and the one-time display of a password."""
 
 from __future__ import annotations
 
