@@ -440,14 +440,18 @@ class _Run:
     def limits(self) -> None:
         c, route, auth, usage = self.customer, self.route, self.auth_level, self.usage
         assert c is not None and route is not None and auth is not None
-        # Memoised for one usage reading only (a batch has one; live traffic reads a new
-        # one per call): the memo never holds a stale reading, nor old ones piling up.
+        # Memoised per usage reading (a batch has one; live traffic reads a new one per
+        # call), so old readings never pile up; the counts are in the key because a caller
+        # may add to a reading between calls (the demo history counts its own admissions).
         global _LIMITS
         reading, table = _LIMITS
         if reading is not usage:
             table = {}
             _LIMITS = (usage, table)
-        key = (id(c), id(route), *auth)
+        live, last = usage.live, usage.last_second
+        levels = (("customer", c.id), (auth[0], auth[1]), ("route", route.id))
+        key = (id(c), id(route), *auth, *(live.get(k, 0) for k in levels),
+               *(last.get(k, 0) for k in levels))
         hit = table.get(key)
         if hit is None:
             hit = table[key] = (_limits(usage, c, auth, route), (c, route))
