@@ -132,7 +132,6 @@ async def _single(cfg: Config, args, call) -> int:
 async def _batch(cfg: Config, args) -> int:
     from connex_tui.engine.call_validation import ip_address, moment
     from connex_tui.engine.clock import utcnow
-    from connex_tui.engine.present import json_line
     from connex_tui.engine.textsafe import safe_text
     from connex_tui.feeds.simulate_batch import BatchFileError, run_batch
 
@@ -152,8 +151,8 @@ async def _batch(cfg: Config, args) -> int:
     db, calls = await _open(cfg)
     write = sys.stdout.write
     try:
-        async for obj in run_batch(calls, fh, at=at, switch_ip=switch_ip, store=args.store):
-            write(json_line(obj) + "\n")
+        async for line in run_batch(calls, fh, at=at, switch_ip=switch_ip, store=args.store):
+            write(line + "\n")
     except BatchFileError as exc:
         return _err(f"{name}: {safe_text(exc)}")
     except OSError as exc:

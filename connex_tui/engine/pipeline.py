@@ -41,6 +41,7 @@ from connex_tui.engine.snapshot import (
     CustomerS,
     IpAuthS,
     ProviderChoice,
+    ProviderS,
     Result,
     RouteS,
     Snapshot,
@@ -67,6 +68,9 @@ def decide(snap: Snapshot, call: CallInput, usage: Usage | None = None) -> Resul
 
     call.at None means no time filter on rate rows (the newest row of a prefix wins); the
     caller supplies the UTC time of the call otherwise."""
+    if snap is not _MEMO_OWNER[0]:  # another configuration: the memos let the old one go
+        _MEMO.clear()
+        _MEMO_OWNER[0] = snap
     run = _Run(snap, call, usage or _NO_USAGE)
     try:
         run.steps()
@@ -93,6 +97,37 @@ def _derived(kind: str, source: object, build: Callable[[Any], Any]) -> Any:
     return value
 
 
+# -- memoised step outcomes -------------------------------------------------------------
+# A step's outcome (its trace line, a rejection, what it picked) is a function of the frozen
+# snapshot values it read (customer, route, card, rate row, provider...) and a few call
+# values. Batches and live traffic repeat a few thousand such combinations, so outcomes are
+# memoised under the ids of those values. Each entry holds the values themselves, so no
+# other object can take their ids while it exists: a hit is always the same inputs.
+_Outcome = tuple[str, "tuple[int, str] | None", Any]  # trace line, (code, reason), payload
+_MEMO: dict[tuple, tuple[Any, tuple]] = {}
+_MEMO_MAX = 50_000
+_MEMO_OWNER: list[Snapshot | None] = [None]  # the snapshot the memos were made against
+_LIMITS: tuple[Usage | None, dict[tuple, tuple[_Outcome, tuple]]] = (None, {})
+
+
+def _memo(key: tuple, refs: tuple, build: Callable[[], Any]) -> Any:
+    hit = _MEMO.get(key)
+    if hit is not None:
+        return hit[0]
+    value = build()
+    if len(_MEMO) >= _MEMO_MAX:  # a huge configuration or a long day: start afresh
+        _MEMO.clear()
+    _MEMO[key] = (value, refs)
+    return value
+
+
+def _outcome(step: int, title: str, text: str, reject: tuple[int, str] | None = None,
+             payload: Any = None) -> _Outcome:
+    if reject is not None:
+        text = f"{text} -> {reject[0]} {reject[1]}"
+    return f"{step}. {title}: {text}", reject, payload
+
+
 class _IpIndex:
     """Ingress IP-auth entries by network, for longest-match lookups."""
 
@@ -107,6 +142,20 @@ class _IpIndex:
             tables.setdefault((bits, net.prefixlen), {}).setdefault(key, []).append(entry)
         # longest prefix first, per address family
         self.tables = sorted(tables.items(), key=lambda kv: -kv[0][1])
+        self.by_source: dict[str, list[IpAuthS] | None] = {}  # source text -> find()
+        self.outcomes: dict[str, tuple] = {}  # source text -> _Run.ip_auth() (one entry)
+
+    def find_source(self, source: str) -> list[IpAuthS] | None:
+        """find() of a source address as the call gives it (None: not an IP address),
+        memoised: a batch or a busy customer repeats a few source IPs many times."""
+        found = self.by_source.get(source, False)
+        if found is False:
+            addr = _address(source)
+            found = None if addr is None else self.find(addr)
+            if len(self.by_source) >= 65_536:
+                self.by_source.clear()
+            self.by_source[source] = found
+        return found  # type: ignore[return-value]
 
     def find(self, addr: IPv4Address | IPv6Address) -> list[IpAuthS]:
         """The entries of the longest network containing addr (several = shared IP)."""
@@ -120,7 +169,7 @@ class _IpIndex:
         return []
 
 
-_Matcher = tuple[str, str, "GuardedPattern | None"]  # (kind, line, compiled)
+_Matcher = tuple[str, str, "GuardedPattern | None", str]  # kind, line, compiled, note
 
 
 @lru_cache(maxsize=4096)
@@ -132,12 +181,12 @@ def _dial_matchers(lines: tuple[str, ...]) -> tuple[_Matcher, ...]:
         if not line:
             continue
         if line.isdigit():
-            out.append(("prefix", line, None))
+            out.append(("prefix", line, None, f"dial string {line!r} matches"))
             continue
         try:
-            out.append(("regex", line, compile_guarded(line)))
+            out.append(("regex", line, compile_guarded(line), f"dial string /{line}/ matches"))
         except ValueError:
-            out.append(("bad", line, None))
+            out.append(("bad", line, None, f"/{line}/ skipped: does not compile"))
     return tuple(out)
 
 
@@ -146,21 +195,21 @@ def _dial_match(route: RouteS, number: str, budget: RegexBudget) -> tuple[bool, 
     if not matchers:
         return True, "empty dial string matches everything"
     notes = []
-    for kind, line, pattern in matchers:
+    for kind, line, pattern, note in matchers:
         if kind == "prefix":
             if number.startswith(line):
-                return True, f"dial string {line!r} matches"
+                return True, note
         elif kind == "regex":
             try:
                 if pattern.search(number, budget) is not None:  # type: ignore[union-attr]
-                    return True, f"dial string /{line}/ matches"
+                    return True, note
             except RegexBudgetSpent as exc:
                 notes.append(f"/{line}/ and the rest not tried: {exc}")
                 break
             except ValueError as exc:
                 notes.append(f"/{line}/ skipped: {exc}")
         else:
-            notes.append(f"/{line}/ skipped: does not compile")
+            notes.append(note)
     return False, "; ".join(notes)
 
 
@@ -172,9 +221,7 @@ def _epoch(at: datetime | None) -> int | None:
     return int(at.timestamp())
 
 
-# Pure functions of small, much repeated arguments (rates, balances, source IPs): memoised,
-# they are a fifth of a decision's time otherwise.
-_money = lru_cache(maxsize=8192)(exact)
+# A pure function of small, much repeated arguments (balances, rates): memoised.
 _affordable = lru_cache(maxsize=8192)(max_seconds_affordable)
 
 
@@ -225,6 +272,14 @@ class _Run:
         self.note(step, title, f"{text} -> {code} {reason}")
         return _Reject(code, reason)
 
+    def apply(self, outcome: _Outcome) -> Any:
+        """A (memoised) step outcome: its trace line, then its rejection or its payload."""
+        line, reject, payload = outcome
+        self.trace.append(line)
+        if reject is not None:
+            raise _Reject(*reject)
+        return payload
+
     def steps(self) -> None:
         self.authenticate()
         self.rewrite()
@@ -265,21 +320,33 @@ class _Run:
             self.note(1, title, f"SIP user {user.username} (digest ok) of {customer.name}")
             return
 
-        addr = _address(call.source_ip)
-        if addr is None:
+        index: _IpIndex = _derived("ip", snap.ip_auth, _IpIndex)
+        known = index.outcomes.get(call.source_ip)
+        if known is None or snap.customers.get(known[0].customer_id) is not known[1]:
+            known = self.ip_auth(index)
+        entry, customer, self.auth_level, fields, line = known
+        self.ip_entry, self.customer = entry, customer
+        self.fields.update(fields)
+        self.trace.append(line)
+
+    def ip_auth(self, index: _IpIndex) -> tuple[IpAuthS, CustomerS, Any, dict, str]:
+        """Step 1 by source IP: the entry, its customer, the auth level, the result fields
+        and the trace line; memoised in the index for a source only one entry covers."""
+        call, snap = self.call, self.snap
+        title = "Authenticate"
+        entries = found = index.find_source(call.source_ip)
+        if entries is None:
             raise self.reject(1, title, f"source {call.source_ip or '-'} is not an IP address",
                               403, "IP Not Authorised")
-        index: _IpIndex = _derived("ip", snap.ip_auth, _IpIndex)
-        entries = index.find(addr)
         if len(entries) != 1 or entries[0].customer_id not in snap.customers:
             entries = [e for e in entries if e.customer_id in snap.customers]
         if not entries:
-            raise self.reject(1, title, f"no ingress IP-auth entry covers {addr}",
-                              403, "IP Not Authorised")
-        how = f"source {call.source_ip} matched {entries[0].host}"
-        customer_ids = [entries[0].customer_id]
-        if len(entries) > 1:
-            customer_ids = list(dict.fromkeys(e.customer_id for e in entries))
+            raise self.reject(1, title, f"no ingress IP-auth entry covers "
+                              f"{_address(call.source_ip)}", 403, "IP Not Authorised")
+        entry = entries[0]
+        how = f"source {call.source_ip} matched {entry.host}"
+        customer_ids = list(dict.fromkeys(e.customer_id for e in entries)) \
+            if len(entries) > 1 else ()
         if len(customer_ids) > 1:
             keep = [cid for cid in customer_ids if any(
                 r.enabled and r.tech_prefix and call.number.startswith(r.tech_prefix)
@@ -291,14 +358,18 @@ class _Run:
                     f"whose tech prefix starts {call.number!r}", 403,
                     "IP Not Authorised (ambiguous, use a tech prefix)")
             how += f", shared by {names}; tech prefix picks one"
-            customer_ids = keep
-        entry = next(e for e in entries if e.customer_id == customer_ids[0])
+            entry = next(e for e in entries if e.customer_id == keep[0])
         customer = snap.customers[entry.customer_id]
-        self.ip_entry = entry
-        self.auth_level = ("auth", entry.id, entry.channels, entry.flow_speed)
-        self.fields.update(auth_id=entry.id, auth=f"IP {entry.host}")
-        self.set_customer(customer)
-        self.note(1, title, f"{how} -> {customer.name}")
+        outcome = (entry, customer, ("auth", entry.id, entry.channels, entry.flow_speed),
+                   {"auth_id": entry.id, "auth": f"IP {entry.host}",
+                    "customer_id": customer.id, "customer": customer.name,
+                    "currency": customer.currency},
+                   f"1. {title}: {how} -> {customer.name}")
+        if len(found) == 1:  # the number plays no part: the same for every call from here
+            if len(index.outcomes) >= 65_536:
+                index.outcomes.clear()
+            index.outcomes[call.source_ip] = outcome
+        return outcome
 
     def set_customer(self, customer: CustomerS) -> None:
         self.customer = customer
@@ -309,7 +380,10 @@ class _Run:
     def rewrite(self) -> None:
         entry = self.ip_entry
         if entry is None:
-            self.note(2, "Rewrite", "SIP user: no auth-entry rewrite")
+            self.trace.append(_SIP_USER_REWRITE)
+            return
+        if not (entry.strip_digits or entry.tech_prefix or entry.cli_prefix):
+            self.trace.append(_NO_REWRITE)
             return
         changes = []
         if entry.strip_digits:
@@ -323,36 +397,28 @@ class _Run:
         if entry.cli_prefix:
             self.cli = entry.cli_prefix + self.cli
             changes.append(f"CLI prefix {entry.cli_prefix!r} -> CLI {self.cli!r}")
-        self.note(2, "Rewrite", "; ".join(changes) if changes else "none (entry has no "
-                  "strip digits, tech prefix or CLI prefix)")
+        self.note(2, "Rewrite", "; ".join(changes))
 
     # 3 ---------------------------------------------------------------------------------
     def admit(self) -> None:
         c = self.customer
         assert c is not None
-        if c.status != "active":
-            reason = _STATUS_REASONS.get(c.status, "Account Inactive")
-            raise self.reject(3, "Account", f"status {c.status}", 403, reason)
-        available = c.available
-        text = (f"active; available {_money(available, 2)} {c.currency} (balance "
-                f"{_money(c.balance, 2)} + debit limit {_money(c.debit_limit, 2)})")
-        if available <= 0:
-            raise self.reject(3, "Account", text, 402, "Payment Required")
-        self.note(3, "Account", text)
+        self.apply(_memo(("admit", id(c)), (c,), lambda: _admission(c)))
 
     # 4 ---------------------------------------------------------------------------------
     def pick_route(self) -> None:
         number = self.number
         assert self.customer is not None
-        routes = [r for r in self.snap.routes.get(self.customer.id, ())
-                  if r.enabled and number.startswith(r.tech_prefix)]
-        if not routes:
+        routes = self.snap.routes.get(self.customer.id, ())
+        groups = _memo(("routes", id(routes)), (routes,), lambda: _route_groups(routes))
+        for group in groups:
+            if number.startswith(group[0]):
+                tech, tried = group
+                break
+        else:
             raise self.reject(4, "Route", f"no enabled route's tech prefix starts {number!r}",
                               580, "No Route Available")
-        longest = max(len(r.tech_prefix) for r in routes)
-        tried = [r for r in routes if len(r.tech_prefix) == longest]
-        tech = tried[0].tech_prefix
-        rest = number[longest:]
+        rest = number[len(tech):]
         label = f"tech prefix {tech!r}" if tech else "(no tech prefix)"
         notes = []
         for route in tried:
@@ -372,33 +438,33 @@ class _Run:
 
     # 5 ---------------------------------------------------------------------------------
     def limits(self) -> None:
-        c, route, auth = self.customer, self.route, self.auth_level
+        c, route, auth, usage = self.customer, self.route, self.auth_level, self.usage
         assert c is not None and route is not None and auth is not None
-        levels = (("customer", "customer", c.id, c.channels, c.flow_speed),
-                  ("auth", auth[0], auth[1], auth[2], auth[3]),
-                  ("route", "route", route.id, route.channels, route.flow_speed))
-        live, last = self.usage.live, self.usage.last_second
-        seen_ch, seen_cps = [], []
-        for label, key, ident, channels, _cps in levels:
-            now = live.get((key, ident), 0)
-            seen_ch.append(f"{label} {present.channels(now, channels)}")
-            if channels and now >= channels:
-                raise self.reject(5, "Limits", f"live calls {', '.join(seen_ch)}",
-                                  503, f"Channel Limit ({label})")
-        for label, key, ident, _channels, cps in levels:
-            now = last.get((key, ident), 0)
-            seen_cps.append(f"{label} {present.channels(now, cps)}")
-            if cps and now >= cps:
-                raise self.reject(5, "Limits", f"calls in the last second {', '.join(seen_cps)}",
-                                  503, f"CPS Limit ({label})")
-        self.note(5, "Limits", f"live calls {', '.join(seen_ch)}; calls in the last second "
-                  f"{', '.join(seen_cps)}")
+        # Memoised per usage reading (a batch has one; live traffic reads a new one per
+        # call), so old readings never pile up; the counts are in the key because a caller
+        # may add to a reading between calls (the demo history counts its own admissions).
+        global _LIMITS
+        reading, table = _LIMITS
+        if reading is not usage:
+            table = {}
+            _LIMITS = (usage, table)
+        live, last = usage.live, usage.last_second
+        levels = (("customer", c.id), (auth[0], auth[1]), ("route", route.id))
+        key = (id(c), id(route), *auth, *(live.get(k, 0) for k in levels),
+               *(last.get(k, 0) for k in levels))
+        hit = table.get(key)
+        if hit is None:
+            hit = table[key] = (_limits(usage, c, auth, route), (c, route))
+        self.apply(hit[0])
 
     # 6 ---------------------------------------------------------------------------------
     def cli_rules(self) -> None:
         assert self.customer is not None
-        outcome = apply_cli_rules(self.snap.cli_rules.get(self.customer.id, ()), self.cli,
-                                  self.budget)
+        rules = self.snap.cli_rules.get(self.customer.id)
+        if not rules:
+            self.trace.append(_NO_CLI_RULES)
+            return
+        outcome = apply_cli_rules(rules, self.cli, self.budget)
         if not outcome.allowed:
             raise self.reject(6, "CLI", outcome.note, 403, CLI_REJECT)
         self.cli, self.pai = outcome.cli, outcome.pai
@@ -413,137 +479,232 @@ class _Run:
             raise self.reject(7, "Rate", f"route's rate card #{route.rate_card_id} is not "
                               "loaded", 503, "No Routes Available (Pre)")
         self.card = card
-        self.places = p = card.precision
+        self.places = card.precision
         self.fields.update(card_id=card.id, card=card.name, currency=card.currency)
         self.at_epoch = _epoch(self.call.at)
-        match = card.index.lookup(self.number, self.at_epoch)
-        if match is None:
+        found = card.index.locate(self.number, self.at_epoch)
+        if found is None:
             raise self.reject(7, "Rate", f"card {card.name}: no prefix of {self.number!r}",
                               503, "No Routes Available (Pre)")
-        self.rate = match
-        self.fields.update(prefix=match.prefix, destination=match.destination,
-                           rate=match.rate, connect_fee=match.connect_fee, mcd=match.mcd,
-                           pulse=match.pulse)
-        text = (f"card {card.name} prefix {match.prefix} {match.destination}: "
-                f"{_money(match.rate, p)}/min, connect {_money(match.connect_fee, p)}, "
-                f"{match.mcd}/{match.pulse}")
-        if match.blocked:
-            raise self.reject(7, "Rate", text + ", blocked", 503, "Destination Blocked")
-        if route.capped_rate is not None and match.rate > route.capped_rate:
-            raise self.reject(7, "Rate", f"{text}; above the route's cap "
-                              f"{_money(route.capped_rate, p)}", 503, "Capped Rate")
-        if route.block_connect_cost and match.connect_fee > 0:
-            raise self.reject(7, "Rate", f"{text}; the route blocks connection fees",
-                              503, "Connect Cost Blocked")
-        self.note(7, "Rate", text)
+        line, reject, (self.rate, fields) = _memo(
+            ("rate", id(card), found[1], id(route)), (card, route),
+            lambda: _rating(card, card.index.lookup(self.number, self.at_epoch), route))
+        self.fields.update(fields)  # a rejected call shows the row too
+        self.apply((line, reject, None))
 
     # 8 ---------------------------------------------------------------------------------
     def pick_providers(self) -> None:
         snap, route, card, rate = self.snap, self.route, self.card, self.rate
         assert route is not None and card is not None and rate is not None
-        p = self.places
-        title = "Providers"
-        cards, lock, exclude = snap.cards, route.lock_cards, route.exclude_cards
-        parents = [cards[c] for c in card.parents if c in cards]
-        notes = [f"{len(parents)} parent card(s)"]
-        if lock:
-            parents = [c for c in parents if c.id in lock]
-            notes.append(f"lock keeps {len(parents)}")
-        if exclude:
-            parents = [c for c in parents if c.id not in exclude]
-            notes.append(f"exclude keeps {len(parents)}")
-        if not parents:  # "(Lock)" only when lock/exclude took the last ones away
-            reason = "No Routes Available (Lock)" if card.parents else "No Routes Available"
-            raise self.reject(8, title, "; ".join(notes), 503, reason)
-
-        at, number, sell = self.at_epoch, self.number, rate.rate
-        cap = route.provider_capped_rate
-        assurance = route.profit_assurance
-        providers = snap.providers
-        kept: list[ProviderChoice] = []
-        skipped, over, losing = [], [], []
-        for pc in parents:
-            provider = providers.get(pc.provider_id) if pc.provider_id else None
-            if provider is None or provider.status != "active":
-                skipped.append(f"{pc.name} inactive")
-                continue
-            m = pc.index.lookup(number, at)
-            if m is None or m.blocked:
-                skipped.append(f"{pc.name} {'blocked' if m else 'no prefix'}")
-                continue
-            buy = m.rate
-            if cap is not None and buy > cap:
-                over.append(provider.name)
-            elif assurance and buy > sell:
-                losing.append(provider.name)
-            else:
-                kept.append(ProviderChoice(provider.id, provider.name, pc.id, pc.name,
-                                           m.prefix, buy, m.connect_fee, sell - buy))
-        if skipped:
-            notes.append("skipped " + ", ".join(skipped))
-        if over:
-            notes.append(f"provider cap {_money(cap, p)} drops " + ", ".join(over))
-        if losing:
-            notes.append("profit assurance drops " + ", ".join(losing))
-        if not kept and (over or losing):
-            raise self.reject(8, title, "; ".join(notes), 503,
-                              "No Routes Available (Profit Assurance)")
-
+        number, at = self.number, self.at_epoch
         strategy = _strategy(route.strategies, number) if route.strategies else None
-        mode = strategy.mode if strategy else "lcr"
-        row = f"row {strategy.prefix or '*'!r}" if strategy else "default"
-        if mode == "drop":
-            raise self.reject(8, title, "; ".join(notes) + f"; strategy drop ({row})",
-                              503, "Dropping Call (Strategy)")
-        if not kept:
-            raise self.reject(8, title, "; ".join(notes), 503, "No Routes Available")
-        ordered, how = _order(mode, kept, strategy)
-        self.providers = tuple(ordered)
-        order = ", ".join([f"{c.name} {_money(c.rate, p)}" for c in ordered])
-        notes.append(f"strategy {mode} ({row}{how}): {order}")
-        self.note(8, title, "; ".join(notes))
+        # The key: every value the outcome reads, each parent card with the row it matched
+        # (the customer's rate row fixes the sell rate, the route lock, exclude and caps).
+        key: list[Any] = ["providers", id(route), id(card), rate.row, id(strategy)]
+        refs: list[Any] = [route, card]
+        cards, providers = snap.cards, snap.providers
+        lock, exclude = route.lock_cards, route.exclude_cards
+        parents: list[tuple[CardS, ProviderS | None]] = []
+        for cid in card.parents:
+            pc = cards.get(cid)
+            if pc is None:
+                continue
+            provider = providers.get(pc.provider_id) if pc.provider_id else None
+            row = -1
+            if (provider is not None and provider.status == "active"
+                    and (not lock or cid in lock) and cid not in exclude):
+                found = pc.index.locate(number, at)
+                row = -1 if found is None else found[1]
+            key += (id(pc), id(provider), row)
+            refs += (pc, provider)
+            parents.append((pc, provider))
+        self.providers = self.apply(_memo(tuple(key), tuple(refs), lambda: _choose_providers(
+            route, card, rate, parents, strategy, number, at)))
 
     # 9 ---------------------------------------------------------------------------------
     def finish(self) -> None:
         route, card, rate, c = self.route, self.card, self.rate, self.customer
         assert route is not None and card is not None and rate is not None and c is not None
-        title = "Script and duration"
+        if route.script_id is None:
+            self.fields["max_duration"] = self.apply(_memo(
+                ("finish", id(route), id(card), rate.row, id(c)), (route, card, c),
+                lambda: _duration(["no script"], route, card, rate, c)))
+            return
         parts = []
-        if route.script_id is not None:
-            script = self.snap.scripts.get(route.script_id)
-            if script is None:
-                parts.append(f"script #{route.script_id} is not loaded: skipped")
-            else:
-                label = f"script {script.name or '#' + str(route.script_id)}"
-                out = script.apply(self.number, self.cli, self.providers, self.budget)
-                self.cli, self.providers = out.cli, out.providers
-                parts.append(f"{label}: " + ("; ".join(out.trace) or "no rule matches"))
-                if out.reject is not None:
-                    raise self.reject(9, title, "; ".join(parts), *out.reject)
-                if not self.providers:
-                    raise self.reject(9, title, "; ".join(parts) + "; no provider left",
-                                      503, "No Routes Available")
+        script = self.snap.scripts.get(route.script_id)
+        if script is None:
+            parts.append(f"script #{route.script_id} is not loaded: skipped")
         else:
-            parts.append("no script")
-        # Most calls can afford the route's whole limit: one charge settles that; only
-        # otherwise search the longest duration the credit pays for.
-        available, route_max = c.available, route.max_duration
-        whole = _whole_charge(route_max, rate.mcd, rate.pulse, rate.rate, rate.connect_fee,
-                              card.precision, card.rounding)
-        if whole <= available:
-            limit = route_max
-            parts.append(f"route max {route_max} s costs {_money(whole, self.places)}, "
-                         f"credit {_money(available, 2)} covers it")
+            label = f"script {script.name or '#' + str(route.script_id)}"
+            out = script.apply(self.number, self.cli, self.providers, self.budget)
+            self.cli, self.providers = out.cli, out.providers
+            parts.append(f"{label}: " + ("; ".join(out.trace) or "no rule matches"))
+            if out.reject is not None:
+                raise self.reject(9, _FINISH, "; ".join(parts), *out.reject)
+            if not self.providers:
+                raise self.reject(9, _FINISH, "; ".join(parts) + "; no provider left",
+                                  503, "No Routes Available")
+        self.fields["max_duration"] = self.apply(_duration(parts, route, card, rate, c))
+
+
+# -- step outcomes (memoised by the steps above) -----------------------------------------
+_SIP_USER_REWRITE = "2. Rewrite: SIP user: no auth-entry rewrite"
+_NO_REWRITE = "2. Rewrite: none (entry has no strip digits, tech prefix or CLI prefix)"
+_NO_CLI_RULES = "6. CLI: no CLI rules: CLI passes unchanged"
+_FINISH = "Script and duration"
+
+
+def _admission(c: CustomerS) -> _Outcome:
+    if c.status != "active":
+        reason = _STATUS_REASONS.get(c.status, "Account Inactive")
+        return _outcome(3, "Account", f"status {c.status}", (403, reason))
+    available = c.available
+    text = (f"active; available {exact(available, 2)} {c.currency} (balance "
+            f"{exact(c.balance, 2)} + debit limit {exact(c.debit_limit, 2)})")
+    if available <= 0:
+        return _outcome(3, "Account", text, (402, "Payment Required"))
+    return _outcome(3, "Account", text)
+
+
+def _route_groups(routes: Sequence[RouteS]) -> list[tuple[str, list[RouteS]]]:
+    """Enabled routes by tech prefix, longest first: the first group whose prefix starts
+    the number holds the routes tried, in their order."""
+    groups: dict[str, list[RouteS]] = {}
+    for r in routes:
+        if r.enabled:
+            groups.setdefault(r.tech_prefix, []).append(r)
+    return sorted(groups.items(), key=lambda g: -len(g[0]))
+
+
+def _limits(usage: Usage, c: CustomerS, auth: tuple[str, int, int, int],
+            route: RouteS) -> _Outcome:
+    levels = (("customer", "customer", c.id, c.channels, c.flow_speed),
+              ("auth", auth[0], auth[1], auth[2], auth[3]),
+              ("route", "route", route.id, route.channels, route.flow_speed))
+    live, last = usage.live, usage.last_second
+    seen_ch, seen_cps = [], []
+    for label, key, ident, channels, _cps in levels:
+        now = live.get((key, ident), 0)
+        seen_ch.append(f"{label} {present.channels(now, channels)}")
+        if channels and now >= channels:
+            return _outcome(5, "Limits", f"live calls {', '.join(seen_ch)}",
+                            (503, f"Channel Limit ({label})"))
+    for label, key, ident, _channels, cps in levels:
+        now = last.get((key, ident), 0)
+        seen_cps.append(f"{label} {present.channels(now, cps)}")
+        if cps and now >= cps:
+            return _outcome(5, "Limits", f"calls in the last second {', '.join(seen_cps)}",
+                            (503, f"CPS Limit ({label})"))
+    return _outcome(5, "Limits", f"live calls {', '.join(seen_ch)}; calls in the last second "
+                    f"{', '.join(seen_cps)}")
+
+
+def _rating(card: CardS, match: RateMatch | None, route: RouteS) -> _Outcome:
+    """Step 7 once the card's row is found: blocked, capped, connect fee."""
+    assert match is not None
+    p = card.precision
+    fields = dict(prefix=match.prefix, destination=match.destination, rate=match.rate,
+                  connect_fee=match.connect_fee, mcd=match.mcd, pulse=match.pulse)
+    text = (f"card {card.name} prefix {match.prefix} {match.destination}: "
+            f"{exact(match.rate, p)}/min, connect {exact(match.connect_fee, p)}, "
+            f"{match.mcd}/{match.pulse}")
+    found = match, fields
+    if match.blocked:
+        return _outcome(7, "Rate", text + ", blocked", (503, "Destination Blocked"), found)
+    if route.capped_rate is not None and match.rate > route.capped_rate:
+        return _outcome(7, "Rate", f"{text}; above the route's cap "
+                        f"{exact(route.capped_rate, p)}", (503, "Capped Rate"), found)
+    if route.block_connect_cost and match.connect_fee > 0:
+        return _outcome(7, "Rate", f"{text}; the route blocks connection fees",
+                        (503, "Connect Cost Blocked"), found)
+    return _outcome(7, "Rate", text, payload=found)
+
+
+def _choose_providers(route: RouteS, card: CardS, rate: RateMatch,
+                      parents: list[tuple[CardS, ProviderS | None]],
+                      strategy: StrategyS | None, number: str,
+                      at: int | None) -> _Outcome:
+    """Step 8: the parent cards the route allows, their providers' rows, the strategy."""
+    p = card.precision
+    title = "Providers"
+    lock, exclude = route.lock_cards, route.exclude_cards
+    notes = [f"{len(parents)} parent card(s)"]
+    if lock:
+        parents = [(c, pr) for c, pr in parents if c.id in lock]
+        notes.append(f"lock keeps {len(parents)}")
+    if exclude:
+        parents = [(c, pr) for c, pr in parents if c.id not in exclude]
+        notes.append(f"exclude keeps {len(parents)}")
+    if not parents:  # "(Lock)" only when lock/exclude took the last ones away
+        reason = "No Routes Available (Lock)" if card.parents else "No Routes Available"
+        return _outcome(8, title, "; ".join(notes), (503, reason))
+
+    sell = rate.rate
+    cap = route.provider_capped_rate
+    assurance = route.profit_assurance
+    kept: list[ProviderChoice] = []
+    skipped, over, losing = [], [], []
+    for pc, provider in parents:
+        if provider is None or provider.status != "active":
+            skipped.append(f"{pc.name} inactive")
+            continue
+        m = pc.index.lookup(number, at)
+        if m is None or m.blocked:
+            skipped.append(f"{pc.name} {'blocked' if m else 'no prefix'}")
+            continue
+        buy = m.rate
+        if cap is not None and buy > cap:
+            over.append(provider.name)
+        elif assurance and buy > sell:
+            losing.append(provider.name)
         else:
-            credit = _affordable(available, rate.rate, rate.connect_fee, rate.mcd, rate.pulse,
-                                 card.precision, card.rounding)
-            parts.append(f"route max {route_max} s costs {_money(whole, self.places)}, "
-                         f"credit {_money(available, 2)} pays for {credit} s")
-            if not credit:
-                raise self.reject(9, title, "; ".join(parts), 402, "Payment Required")
-            limit = min(route_max, credit)
-        self.fields["max_duration"] = limit
-        self.note(9, title, "; ".join(parts) + f" -> max duration {limit} s")
+            kept.append(ProviderChoice(provider.id, provider.name, pc.id, pc.name,
+                                       m.prefix, buy, m.connect_fee, sell - buy))
+    if skipped:
+        notes.append("skipped " + ", ".join(skipped))
+    if over:
+        notes.append(f"provider cap {exact(cap, p)} drops " + ", ".join(over))
+    if losing:
+        notes.append("profit assurance drops " + ", ".join(losing))
+    if not kept and (over or losing):
+        return _outcome(8, title, "; ".join(notes),
+                        (503, "No Routes Available (Profit Assurance)"))
+
+    mode = strategy.mode if strategy else "lcr"
+    row = f"row {strategy.prefix or '*'!r}" if strategy else "default"
+    if mode == "drop":
+        return _outcome(8, title, "; ".join(notes) + f"; strategy drop ({row})",
+                        (503, "Dropping Call (Strategy)"))
+    if not kept:
+        return _outcome(8, title, "; ".join(notes), (503, "No Routes Available"))
+    ordered, how = _order(mode, kept, strategy)
+    order = ", ".join([f"{c.name} {exact(c.rate, p)}" for c in ordered])
+    notes.append(f"strategy {mode} ({row}{how}): {order}")
+    return _outcome(8, title, "; ".join(notes), payload=tuple(ordered))
+
+
+def _duration(parts: list[str], route: RouteS, card: CardS, rate: RateMatch,
+              c: CustomerS) -> _Outcome:
+    """Step 9 after the script: the longest call the route allows and the credit pays."""
+    # Most calls can afford the route's whole limit: one charge settles that; only
+    # otherwise search the longest duration the credit pays for.
+    available, route_max, p = c.available, route.max_duration, card.precision
+    whole = _whole_charge(route_max, rate.mcd, rate.pulse, rate.rate, rate.connect_fee,
+                          card.precision, card.rounding)
+    if whole <= available:
+        limit = route_max
+        parts.append(f"route max {route_max} s costs {exact(whole, p)}, "
+                     f"credit {exact(available, 2)} covers it")
+    else:
+        credit = _affordable(available, rate.rate, rate.connect_fee, rate.mcd, rate.pulse,
+                             card.precision, card.rounding)
+        parts.append(f"route max {route_max} s costs {exact(whole, p)}, "
+                     f"credit {exact(available, 2)} pays for {credit} s")
+        if not credit:
+            return _outcome(9, _FINISH, "; ".join(parts), (402, "Payment Required"))
+        limit = min(route_max, credit)
+    return _outcome(9, _FINISH, "; ".join(parts) + f" -> max duration {limit} s",
+                    payload=limit)
 
 
 @lru_cache(maxsize=4096)

@@ -121,6 +121,12 @@ class PrefixIndex:
 
         at_epoch None = no time filter: every row counts, the newest per prefix wins. A row
         not yet in effect does not exist for the call, so a shorter prefix may match."""
+        found = self.locate(number, at_epoch)
+        return None if found is None else self._match(*found)
+
+    def locate(self, number: str, at_epoch: int | None = None) -> tuple[str, int] | None:
+        """(prefix, row number) of the row lookup() returns, without building it: the
+        row number names a row for as long as this index lives (a key for memos)."""
         by_prefix = self._by_prefix
         data = self._data
         size = len(number)
@@ -133,11 +139,11 @@ class PrefixIndex:
                 continue
             if hit.__class__ is int:
                 if at_epoch is None or data[hit * _WIDTH] <= at_epoch:
-                    return self._match(prefix, hit)
+                    return prefix, hit
                 continue
             for row in hit:  # newest first
                 if at_epoch is None or data[row * _WIDTH] <= at_epoch:
-                    return self._match(prefix, row)
+                    return prefix, row
         return None
 
     def _match(self, prefix: str, row: int) -> RateMatch:

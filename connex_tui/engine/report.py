@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 from functools import lru_cache
+from operator import add, call
 from typing import Any, NamedTuple
 
 from connex_tui.engine import present
@@ -108,43 +109,82 @@ def result_lines(result: Result) -> list[str]:
 _exact = lru_cache(maxsize=8192)(exact)
 
 
+def _or_null(encode):
+    return lambda v: "null" if v is None else encode(v)
+
+
+_STR, _INT = present.json_string, int.__repr__
+_STR_OR_NULL, _INT_OR_NULL = _or_null(_STR), _or_null(_INT)
+# The object's keys in their order with how each value is written, then how each value is
+# read from a Result (money as exact text with the card's decimals, None when there is
+# none): result_to_json (the dict) and result_json (its text) are both made from these.
+_SCALARS = (
+    ("decision", _STR), ("sip_code", _INT), ("reason", _STR), ("customer", _STR),
+    ("customer_id", _INT_OR_NULL), ("auth", _STR), ("auth_id", _INT_OR_NULL),
+    ("sip_user_id", _INT_OR_NULL), ("route", _STR), ("route_id", _INT_OR_NULL),
+    ("number_in", _STR), ("cli_in", _STR), ("number_out", _STR), ("cli_out", _STR),
+    ("pai", _STR), ("card", _STR), ("card_id", _INT_OR_NULL), ("currency", _STR),
+    ("precision", _INT), ("prefix", _STR), ("destination", _STR), ("rate", _STR_OR_NULL),
+    ("connect_fee", _STR_OR_NULL), ("increment", _STR), ("max_duration", _INT_OR_NULL))
+_SCALAR_KEYS = tuple(key for key, _ in _SCALARS)
+
+
+def _scalars(r: Result) -> tuple[Any, ...]:
+    p = r.precision
+    return (r.decision, r.sip_code, r.reason, r.customer, r.customer_id, r.auth, r.auth_id,
+            r.sip_user_id, r.route, r.route_id, r.number_in, r.cli_in, r.number_out,
+            r.cli_out, r.pai, r.card, r.card_id, r.currency, p, r.prefix, r.destination,
+            _exact(r.rate, p) or None, _exact(r.connect_fee, p) or None, r.increment,
+            r.max_duration)
+
+
+def _provider(c: ProviderChoice, p: int) -> dict[str, Any]:
+    return {"name": c.name, "card": c.card, "rate": _exact(c.rate, p),
+            "margin": _exact(c.margin, p), "connect_fee": _exact(c.connect_fee, p),
+            "prefix": c.prefix, "provider_id": c.provider_id, "card_id": c.card_id}
+
+
 def result_to_json(result: Result) -> dict[str, Any]:
-    p = result.precision
-    money = _exact
-    return {
-        "decision": result.decision,
-        "sip_code": result.sip_code,
-        "reason": result.reason,
-        "customer": result.customer,
-        "customer_id": result.customer_id,
-        "auth": result.auth,
-        "auth_id": result.auth_id,
-        "sip_user_id": result.sip_user_id,
-        "route": result.route,
-        "route_id": result.route_id,
-        "number_in": result.number_in,
-        "cli_in": result.cli_in,
-        "number_out": result.number_out,
-        "cli_out": result.cli_out,
-        "pai": result.pai,
-        "card": result.card,
-        "card_id": result.card_id,
-        "currency": result.currency,
-        "precision": p,
-        "prefix": result.prefix,
-        "destination": result.destination,
-        "rate": money(result.rate, p) or None,
-        "connect_fee": money(result.connect_fee, p) or None,
-        "increment": result.increment,
-        "max_duration": result.max_duration,
-        "providers": [
-            {"name": c.name, "card": c.card, "rate": money(c.rate, p),
-             "margin": money(c.margin, p), "connect_fee": money(c.connect_fee, p),
-             "prefix": c.prefix, "provider_id": c.provider_id, "card_id": c.card_id}
-            for c in result.providers
-        ],
-        "trace": list(result.trace),
-    }
+    obj = dict(zip(_SCALAR_KEYS, _scalars(result), strict=True))
+    obj["providers"] = [_provider(c, result.precision) for c in result.providers]
+    obj["trace"] = list(result.trace)
+    return obj
+
+
+_KEY_TEXT = tuple(f'{", " if n else ""}"{key}": ' for n, (key, _) in enumerate(_SCALARS))
+_WRITE = tuple(write for _, write in _SCALARS)
+# The providers' text per providers tuple: decide() hands out the same tuple for the same
+# choice (see pipeline's memos), so a batch encodes each choice once. The entry holds the
+# tuple, so its id stays its own while the entry lives.
+_PROVIDERS_TEXT: dict[tuple[int, int], tuple[str, tuple[ProviderChoice, ...]]] = {}
+
+
+def _providers_text(providers: tuple[ProviderChoice, ...], p: int) -> str:
+    if not providers:
+        return "[]"
+    hit = _PROVIDERS_TEXT.get((id(providers), p))
+    if hit is None:
+        if len(_PROVIDERS_TEXT) >= 16_384:
+            _PROVIDERS_TEXT.clear()
+        text = present.json_text([_provider(c, p) for c in providers])
+        hit = _PROVIDERS_TEXT[id(providers), p] = (text, providers)
+    return hit[0]
+
+
+def result_json(result: Result, call_id: str | None, line: int | None = None) -> str:
+    """present.json_line({"line": line, **result_to_json(result), "call_id": call_id})
+    (no "line" when None), byte for byte, at a third of its cost: a batch writes one a
+    line."""
+    try:  # every value written by its own kind, key by key, in C loops
+        body = "".join(map(add, _KEY_TEXT, map(call, _WRITE, _scalars(result))))
+    except TypeError:  # a value of another type (a hand-made Result): the general way
+        body = present.json_text(dict(zip(_SCALAR_KEYS, _scalars(result), strict=True)))[1:-1]
+    head = "{" if line is None else f'{{"line": {line!r}, '
+    raw = (f'{head}{body}, "providers": '
+           f'{_providers_text(result.providers, result.precision)}, "trace": '
+           f'[{", ".join(map(present.json_string, result.trace))}], "call_id": '
+           f'{"null" if call_id is None else present.json_string(call_id)}}}')
+    return present.json_safe(raw)
 
 
 def _dec(value: Any) -> Decimal | None:

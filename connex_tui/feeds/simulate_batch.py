@@ -15,11 +15,12 @@ import csv
 import gc
 from collections.abc import AsyncIterator
 from datetime import datetime
-from typing import Any, BinaryIO
+from typing import BinaryIO
 
 from connex_tui.data.calls import CallsService
 from connex_tui.engine.call_validation import validate_call
-from connex_tui.engine.report import result_to_json
+from connex_tui.engine.present import json_line
+from connex_tui.engine.report import result_json
 from connex_tui.engine.validation import ValidationError
 from connex_tui.feeds.line_reader import LineTooLong, read_lines
 
@@ -47,10 +48,16 @@ def _record(raw: bytes | None, width: int) -> list[str] | str:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:
         return "not UTF-8 text"
-    try:
-        record = next(csv.reader([text.rstrip("\r\n")], strict=True), [])
-    except csv.Error as exc:  # a quote left open: a call list has no multi-line fields
-        return f"not valid CSV: {exc}"
+    text = text.rstrip("\r\n")
+    if not text:
+        return []
+    if '"' in text or "\r" in text or "\n" in text:
+        try:
+            record = next(csv.reader([text], strict=True), [])
+        except csv.Error as exc:  # a quote left open: a call list has no multi-line fields
+            return f"not valid CSV: {exc}"
+    else:  # no quoting and no line break: what the csv module reads is the split
+        record = text.split(",")
     if len(record) != width and record:
         return f"{width} fields expected, found {len(record)}"
     return record
@@ -88,9 +95,10 @@ def _header(lines) -> list[str]:
 
 
 async def run_batch(calls: CallsService, stream: BinaryIO, *, at: datetime,
-                    switch_ip: str = "", store: bool = False) -> AsyncIterator[dict[str, Any]]:
-    """Yield one JSON-ready dict per data line: the result_to_json object plus `line` (the
-    file's line number) and `call_id` (null unless stored), or `line` and `error`. Every
+                    switch_ip: str = "", store: bool = False) -> AsyncIterator[str]:
+    """Yield one JSON object per data line, as text (present.json_line): the result_to_json
+    object plus `line` (the file's line number) and `call_id` (null unless stored), or
+    `line` and `error`. Every
     bad line (too long, not UTF-8, broken CSV, wrong field count, a field that does not
     validate) is an error object and the batch goes on; BatchFileError only for a header
     that cannot be read or a line that never ends (past 1 MiB)."""
@@ -110,9 +118,9 @@ async def run_batch(calls: CallsService, stream: BinaryIO, *, at: datetime,
         n, raw = item
         record = _record(raw, len(header))
         if isinstance(record, str):
-            yield {"line": n, "error": record}
+            yield json_line({"line": n, "error": record})
             continue
-        if not record or not any(v.strip() for v in record):
+        if not "".join(record).strip():  # no fields, or only blank ones
             continue  # a blank line
         fields = {_FIELD[k]: v.strip() for k, v in zip(header, record, strict=True)}
         fields["switch_ip"] = switch_ip
@@ -121,7 +129,7 @@ async def run_batch(calls: CallsService, stream: BinaryIO, *, at: datetime,
         try:
             call = validate_call(fields)
         except ValidationError as exc:
-            yield {"line": n, "error": _message(exc)}
+            yield json_line({"line": n, "error": _message(exc)})
             continue
         sim = await run.simulate(call, store=store)
-        yield {"line": n, **result_to_json(sim.result), "call_id": sim.call_id}
+        yield result_json(sim.result, sim.call_id, line=n)

@@ -415,3 +415,49 @@ def test_decide_reuses_derived_lookups_but_sees_a_new_snapshot_part():
     assert decide(s.snap, call(source_ip="10.9.9.9")).reason == "IP Not Authorised"
     s.world.ip(s.acme, "10.9.9.0/24")  # a new ip_auth tuple
     assert decide(s.snap, call(source_ip="10.9.9.9")).allowed
+
+
+def test_memoised_outcomes_follow_every_change_to_the_snapshot():
+    # decide() memoises step outcomes per snapshot value: a world edited between two calls
+    # must decide the second call on what it holds now, never on the first call's memo
+    s = standard()
+    first = decide(s.snap, call("4420123"))
+    assert [c.name for c in first.providers] == ["Carrier-B", "Carrier-A", "Carrier-C"]
+    assert first.max_duration == 7200
+    assert decide(s.snap, call("4420999")).trace[2:] == first.trace[2:]  # a memo hit
+    s.world.update_customer(s.acme, balance="1", name="Acme Two")
+    _deactivate(s, s.b)
+    s.world.provider("Carrier-D", [r("442", "0.0010")], parent_of=s.retail)
+    second = decide(s.snap, call("4420123"))
+    assert [c.name for c in second.providers] == ["Carrier-D", "Carrier-A", "Carrier-C"]
+    assert second.max_duration == 3000 and "available 1.00 USD" in second.trace[2]
+    assert second.customer == "Acme Two" and second.trace[0].endswith("-> Acme Two")
+    assert "4 parent card(s); skipped Carrier-B-card inactive" in second.trace[7]
+    s.world.update_route(s.route, capped_rate=D("0.01"))
+    third = decide(s.snap, call("4420123"))
+    assert (third.sip_code, third.reason, third.prefix) == (503, "Capped Rate", "44")
+
+
+def test_a_usage_reading_counted_up_between_calls_is_read_again():
+    """The demo history adds each admitted call to the same Usage before the next decision
+    in that second: the limits step must see the new counts (not a memo of the old ones)."""
+    from tests.engine.builders import World
+
+    w = World()
+    acme = w.customer("Acme", balance="50", flow_speed=2, channels=3)
+    w.ip(acme, "10.0.0.0/24")
+    card = w.card("Retail", [r("44", "0.0200")])
+    w.provider("A", [r("44", "0.0100")], parent_of=card)
+    w.route(acme, card)
+    usage = Usage({}, {})
+    seen = []
+    for _ in range(4):
+        res = decide(w.snap, call("447700900123"), usage)
+        seen.append((res.sip_code, res.reason))
+        if res.decision == "allow":
+            for key in (("customer", res.customer_id), ("auth", res.auth_id),
+                        ("route", res.route_id)):
+                usage.last_second[key] = usage.last_second.get(key, 0) + 1
+                usage.live[key] = usage.live.get(key, 0) + 1
+    assert seen == [(200, "OK"), (200, "OK"), (503, "CPS Limit (customer)"),
+                    (503, "CPS Limit (customer)")]

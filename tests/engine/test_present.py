@@ -44,6 +44,15 @@ def test_no_text_function_lets_a_control_character_through(bad):
     assert json.loads(line) == {"name": name}  # still the same string for a program
 
 
+def test_json_line_escapes_every_unsafe_character_even_past_its_printable_fast_path():
+    # json_line skips its escaping when the line is printable: that is only sound while
+    # every character it escapes is unprintable, all 45 of them
+    unsafe = [chr(c) for c in range(0x3000) if present._JSON_UNSAFE.match(chr(c))]
+    assert len(unsafe) == 45 and not any(ch.isprintable() for ch in unsafe)
+    line = present.json_line({"a": "Müller \u2028 東方", "b": ["x\x9by", "\u202e"]})
+    assert line == '{"a": "Müller \u2028 東方", "b": ["x\\u009by", "\\u202e"]}'
+
+
 def test_clip_cuts_with_an_ellipsis_and_a_dropped_line_shows_one():
     assert present.clip("Granite Signal", 20) == "Granite Signal"
     assert present.clip("Granite Signal Networks", 14) == "Granite Signa…"

@@ -6,9 +6,11 @@ import json
 from decimal import Decimal
 
 from connex_tui.engine.pipeline import decide
+from connex_tui.engine.present import json_line
 from connex_tui.engine.report import (
     headline,
     result_from_json,
+    result_json,
     result_lines,
     result_to_json,
     result_view,
@@ -63,6 +65,25 @@ def test_json_round_trip():
         result = decide(s.snap, c)
         again = result_from_json(json.loads(json.dumps(result_to_json(result))))
         assert again == result
+
+
+def test_result_json_is_json_line_of_result_to_json_byte_for_byte():
+    # a batch writes result_json; it must be the very text json_line writes for the dict
+    s = standard()
+    s.world.update_customer(s.acme, name="Acme \x9b2J \u202eEvil\u202c \"Q\" Müller")
+    s.world.cli_rule(s.acme, r"^44(\d+)", rewrite_cli=r"0\1", p_asserted_id="+44$1")
+    calls = [call(), call("33123"), call("1555", "44\x7f1"), call(source_ip="192.0.2.1"),
+             call("447012"), call("99"), call(cli="331")]
+    seen = 0
+    for c in calls * 2:  # the second round hits decide's and result_json's memos
+        result = decide(s.snap, c)
+        for call_id, line in (("SIM-1", 7), (None, None)):
+            expected = {**result_to_json(result), "call_id": call_id}
+            if line is not None:
+                expected = {"line": line, **expected}
+            assert result_json(result, call_id, line=line) == json_line(expected)
+            seen += bool(result.providers)
+    assert seen >= 8
 
 
 def test_one_view_of_the_result_for_the_cli_and_the_dialog():
