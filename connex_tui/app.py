@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 from textual.app import App
 from textual.binding import Binding
+from textual.command import CommandInput, CommandPalette
 from textual.markup import escape
 from textual.screen import ModalScreen
 from textual.worker import WorkerFailed
@@ -74,6 +75,14 @@ class Services:
         return service
 
 
+class SteadyPalette(CommandPalette):
+    """The command palette with a steady cursor, like every other input here: a blinking
+    one repaints twice a second over SSH."""
+
+    def on_mount(self) -> None:
+        self.query_one(CommandInput).cursor_blink = False
+
+
 class ConnexApp(App):
     TITLE = "connex-tui"
     CSS_PATH = "app.tcss"
@@ -119,6 +128,10 @@ class ConnexApp(App):
         # Everything loaded so far lives for the whole session: keep it out of the cyclic
         # GC's full collections, which otherwise pause a keystroke now and then.
         gc.freeze()
+
+    def action_command_palette(self) -> None:
+        if self.use_command_palette and not CommandPalette.is_open(self):
+            self.push_screen(SteadyPalette(id="--command-palette"))
 
     def _hang_up(self, loop: asyncio.AbstractEventLoop) -> None:
         """The SSH session dropped: leave at once rather than write to a dead terminal.
