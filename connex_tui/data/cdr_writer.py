@@ -16,12 +16,13 @@ from sqlalchemy import case, insert, literal, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from connex_tui.data import bulk, ledger
-from connex_tui.data.models import Cdr, Customer, StatsCode, StatsRollup
+from connex_tui.data.models import Cdr, Customer, StatsCode, StatsPrefix, StatsRollup
 from connex_tui.data.types import UTCDateTime
 from connex_tui.data.upsert import upsert_add
 
 _ADD = ("attempts", "connected", "duration_ms", "billed_s", "pdd_sum_ms", "pdd_count",
         "charge", "cost")
+_PREFIX_ADD = ("attempts", "connected", "duration_ms", "billed_s", "charge", "cost")
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,7 +67,8 @@ def _blank() -> dict:
 
 
 async def write_batch(session: AsyncSession, cdrs: list[CdrInput], *, at: datetime) -> None:
-    """Insert CDRs, add them to the minute and hour rollups, debit charges to the ledger.
+    """Insert CDRs, add them to the minute and hour rollups and the hour and day per-prefix
+    rollups, debit charges to the ledger.
 
     Runs in the caller's transaction: all of it lands or none of it. Simulations are stored
     (Latest Calls shows them) but count in neither the rollups nor the ledger.
@@ -79,6 +81,7 @@ async def write_batch(session: AsyncSession, cdrs: list[CdrInput], *, at: dateti
         return
     rollups: dict[tuple, dict] = defaultdict(_blank)
     codes: Counter = Counter()
+    prefixes: dict[tuple, dict] = {}
     per_second: Counter = Counter()
     charges: dict[int, Decimal] = defaultdict(Decimal)
     calls: Counter = Counter()
@@ -103,6 +106,20 @@ async def write_batch(session: AsyncSession, cdrs: list[CdrInput], *, at: dateti
             r["charge"] += c.charge
             r["cost"] += c.provider_cost
             codes[(*key, c.sip_code)] += 1
+        day = second - second % 86400
+        for key in ((cid, "h", hour, c.prefix), (cid, "d", day, c.prefix)):
+            p = prefixes.get(key)
+            if p is None:
+                p = prefixes[key] = {"destination": c.destination, "attempts": 0,
+                                     "connected": 0, "duration_ms": 0, "billed_s": 0,
+                                     "charge": Decimal(0), "cost": Decimal(0)}
+            p["attempts"] += 1
+            if c.answered_at is not None:
+                p["connected"] += 1
+            p["duration_ms"] += c.duration_ms
+            p["billed_s"] += c.billed_s
+            p["charge"] += c.charge
+            p["cost"] += c.provider_cost
         charges[cid] += c.charge
         calls[cid] += 1
         if cid not in last_call or c.started_at > last_call[cid]:
@@ -125,6 +142,12 @@ async def write_batch(session: AsyncSession, cdrs: list[CdrInput], *, at: dateti
         [{"customer_id": k[0], "grain": k[1], "bucket": _bucket(k[2]), "sip_code": k[3],
           "count": n}
          for k, n in codes.items()])
+    prefix = StatsPrefix.__table__
+    await bulk.executemany(
+        session, upsert_add(dialect, prefix, ("customer_id", "grain", "bucket", "prefix"),
+                            _PREFIX_ADD, replace=("destination",)), prefix,
+        [{"customer_id": k[0], "grain": k[1], "bucket": _bucket(k[2]), "prefix": k[3], **v}
+         for k, v in prefixes.items()])
     ref = f"cdr:{real[0].call_id}"[:64]  # ledger.ref is 64 wide; a SIP Call-ID up to 128
     await ledger.post_many(session, [
         (cid, "calls", -total, ref, f"{calls[cid]} calls")

@@ -265,6 +265,9 @@ class Dialog(Base):
     call_id: Mapped[str] = mapped_column(String(128), unique=True)
     customer_id: Mapped[int] = _cust_fk()
     ip_auth_id: Mapped[int | None] = mapped_column(ForeignKey("ip_auth.id", ondelete="SET NULL"))
+    # SIP-user channel limits count live dialogs per user (docs/domain.md §6)
+    sip_user_id: Mapped[int | None] = mapped_column(
+        ForeignKey("sip_users.id", ondelete="SET NULL"))
     route_id: Mapped[int | None] = mapped_column(
         ForeignKey("ingress_routes.id", ondelete="SET NULL"))
     provider_id: Mapped[int | None] = mapped_column(
@@ -273,7 +276,9 @@ class Dialog(Base):
     cli: Mapped[str] = mapped_column(String(64), default="")
     state: Mapped[str] = mapped_column(String(10), default="trying")
     started_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    ringing_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    source_ip: Mapped[str] = mapped_column(String(64), default="")
 
 
 class Cdr(Base):
@@ -328,6 +333,25 @@ class StatsRollup(Base):
     charge: Mapped[Decimal] = mapped_column(Money, default=Decimal(0))
     cost: Mapped[Decimal] = mapped_column(Money, default=Decimal(0))
     peak_cps: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class StatsPrefix(Base):
+    """Per customer per destination prefix, per hour ('h') and per UTC day ('d'): the Stats
+    tab's top destinations. The CDR writer keeps it current."""
+
+    __tablename__ = "stats_prefixes"
+    customer_id: Mapped[int] = mapped_column(
+        ForeignKey("customers.id", ondelete="CASCADE"), primary_key=True)
+    grain: Mapped[str] = mapped_column(String(1), primary_key=True)
+    bucket: Mapped[datetime] = mapped_column(UTCDateTime, primary_key=True)
+    prefix: Mapped[str] = mapped_column(String(32), primary_key=True)
+    destination: Mapped[str] = mapped_column(String(100), default="")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    connected: Mapped[int] = mapped_column(Integer, default=0)
+    duration_ms: Mapped[int] = mapped_column(BigInteger, default=0)
+    billed_s: Mapped[int] = mapped_column(BigInteger, default=0)
+    charge: Mapped[Decimal] = mapped_column(Money, default=Decimal(0))
+    cost: Mapped[Decimal] = mapped_column(Money, default=Decimal(0))
 
 
 class StatsCode(Base):

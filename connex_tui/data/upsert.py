@@ -6,8 +6,9 @@ from sqlalchemy import Table, func
 
 
 def upsert_add(dialect: str, table: Table, keys: tuple[str, ...], add: tuple[str, ...],
-               greatest: tuple[str, ...] = ()):
-    """Insert rows; on key conflict add the `add` columns and keep the max of `greatest`."""
+               greatest: tuple[str, ...] = (), replace: tuple[str, ...] = ()):
+    """Insert rows; on key conflict add the `add` columns, keep the max of `greatest` and
+    take the new value of `replace`."""
     # the dialect's module is imported here: a SQLite user never loads PostgreSQL's (~19 ms)
     if dialect == "postgresql":
         from sqlalchemy.dialects.postgresql import insert
@@ -17,4 +18,5 @@ def upsert_add(dialect: str, table: Table, keys: tuple[str, ...], add: tuple[str
     bigger = func.greatest if dialect == "postgresql" else func.max  # scalar max in SQLite
     set_ = {c: table.c[c] + ins.excluded[c] for c in add}
     set_.update({c: bigger(table.c[c], ins.excluded[c]) for c in greatest})
+    set_.update({c: ins.excluded[c] for c in replace})
     return ins.on_conflict_do_update(index_elements=list(keys), set_=set_)

@@ -11,7 +11,7 @@ from sqlalchemy import func, select, text
 from connex_tui.data import ledger
 from connex_tui.data.access import ConstraintFailed
 from connex_tui.data.cdr_writer import CdrInput, write_batch
-from connex_tui.data.models import Cdr, LedgerEntry, StatsCode, StatsRollup
+from connex_tui.data.models import Cdr, LedgerEntry, StatsCode, StatsPrefix, StatsRollup
 from connex_tui.engine.stats import fmt_kpi_row
 
 T = datetime(2025, 3, 14, 10, 15, 7, tzinfo=UTC)  # inside minute 10:15 and hour 10:00
@@ -91,6 +91,33 @@ async def test_rollups_per_minute_and_hour(admin, db):
         stored = await s.scalar(select(Cdr).where(Cdr.billed_s == 66))
     assert stored.charge == Decimal("0.0055") and stored.provider_cost == Decimal("0.004")
     assert stored.started_at == T + timedelta(milliseconds=300)
+
+
+async def test_per_prefix_rollups_per_hour_and_day(admin, db):
+    from dataclasses import replace
+
+    cid = await admin.create(raw("A"))
+    uk = [replace(c, prefix="44", destination="UK") for c in batch_one(cid)[:3]]
+    fr = replace(batch_one(cid)[4], prefix="33", destination="France")
+    await write(db, [*uk, fr])
+    await write(db, [replace(uk[0], call_id="later", destination="United Kingdom",
+                             started_at=T + timedelta(hours=2))])
+    async with db.sessions() as s:
+        rows = (await s.execute(select(
+            StatsPrefix.grain, StatsPrefix.bucket, StatsPrefix.prefix, StatsPrefix.destination,
+            StatsPrefix.attempts, StatsPrefix.connected, StatsPrefix.duration_ms,
+            StatsPrefix.charge).order_by(StatsPrefix.grain, StatsPrefix.bucket,
+                                         StatsPrefix.prefix))).all()
+    day = HOUR.replace(hour=0)
+    assert [tuple(r) for r in rows] == [
+        # the day's row adds both batches and takes the newest destination name
+        ("d", day, "33", "France", 1, 1, 1000, Decimal("0.01")),
+        ("d", day, "44", "United Kingdom", 4, 3, 79_200, Decimal("0.0073")),
+        ("h", HOUR, "33", "France", 1, 1, 1000, Decimal("0.01")),
+        ("h", HOUR, "44", "UK", 3, 2, 70_100, Decimal("0.0064")),
+        ("h", HOUR + timedelta(hours=2), "44", "United Kingdom", 1, 1, 9100,
+         Decimal("0.0009")),
+    ]
 
 
 async def test_two_batches_into_the_same_bucket_add_up(admin, db):

@@ -21,7 +21,7 @@ from connex_tui.data.access import (
     StorageError,
 )
 from connex_tui.data.customers import CustomerService
-from connex_tui.data.db import Database, current_revision, upgrade
+from connex_tui.data.db import SCHEMA_HEAD, Database, current_revision, upgrade
 from connex_tui.data.models import Customer
 from tests.data.conftest import NOW, FakeClock
 
@@ -145,7 +145,7 @@ async def _file_at(path, revision: str | None) -> str:
 
 
 @pytest.mark.parametrize(("revision", "says"), [
-    ("0001", "is at schema 0001, this connex-tui needs 0002"),
+    ("0001", f"is at schema 0001, this connex-tui needs {SCHEMA_HEAD}"),
     (None, "has no connex-tui schema"),
 ])
 async def test_readonly_never_migrates_it_says_to_run_db_upgrade(tmp_path, revision, says):
@@ -169,7 +169,7 @@ async def test_readonly_at_head_reads(sqlite_url):
     db = Database(sqlite_url, readonly=True)
     try:
         await upgrade(db)  # only a check: nothing to say
-        assert await current_revision(db) == "0002"
+        assert await current_revision(db) == SCHEMA_HEAD
     finally:
         await db.dispose()
 
@@ -180,7 +180,7 @@ async def test_a_schema_newer_than_the_program_is_refused_not_downgraded(sqlite_
     db = Database(sqlite_url)
     try:
         with pytest.raises(SchemaMismatch, match="at schema 0099, newer than this connex-tui "
-                                                 r"knows \(0002\): upgrade connex-tui$"):
+                                                 rf"knows \({SCHEMA_HEAD}\): upgrade connex-tui$"):
             await upgrade(db)
     finally:
         await db.dispose()
