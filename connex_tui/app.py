@@ -37,13 +37,14 @@ if TYPE_CHECKING:
     from connex_tui.data.rate_cards import RatesService
     from connex_tui.data.routes import RoutesService
     from connex_tui.data.scripts import ScriptsService
+    from connex_tui.data.stats import StatsService
 
 # service attribute -> (module of connex_tui.data, class), made on first use
 _LAZY_SERVICES = {
     "rates": ("rate_cards", "RatesService"), "providers": ("providers", "ProvidersService"),
     "routes": ("routes", "RoutesService"), "cli_rules": ("cli_rules", "CliRulesService"),
     "scripts": ("scripts", "ScriptsService"), "auth": ("auth", "AuthService"),
-    "calls": ("calls", "CallsService"),
+    "calls": ("calls", "CallsService"), "stats": ("stats", "StatsService"),
 }
 
 
@@ -60,6 +61,7 @@ class Services:
     scripts: ScriptsService
     auth: AuthService
     calls: CallsService
+    stats: StatsService
 
     def __init__(self, db: Database, actor: Actor, clock: Clock) -> None:
         self.db, self.actor, self.clock = db, actor, clock
