@@ -62,13 +62,15 @@ class StatsService:
     def period(self, kind: str, day: date | None = None) -> Period:
         return period(kind, self.clock(), day)
 
-    async def customer_id(self, name: str) -> int:
-        """The id of the customer named `name` (case does not matter), archived ones too."""
+    async def find_customer(self, name: str) -> tuple[int, str, str]:
+        """(id, name, currency) of the customer named `name` (case does not matter),
+        archived ones too; NotFound otherwise."""
         async with self.db.sessions() as s:
-            cid = await s.scalar(select(Customer.id).where(Customer.name_key == name.lower()))
-        if cid is None:
+            row = (await s.execute(select(Customer.id, Customer.name, Customer.currency)
+                                   .where(Customer.name_key == name.lower()))).first()
+        if row is None:
             raise NotFound(f"no customer named {name!r}")
-        return cid
+        return tuple(row)
 
     # -- the whole tab --------------------------------------------------------------------
     async def view(self, customer_id: int, p: Period) -> StatsView:

@@ -6,6 +6,8 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
+from connex_tui.engine import present
+
 
 @dataclass(frozen=True, slots=True)
 class Kpi:
@@ -339,3 +341,31 @@ class StatsView:
     summary: Summary
     series: list[Point]
     top: list[Destination]
+
+
+def kpi_cells(s: Summary, currency: str = "") -> list[tuple[str, str]]:
+    """(label, text) of every KPI, in the order the Stats tab and `connex-tui stats` show
+    them; '-' where there is nothing to divide."""
+    money = lambda v: present.money(v, currency)  # noqa: E731 exact, with the currency
+    return [
+        ("Attempts", f"{s.attempts:,}"), ("Connected", f"{s.connected:,}"),
+        ("ASR", fmt_pct(s.asr)), ("ACD", fmt_mss(s.acd_s)), ("PDD", fmt_ms(s.pdd_ms)),
+        ("NER", fmt_pct(s.ner)), ("CPS peak", str(s.cps_peak)),
+        ("CPS mean", f"{s.cps_mean:.2f}"),
+        ("Channels", f"{s.channels_now} now · {s.channels_peak} peak"),
+        ("Duration", present.clock(round(s.duration_s))),
+        ("Billed", present.clock(s.billed_s)), ("Charge", money(s.charge)),
+        ("Cost", money(s.cost)), ("Profit", money(s.profit)),
+        ("Profit %", fmt_pct(s.profit_percent)),
+    ]
+
+
+def code_cells(s: Summary) -> list[tuple[str, str, str]]:
+    """SIP code, count, share of the attempts."""
+    return [(str(code), f"{n:,}", f"{pct:.1f}%") for code, n, pct in s.code_shares()]
+
+
+def destination_cells(d: Destination, currency: str = "") -> tuple[str, ...]:
+    """Prefix, destination, attempts, ASR, ACD, charge."""
+    return (present.text(d.prefix), present.text(d.destination) or "-", f"{d.attempts:,}",
+            fmt_pct(d.asr), fmt_mss(d.acd_s), present.money(d.charge, currency))

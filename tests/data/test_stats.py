@@ -51,7 +51,7 @@ async def test_every_period_from_rollups_only(admin, db, clock):
     async with db.sessions() as s, s.begin():  # the service must not need them
         await s.execute(text("DELETE FROM cdrs"))
     svc = StatsService(db, Actor("viewer", "viewer"), clock)
-    assert await svc.customer_id("ACME") == cid
+    assert await svc.find_customer("ACME") == (cid, "Acme", "USD")
 
     day = await svc.view(cid, svc.period("day"))
     assert summary_json(day.summary) == {
