@@ -79,7 +79,7 @@ class Period:
             return f"Day {self.start:%Y-%m-%d}"
         if self.kind == "week":
             last = self.end - DAY
-            return f"Week {self.start:%Y-%m-%d} to {last:%m-%d} (ISO week {self.start:%V})"
+            return f"Week {self.start:%V}, {self.start:%Y-%m-%d} to {last:%m-%d}"
         return f"Month {self.start:%Y-%m}"
 
     @property
@@ -369,3 +369,19 @@ def destination_cells(d: Destination, currency: str = "") -> tuple[str, ...]:
     """Prefix, destination, attempts, ASR, ACD, charge."""
     return (present.text(d.prefix), present.text(d.destination) or "-", f"{d.attempts:,}",
             fmt_pct(d.asr), fmt_mss(d.acd_s), present.money(d.charge, currency))
+
+
+# The reason phrases of the final codes a wholesale switch sees most (RFC 3261 §21);
+# a stats rollup keeps the code only.
+_SIP_NAMES = {
+    200: "OK", 402: "Payment Required", 403: "Forbidden", 404: "Not Found",
+    408: "Request Timeout", 480: "Temporarily Unavailable", 484: "Address Incomplete",
+    486: "Busy Here", 487: "Request Terminated", 488: "Not Acceptable Here",
+    500: "Server Internal Error", 502: "Bad Gateway", 503: "Service Unavailable",
+    504: "Server Time-out", 580: "Precondition Failure", 600: "Busy Everywhere",
+    603: "Decline",
+}
+
+
+def sip_name(code: int) -> str:
+    return _SIP_NAMES.get(code, "")

@@ -20,6 +20,7 @@ from connex_tui.screens.customer_detail.calls_tab import CallsTab
 from connex_tui.screens.customer_detail.main_tab import MainTab
 from connex_tui.screens.customer_detail.placeholder import PendingTab
 from connex_tui.screens.customer_detail.routing_tab import RoutingTab
+from connex_tui.screens.customer_detail.stats_tab import StatsTab
 from connex_tui.screens.customer_detail.tab_base import CustomerTab
 from connex_tui.widgets.cells import status_cell
 
@@ -32,8 +33,8 @@ DIGITS = "1234567890"
 # bare labels sit one space apart (71 columns), so all of them fit in 80 and none scrolls.
 NUMBERED = 104
 # Tab key -> the widget class that fills it (a CustomerTab); others show PendingTab.
-TAB_WIDGETS: dict[str, type[CustomerTab]] = {"routing": RoutingTab, "auth": AuthTab,
-                                               "calls": CallsTab}
+TAB_WIDGETS: dict[str, type[CustomerTab]] = {"stats": StatsTab, "routing": RoutingTab,
+                                               "auth": AuthTab, "calls": CallsTab}
 
 
 def tab_label(index: int, label: str, numbered: bool) -> Text:
