@@ -193,6 +193,11 @@ def duration(seconds: int) -> str:
     return f"{seconds} s ({words}{f' {s:02d} s' if s else ''})"
 
 
+def hours(seconds: float) -> str:
+    """A total of call time in hours to one decimal, grouped: "0.3", "1,234.5"."""
+    return f"{seconds / 3600:,.1f}"
+
+
 def clock(seconds: int) -> str:
     """A call's length as a clock: "4:05", "1:02:03"."""
     h, rest = divmod(seconds, 3600)

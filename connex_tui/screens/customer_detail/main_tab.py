@@ -13,6 +13,7 @@ from connex_tui.data.audit import AuditRow
 from connex_tui.data.customers import CustomerDetail
 from connex_tui.engine import present
 from connex_tui.engine.clock import relative
+from connex_tui.engine.stats import Summary, fmt_mss, fmt_pct
 from connex_tui.screens.customer_detail.audit_text import audit_sentence
 from connex_tui.widgets.cells import status_cell
 from connex_tui.widgets.text_view import TextScreen
@@ -35,10 +36,28 @@ def _short(value, width: int = 24) -> str:
 
 
 
+def summary_grid(rows: list[tuple[str, Summary]], currency: str) -> Table:
+    """Live / Today / Month (docs/domain.md §9) in one table: money rounded to cents (the
+    Stats tab shows it exact), durations in hours."""
+    grid = Table(box=None, padding=(0, 0, 0, 1), pad_edge=False, header_style="dim")
+    # the first header names the currency of the money columns (80 columns: short labels)
+    for i, label in enumerate((present.text(currency) or "Traffic", "Attempts", "Conn.",
+                               "ASR", "ACD", "Dur.h", "Bill.h", "Charge", "Profit",
+                               "Profit%")):
+        grid.add_column(label, justify="right" if i else "left", no_wrap=True)
+    for label, s in rows:
+        grid.add_row(Text(label, style="dim"), f"{s.attempts:,}", f"{s.connected:,}",
+                     fmt_pct(s.asr), fmt_mss(s.acd_s), present.hours(s.duration_s),
+                     present.hours(s.billed_s), present.money_rounded(s.charge),
+                     present.money_rounded(s.profit), fmt_pct(s.profit_percent))
+    return grid
+
+
 class MainTab(Vertical):
     DEFAULT_CSS = """
     MainTab { height: 1fr; }
     MainTab #details { height: auto; padding: 0 1; }
+    MainTab #summary { height: auto; padding: 0 1; }
     MainTab #audit-title { text-style: bold; padding: 0 1; margin-top: 1; }
     MainTab #audit { height: 1fr; min-height: 4; }
     """
@@ -47,6 +66,7 @@ class MainTab(Vertical):
 
     def compose(self) -> ComposeResult:
         yield Static("", id="details")
+        yield Static("", id="summary")
         yield Static("History (audit log) · enter shows a change in full · e edit customer",
                      id="audit-title")
         yield DataTable(id="audit", cursor_type="row", zebra_stripes=True)
@@ -56,6 +76,7 @@ class MainTab(Vertical):
 
     def clear(self) -> None:
         self.query_one("#details", Static).update("")
+        self.query_one("#summary", Static).update("")
         self.query_one("#audit", DataTable).clear()
 
     def show(self, d: CustomerDetail, history: list[AuditRow], now) -> None:
@@ -107,6 +128,9 @@ class MainTab(Vertical):
             # Text, not str: DataTable reads a str as markup ("[/]" in a CLI regex crashes)
             what = present.clip(audit_sentence(h), room)
             table.add_row(_when(h.at), Text(present.text(h.operator)), Text(what, no_wrap=True))
+
+    def show_summary(self, rows: list[tuple[str, Summary]], currency: str) -> None:
+        self.query_one("#summary", Static).update(summary_grid(rows, currency))
 
     @on(DataTable.RowSelected, "#audit")
     def _open_entry(self, event: DataTable.RowSelected) -> None:

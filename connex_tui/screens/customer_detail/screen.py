@@ -137,9 +137,12 @@ class CustomerDetailScreen(Screen):
         if detail.id != self.customer_id:  # switched to another customer meanwhile
             return
         history = await svc.audit(self.customer_id)
+        summaries = await self.app.services.stats.summaries(self.customer_id)
         self.detail = detail
         self._render_header(detail)
-        self.query_one(MainTab).show(detail, history, self.app.clock())
+        main = self.query_one(MainTab)
+        main.show(detail, history, self.app.clock())
+        main.show_summary(summaries, detail.currency)
         self.loaded += 1
 
     def _render_header(self, d: CustomerDetail) -> None:
