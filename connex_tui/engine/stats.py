@@ -353,7 +353,7 @@ def kpi_cells(s: Summary, currency: str = "") -> list[tuple[str, str]]:
         ("NER", fmt_pct(s.ner)), ("CPS peak", str(s.cps_peak)),
         ("CPS mean", f"{s.cps_mean:.2f}"),
         ("Channels", f"{s.channels_now} now · {s.channels_peak} peak"),
-        ("Duration", present.clock(round(s.duration_s))),
+        ("Duration", present.clock((s.sums.duration_ms + 500) // 1000)),  # half up
         ("Billed", present.clock(s.billed_s)), ("Charge", money(s.charge)),
         ("Cost", money(s.cost)), ("Profit", money(s.profit)),
         ("Profit %", fmt_pct(s.profit_percent)),
