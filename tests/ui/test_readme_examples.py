@@ -44,4 +44,7 @@ def test_readme_cli_examples_run_as_written(tmp_path, demo_template):
     out = done.stdout.splitlines()
     assert out[0].startswith("ALLOW  would connect via"), out[:3]
     assert 'Customer      Acme Telecom' in done.stdout
+    assert re.search(r"^Acme Telecom · Week \d+, \d{4}-\d\d-\d\d to \d\d-\d\d \(UTC\)$",
+                     done.stdout, re.M)
+    assert re.search(r'^\{"attempts":\d+,"asr":(null|[0-9.]+)\}$', done.stdout, re.M)
     assert out[-2:] == ['[2,"allow","OK","0.0072"]', '[3,"reject","Blocked by Dial Plan",null]']
