@@ -35,6 +35,23 @@ async def list_ready(pilot):
     return pilot.app.screen
 
 
+async def open_customer_tab(pilot, name: str, digit: str, tab_type):
+    """From the list: search `name`, open the first match, press `digit`; the tab of
+    `tab_type` once it has loaded (its `loads` counter moved)."""
+    from connex_tui.screens.customer_detail.screen import CustomerDetailScreen
+
+    await list_ready(pilot)
+    await pilot.press("slash")
+    await type_text(pilot, name)
+    await pilot.press("enter", "enter")
+    await wait_for(pilot, lambda: isinstance(pilot.app.screen, CustomerDetailScreen)
+                   and pilot.app.screen.loaded > 0, what="customer")
+    await pilot.press(digit)
+    tab = pilot.app.screen.query_one(tab_type)
+    await wait_for(pilot, lambda: tab.loads > 0, what=f"{tab_type.__name__} loaded")
+    return tab
+
+
 async def rendered_after(pilot, screen, count: int):
     await wait_for(pilot, lambda: screen.render_count > count and not screen._loading,
                    what="table refresh")

@@ -7,23 +7,13 @@ from datetime import date
 
 from connex_tui.data.access import Actor
 from connex_tui.data.stats import StatsService
-from connex_tui.screens.customer_detail.screen import CustomerDetailScreen
 from connex_tui.screens.customer_detail.stats_tab import StatsTab
 from tests.ui.conftest import frozen_clock, make_app
-from tests.ui.helpers import Db, list_ready, screen_lines, type_text, wait_for
+from tests.ui.helpers import Db, open_customer_tab, screen_lines, wait_for
 
 
 async def acme_stats(pilot) -> StatsTab:
-    await list_ready(pilot)
-    await pilot.press("slash")
-    await type_text(pilot, "Acme")
-    await pilot.press("enter", "enter")
-    await wait_for(pilot, lambda: isinstance(pilot.app.screen, CustomerDetailScreen)
-                   and pilot.app.screen.loaded > 0, what="customer")
-    await pilot.press("2")
-    tab = pilot.app.screen.query_one(StatsTab)
-    await wait_for(pilot, lambda: tab.loads > 0, what="stats")
-    return tab
+    return await open_customer_tab(pilot, "Acme", "2", StatsTab)
 
 
 async def press(pilot, tab: StatsTab, key: str) -> None:
