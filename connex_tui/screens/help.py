@@ -11,7 +11,8 @@ from textual.screen import ModalScreen, Screen
 from textual.widgets import Static
 
 KEY_NAMES = {"slash": "/", "question_mark": "?", "left_square_bracket": "[",
-             "right_square_bracket": "]", "escape": "esc", "delete": "del"}
+             "right_square_bracket": "]", "escape": "esc", "delete": "del",
+             "less_than_sign": "<", "greater_than_sign": ">"}
 
 
 def key_label(key: str) -> str:

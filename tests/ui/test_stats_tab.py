@@ -8,6 +8,7 @@ from datetime import date
 from connex_tui.data.access import Actor
 from connex_tui.data.stats import StatsService
 from connex_tui.screens.customer_detail.stats_tab import StatsTab
+from connex_tui.screens.help import help_rows
 from tests.ui.conftest import frozen_clock, make_app
 from tests.ui.helpers import Db, open_customer_tab, screen_lines, wait_for
 
@@ -72,6 +73,9 @@ async def test_period_keys_change_the_figures(demo_path):
         assert "No calls in this period" in text
         await press(pilot, tab, "p")
         assert "Live · last 24 h (UTC)" in shown(app)
+        keys = dict(help_rows(app.screen))  # ? lists the tab's keys, < > as typed
+        assert (keys["p"], keys["<"], keys[">"], keys["t"]) == (
+            "Live, day, week, month", "Earlier period", "Later period", "Today's period")
 
 
 async def test_live_reloads_on_its_timer(demo_path, monkeypatch):
