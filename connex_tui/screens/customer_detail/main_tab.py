@@ -57,8 +57,8 @@ class MainTab(Vertical):
     DEFAULT_CSS = """
     MainTab { height: 1fr; }
     MainTab #details { height: auto; padding: 0 1; }
-    MainTab #summary { height: auto; padding: 0 1; }
-    MainTab #audit-title { text-style: bold; padding: 0 1; margin-top: 1; }
+    MainTab #summary { height: auto; padding: 0 1; }  /* no margins: 80x24 is full */
+    MainTab #audit-title { text-style: bold; padding: 0 1; }
     MainTab #audit { height: 1fr; min-height: 4; }
     """
 
