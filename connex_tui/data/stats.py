@@ -77,7 +77,9 @@ class StatsService:
         async with self.db.sessions() as s:
             summary, hours = await self._summary(s, customer_id, p)
             top = await self._top(s, customer_id, p)
-        return StatsView(p, summary, _series(p, hours), top)
+            currency = await s.scalar(select(Customer.currency).where(
+                Customer.id == customer_id))
+        return StatsView(p, summary, _series(p, hours), top, currency or "")
 
     async def summary(self, customer_id: int, p: Period, *, peak: bool = True) -> Summary:
         """The KPIs of `p`; peak=False leaves the channels peak at 0 and skips the one

@@ -341,6 +341,7 @@ class StatsView:
     summary: Summary
     series: list[Point]
     top: list[Destination]
+    currency: str = ""  # the customer's: every money figure is in it
 
 
 def kpi_cells(s: Summary, currency: str = "") -> list[tuple[str, str]]:

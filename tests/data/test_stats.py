@@ -63,7 +63,7 @@ async def test_every_period_from_rollups_only(admin, db, clock):
         "profit_percent": 60.37,  # 0.0099 / 0.0164
         "duration_s": 71.1, "billed_s": 136,
         "codes": {"200": 3, "404": 1, "486": 1, "503": 1}}
-    assert day.summary.seconds == 12 * 3600 + 30 * 60
+    assert day.summary.seconds == 12 * 3600 + 30 * 60 and day.currency == "USD"
     assert len(day.series) == 24
     assert [(p.at.hour, p.attempts, p.connected) for p in day.series if p.attempts] == [
         (10, 4, 2), (11, 2, 1)]

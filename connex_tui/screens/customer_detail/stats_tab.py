@@ -37,12 +37,12 @@ LIVE_EVERY = 5.0  # seconds between two loads of Live
 WIDE = 104  # from this width: 4 KPI pairs a row, codes beside destinations
 
 
-def kpi_grid(view: StatsView, currency: str, per_row: int) -> Table:
+def kpi_grid(view: StatsView, per_row: int) -> Table:
     grid = Table.grid(padding=(0, 1))
     for _ in range(per_row):
         grid.add_column(style="dim", no_wrap=True)
         grid.add_column(no_wrap=True, min_width=14)
-    cells = kpi_cells(view.summary, currency)
+    cells = kpi_cells(view.summary, view.currency)
     for i in range(0, len(cells), per_row):
         row: list = []
         for label, value in cells[i:i + per_row]:
@@ -66,7 +66,7 @@ def codes_table(view: StatsView) -> Table | Text:
     return t
 
 
-def top_table(view: StatsView, currency: str) -> Table | Text:
+def top_table(view: StatsView) -> Table | Text:
     if not view.top:
         return Text("")
     t = Table(title="Top destinations", title_justify="left", box=None, padding=(0, 1),
@@ -76,7 +76,7 @@ def top_table(view: StatsView, currency: str) -> Table | Text:
         t.add_column(label, justify="right" if right else "left", no_wrap=True,
                      overflow="ellipsis", max_width=22 if label == "Destination" else None)
     for d in view.top:
-        t.add_row(*(Text(c) for c in destination_cells(d, currency)))
+        t.add_row(*(Text(c) for c in destination_cells(d, view.currency)))
     return t
 
 
@@ -202,11 +202,6 @@ class StatsTab(CustomerTab):
             self.reload()
 
     # -- painting ---------------------------------------------------------------------------
-    @property
-    def currency(self) -> str:
-        detail = getattr(self.screen, "detail", None)
-        return detail.currency if detail is not None and detail.id == self.customer_id else ""
-
     def _show_bar(self) -> None:
         p = self.period
         if p is None:
@@ -218,7 +213,7 @@ class StatsTab(CustomerTab):
     def _paint(self, view: StatsView) -> None:
         wide = self.size.width >= WIDE
         self.query_one("#stats-kpis", Static).update(
-            kpi_grid(view, self.currency, 4 if wide else 3))
+            kpi_grid(view, 4 if wide else 3))
         attempts = [p.attempts for p in view.series]
         asr = [p.asr for p in view.series]
         room = max(len(view.series), self.size.width - 4)
@@ -235,7 +230,7 @@ class StatsTab(CustomerTab):
             chart.data = [v for v in values for _ in range(per_point)]
         self.query_one("#chart-axis", Static).update(axis(view, per_point))
         self.query_one("#stats-codes", Static).update(codes_table(view))
-        self.query_one("#stats-top", Static).update(top_table(view, self.currency))
+        self.query_one("#stats-top", Static).update(top_table(view))
 
     # -- actions ----------------------------------------------------------------------------
     def _go(self, p: Period | None, why: str) -> None:
