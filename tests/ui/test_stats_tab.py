@@ -78,6 +78,17 @@ async def test_period_keys_change_the_figures(demo_path):
             "Live, day, week, month", "Earlier period", "Later period", "Today's period")
 
 
+async def test_the_tab_scrolls_at_80x24(demo_path):
+    app = make_app(demo_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        tab = await acme_stats(pilot)
+        assert "Top destinations" not in shown(app)
+        assert app.focused is tab.query_one("#stats-body")  # arrows and pgdn scroll it
+        await pilot.press("end")
+        await wait_for(pilot, lambda: "Top destinations" in shown(app), what="scrolled")
+        assert "p Period" in screen_lines(app)[-1]
+
+
 async def test_live_reloads_on_its_timer(demo_path, monkeypatch):
     from connex_tui.screens.customer_detail import stats_tab
 
