@@ -106,6 +106,12 @@ class StatsTab(CustomerTab):
     StatsTab .chart-label { height: 1; color: $text-muted; }
     StatsTab Sparkline { height: 2; width: auto; }
     StatsTab #chart-asr { height: 1; }
+    /* one solid ANSI colour per chart: Sparkline's default fades its low bars to 30 % of
+       $primary, which a 16-colour terminal draws as black on black */
+    StatsTab #chart-attempts > .sparkline--min-color { color: $secondary; }
+    StatsTab #chart-attempts > .sparkline--max-color { color: $secondary; }
+    StatsTab #chart-asr > .sparkline--min-color { color: $success; }
+    StatsTab #chart-asr > .sparkline--max-color { color: $success; }
     StatsTab #chart-axis { height: 1; color: $text-muted; margin-bottom: 1; }
     StatsTab #stats-tables { height: auto; }
     StatsTab.-wide #stats-tables { layout: horizontal; }
