@@ -210,7 +210,9 @@ class DialogsService:
         duration_ms = billed = 0
         charge = cost = Decimal(0)
         if answered is not None:
-            duration_ms = _ms(end, answered)
+            # the switch cuts a call at its max duration: a dialog left up longer (a lost
+            # BYE, a stale row) is billed no further than that
+            duration_ms = min(_ms(end, answered), (result.max_duration or 7200) * 1000)
             if result.card_id is not None and result.card_id in snap.cards:
                 billed, charge, cost = rated(snap, result, choice, duration_ms, started)
         return CdrInput(

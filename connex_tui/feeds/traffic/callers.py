@@ -100,7 +100,9 @@ def callers(snap: Snapshot, seed: int, names: tuple[str, ...] = ()) -> list[Call
     if names:
         missing = [n for n in names if n.casefold() not in by_name]
         if missing:
-            raise TrafficError(f"no customer named {missing[0]!r}")
+            raise TrafficError(f"--customer {missing[0]!r}: no customer of that name can "
+                               "place calls (unknown, archived, or without an ingress "
+                               "IP-auth entry or SIP user)")
         wanted = {by_name[n.casefold()].id for n in names}
     ips: dict[int, list] = {}
     for entry in snap.ip_auth:
