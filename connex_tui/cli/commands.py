@@ -26,6 +26,10 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--database-url", help="SQLAlchemy URL (env CONNEX_DATABASE_URL)")
     p.add_argument("--readonly", action="store_true", default=None, help="viewer role: no writes")
     p.add_argument("--mouse", action="store_true", default=None, help="turn mouse tracking on")
+    p.add_argument("--traffic", action=argparse.BooleanOptionalAction, default=None,
+                   help="run the switch simulator inside the console (config key traffic)")
+    p.add_argument("--traffic-cps", type=float, default=None, metavar="N",
+                   help="its attempts a second (config key traffic_cps, default 10)")
     sub = p.add_subparsers(dest="command")
 
     db = sub.add_parser("db", help="database maintenance")
@@ -51,7 +55,8 @@ def _parser() -> argparse.ArgumentParser:
 
 def _config(args) -> Config:
     return load_config(args.config, overrides={
-        "database_url": args.database_url, "readonly": args.readonly, "mouse": args.mouse})
+        "database_url": args.database_url, "readonly": args.readonly, "mouse": args.mouse,
+        "traffic": args.traffic, "traffic_cps": args.traffic_cps})
 
 
 def main(argv: list[str] | None = None) -> int:

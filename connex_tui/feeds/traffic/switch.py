@@ -24,6 +24,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from connex_tui.data.access import StorageError
 from connex_tui.data.calls import CallsService
 from connex_tui.data.dialogs import Admitted, DialogsService, Hangup, Rejected, Tick
 from connex_tui.engine.clock import Clock, utcnow
@@ -35,6 +36,7 @@ from connex_tui.feeds.far_end import REASON, Mix, outcome
 from connex_tui.feeds.traffic.callers import Caller, callers, cli, number
 
 MAX_BATCH = timedelta(seconds=1)  # the most traffic one transaction holds
+MAX_FAILURES = 40  # writes failing in a row (10 s at the default tick) end the run
 _RING, _ANSWER, _END = 0, 1, 2
 _STOP = "shutdown"  # release reason of the calls up when the simulator stops
 
@@ -99,7 +101,8 @@ class _Mood:
 class Switch:
     def __init__(self, dialogs: DialogsService, calls: CallsService,
                  options: TrafficOptions | None = None, *, clock: Clock = utcnow,
-                 on_decision: Decision | None = None):
+                 on_decision: Decision | None = None,
+                 on_error: Callable[[StorageError], None] | None = None):
         options = options or TrafficOptions()
         if options.cps <= 0:
             raise ValueError("cps must be above 0")
@@ -118,6 +121,8 @@ class Switch:
         self.last: datetime | None = None
         self.next_attempt: datetime | None = None
         self.charged: set[int] = set()
+        self.unwritten: list[Tick] = []  # ticks whose transaction failed, to write again
+        self.on_error = on_error
 
     # -- configuration ---------------------------------------------------------------
     async def prepare(self) -> None:
@@ -142,6 +147,7 @@ class Switch:
         end = start + timedelta(seconds=duration) if duration is not None else None
         self.start(start)
         stop = stop or asyncio.Event()
+        failures = 0
         try:
             while not stop.is_set():
                 now = self.clock()
@@ -152,7 +158,15 @@ class Switch:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(stop.wait(), timeout=max(0.0, wait))
                 now = self.clock()
-                await self.step(min(now, end) if end is not None else now)
+                try:
+                    await self.step(min(now, end) if end is not None else now)
+                    failures = 0
+                except StorageError as exc:  # rolled back; its tick is written next time
+                    failures += 1
+                    if failures > MAX_FAILURES or len(self.unwritten) > MAX_FAILURES:
+                        raise
+                    if self.on_error is not None:
+                        self.on_error(exc)
         finally:
             at = self.clock() if end is None else min(self.clock(), end)
             await asyncio.shield(self.stop(at))
@@ -263,12 +277,16 @@ class Switch:
         heapq.heappush(self.events, (at, self.seq, kind, cid, payload))
 
     async def _write(self, tick: Tick) -> None:
-        if not tick:
-            return
-        written = await self.dialogs.apply(tick)
-        self.summary.cdrs += len(written.cdrs)
-        self.summary.ended_elsewhere += len(written.gone)
-        self.charged.update(c.customer_id for c in written.cdrs if c.charge)
+        """Write the ticks a failed write left (oldest first, each on its own), then this
+        one. A failure (the database busy or away) keeps them for the next step."""
+        if tick:
+            self.unwritten.append(tick)
+        while self.unwritten:
+            written = await self.dialogs.apply(self.unwritten[0])
+            self.unwritten.pop(0)
+            self.summary.cdrs += len(written.cdrs)
+            self.summary.ended_elsewhere += len(written.gone)
+            self.charged.update(c.customer_id for c in written.cdrs if c.charge)
 
     async def _refresh_balances(self, most: int = 16) -> None:
         """Reread the balances calls were charged to, a few a slice (the next decisions
