@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import func, select, update
 
 from connex_tui.data import config_state
-from connex_tui.data.access import Actor
+from connex_tui.data.access import Actor, DatabaseBusy
 from connex_tui.data.calls import CallsService
 from connex_tui.data.dialogs import DialogsService, Tick
 from connex_tui.data.models import (
@@ -194,3 +194,29 @@ async def test_attempts_are_reproducible_from_the_seed(db, clock):
             for _ in range(3):
                 sw._attempt(sw.snap, usage, NOW + timedelta(seconds=k), Tick())
     assert runs[0] == runs[1] and len(runs[0]) == 24
+
+
+async def test_a_failed_write_is_written_with_the_next_tick(db, clock):
+    ids = await sim_world.build(db)
+    await unlimited(db, ids)
+    sw = switch(db, clock, cps=10)
+    apply = sw.dialogs.apply
+    failures = []
+
+    async def flaky(tick: Tick):
+        if not failures:
+            failures.append(tick)
+            raise DatabaseBusy("database is locked")
+        return await apply(tick)
+
+    sw.dialogs.apply = flaky
+    await sw.prepare()
+    sw.start(NOW)
+    with pytest.raises(DatabaseBusy):
+        await sw.step(NOW + timedelta(seconds=1))
+    assert len(sw.unwritten) == 1
+    await run_for(sw, 3)
+    await sw.stop(sw.last)
+    assert sw.unwritten == []
+    assert await scalar(db, select(func.count()).select_from(Cdr)) == sw.summary.attempts
+    assert await scalar(db, select(func.count()).select_from(Dialog)) == 0
