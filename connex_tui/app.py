@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import gc
 import os
 import signal
@@ -38,6 +37,7 @@ if TYPE_CHECKING:
     from connex_tui.data.rate_cards import RatesService
     from connex_tui.data.routes import RoutesService
     from connex_tui.data.scripts import ScriptsService
+    from connex_tui.traffic_thread import TrafficThread
 
 # service attribute -> (module of connex_tui.data, class), made on first use
 _LAZY_SERVICES = {
@@ -107,9 +107,7 @@ class ConnexApp(App):
         self.services = Services(self.db, self.actor, clock)
         self.theme = config.theme
         self.failed: StorageError | None = None  # why start-up gave up, printed on exit
-        self.traffic_task: asyncio.Task | None = None
-        self.traffic_stop = asyncio.Event()
-        self.switch = None  # the traffic simulator, while it runs
+        self.traffic: TrafficThread | None = None  # the switch simulator, when asked for
         glyphs.apply(self)  # ASCII frames and marks where the terminal lacks the glyphs
         if not config.animations:
             self.animation_level = "none"
@@ -150,47 +148,22 @@ class ConnexApp(App):
 
     # -- the switch simulator (config traffic / --traffic) --------------------------------
     def start_traffic(self) -> None:
-        """Run the traffic simulator in this event loop: live calls for every console on
-        this database (they read the dialogs table). Stopped, its calls hung up and
-        written, when the app ends."""
-        if self.traffic_task is None:
-            self.traffic_stop = asyncio.Event()
-            self.traffic_task = asyncio.create_task(self._traffic(self.traffic_stop))
+        """Live calls for every console on this database (they read the dialogs table),
+        from a simulator on its own thread; stopped, its calls written, when the app ends."""
+        if self.traffic is None:
+            from connex_tui.traffic_thread import TrafficThread
 
-    async def _traffic(self, stop: asyncio.Event) -> None:
-        from connex_tui.data.calls import CallsService
-        from connex_tui.data.dialogs import DialogsService
-        from connex_tui.feeds.traffic import Switch, TrafficError, TrafficOptions
+            loop = asyncio.get_running_loop()
 
-        actor = Actor("switch", "operator")  # the switch writes calls, not the operator
-        dialogs = DialogsService(self.db, actor)
-        warned: list[str] = []
+            def notify(message: str) -> None:  # from the traffic thread
+                loop.call_soon_threadsafe(lambda: self.flash(escape(message), error=True))
 
-        def failed(exc: StorageError) -> None:
-            if not warned:  # once: the switch retries every tick
-                warned.append(str(exc))
-                self.flash(f"Traffic: {escape(str(exc))} (retrying)", error=True)
-
-        self.switch = Switch(dialogs, CallsService(self.db, actor, cache=dialogs.cache),
-                             TrafficOptions(cps=self.config.traffic_cps), on_error=failed)
-        try:
-            await self.switch.run(stop=stop)
-        except TrafficError as exc:
-            self.flash(f"Traffic off: {escape(str(exc))}", error=True)
-        except StorageError as exc:
-            self.flash(f"Traffic stopped: {escape(str(exc))}", error=True)
-
-    async def stop_traffic(self) -> None:
-        task, self.traffic_task = self.traffic_task, None
-        if task is None:
-            return
-        self.traffic_stop.set()
-        # past the wait, the calls it held stay in the dialogs table: an operator may end them
-        with contextlib.suppress(TimeoutError, asyncio.CancelledError, StorageError):
-            await asyncio.wait_for(task, timeout=10)
+            self.traffic = TrafficThread(self.config, notify)
+            self.traffic.start()
 
     async def on_unmount(self) -> None:
-        await self.stop_traffic()
+        if self.traffic is not None:
+            await self.traffic.stop()
         await self.db.dispose()
 
     def _handle_exception(self, error: Exception) -> None:

@@ -19,15 +19,15 @@ async def test_traffic_runs_in_the_console_and_stops_with_it(demo_path):
     try:
         async with app.run_test(size=(80, 24)) as pilot:
             screen = await list_ready(pilot)
-            await wait_for(pilot, lambda: app.switch is not None
-                           and app.switch.summary.attempts >= 20, timeout=15,
+            await wait_for(pilot, lambda: app.traffic.switch is not None
+                           and app.traffic.switch.summary.attempts >= 20, timeout=15,
                            what="traffic attempts")
             await pilot.press("down")  # the list still answers keys
             await wait_for(pilot, lambda: screen.query_one("DataTable").cursor_row == 1,
                            what="cursor moved")
             live = await db.scalar("SELECT count(*) FROM dialogs")
             assert live > seeded
-        summary = app.switch.summary
+        summary = app.traffic.switch.summary
         assert await db.scalar("SELECT count(*) FROM dialogs") == seeded
         assert await db.scalar("SELECT count(*) FROM cdrs WHERE id > :last",
                                last=last_cdr) == summary.attempts == summary.cdrs
@@ -42,4 +42,4 @@ async def test_the_console_runs_no_traffic_unless_asked(demo_path):
     async with app.run_test(size=(80, 24)) as pilot:
         await list_ready(pilot)
         await pilot.pause()
-        assert app.traffic_task is None and app.switch is None
+        assert app.traffic is None
