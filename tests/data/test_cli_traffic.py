@@ -132,3 +132,35 @@ def test_a_viewer_may_not_run_traffic_nor_end_calls(url, capsys):
     assert main(["--readonly", "dialogs", "--database-url", url, "end", "cli-1"]) == 2
     assert "viewer" in capsys.readouterr().err
     assert counts(url)[:2] == (0, 1)
+
+
+def test_ctrl_c_stops_traffic_cleanly(url, tmp_path):
+    """The command in its own process: SIGINT hangs up what is live, writes it, prints
+    the one summary line and exits 0."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    env = {**os.environ, "XDG_CONFIG_HOME": str(tmp_path), "PYTHONUNBUFFERED": "1"}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "connex_tui", "traffic", "--database-url", url, "--cps", "40",
+         "--sip-password", PASSWORD], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        text=True, env=env)
+    try:
+        deadline = time.monotonic() + 30
+        while counts(url)[1] == 0:  # calls up
+            assert proc.poll() is None and time.monotonic() < deadline, proc.stderr.read()
+            time.sleep(0.1)
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0, err
+    lines = out.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("traffic: ") and err == ""
+    attempts = int(re.match(r"traffic: ([\d,]+) attempts", lines[0])[1].replace(",", ""))
+    cdrs, live, _ = counts(url)
+    assert live == 0 and cdrs == attempts > 0
