@@ -21,12 +21,9 @@ import time
 from datetime import timedelta
 from pathlib import Path
 
+from customer_list import p95, search_keystrokes, until  # bench/ is on the path when run
+
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def p95(values: list[float]) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(0.95 * (len(ordered) - 1))))]
 
 
 async def loop_speed(url: str, seconds: int, cps: float) -> tuple[float, float, int]:
@@ -74,32 +71,14 @@ async def keystrokes(url: str, traffic: bool) -> tuple[list[float], int]:
 
     app = ConnexApp(Config(database_url=url, operator="bench", role="admin",
                            traffic=traffic, traffic_cps=200))
-    out: list[float] = []
     async with app.run_test(size=(80, 24)) as pilot:
-        async def until(cond, timeout=20.0):
-            end = time.perf_counter() + timeout
-            while not cond():
-                if time.perf_counter() > end:
-                    raise TimeoutError
-                await asyncio.sleep(0.001)
-
         await until(lambda: isinstance(app.screen, CustomerListScreen)
-                    and app.screen.render_count > 0)
+                    and app.screen.render_count > 0, 20.0)
         if traffic:  # under way: a few seconds of calls up before measuring
             await until(lambda: app.traffic is not None and app.traffic.switch is not None
-                        and app.traffic.switch.summary.attempts > 600)
-        screen = app.screen
-        search = screen.query_one("#search")
-        for word in ("acme", "voip", "telecom", "noc", "net", "zz", "carrier", "tel") * 2:
-            search.focus()
-            for ch in word:
-                before = screen.render_count
-                t0 = time.perf_counter()
-                await pilot.press(ch)
-                await until(lambda b=before: screen.render_count > b and not screen._loading)
-                out.append(screen.rendered_at - t0)
-            search.value = ""
-            await until(lambda: not screen._loading and screen._shown[1] == "")
+                        and app.traffic.switch.summary.attempts > 600, 30.0)
+        out = await search_keystrokes(pilot, app.screen, (
+            "acme", "voip", "telecom", "noc", "net", "zz", "carrier", "tel") * 2)
         attempts = app.traffic.switch.summary.attempts if app.traffic else 0
     return out, attempts
 
