@@ -391,6 +391,10 @@ async def write_dialogs(s: seed_rows.Session, custs: list[Cust], history: Histor
             started = now - timedelta(seconds=age, milliseconds=rng.randint(0, 999))
             answered = (started + timedelta(milliseconds=rng.randint(2500, 15000))
                         if state == "answered" else None)
+            # it rang a third of the way to the answer (or halfway to now, 3 s at most);
+            # no draw, so the rest of the demo stays as it was
+            ringing = (None if state == "trying" else started + (answered - started) / 3
+                       if answered else started + min((now - started) / 2, timedelta(seconds=3)))
             result = history.decide(c, CallInput(c.routes[0].tech_prefix + number, cli,
                                                  c.src_ips[0], at=started))
             if not result.allowed:
@@ -400,6 +404,8 @@ async def write_dialogs(s: seed_rows.Session, custs: list[Cust], history: Histor
                 "ip_auth_id": result.auth_id, "route_id": result.route_id,
                 "provider_id": result.providers[0].provider_id,
                 "dialled": c.routes[0].tech_prefix + number, "cli": cli,
-                "state": state, "started_at": started, "answered_at": answered})
+                "state": state, "started_at": started, "ringing_at": ringing,
+                "answered_at": answered, "source_ip": c.src_ips[0],
+                "sip_user_id": result.sip_user_id})
     await seed_rows.add_dialogs(s, rows)
 
