@@ -36,6 +36,7 @@ from connex_tui.feeds.far_end import REASON, Mix, outcome
 from connex_tui.feeds.traffic.callers import Caller, callers, cli, number
 
 MAX_BATCH = timedelta(seconds=1)  # the most traffic one transaction holds
+REAP_EVERY = timedelta(minutes=1)
 MAX_FAILURES = 40  # writes failing in a row (10 s at the default tick) end the run
 _RING, _ANSWER, _END = 0, 1, 2
 _STOP = "shutdown"  # release reason of the calls up when the simulator stops
@@ -61,6 +62,7 @@ class Summary:
     cdrs: int = 0
     ended_elsewhere: int = 0  # ended by an operator before the far end hung up
     hung_up_at_stop: int = 0
+    reaped: int = 0  # calls found up past their max duration (not this switch's)
     seconds: float = 0.0
 
     def line(self) -> str:
@@ -69,7 +71,8 @@ class Summary:
         return (f"traffic: {self.attempts:,} attempts in {self.seconds:.1f} s ({rate:.1f} "
                 f"CPS), {self.admitted:,} admitted{share}, {self.cdrs:,} CDRs written, "
                 f"{self.ended_elsewhere:,} ended by an operator, {self.hung_up_at_stop:,} "
-                f"hung up at stop")
+                f"hung up at stop" + (f", {self.reaped:,} stale calls ended (up past their "
+                                      f"max duration)" if self.reaped else ""))
 
 
 @dataclass(slots=True)
@@ -121,6 +124,7 @@ class Switch:
         self.last: datetime | None = None
         self.next_attempt: datetime | None = None
         self.charged: set[int] = set()
+        self.reaped: datetime | None = None
         self.unwritten: list[Tick] = []  # ticks whose transaction failed, to write again
         self.on_error = on_error
 
@@ -201,6 +205,9 @@ class Switch:
 
     async def _slice(self, upto: datetime) -> None:
         snap = await self._configuration()
+        if self.reaped is None or upto - self.reaped >= REAP_EVERY:
+            self.reaped = upto  # calls up past their max duration: a dead switch's, seeded
+            self.summary.reaped += await self.dialogs.reap(upto)
         usage = await self.calls.usage(upto)
         tick = Tick()
         while True:
