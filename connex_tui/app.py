@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from connex_tui.data.auth import AuthService
     from connex_tui.data.calls import CallsService
     from connex_tui.data.cli_rules import CliRulesService
+    from connex_tui.data.dialogs import DialogsService
     from connex_tui.data.providers import ProvidersService
     from connex_tui.data.rate_cards import RatesService
     from connex_tui.data.routes import RoutesService
@@ -44,7 +45,7 @@ _LAZY_SERVICES = {
     "rates": ("rate_cards", "RatesService"), "providers": ("providers", "ProvidersService"),
     "routes": ("routes", "RoutesService"), "cli_rules": ("cli_rules", "CliRulesService"),
     "scripts": ("scripts", "ScriptsService"), "auth": ("auth", "AuthService"),
-    "calls": ("calls", "CallsService"),
+    "calls": ("calls", "CallsService"), "dialogs": ("dialogs", "DialogsService"),
 }
 
 
@@ -61,6 +62,7 @@ class Services:
     scripts: ScriptsService
     auth: AuthService
     calls: CallsService
+    dialogs: DialogsService
 
     def __init__(self, db: Database, actor: Actor, clock: Clock) -> None:
         self.db, self.actor, self.clock = db, actor, clock
