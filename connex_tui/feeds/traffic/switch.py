@@ -33,7 +33,7 @@ from connex_tui.engine.snapshot import CallInput, Result, Snapshot, Usage
 from connex_tui.feeds.demo.customers import DEMO_SIP_PASSWORD
 from connex_tui.feeds.demo.draws import call_id, cum
 from connex_tui.feeds.far_end import REASON, Mix, outcome
-from connex_tui.feeds.traffic.callers import Caller, callers, cli, number
+from connex_tui.feeds.traffic.callers import Caller, TrafficError, callers, cli, number
 
 MAX_BATCH = timedelta(seconds=1)  # the most traffic one transaction holds
 REAP_EVERY = timedelta(minutes=1)
@@ -131,12 +131,20 @@ class Switch:
     # -- configuration ---------------------------------------------------------------
     async def prepare(self) -> None:
         """Read the configuration and the callers (TrafficError when nobody can call)."""
-        await self._configuration()
+        await self._configuration(strict=True)
 
-    async def _configuration(self) -> Snapshot:
+    async def _configuration(self, strict: bool = False) -> Snapshot:
+        """The snapshot, and the callers again when it changed. Running (not strict), a
+        configuration where nobody can call any more leaves the switch idle, not stopped:
+        the calls up go on to their end, and the next change may bring callers back."""
         snap = await self.cache.get()
         if snap is not self.snap:
-            self.callers = callers(snap, self.opts.seed, self.opts.customers)
+            try:
+                self.callers = callers(snap, self.opts.seed, self.opts.customers)
+            except TrafficError:
+                if strict:
+                    raise
+                self.callers = []
             self.caller_cw = list(cum(c.weight for c in self.callers))
             self.snap = snap
         return snap
@@ -220,7 +228,7 @@ class Switch:
                 continue
             self.next_attempt = attempt_at + timedelta(
                 seconds=self.rng.expovariate(self.opts.cps))
-            if len(self.live) < self.opts.max_live:
+            if self.callers and len(self.live) < self.opts.max_live:
                 self._attempt(snap, usage, attempt_at, tick)
         await self._write(tick)
         await self._refresh_balances()
