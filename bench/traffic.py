@@ -78,7 +78,7 @@ async def keystrokes(url: str, traffic: bool) -> tuple[list[float], int]:
             await until(lambda: app.traffic is not None and app.traffic.switch is not None
                         and app.traffic.switch.summary.attempts > 600, 30.0)
         out = await search_keystrokes(pilot, app.screen, (
-            "acme", "voip", "telecom", "noc", "net", "zz", "carrier", "tel") * 2)
+            "acme", "voip", "telecom", "noc", "net", "zz", "carrier", "tel") * 3)
         attempts = app.traffic.switch.summary.attempts if app.traffic else 0
     return out, attempts
 
