@@ -4,28 +4,29 @@ Peak CPS is the busiest second seen within a batch, merged with max() across bat
 second split over two batches is counted as two smaller peaks (writers batch by time, so
 that is rare and only ever under-reports).
 
-Speed (bench/cdr_writer.py): the database adds up the batch, not Python. Python only turns
-each CDR into its stored row (money to micro-units through a small cache, times to the
-stored form); the rollups, per-code and per-prefix counts, the ledger entry per customer
-and the customers' cached balance and last call are then computed by SQL from the rows
-just stored, as sums of exact integer micro-units (the same sums as adding the Decimals:
-to_micro refuses anything finer than a micro-unit). On SQLite that is one executemany and
-five INSERT/UPDATE ... SELECT statements over the batch's rowid range (one writer holds the
-lock, so the batch's ids are contiguous); on PostgreSQL one statement: the batch as column
-arrays through unnest(), with the rollups, ledger and customers as data-modifying CTEs.
+Speed (bench/cdr_writer.py, against a bare insert of the same rows): each CDR becomes its
+stored row once (money to micro-units through a small cache, times to naive UTC) and the
+rows go to the database in one call: sqlite3's executemany, or asyncpg's binary COPY on
+PostgreSQL. One pass over those rows adds up the rollups, per-code and per-prefix counts,
+ledger entries and customers' balance and last call, in exact integer micro-units (the same
+sums as adding the Decimals: to_micro refuses anything finer than a micro-unit); they are
+written as a few small upserts (one statement of data-modifying CTEs on PostgreSQL).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections import Counter
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, fields
 from datetime import UTC, datetime
 from decimal import Decimal
+from operator import itemgetter
 
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from connex_tui.data.models import Cdr
-from connex_tui.engine.money import to_micro
+from connex_tui.engine.money import MICRO, to_micro
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,19 +59,24 @@ class CdrInput:
 
 
 _FIELDS = tuple(f.name for f in fields(CdrInput))
-_TIMES = ("started_at", "answered_at", "ended_at")
-_MONEY = ("rate", "connect_fee", "charge", "provider_cost")
 assert set(_FIELDS) <= set(Cdr.__table__.c.keys()), "every CdrInput field is a cdrs column"
+_ADD = ("attempts", "connected", "duration_ms", "billed_s", "pdd_sum_ms", "pdd_count",
+        "charge", "cost")
+_PREFIX_ADD = ("attempts", "connected", "duration_ms", "billed_s", "charge", "cost")
+_ROLLUP_KEYS = ("customer_id", "grain", "bucket")
+_CODE_KEYS = (*_ROLLUP_KEYS, "sip_code")
+_PREFIX_KEYS = (*_ROLLUP_KEYS, "prefix")
 
 
 # -- a CDR as its stored row ----------------------------------------------------------------
 # Charges repeat (one rate, billed in whole increments; every failed call is 0): converting
 # each distinct value once saves most of to_micro's cost. Bounded; cleared when full.
 _micro_cache: dict[Decimal, int] = {}
-_MICRO_CACHE_MAX = 50_000
+_CACHE_MAX = 50_000
 
 
 def _micro(value: Decimal | None) -> int | None:
+    """to_micro, a third of its cost on a miss and a tenth on a hit."""
     if value.__class__ is float:  # a float equals its Decimal: the cache would let it in
         raise TypeError("money must be Decimal, not float")
     try:
@@ -79,58 +85,57 @@ def _micro(value: Decimal | None) -> int | None:
         pass
     if value is None:
         return None  # the NOT NULL column refuses it, as before
-    units = to_micro(Decimal(value))
-    if len(_micro_cache) >= _MICRO_CACHE_MAX:
+    num, den = Decimal(value).as_integer_ratio()  # den divides 10**k, reduced
+    scale, rest = divmod(MICRO, den)
+    if rest:
+        return to_micro(value)  # finer than a micro-unit: to_micro says so
+    if len(_micro_cache) >= _CACHE_MAX:
         _micro_cache.clear()
-    _micro_cache[value] = units
+    units = _micro_cache[value] = num * scale
     return units
 
 
 # "YYYY-MM-DD HH:MM:" per UTC minute: the rest of the stored form is two numbers
-_minute_cache: dict[tuple, str] = {}
+_minute_cache: dict[int, str] = {}
 
 
-def _sqlite_time(t: datetime | None) -> str | None:
-    """As SQLAlchemy's SQLite DATETIME stores a UTCDateTime: naive UTC, with microseconds."""
+def _utc_text(t: datetime | None) -> str | None:
+    """UTC as SQLAlchemy's SQLite DATETIME stores a UTCDateTime: naive, with microseconds."""
     if t is None:
         return None
     if t.tzinfo is not UTC:
         if t.tzinfo is None:
             raise ValueError("naive datetime: use timezone-aware UTC")
         t = t.astimezone(UTC)
-    key = (t.minute, t.hour, t.day, t.month, t.year)
+    key = t.minute + 60 * (t.hour + 24 * t.toordinal())
     head = _minute_cache.get(key)
     if head is None:
-        if len(_minute_cache) >= _MICRO_CACHE_MAX:
+        if len(_minute_cache) >= _CACHE_MAX:
             _minute_cache.clear()
         head = _minute_cache[key] = t.strftime("%Y-%m-%d %H:%M:")
     return f"{head}{t.second:02d}.{t.microsecond:06d}"
 
 
-def _sqlite_rows(cdrs: Sequence[CdrInput]) -> list[tuple]:
-    """The rows in _FIELDS order, as SQLite stores them."""
-    m, t = _micro, _sqlite_time
+def _naive_utc(t: datetime | None) -> datetime | None:
+    """As PostgreSQL's timestamp column takes a UTCDateTime."""
+    if t is None:
+        return None
+    if t.tzinfo is not UTC:
+        if t.tzinfo is None:
+            raise ValueError("naive datetime: use timezone-aware UTC")
+        t = t.astimezone(UTC)
+    return t.replace(tzinfo=None)
+
+
+def _rows(cdrs: Sequence[CdrInput], t) -> list[tuple]:
+    """The rows in _FIELDS order, times converted by `t`."""
+    m = _micro
     return [(c.call_id, c.customer_id, t(c.started_at), t(c.ended_at), c.dialled, c.sip_code,
              t(c.answered_at), c.duration_ms, c.billed_s, c.cli_in, c.cli_out, c.prefix,
              c.destination, m(c.rate), m(c.connect_fee), m(c.charge), m(c.provider_cost),
              c.sip_reason, c.release_reason, c.pdd_ms, c.switch_ip, c.source_ip, c.route_id,
              c.provider_id, c.simulated)
             for c in cdrs]
-
-
-def _pg_columns(cdrs: Sequence[CdrInput]) -> list[list]:
-    """One list per field in _FIELDS order, for unnest(). Times stay aware (timestamptz
-    arrays, turned into naive UTC by the statement); naive ones are refused here, as the
-    column type refuses them."""
-    columns = []
-    for name in _FIELDS:
-        values = [getattr(c, name) for c in cdrs]
-        if name in _MONEY:
-            values = [_micro(v) for v in values]
-        elif name in _TIMES and any(v is not None and v.tzinfo is None for v in values):
-            raise ValueError("naive datetime: use timezone-aware UTC")
-        columns.append(values)
-    return columns
 
 
 def _ledger_ref(cdrs: Sequence[CdrInput]) -> str:
@@ -140,201 +145,225 @@ def _ledger_ref(cdrs: Sequence[CdrInput]) -> str:
     return f"cdr:{first.call_id}"[:64]
 
 
-# -- SQLite: the batch is the rowid range just inserted --------------------------------------
-_BATCH = "FROM cdrs WHERE id BETWEEN ? AND ? AND NOT simulated"  # first, last id
-_SQLITE_MINUTE = "substr({0}, 1, 16) || ':00.000000'"
-_SQLITE_HOUR = "substr({0}, 1, 13) || ':00:00.000000'"
+# -- the sums, in one pass over the stored rows ---------------------------------------------
+# Positions in a stored row (_FIELDS order).
+_CID, _START, _CODE, _ANSWER, _DUR, _BILLED = 1, 2, 5, 6, 7, 8
+_PREFIX, _DEST, _CHARGE, _COST, _PDD, _SIM = 11, 12, 15, 16, 19, 24
+assert [_FIELDS[i] for i in (_CID, _START, _CODE, _ANSWER, _DUR, _BILLED, _PREFIX, _DEST,
+                             _CHARGE, _COST, _PDD, _SIM)] == [
+    "customer_id", "started_at", "sip_code", "answered_at", "duration_ms", "billed_s",
+    "prefix", "destination", "charge", "provider_cost", "pdd_ms", "simulated"]
+
+# Buckets from the UTC text "YYYY-MM-DD HH:MM:SS.ffffff": a prefix of it, completed.
+_MINUTE, _HOUR, _DAY = (16, ":00.000000"), (13, ":00:00.000000"), (10, " 00:00:00.000000")
+
+
+def _sums(rows: list[tuple], starts: Iterable[str], ref: str, at: str) -> tuple[list, ...]:
+    """The upserts' rows for the counted CDRs among `rows` (stored rows, `starts` their
+    start times in UTC text): rollups, codes, prefixes, ledger entries and customers'
+    (balance delta, last call, id). Buckets and times are UTC text."""
+    seconds: dict[tuple, list] = {}  # (customer, second) -> _ADD sums
+    hours: dict[tuple, list] = {}  # (customer, hour, prefix) -> _PREFIX_ADD sums, destination
+    customers: dict[int, list] = {}  # customer -> charge, calls, last start
+    codes: Counter = Counter()
+    for r, start in zip(rows, starts, strict=True):
+        if r[_SIM]:
+            continue
+        cid, answered, duration, billed, pdd, charge, cost = (
+            r[_CID], r[_ANSWER] is not None, r[_DUR], r[_BILLED], r[_PDD],
+            r[_CHARGE], r[_COST])
+        codes[cid, start[:16], r[_CODE]] += 1
+        s = seconds.get(key := (cid, start[:19]))
+        if s is None:
+            seconds[key] = [1, answered, duration, billed, pdd or 0, pdd is not None, charge,
+                            cost]
+        else:
+            s[0] += 1
+            s[1] += answered
+            s[2] += duration
+            s[3] += billed
+            if pdd is not None:
+                s[4] += pdd
+                s[5] += 1
+            s[6] += charge
+            s[7] += cost
+        h = hours.get(key := (cid, start[:13], r[_PREFIX]))
+        if h is None:
+            hours[key] = [1, answered, duration, billed, charge, cost, r[_DEST]]
+        else:
+            h[0] += 1
+            h[1] += answered
+            h[2] += duration
+            h[3] += billed
+            h[4] += charge
+            h[5] += cost
+        c = customers.get(cid)
+        if c is None:
+            customers[cid] = [charge, 1, start]
+        else:
+            c[0] += charge
+            c[1] += 1
+            if start > c[2]:  # the stored form orders as time does
+                c[2] = start
+
+    rollups: dict[tuple, list] = {}
+    for (cid, second), s in seconds.items():
+        for grain, (cut, tail) in (("m", _MINUTE), ("h", _HOUR)):
+            r = rollups.get(key := (cid, grain, second[:cut] + tail))
+            if r is None:
+                rollups[key] = [*s, s[0]]
+            else:
+                for i in range(8):
+                    r[i] += s[i]
+                if s[0] > r[8]:
+                    r[8] = s[0]
+    code_rows: Counter = Counter()
+    for (cid, minute, code), n in codes.items():
+        code_rows[cid, "m", minute + _MINUTE[1], code] += n
+        code_rows[cid, "h", minute[:13] + _HOUR[1], code] += n
+    prefixes: dict[tuple, list] = {}
+    for (cid, hour, prefix), h in hours.items():
+        prefixes[cid, "h", hour + _HOUR[1], prefix] = h
+        d = prefixes.get(key := (cid, "d", hour[:10] + _DAY[1], prefix))
+        if d is None:
+            prefixes[key] = h[:]  # the first CDR's destination
+        else:
+            for i in range(6):
+                d[i] += h[i]
+    return (
+        [(*k, *v) for k, v in rollups.items()],
+        [(*k, n) for k, n in code_rows.items()],
+        [(*k, v[6], *v[:6]) for k, v in prefixes.items()],
+        [(cid, -total, ref, f"{n} calls", at) for cid, (total, n, _) in customers.items()
+         if total],
+        [(-total, last, cid) for cid, (total, _, last) in customers.items()],
+    )
+
+
+# -- SQLite: an executemany per table --------------------------------------------------------
+def _upsert(table: str, keys: tuple[str, ...], add: tuple[str, ...], *,
+            greatest: tuple[str, ...] = (), replace: tuple[str, ...] = ()) -> str:
+    columns = (*keys, *replace, *add, *greatest)
+    sets = [f"{c} = excluded.{c}" for c in replace]
+    sets += [f"{c} = {c} + excluded.{c}" for c in add]
+    sets += [f"{c} = max({c}, excluded.{c})" for c in greatest]  # SQLite's scalar max
+    return (f"INSERT INTO {table} ({', '.join(columns)}) "
+            f"VALUES ({', '.join('?' * len(columns))}) "
+            f"ON CONFLICT ({', '.join(keys)}) DO UPDATE SET {', '.join(sets)}")
+
 
 _SQLITE_INSERT = (f"INSERT INTO cdrs ({', '.join(_FIELDS)}) "
                   f"VALUES ({', '.join('?' * len(_FIELDS))})")
-
-# per second first (the peak is the busiest second), then per minute and per hour
-_SQLITE_ROLLUPS = f"""
-INSERT INTO stats_rollups (customer_id, grain, bucket, attempts, connected, duration_ms,
-    billed_s, pdd_sum_ms, pdd_count, charge, cost, peak_cps)
-SELECT customer_id, g, CASE g WHEN 'm' THEN {_SQLITE_MINUTE.format('sec')}
-                             ELSE {_SQLITE_HOUR.format('sec')} END AS b,
-       sum(n), sum(connected), sum(duration_ms), sum(billed_s), sum(pdd_sum_ms),
-       sum(pdd_count), sum(charge), sum(cost), max(n)
-FROM (SELECT customer_id, substr(started_at, 1, 19) AS sec, count(*) AS n,
-             count(answered_at) AS connected, sum(duration_ms) AS duration_ms,
-             sum(billed_s) AS billed_s, coalesce(sum(pdd_ms), 0) AS pdd_sum_ms,
-             count(pdd_ms) AS pdd_count, sum(charge) AS charge, sum(provider_cost) AS cost
-      {_BATCH} GROUP BY customer_id, sec)
-CROSS JOIN (SELECT 'm' AS g UNION ALL SELECT 'h')
-WHERE true
-GROUP BY customer_id, g, b
-ON CONFLICT (customer_id, grain, bucket) DO UPDATE SET
-    attempts = attempts + excluded.attempts, connected = connected + excluded.connected,
-    duration_ms = duration_ms + excluded.duration_ms, billed_s = billed_s + excluded.billed_s,
-    pdd_sum_ms = pdd_sum_ms + excluded.pdd_sum_ms, pdd_count = pdd_count + excluded.pdd_count,
-    charge = charge + excluded.charge, cost = cost + excluded.cost,
-    peak_cps = max(peak_cps, excluded.peak_cps)
-"""
-
-_SQLITE_CODES = f"""
-INSERT INTO stats_codes (customer_id, grain, bucket, sip_code, count)
-SELECT customer_id, g, CASE g WHEN 'm' THEN minute || ':00.000000'
-                             ELSE {_SQLITE_HOUR.format('minute')} END AS b,
-       sip_code, sum(n)
-FROM (SELECT customer_id, substr(started_at, 1, 16) AS minute, sip_code, count(*) AS n
-      {_BATCH} GROUP BY customer_id, minute, sip_code)
-CROSS JOIN (SELECT 'm' AS g UNION ALL SELECT 'h')
-WHERE true
-GROUP BY customer_id, g, b, sip_code
-ON CONFLICT (customer_id, grain, bucket, sip_code) DO UPDATE SET
-    count = count + excluded.count
-"""
-
-# The destination is the one of the key's first CDR in the batch (SQLite takes a bare
-# column from the row that gave min()), and replaces the stored one.
-_SQLITE_PREFIXES = f"""
-INSERT INTO stats_prefixes (customer_id, grain, bucket, prefix, destination, attempts,
-    connected, duration_ms, billed_s, charge, cost)
-SELECT customer_id, g, b, prefix, destination, n, connected, duration_ms, billed_s, charge,
-       cost
-FROM (SELECT customer_id, g, CASE g WHEN 'h' THEN hour || ':00:00.000000'
-                                   ELSE substr(hour, 1, 10) || ' 00:00:00.000000' END AS b,
-             prefix, min(first), destination, sum(n) AS n, sum(connected) AS connected,
-             sum(duration_ms) AS duration_ms, sum(billed_s) AS billed_s,
-             sum(charge) AS charge, sum(cost) AS cost
-      FROM (SELECT customer_id, substr(started_at, 1, 13) AS hour, prefix, min(id) AS first,
-                   destination, count(*) AS n, count(answered_at) AS connected,
-                   sum(duration_ms) AS duration_ms, sum(billed_s) AS billed_s,
-                   sum(charge) AS charge, sum(provider_cost) AS cost
-            {_BATCH} GROUP BY customer_id, hour, prefix)
-      CROSS JOIN (SELECT 'h' AS g UNION ALL SELECT 'd')
-      GROUP BY customer_id, g, b, prefix)
-WHERE true
-ON CONFLICT (customer_id, grain, bucket, prefix) DO UPDATE SET
-    destination = excluded.destination, attempts = attempts + excluded.attempts,
-    connected = connected + excluded.connected,
-    duration_ms = duration_ms + excluded.duration_ms, billed_s = billed_s + excluded.billed_s,
-    charge = charge + excluded.charge, cost = cost + excluded.cost
-"""
-
-# One ledger row per customer whose calls cost something, in the order the customers first
-# appear in the batch; the cached balance moves by the same sum (docs/decisions.md).
-_SQLITE_LEDGER = f"""
-INSERT INTO ledger (customer_id, kind, amount, ref, note, at)
-SELECT customer_id, 'calls', -sum(charge), ?, count(*) || ' calls', ?
-{_BATCH} GROUP BY customer_id HAVING sum(charge) <> 0 ORDER BY min(id)
-"""
-
-_SQLITE_CUSTOMERS = f"""
-UPDATE customers SET balance = balance - batch.charge,
-    last_call_at = CASE WHEN last_call_at IS NULL OR last_call_at < batch.last
-                        THEN batch.last ELSE last_call_at END
-FROM (SELECT customer_id, sum(charge) AS charge, max(started_at) AS last
-      {_BATCH} GROUP BY customer_id) AS batch
-WHERE customers.id = batch.customer_id
-"""
+_SQLITE_ROLLUPS = _upsert("stats_rollups", ("customer_id", "grain", "bucket"), _ADD,
+                          greatest=("peak_cps",))
+_SQLITE_CODES = _upsert("stats_codes", ("customer_id", "grain", "bucket", "sip_code"),
+                        ("count",))
+_SQLITE_PREFIXES = _upsert("stats_prefixes", ("customer_id", "grain", "bucket", "prefix"),
+                           _PREFIX_ADD, replace=("destination",))
+_SQLITE_LEDGER = ("INSERT INTO ledger (customer_id, kind, amount, ref, note, at) "
+                  "VALUES (?, 'calls', ?, ?, ?, ?)")
+# the cached balance moves with its ledger row; the last call only moves forward
+_SQLITE_CUSTOMER = ("UPDATE customers SET balance = balance + ?1, last_call_at = CASE WHEN "
+                    "last_call_at IS NULL OR last_call_at < ?2 THEN ?2 ELSE last_call_at END "
+                    "WHERE id = ?3")
 
 
-async def _write_sqlite(conn, cdrs: Sequence[CdrInput], at: datetime) -> None:
-    await conn.exec_driver_sql(_SQLITE_INSERT, _sqlite_rows(cdrs))
-    if all(c.simulated for c in cdrs):
-        return
-    last = (await conn.exec_driver_sql("SELECT last_insert_rowid()")).scalar_one()
-    span = (last - len(cdrs) + 1, last)
-    for sql in (_SQLITE_ROLLUPS, _SQLITE_CODES, _SQLITE_PREFIXES):
-        await conn.exec_driver_sql(sql, span)
-    await conn.exec_driver_sql(_SQLITE_LEDGER, (_ledger_ref(cdrs), _sqlite_time(at), *span))
-    await conn.exec_driver_sql(_SQLITE_CUSTOMERS, span)
 
 
-# -- PostgreSQL: one statement ----------------------------------------------------------------
-_PG_TYPES = {"call_id": "text", "customer_id": "int", "started_at": "timestamptz",
-             "ended_at": "timestamptz", "dialled": "text", "sip_code": "int",
-             "answered_at": "timestamptz", "duration_ms": "int", "billed_s": "int",
-             "cli_in": "text", "cli_out": "text", "prefix": "text", "destination": "text",
-             "rate": "bigint", "connect_fee": "bigint", "charge": "bigint",
-             "provider_cost": "bigint", "sip_reason": "text", "release_reason": "text",
-             "pdd_ms": "int", "switch_ip": "text", "source_ip": "text", "route_id": "int",
-             "provider_id": "int", "simulated": "bool"}
-assert tuple(_PG_TYPES) == _FIELDS
-_N = len(_FIELDS)
+async def _write_sqlite(conn: AsyncConnection, cdrs: Sequence[CdrInput], at: datetime) -> None:
+    rows = _rows(cdrs, _utc_text)
+    await conn.exec_driver_sql(_SQLITE_INSERT, rows)
+    sums = _sums(rows, map(itemgetter(_START), rows), _ledger_ref(cdrs), _utc_text(at))
+    for sql, params in zip((_SQLITE_ROLLUPS, _SQLITE_CODES, _SQLITE_PREFIXES, _SQLITE_LEDGER,
+                            _SQLITE_CUSTOMER), sums, strict=True):
+        if params:
+            await conn.exec_driver_sql(sql, params)
 
 
-def _pg_select(name: str) -> str:
-    return f"{name} AT TIME ZONE 'UTC' AS {name}" if name in _TIMES else name
+# -- PostgreSQL: one statement for the sums, then COPY ---------------------------------------
+_BIG = "bigint"
+_PG_ROLLUPS = (("int", "text", "timestamp", *[_BIG] * len(_ADD), "int"),
+               (*_ROLLUP_KEYS, *_ADD, "peak_cps"))
+_PG_CODES = (("int", "text", "timestamp", "int", _BIG), (*_CODE_KEYS, "count"))
+_PG_PREFIXES = (("int", "text", "timestamp", "text", "text", *[_BIG] * len(_PREFIX_ADD)),
+                (*_PREFIX_KEYS, "destination", *_PREFIX_ADD))
 
 
-_PG_STATEMENT = f"""
-WITH src AS MATERIALIZED (
-    SELECT {', '.join(_pg_select(n) for n in _FIELDS)}, ord
-    FROM unnest({', '.join(f'${i}::{t}[]' for i, t in enumerate(_PG_TYPES.values(), 1))})
-         WITH ORDINALITY AS s({', '.join(_FIELDS)}, ord)),
-ins AS (
-    INSERT INTO cdrs ({', '.join(_FIELDS)})
-    SELECT {', '.join(_FIELDS)} FROM src ORDER BY ord),
-real AS MATERIALIZED (SELECT * FROM src WHERE NOT simulated),
-sec AS (
-    SELECT customer_id, date_trunc('second', started_at) AS sec, count(*) AS n,
-           count(answered_at) AS connected, sum(duration_ms) AS duration_ms,
-           sum(billed_s) AS billed_s, coalesce(sum(pdd_ms), 0) AS pdd_sum_ms,
-           count(pdd_ms) AS pdd_count, sum(charge) AS charge, sum(provider_cost) AS cost
-    FROM real GROUP BY 1, 2),
-rollups AS (
-    INSERT INTO stats_rollups (customer_id, grain, bucket, attempts, connected, duration_ms,
-        billed_s, pdd_sum_ms, pdd_count, charge, cost, peak_cps)
-    SELECT customer_id, g, date_trunc(unit, sec), sum(n), sum(connected), sum(duration_ms),
-           sum(billed_s), sum(pdd_sum_ms), sum(pdd_count), sum(charge), sum(cost), max(n)
-    FROM sec CROSS JOIN (VALUES ('m', 'minute'), ('h', 'hour')) AS grains(g, unit)
-    GROUP BY 1, 2, 3
-    ON CONFLICT (customer_id, grain, bucket) DO UPDATE SET
-        attempts = stats_rollups.attempts + excluded.attempts,
-        connected = stats_rollups.connected + excluded.connected,
-        duration_ms = stats_rollups.duration_ms + excluded.duration_ms,
-        billed_s = stats_rollups.billed_s + excluded.billed_s,
-        pdd_sum_ms = stats_rollups.pdd_sum_ms + excluded.pdd_sum_ms,
-        pdd_count = stats_rollups.pdd_count + excluded.pdd_count,
-        charge = stats_rollups.charge + excluded.charge,
-        cost = stats_rollups.cost + excluded.cost,
-        peak_cps = greatest(stats_rollups.peak_cps, excluded.peak_cps)),
-codes AS (
-    INSERT INTO stats_codes (customer_id, grain, bucket, sip_code, count)
-    SELECT customer_id, g, date_trunc(unit, started_at), sip_code, count(*)
-    FROM real CROSS JOIN (VALUES ('m', 'minute'), ('h', 'hour')) AS grains(g, unit)
-    GROUP BY 1, 2, 3, 4
-    ON CONFLICT (customer_id, grain, bucket, sip_code) DO UPDATE SET
-        count = stats_codes.count + excluded.count),
-prefixes AS (
-    INSERT INTO stats_prefixes (customer_id, grain, bucket, prefix, destination, attempts,
-        connected, duration_ms, billed_s, charge, cost)
-    SELECT customer_id, g, date_trunc(unit, started_at), prefix,
-           (array_agg(destination ORDER BY ord))[1], count(*), count(answered_at),
-           sum(duration_ms), sum(billed_s), sum(charge), sum(provider_cost)
-    FROM real CROSS JOIN (VALUES ('h', 'hour'), ('d', 'day')) AS grains(g, unit)
-    GROUP BY 1, 2, 3, 4
-    ON CONFLICT (customer_id, grain, bucket, prefix) DO UPDATE SET
-        destination = excluded.destination,
-        attempts = stats_prefixes.attempts + excluded.attempts,
-        connected = stats_prefixes.connected + excluded.connected,
-        duration_ms = stats_prefixes.duration_ms + excluded.duration_ms,
-        billed_s = stats_prefixes.billed_s + excluded.billed_s,
-        charge = stats_prefixes.charge + excluded.charge,
-        cost = stats_prefixes.cost + excluded.cost),
-per_customer AS MATERIALIZED (
-    SELECT customer_id, sum(charge) AS charge, count(*) AS n, max(started_at) AS last,
-           min(ord) AS first
-    FROM real GROUP BY customer_id),
+def _pg_unnest(types: tuple[str, ...], names: tuple[str, ...], first: int) -> str:
+    """unnest() of one array parameter per column, from $first; text times cast."""
+    arrays = ", ".join(f"${first + i}::{'text' if t == 'timestamp' else t}[]"
+                       for i, t in enumerate(types))
+    cols = ", ".join(f"{n}::timestamp" if t == "timestamp" else n
+                     for t, n in zip(types, names, strict=True))
+    return f"SELECT {cols} FROM unnest({arrays}) AS u({', '.join(names)})"
+
+
+def _pg_upsert(table: str, spec: tuple, keys: tuple[str, ...], first: int, *,
+               greatest: tuple[str, ...] = (), replace: tuple[str, ...] = ()) -> str:
+    types, names = spec
+    sets = [f"{c} = excluded.{c}" for c in replace]
+    sets += [f"{c} = greatest({table}.{c}, excluded.{c})" for c in greatest]
+    sets += [f"{c} = {table}.{c} + excluded.{c}" for c in names
+             if c not in keys and c not in greatest and c not in replace]
+    return (f"INSERT INTO {table} ({', '.join(names)}) {_pg_unnest(types, names, first)} "
+            f"ON CONFLICT ({', '.join(keys)}) DO UPDATE SET {', '.join(sets)}")
+
+
+_P_CODES = 1 + len(_PG_ROLLUPS[0])
+_P_PREFIXES = _P_CODES + len(_PG_CODES[0])
+_P_LEDGER = _P_PREFIXES + len(_PG_PREFIXES[0])
+_P_CUSTOMERS = _P_LEDGER + 5
+_PG_SUMS = f"""
+WITH rollups AS ({_pg_upsert("stats_rollups", _PG_ROLLUPS, _ROLLUP_KEYS, 1,
+                             greatest=("peak_cps",))}),
+codes AS ({_pg_upsert("stats_codes", _PG_CODES, _CODE_KEYS, _P_CODES)}),
+prefixes AS ({_pg_upsert("stats_prefixes", _PG_PREFIXES, _PREFIX_KEYS, _P_PREFIXES,
+                         replace=("destination",))}),
 ledger_rows AS (
     INSERT INTO ledger (customer_id, kind, amount, ref, note, at)
-    SELECT customer_id, 'calls', -charge, ${_N + 1}::text, n || ' calls', ${_N + 2}::timestamptz AT TIME ZONE 'UTC'
-    FROM per_customer WHERE charge <> 0 ORDER BY first),
+    SELECT c, 'calls', a, ${_P_LEDGER + 2}::text, n, ${_P_LEDGER + 4}::text::timestamp
+    FROM unnest(${_P_LEDGER}::int[], ${_P_LEDGER + 1}::bigint[], ${_P_LEDGER + 3}::text[])
+         WITH ORDINALITY AS u(c, a, n, o)
+    ORDER BY o),
 balances AS (
-    UPDATE customers SET balance = customers.balance - per_customer.charge,
-        last_call_at = greatest(customers.last_call_at, per_customer.last)
-    FROM per_customer WHERE customers.id = per_customer.customer_id)
+    UPDATE customers SET balance = customers.balance + u.d,
+        last_call_at = greatest(customers.last_call_at, u.l::timestamp)
+    FROM unnest(${_P_CUSTOMERS}::bigint[], ${_P_CUSTOMERS + 1}::text[],
+                ${_P_CUSTOMERS + 2}::int[]) AS u(d, l, c)
+    WHERE customers.id = u.c)
 SELECT 1
 """
 
 
-async def _write_pg(conn, cdrs: Sequence[CdrInput], at: datetime) -> None:
-    if at.tzinfo is None:
-        raise ValueError("naive datetime: use timezone-aware UTC")
-    await conn.exec_driver_sql(_PG_STATEMENT, (*_pg_columns(cdrs), _ledger_ref(cdrs), at))
+def _columns(rows: list[tuple], width: int) -> list[tuple]:
+    return list(zip(*rows, strict=True)) if rows else [()] * width
+
+
+async def _write_pg(conn: AsyncConnection, cdrs: Sequence[CdrInput], at: datetime) -> None:
+    rows = _rows(cdrs, _naive_utc)
+    rollups, codes, prefixes, ledger, customers = _sums(
+        rows, [_utc_text(c.started_at) for c in cdrs], _ledger_ref(cdrs), _utc_text(at))
+    params = [*_columns(rollups, len(_PG_ROLLUPS[0])), *_columns(codes, len(_PG_CODES[0])),
+              *_columns(prefixes, len(_PG_PREFIXES[0]))]
+    ledger_cols = _columns(ledger, 5)  # customer, amount, ref, note, at
+    params += [ledger_cols[0], ledger_cols[1], _ledger_ref(cdrs), ledger_cols[3],
+               _utc_text(at), *_columns(customers, 3)]
+    # first, so that the driver's transaction (which SQLAlchemy opens lazily) is open
+    await conn.exec_driver_sql(_PG_SUMS, tuple(params))
+    raw = await conn.get_raw_connection()
+    driver = raw.driver_connection
+    if not driver.is_in_transaction():
+        raise RuntimeError("write_batch needs the caller's transaction")
+    try:
+        await driver.copy_records_to_table("cdrs", records=rows, columns=_FIELDS)
+    except Exception as error:
+        import asyncpg  # only ever loaded with PostgreSQL
+
+        if isinstance(error, asyncpg.IntegrityConstraintViolationError):
+            raise IntegrityError("COPY cdrs", None, error) from error
+        if isinstance(error, asyncpg.PostgresError | asyncpg.InterfaceError):
+            raise DBAPIError("COPY cdrs", None, error) from error
+        raise
 
 
 async def write_batch(session: AsyncSession, cdrs: list[CdrInput], *, at: datetime) -> None:
