@@ -4,7 +4,8 @@ SQLAlchemy builds and processes every parameter of every row in Python; for batc
 thousands of rows that was most of the time a batch took. Here each column's conversion is
 chosen once per statement and the rows go to the DBAPI as tuples. The conversions are the
 column types' own (data/types.py): Money -> micro-units, UTCDateTime -> naive UTC, in
-SQLAlchemy's text form on SQLite; any other type with a bind processor keeps it.
+SQLAlchemy's text form on SQLite; any other type with a bind processor keeps it. The CDR
+writer uses the money and time conversions on their own; they cache what repeats.
 """
 
 from __future__ import annotations
@@ -19,42 +20,74 @@ from sqlalchemy import Table
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from connex_tui.data.types import Money, UTCDateTime
-from connex_tui.engine.money import to_micro
+from connex_tui.engine.money import MICRO, to_micro
+
+# Money repeats (a rate, a zero charge, whole billing increments): each distinct value is
+# converted once. Bounded; emptied when full.
+_units: dict[Decimal, int] = {}
+_CACHE_MAX = 50_000
 
 
-def _money(value: Decimal | None) -> int | None:
+def money_units(value: Decimal | None) -> int | None:
+    """Money as stored: integer micro-units (to_micro, cached)."""
+    if value.__class__ is float:  # checked first: 0.5 == Decimal("0.5") would hit the cache
+        raise TypeError("money must be Decimal, not float")
+    try:
+        return _units[value]
+    except KeyError:
+        pass
     if value is None:
         return None
-    if isinstance(value, float):
-        raise TypeError("money must be Decimal, not float")
-    return to_micro(Decimal(value))
+    num, den = Decimal(value).as_integer_ratio()  # reduced: den divides a power of ten
+    scale, rest = divmod(MICRO, den)
+    if rest:
+        return to_micro(Decimal(value))  # finer than a micro-unit: to_micro says so
+    if len(_units) >= _CACHE_MAX:
+        _units.clear()
+    units = _units[value] = num * scale
+    return units
 
 
-def _sqlite_time(t: datetime | None) -> str | None:
+def _to_utc(t: datetime) -> datetime:
+    if t.tzinfo is None:
+        raise ValueError("naive datetime: use timezone-aware UTC")
+    return t.astimezone(UTC)
+
+
+# "YYYY-MM-DD HH:MM:" per UTC minute: the rest of the text is two numbers
+_minutes: dict[int, str] = {}
+
+
+def sqlite_text(t: datetime | None) -> str | None:
     """As SQLAlchemy's SQLite DATETIME stores it: naive UTC, always with microseconds."""
     if t is None:
         return None
     if t.tzinfo is not UTC:
-        if t.tzinfo is None:
-            raise ValueError("naive datetime: use timezone-aware UTC")
-        t = t.astimezone(UTC)
-    return t.isoformat(" ", "microseconds")[:-6]  # without "+00:00"
+        t = _to_utc(t)
+    key = t.minute + 60 * (t.hour + 24 * t.toordinal())
+    head = _minutes.get(key)
+    if head is None:
+        if len(_minutes) >= _CACHE_MAX:
+            _minutes.clear()
+        head = _minutes[key] = t.strftime("%Y-%m-%d %H:%M:")
+    return f"{head}{t.second:02d}.{t.microsecond:06d}"
 
 
-def _naive_utc(t: datetime | None) -> datetime | None:
+def naive_utc(t: datetime | None) -> datetime | None:
+    """As a PostgreSQL timestamp column takes it."""
     if t is None:
         return None
-    if t.tzinfo is None:
-        raise ValueError("naive datetime: use timezone-aware UTC")
-    return t.astimezone(UTC).replace(tzinfo=None)
+    if t.tzinfo is not UTC:
+        t = _to_utc(t)
+    return t.replace(tzinfo=None)
 
 
 def _converter(table: Table, name: str, dialect) -> Callable[[Any], Any] | None:
     kind = table.c[name].type
     if isinstance(kind, Money):
-        return _money
+        return money_units
     if isinstance(kind, UTCDateTime):
-        return _sqlite_time if dialect.name == "sqlite" else _naive_utc
+        return sqlite_text if dialect.name == "sqlite" else naive_utc
     return kind.dialect_impl(dialect).bind_processor(dialect)
 
 

@@ -5,7 +5,7 @@ second split over two batches is counted as two smaller peaks (writers batch by 
 that is rare and only ever under-reports).
 
 Speed (bench/cdr_writer.py, against a bare insert of the same rows): each CDR becomes its
-stored row once (money to micro-units through a small cache, times to naive UTC) and the
+stored row once (data/bulk.py's cached conversions: micro-units, UTC) and the
 rows go to the database in one call: sqlite3's executemany, or asyncpg's binary COPY on
 PostgreSQL. One pass over those rows adds up the rollups, per-code and per-prefix counts,
 ledger entries and customers' balance and last call, in exact integer micro-units (the same
@@ -18,15 +18,15 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, fields
-from datetime import UTC, datetime
+from datetime import datetime
 from decimal import Decimal
 from operator import itemgetter
 
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
+from connex_tui.data.bulk import money_units, naive_utc, sqlite_text
 from connex_tui.data.models import Cdr
-from connex_tui.engine.money import MICRO, to_micro
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,67 +69,9 @@ _PREFIX_KEYS = (*_ROLLUP_KEYS, "prefix")
 
 
 # -- a CDR as its stored row ----------------------------------------------------------------
-# Charges repeat (one rate, billed in whole increments; every failed call is 0): converting
-# each distinct value once saves most of to_micro's cost. Bounded; cleared when full.
-_micro_cache: dict[Decimal, int] = {}
-_CACHE_MAX = 50_000
-
-
-def _micro(value: Decimal | None) -> int | None:
-    """to_micro, a third of its cost on a miss and a tenth on a hit."""
-    if value.__class__ is float:  # a float equals its Decimal: the cache would let it in
-        raise TypeError("money must be Decimal, not float")
-    try:
-        return _micro_cache[value]
-    except KeyError:
-        pass
-    if value is None:
-        return None  # the NOT NULL column refuses it, as before
-    num, den = Decimal(value).as_integer_ratio()  # den divides 10**k, reduced
-    scale, rest = divmod(MICRO, den)
-    if rest:
-        return to_micro(value)  # finer than a micro-unit: to_micro says so
-    if len(_micro_cache) >= _CACHE_MAX:
-        _micro_cache.clear()
-    units = _micro_cache[value] = num * scale
-    return units
-
-
-# "YYYY-MM-DD HH:MM:" per UTC minute: the rest of the stored form is two numbers
-_minute_cache: dict[int, str] = {}
-
-
-def _utc_text(t: datetime | None) -> str | None:
-    """UTC as SQLAlchemy's SQLite DATETIME stores a UTCDateTime: naive, with microseconds."""
-    if t is None:
-        return None
-    if t.tzinfo is not UTC:
-        if t.tzinfo is None:
-            raise ValueError("naive datetime: use timezone-aware UTC")
-        t = t.astimezone(UTC)
-    key = t.minute + 60 * (t.hour + 24 * t.toordinal())
-    head = _minute_cache.get(key)
-    if head is None:
-        if len(_minute_cache) >= _CACHE_MAX:
-            _minute_cache.clear()
-        head = _minute_cache[key] = t.strftime("%Y-%m-%d %H:%M:")
-    return f"{head}{t.second:02d}.{t.microsecond:06d}"
-
-
-def _naive_utc(t: datetime | None) -> datetime | None:
-    """As PostgreSQL's timestamp column takes a UTCDateTime."""
-    if t is None:
-        return None
-    if t.tzinfo is not UTC:
-        if t.tzinfo is None:
-            raise ValueError("naive datetime: use timezone-aware UTC")
-        t = t.astimezone(UTC)
-    return t.replace(tzinfo=None)
-
-
 def _rows(cdrs: Sequence[CdrInput], t) -> list[tuple]:
     """The rows in _FIELDS order, times converted by `t`."""
-    m = _micro
+    m = money_units
     return [(c.call_id, c.customer_id, t(c.started_at), t(c.ended_at), c.dialled, c.sip_code,
              t(c.answered_at), c.duration_ms, c.billed_s, c.cli_in, c.cli_out, c.prefix,
              c.destination, m(c.rate), m(c.connect_fee), m(c.charge), m(c.provider_cost),
@@ -271,9 +213,9 @@ _SQLITE_CUSTOMER = ("UPDATE customers SET balance = balance + ?1, last_call_at =
 
 
 async def _write_sqlite(conn: AsyncConnection, cdrs: Sequence[CdrInput], at: datetime) -> None:
-    rows = _rows(cdrs, _utc_text)
+    rows = _rows(cdrs, sqlite_text)
     await conn.exec_driver_sql(_SQLITE_INSERT, rows)
-    sums = _sums(rows, map(itemgetter(_START), rows), _ledger_ref(cdrs), _utc_text(at))
+    sums = _sums(rows, map(itemgetter(_START), rows), _ledger_ref(cdrs), sqlite_text(at))
     for sql, params in zip((_SQLITE_ROLLUPS, _SQLITE_CODES, _SQLITE_PREFIXES, _SQLITE_LEDGER,
                             _SQLITE_CUSTOMER), sums, strict=True):
         if params:
@@ -340,14 +282,14 @@ def _columns(rows: list[tuple], width: int) -> list[tuple]:
 
 
 async def _write_pg(conn: AsyncConnection, cdrs: Sequence[CdrInput], at: datetime) -> None:
-    rows = _rows(cdrs, _naive_utc)
+    rows = _rows(cdrs, naive_utc)
     rollups, codes, prefixes, ledger, customers = _sums(
-        rows, [_utc_text(c.started_at) for c in cdrs], _ledger_ref(cdrs), _utc_text(at))
+        rows, [sqlite_text(c.started_at) for c in cdrs], _ledger_ref(cdrs), sqlite_text(at))
     params = [*_columns(rollups, len(_PG_ROLLUPS[0])), *_columns(codes, len(_PG_CODES[0])),
               *_columns(prefixes, len(_PG_PREFIXES[0]))]
     ledger_cols = _columns(ledger, 5)  # customer, amount, ref, note, at
     params += [ledger_cols[0], ledger_cols[1], _ledger_ref(cdrs), ledger_cols[3],
-               _utc_text(at), *_columns(customers, 3)]
+               sqlite_text(at), *_columns(customers, 3)]
     # first, so that the driver's transaction (which SQLAlchemy opens lazily) is open
     await conn.exec_driver_sql(_PG_SUMS, tuple(params))
     raw = await conn.get_raw_connection()
