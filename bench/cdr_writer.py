@@ -36,6 +36,7 @@ from connex_tui.data.db import Database, upgrade
 from connex_tui.data.models import Base
 
 TARGET = 0.60
+CUSTOMERS = [1, 2, 3, 4, 5]  # the ids a fresh database gives the bench's customers
 T0 = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
 CODES = (200,) * 11 + (486, 486, 404, 480, 503, 487, 603)
 PREFIXES = [("44", "UK"), ("447", "UK Mobile"), ("33", "France"), ("336", "France Mobile"),
@@ -104,6 +105,8 @@ async def fresh(url: str) -> tuple[Database, list[int]]:
     await upgrade(db)
     svc = CustomerService(db, Actor("bench", "admin"), lambda: T0)
     ids = [await svc.create({"name": f"Customer {i}", "currency": "USD"}) for i in range(5)]
+    if ids != CUSTOMERS:
+        raise SystemExit(f"a fresh database gave customer ids {ids}, not {CUSTOMERS}")
     return db, ids
 
 
@@ -171,38 +174,43 @@ async def floor_pg(url: str, rows: list[list[tuple]]) -> tuple[float, float]:
         await con.close()
 
 
-async def bench_sqlite(cdrs, batches, repeat) -> tuple[tuple, tuple]:
+async def alternate(db: Database, batches, floor, repeat: int) -> tuple[tuple, tuple]:
+    """Writer and floor in turn on emptied tables, `floor()` timing the bare insert."""
+    writer, floors = [], []
+    try:
+        for _ in range(repeat):
+            await empty(db)
+            writer.append(await run_writer(db, batches))
+            floors.append(await floor())
+    finally:
+        await db.dispose()
+    n = sum(len(b) for b in batches)
+    return rates(n, writer), rates(n, floors)
+
+
+async def bench_sqlite(batches, repeat: int) -> tuple[tuple, tuple]:
     tmp = Path(tempfile.mkdtemp(prefix="cdr-writer-bench-"))
     db, _ = await fresh(f"sqlite+aiosqlite:///{tmp / 'writer.db'}")
     floor_db, _ = await fresh(f"sqlite+aiosqlite:///{tmp / 'floor.db'}")
-    await floor_db.dispose()
     rows = [[stored(c, True) for c in b] for b in batches]
-    writer, floor = [], []
-    try:
-        for _ in range(repeat):
-            await empty(db)
-            writer.append(await run_writer(db, batches))
-            await empty(floor_db)
-            await floor_db.dispose()
-            floor.append(floor_sqlite(tmp / "floor.db", rows))
-    finally:
-        await db.dispose()
-    return rates(len(cdrs), writer), rates(len(cdrs), floor)
+
+    async def floor():
+        await empty(floor_db)
+        await floor_db.dispose()
+        return floor_sqlite(tmp / "floor.db", rows)
+
+    return await alternate(db, batches, floor, repeat)
 
 
-async def bench_pg(url, cdrs, batches, repeat) -> tuple[tuple, tuple]:
+async def bench_pg(url: str, batches, repeat: int) -> tuple[tuple, tuple]:
     db, _ = await fresh(url)
     rows = [[stored(c, False) for c in b] for b in batches]
-    writer, floor = [], []
-    try:
-        for _ in range(repeat):
-            await empty(db)
-            writer.append(await run_writer(db, batches))
-            await empty(db)
-            floor.append(await floor_pg(url, rows))
-    finally:
-        await db.dispose()
-    return rates(len(cdrs), writer), rates(len(cdrs), floor)
+
+    async def floor():
+        await empty(db)
+        return await floor_pg(url, rows)
+
+    return await alternate(db, batches, floor, repeat)
 
 
 def rates(n: int, runs: list[tuple[float, float]]) -> tuple[float, float]:
@@ -218,20 +226,19 @@ def line(name: str, rate: float, floor: float) -> str:
 
 
 async def main_async(args) -> None:
-    customers = list(range(1, 6))  # the ids fresh() gives the 5 bench customers
-    cdrs = make_cdrs(args.cdrs, args.batch, customers, args.seed)
+    cdrs = make_cdrs(args.cdrs, args.batch, CUSTOMERS, args.seed)
     batches = [cdrs[i:i + args.batch] for i in range(0, len(cdrs), args.batch)]
     gc.collect()
     gc.freeze()  # the bench's own inputs stay out of the collector's full passes
     print(f"CDR writer, {args.cdrs:,} CDRs in batches of {args.batch:,} (5 customers, "
           f"{len(PREFIXES)} prefixes), best of {args.repeat}")
     print(f"  {'figure':<40} {'floor':>12} {'ratio':>8} {'target':>9}")
-    w, f = await bench_sqlite(cdrs, batches, args.repeat)
+    w, f = await bench_sqlite(batches, args.repeat)
     print(line("SQLite write_batch", w[0], f[0]))
     print(f"  {'  the same in CPU seconds (shared machine)':<40} {'':>12} {w[1] / f[1]:>8.0%}")
     pg = args.pg or os.environ.get("CONNEX_TEST_PG_URL", "").strip()
     if pg:
-        w, f = await bench_pg(pg, cdrs, batches, args.repeat)
+        w, f = await bench_pg(pg, batches, args.repeat)
         print(line("PostgreSQL write_batch", w[0], f[0]))
     else:
         print("  PostgreSQL: skipped (give --pg URL or CONNEX_TEST_PG_URL)")

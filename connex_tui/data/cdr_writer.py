@@ -172,13 +172,15 @@ def _sums(rows: list[tuple], starts: Iterable[str], ref: str, at: str) -> tuple[
         else:
             for i in range(6):
                 d[i] += h[i]
+    # Upserts in key order: concurrent writers (PostgreSQL) then lock shared rows in the
+    # same order and cannot deadlock on them. Ledger rows keep first-appearance order.
     return (
-        [(*k, *v) for k, v in rollups.items()],
-        [(*k, n) for k, n in code_rows.items()],
-        [(*k, v[6], *v[:6]) for k, v in prefixes.items()],
+        [(*k, *v) for k, v in sorted(rollups.items())],
+        [(*k, n) for k, n in sorted(code_rows.items())],
+        [(*k, v[6], *v[:6]) for k, v in sorted(prefixes.items())],
         [(cid, -total, ref, f"{n} calls", at) for cid, (total, n, _) in customers.items()
          if total],
-        [(-total, last, cid) for cid, (total, _, last) in customers.items()],
+        [(-total, last, cid) for cid, (total, _, last) in sorted(customers.items())],
     )
 
 
