@@ -5,6 +5,7 @@ sums worked out here the plain way."""
 from __future__ import annotations
 
 import random
+import sqlite3
 from collections import defaultdict
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta, timezone
@@ -12,10 +13,12 @@ from decimal import Decimal
 
 import pytest
 from sqlalchemy import select, text
+from sqlalchemy.engine import make_url
 
 from connex_tui.data import ledger
-from connex_tui.data.access import ConstraintFailed, StorageError
+from connex_tui.data.access import ConstraintFailed, DatabaseBusy, StorageError
 from connex_tui.data.cdr_writer import CdrInput, write_batch
+from connex_tui.data.db import Database
 from connex_tui.data.models import Cdr, LedgerEntry, StatsCode, StatsPrefix, StatsRollup
 from connex_tui.engine.money import MoneyFormatError
 
@@ -278,3 +281,23 @@ async def test_a_batch_of_one_and_the_same_key_again(admin, db):
         p = await s.scalar(select(StatsPrefix).where(StatsPrefix.grain == "d"))
     assert (r.attempts, r.pdd_sum_ms, r.pdd_count, r.peak_cps) == (2, 10, 1, 1)
     assert (p.attempts, p.destination, p.charge) == (2, "UK", Decimal("246913.308642"))
+
+
+async def test_a_locked_sqlite_database_is_busy_and_nothing_is_written(admin, db):
+    """The SQLite statements go to the driver directly: its errors still end the session as
+    StorageError (here the lock another writer holds), never as a driver traceback."""
+    if db.dialect != "sqlite":
+        pytest.skip("SQLite's file lock")
+    cid = await admin.create(raw("A"))
+    holder = sqlite3.connect(make_url(db.url).database, isolation_level=None)
+    waiting = Database(db.url, busy_timeout=0.05)
+    try:
+        holder.execute("BEGIN IMMEDIATE")
+        with pytest.raises(DatabaseBusy):
+            await write(waiting, [full(cid, "blocked")])
+        holder.execute("ROLLBACK")
+        await write(waiting, [full(cid, "later")])  # the same engine writes once it is free
+    finally:
+        holder.close()
+        await waiting.dispose()
+    assert [r.call_id for r in await stored(db)] == ["later"]
