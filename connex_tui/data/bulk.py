@@ -58,8 +58,9 @@ def _to_utc(t: datetime) -> datetime:
 _minutes: dict[int, str] = {}
 
 
-def sqlite_text(t: datetime | None) -> str | None:
-    """As SQLAlchemy's SQLite DATETIME stores it: naive UTC, always with microseconds."""
+def utc_text(t: datetime | None) -> str | None:
+    """Naive UTC text, always with microseconds: as SQLAlchemy's SQLite DATETIME stores it
+    (and as PostgreSQL reads a timestamp)."""
     if t is None:
         return None
     if t.tzinfo is not UTC:
@@ -87,7 +88,7 @@ def _converter(table: Table, name: str, dialect) -> Callable[[Any], Any] | None:
     if isinstance(kind, Money):
         return money_units
     if isinstance(kind, UTCDateTime):
-        return sqlite_text if dialect.name == "sqlite" else naive_utc
+        return utc_text if dialect.name == "sqlite" else naive_utc
     return kind.dialect_impl(dialect).bind_processor(dialect)
 
 

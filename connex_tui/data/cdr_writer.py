@@ -26,7 +26,7 @@ from operator import itemgetter
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
-from connex_tui.data.bulk import money_units, naive_utc, sqlite_text
+from connex_tui.data.bulk import money_units, naive_utc, utc_text
 from connex_tui.data.models import Cdr
 
 
@@ -199,12 +199,10 @@ def _upsert(table: str, keys: tuple[str, ...], add: tuple[str, ...], *,
 
 _SQLITE_INSERT = (f"INSERT INTO cdrs ({', '.join(_FIELDS)}) "
                   f"VALUES ({', '.join('?' * len(_FIELDS))})")
-_SQLITE_ROLLUPS = _upsert("stats_rollups", ("customer_id", "grain", "bucket"), _ADD,
-                          greatest=("peak_cps",))
-_SQLITE_CODES = _upsert("stats_codes", ("customer_id", "grain", "bucket", "sip_code"),
-                        ("count",))
-_SQLITE_PREFIXES = _upsert("stats_prefixes", ("customer_id", "grain", "bucket", "prefix"),
-                           _PREFIX_ADD, replace=("destination",))
+_SQLITE_ROLLUPS = _upsert("stats_rollups", _ROLLUP_KEYS, _ADD, greatest=("peak_cps",))
+_SQLITE_CODES = _upsert("stats_codes", _CODE_KEYS, ("count",))
+_SQLITE_PREFIXES = _upsert("stats_prefixes", _PREFIX_KEYS, _PREFIX_ADD,
+                           replace=("destination",))
 _SQLITE_LEDGER = ("INSERT INTO ledger (customer_id, kind, amount, ref, note, at) "
                   "VALUES (?, 'calls', ?, ?, ?, ?)")
 # the cached balance moves with its ledger row; the last call only moves forward
@@ -213,15 +211,13 @@ _SQLITE_CUSTOMER = ("UPDATE customers SET balance = balance + ?1, last_call_at =
                     "WHERE id = ?3")
 
 
-
-
 async def _write_sqlite(conn: AsyncConnection, cdrs: Sequence[CdrInput], at: datetime) -> None:
     """The statements go straight to aiosqlite, on the session's connection and so in its
     transaction (sqlite3 opens it on the first write, as it does for SQLAlchemy): SQLAlchemy's
     own execute costs five times aiosqlite's hop to its thread, per statement. Errors come
     back as SQLAlchemy's, for the session to translate and roll back."""
-    rows = _rows(cdrs, sqlite_text)
-    sums = _sums(rows, map(itemgetter(_START), rows), _ledger_ref(cdrs), sqlite_text(at))
+    rows = _rows(cdrs, utc_text)
+    sums = _sums(rows, map(itemgetter(_START), rows), _ledger_ref(cdrs), utc_text(at))
     driver = (await conn.get_raw_connection()).driver_connection
     for sql, params in zip((_SQLITE_INSERT, _SQLITE_ROLLUPS, _SQLITE_CODES, _SQLITE_PREFIXES,
                             _SQLITE_LEDGER, _SQLITE_CUSTOMER), (rows, *sums), strict=True):
@@ -293,13 +289,14 @@ def _columns(rows: list[tuple], width: int) -> list[tuple]:
 
 async def _write_pg(conn: AsyncConnection, cdrs: Sequence[CdrInput], at: datetime) -> None:
     rows = _rows(cdrs, naive_utc)
+    ref, when = _ledger_ref(cdrs), utc_text(at)
     rollups, codes, prefixes, ledger, customers = _sums(
-        rows, [sqlite_text(c.started_at) for c in cdrs], _ledger_ref(cdrs), sqlite_text(at))
+        rows, [utc_text(c.started_at) for c in cdrs], ref, when)
     params = [*_columns(rollups, len(_PG_ROLLUPS[0])), *_columns(codes, len(_PG_CODES[0])),
               *_columns(prefixes, len(_PG_PREFIXES[0]))]
     ledger_cols = _columns(ledger, 5)  # customer, amount, ref, note, at
-    params += [ledger_cols[0], ledger_cols[1], _ledger_ref(cdrs), ledger_cols[3],
-               sqlite_text(at), *_columns(customers, 3)]
+    params += [ledger_cols[0], ledger_cols[1], ref, ledger_cols[3], when,
+               *_columns(customers, 3)]
     # first, so that the driver's transaction (which SQLAlchemy opens lazily) is open
     await conn.exec_driver_sql(_PG_SUMS, tuple(params))
     raw = await conn.get_raw_connection()
