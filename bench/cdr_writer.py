@@ -49,27 +49,32 @@ COLUMNS = ("call_id", "customer_id", "route_id", "provider_id", "started_at", "a
 
 
 def make_cdrs(n: int, batch: int, customers: list[int], seed: int) -> list[CdrInput]:
-    """`batch` calls per second of traffic over a few customers and destinations."""
+    """`batch` calls hung up per second over a few customers and destinations, as a switch
+    writes them: each batch is the calls that ended in one second, so they started over
+    the minutes before (up to 10 min of talk plus the ringing). A customer pays one rate
+    per destination, as a rate card has it."""
     rng = random.Random(seed)
+    rates = {(c, p): Decimal(rng.randrange(10, 900)) / 10_000
+             for c in customers for p, _ in PREFIXES}
     out = []
     for i in range(n):
-        start = T0 + timedelta(seconds=i // batch, microseconds=rng.randrange(1_000_000))
-        code = rng.choice(CODES)
+        end = T0 + timedelta(seconds=i // batch, microseconds=rng.randrange(1_000_000))
+        cid, code = rng.choice(customers), rng.choice(CODES)
         prefix, dest = rng.choice(PREFIXES)
         pdd = rng.randrange(200, 6000)
-        answered = start + timedelta(milliseconds=pdd) if code == 200 else None
-        duration = rng.randrange(1000, 600_000) if answered else 0
-        billed = -(-duration // 6000) * 6 if answered else 0
-        rate = Decimal(rng.randrange(10, 900)) / 10_000
-        charge = (rate * billed / 60).quantize(Decimal("0.000001")) if answered else Decimal(0)
+        duration = rng.randrange(1000, 600_000) if code == 200 else 0
+        answered = end - timedelta(milliseconds=duration) if code == 200 else None
+        start = (answered or end) - timedelta(milliseconds=pdd)
+        billed = -(-duration // 6000) * 6
+        rate = rates[cid, prefix]
+        charge = (rate * billed / 60).quantize(Decimal("0.000001"))
         out.append(CdrInput(
-            call_id=f"{rng.getrandbits(64):016x}-{i}@10.1.{i % 250}.7", customer_id=rng.choice(
-                customers), started_at=start,
-            ended_at=(answered or start) + timedelta(milliseconds=duration),
-            dialled=f"{prefix}{rng.randrange(10**9):09d}", sip_code=code, answered_at=answered,
-            duration_ms=duration, billed_s=billed, cli_in=f"1555{rng.randrange(10**7):07d}",
-            cli_out="15550000000", prefix=prefix, destination=dest, rate=rate,
-            charge=charge, provider_cost=(charge * Decimal("0.7")).quantize(Decimal("0.000001")),
+            call_id=f"{rng.getrandbits(64):016x}-{i}@10.1.{i % 250}.7", customer_id=cid,
+            started_at=start, ended_at=end, dialled=f"{prefix}{rng.randrange(10**9):09d}",
+            sip_code=code, answered_at=answered, duration_ms=duration, billed_s=billed,
+            cli_in=f"1555{rng.randrange(10**7):07d}", cli_out="15550000000", prefix=prefix,
+            destination=dest, rate=rate, charge=charge,
+            provider_cost=(charge * Decimal("0.7")).quantize(Decimal("0.000001")),
             sip_reason="OK" if answered else "Busy Here", release_reason="caller",
             pdd_ms=pdd, switch_ip="10.0.0.1", source_ip="192.0.2.10", route_id=1,
             provider_id=1))

@@ -104,32 +104,40 @@ _MINUTE, _HOUR, _DAY = (16, ":00.000000"), (13, ":00:00.000000"), (10, " 00:00:0
 def _sums(rows: list[tuple], starts: Iterable[str], ref: str, at: str) -> tuple[list, ...]:
     """The upserts' rows for the counted CDRs among `rows` (stored rows, `starts` their
     start times in UTC text): rollups, codes, prefixes, ledger entries and customers'
-    (balance delta, last call, id). Buckets and times are UTC text."""
-    seconds: dict[tuple, list] = {}  # (customer, second) -> _ADD sums
+    (balance delta, last call, id). Buckets and times are UTC text.
+
+    Written at hang-up, a batch's calls started over the last minutes or hours: sums are
+    kept per minute (few keys, added in place), the per-second and per-code counts are
+    tuples counted by Counter in C."""
+    minutes: dict[tuple, list] = {}  # (customer, minute) -> _ADD sums, latest start
     hours: dict[tuple, list] = {}  # (customer, hour, prefix) -> _PREFIX_ADD sums, destination
-    customers: dict[int, list] = {}  # customer -> charge, calls, last start
-    codes: Counter = Counter()
+    seconds: list[tuple] = []  # (customer, second) per CDR
+    coded: list[tuple] = []  # (customer, minute, SIP code) per CDR
     for r, start in zip(rows, starts, strict=True):
         if r[_SIM]:
             continue
         cid, answered, duration, billed, pdd, charge, cost = (
             r[_CID], r[_ANSWER] is not None, r[_DUR], r[_BILLED], r[_PDD],
             r[_CHARGE], r[_COST])
-        codes[cid, start[:16], r[_CODE]] += 1
-        s = seconds.get(key := (cid, start[:19]))
-        if s is None:
-            seconds[key] = [1, answered, duration, billed, pdd or 0, pdd is not None, charge,
-                            cost]
+        minute = start[:16]
+        seconds.append((cid, start[:19]))
+        coded.append((cid, minute, r[_CODE]))
+        m = minutes.get(key := (cid, minute))
+        if m is None:
+            minutes[key] = [1, answered, duration, billed, pdd or 0, pdd is not None, charge,
+                            cost, start]
         else:
-            s[0] += 1
-            s[1] += answered
-            s[2] += duration
-            s[3] += billed
+            m[0] += 1
+            m[1] += answered
+            m[2] += duration
+            m[3] += billed
             if pdd is not None:
-                s[4] += pdd
-                s[5] += 1
-            s[6] += charge
-            s[7] += cost
+                m[4] += pdd
+                m[5] += 1
+            m[6] += charge
+            m[7] += cost
+            if start > m[8]:  # the text orders as time does
+                m[8] = start
         h = hours.get(key := (cid, start[:13], r[_PREFIX]))
         if h is None:
             hours[key] = [1, answered, duration, billed, charge, cost, r[_DEST]]
@@ -140,28 +148,34 @@ def _sums(rows: list[tuple], starts: Iterable[str], ref: str, at: str) -> tuple[
             h[3] += billed
             h[4] += charge
             h[5] += cost
+
+    peaks: dict[tuple, int] = {}  # (customer, minute) -> busiest second, where above 1
+    for (cid, second), n in Counter(seconds).items():
+        if n > 1 and n > peaks.get(key := (cid, second[:16]), 1):
+            peaks[key] = n
+    rollups: dict[tuple, list] = {}
+    customers: dict[int, list] = {}  # in order of first appearance, as their minutes are
+    for (cid, minute), m in minutes.items():
+        peak = peaks.get((cid, minute), 1)
+        rollups[cid, "m", minute + _MINUTE[1]] = [*m[:8], peak]
+        r = rollups.get(key := (cid, "h", minute[:13] + _HOUR[1]))
+        if r is None:
+            rollups[key] = [*m[:8], peak]
+        else:
+            for i in range(8):
+                r[i] += m[i]
+            if peak > r[8]:
+                r[8] = peak
         c = customers.get(cid)
         if c is None:
-            customers[cid] = [charge, 1, start]
+            customers[cid] = [m[6], m[0], m[8]]
         else:
-            c[0] += charge
-            c[1] += 1
-            if start > c[2]:  # the stored form orders as time does
-                c[2] = start
-
-    rollups: dict[tuple, list] = {}
-    for (cid, second), s in seconds.items():
-        for grain, (cut, tail) in (("m", _MINUTE), ("h", _HOUR)):
-            r = rollups.get(key := (cid, grain, second[:cut] + tail))
-            if r is None:
-                rollups[key] = [*s, s[0]]
-            else:
-                for i in range(8):
-                    r[i] += s[i]
-                if s[0] > r[8]:
-                    r[8] = s[0]
+            c[0] += m[6]
+            c[1] += m[0]
+            if m[8] > c[2]:
+                c[2] = m[8]
     code_rows: Counter = Counter()
-    for (cid, minute, code), n in codes.items():
+    for (cid, minute, code), n in Counter(coded).items():
         code_rows[cid, "m", minute + _MINUTE[1], code] += n
         code_rows[cid, "h", minute[:13] + _HOUR[1], code] += n
     prefixes: dict[tuple, list] = {}
