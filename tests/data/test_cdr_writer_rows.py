@@ -163,6 +163,9 @@ def _batch(customers: list[int], n: int, seed: int) -> list[CdrInput]:
     out = []
     for i in range(n):
         start = T - timedelta(hours=3) + timedelta(milliseconds=rng.randrange(6 * 3600_000))
+        if i % 7 == 0:  # busy seconds, for the peaks: a few per minute around T
+            start = T.replace(microsecond=0) + timedelta(seconds=i % 5 * 31,
+                                                         microseconds=i)
         answered = rng.random() < 0.6
         duration = rng.randrange(0, 300_000) if answered else 0
         prefix, dest = rng.choice([("44", "UK"), ("33", "France"), ("1", "USA")])
