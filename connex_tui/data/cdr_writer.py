@@ -338,6 +338,7 @@ async def write_batch(session: AsyncSession, cdrs: list[CdrInput], *, at: dateti
     """
     if not cdrs:
         return
+    await session.flush()  # what the caller staged lands first: the rows below skip the ORM
     conn = await session.connection()
     if conn.dialect.name == "postgresql":
         await _write_pg(conn, cdrs, at)

@@ -304,3 +304,16 @@ async def test_a_locked_sqlite_database_is_busy_and_nothing_is_written(admin, db
         holder.close()
         await waiting.dispose()
     assert [r.call_id for r in await stored(db)] == ["later"]
+
+
+async def test_what_the_caller_staged_in_the_session_lands_first(admin, db):
+    """A change staged in the caller's session is written before the batch's own rows (it
+    skips the ORM): flushed afterwards, it would overwrite the balance the batch moved."""
+    from connex_tui.data.models import Customer
+
+    cid = await admin.create(raw("A"))
+    async with db.sessions() as s, s.begin():
+        customer = await s.get(Customer, cid)
+        customer.balance = Decimal("1000")  # staged, not flushed
+        await write_batch(s, [full(cid, "staged-call", charge=Decimal("1.25"))], at=T)
+    assert (await admin.get(cid)).balance == Decimal("998.75")
