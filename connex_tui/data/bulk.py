@@ -38,10 +38,13 @@ def money_units(value: Decimal | None) -> int | None:
         pass
     if value is None:
         return None
-    num, den = Decimal(value).as_integer_ratio()  # reduced: den divides a power of ten
+    exact = Decimal(value)
+    if not exact.is_finite():
+        return to_micro(exact)  # which refuses it
+    num, den = exact.as_integer_ratio()  # reduced: den divides a power of ten
     scale, rest = divmod(MICRO, den)
     if rest:
-        return to_micro(Decimal(value))  # finer than a micro-unit: to_micro says so
+        return to_micro(exact)  # finer than a micro-unit: to_micro says so
     if len(_units) >= _CACHE_MAX:
         _units.clear()
     units = _units[value] = num * scale
@@ -70,7 +73,7 @@ def utc_text(t: datetime | None) -> str | None:
     if head is None:
         if len(_minutes) >= _CACHE_MAX:
             _minutes.clear()
-        head = _minutes[key] = t.strftime("%Y-%m-%d %H:%M:")
+        head = _minutes[key] = f"{t.year:04d}-{t.month:02d}-{t.day:02d} {t.hour:02d}:{t.minute:02d}:"
     return f"{head}{t.second:02d}.{t.microsecond:06d}"
 
 
