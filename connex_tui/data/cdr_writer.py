@@ -59,7 +59,13 @@ class CdrInput:
     simulated: bool = False
 
 
-_FIELDS = tuple(f.name for f in fields(CdrInput))
+# The columns in the order _rows() builds them: a field added to CdrInput goes there too.
+_FIELDS = ("call_id", "customer_id", "started_at", "ended_at", "dialled", "sip_code",
+           "answered_at", "duration_ms", "billed_s", "cli_in", "cli_out", "prefix",
+           "destination", "rate", "connect_fee", "charge", "provider_cost", "sip_reason",
+           "release_reason", "pdd_ms", "switch_ip", "source_ip", "route_id", "provider_id",
+           "simulated")
+assert tuple(f.name for f in fields(CdrInput)) == _FIELDS, "add the new field to _rows()"
 assert set(_FIELDS) <= set(Cdr.__table__.c.keys()), "every CdrInput field is a cdrs column"
 _ADD = ("attempts", "connected", "duration_ms", "billed_s", "pdd_sum_ms", "pdd_count",
         "charge", "cost")
