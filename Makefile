@@ -47,6 +47,7 @@ bench: $(STAMP) $(DEMO_DB)
 	$(BIN)/python bench/form_paint.py
 	$(BIN)/python bench/stats.py
 	$(BIN)/python bench/traffic.py --database $(DEMO_DB)
+	$(BIN)/python bench/cdr_writer.py
 
 clean:
 	rm -rf $(VENV) .demo .pytest_cache

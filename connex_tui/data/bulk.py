@@ -4,7 +4,8 @@ SQLAlchemy builds and processes every parameter of every row in Python; for batc
 thousands of rows that was most of the time a batch took. Here each column's conversion is
 chosen once per statement and the rows go to the DBAPI as tuples. The conversions are the
 column types' own (data/types.py): Money -> micro-units, UTCDateTime -> naive UTC, in
-SQLAlchemy's text form on SQLite; any other type with a bind processor keeps it.
+SQLAlchemy's text form on SQLite; any other type with a bind processor keeps it. The CDR
+writer uses the money and time conversions on their own; they cache what repeats.
 """
 
 from __future__ import annotations
@@ -19,42 +20,78 @@ from sqlalchemy import Table
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from connex_tui.data.types import Money, UTCDateTime
-from connex_tui.engine.money import to_micro
+from connex_tui.engine.money import MICRO, to_micro
+
+# Money repeats (a rate, a zero charge, whole billing increments): each distinct value is
+# converted once. Bounded; emptied when full.
+_units: dict[Decimal, int] = {}
+_CACHE_MAX = 50_000
 
 
-def _money(value: Decimal | None) -> int | None:
+def money_units(value: Decimal | None) -> int | None:
+    """Money as stored: integer micro-units (to_micro, cached)."""
+    if value.__class__ is float:  # checked first: 0.5 == Decimal("0.5") would hit the cache
+        raise TypeError("money must be Decimal, not float")
+    try:
+        return _units[value]
+    except KeyError:
+        pass
     if value is None:
         return None
-    if isinstance(value, float):
-        raise TypeError("money must be Decimal, not float")
-    return to_micro(Decimal(value))
+    exact = Decimal(value)
+    if not exact.is_finite():
+        return to_micro(exact)  # which refuses it
+    num, den = exact.as_integer_ratio()  # reduced: den divides a power of ten
+    scale, rest = divmod(MICRO, den)
+    if rest:
+        return to_micro(exact)  # finer than a micro-unit: to_micro says so
+    if len(_units) >= _CACHE_MAX:
+        _units.clear()
+    units = _units[value] = num * scale
+    return units
 
 
-def _sqlite_time(t: datetime | None) -> str | None:
-    """As SQLAlchemy's SQLite DATETIME stores it: naive UTC, always with microseconds."""
+def _to_utc(t: datetime) -> datetime:
+    if t.tzinfo is None:
+        raise ValueError("naive datetime: use timezone-aware UTC")
+    return t.astimezone(UTC)
+
+
+# "YYYY-MM-DD HH:MM:" per UTC minute: the rest of the text is two numbers
+_minutes: dict[int, str] = {}
+
+
+def utc_text(t: datetime | None) -> str | None:
+    """Naive UTC text, always with microseconds: as SQLAlchemy's SQLite DATETIME stores it
+    (and as PostgreSQL reads a timestamp)."""
     if t is None:
         return None
     if t.tzinfo is not UTC:
-        if t.tzinfo is None:
-            raise ValueError("naive datetime: use timezone-aware UTC")
-        t = t.astimezone(UTC)
-    return t.isoformat(" ", "microseconds")[:-6]  # without "+00:00"
+        t = _to_utc(t)
+    key = t.minute + 60 * (t.hour + 24 * t.toordinal())
+    head = _minutes.get(key)
+    if head is None:
+        if len(_minutes) >= _CACHE_MAX:
+            _minutes.clear()
+        head = _minutes[key] = f"{t.year:04d}-{t.month:02d}-{t.day:02d} {t.hour:02d}:{t.minute:02d}:"
+    return f"{head}{t.second:02d}.{t.microsecond:06d}"
 
 
-def _naive_utc(t: datetime | None) -> datetime | None:
+def naive_utc(t: datetime | None) -> datetime | None:
+    """As a PostgreSQL timestamp column takes it."""
     if t is None:
         return None
-    if t.tzinfo is None:
-        raise ValueError("naive datetime: use timezone-aware UTC")
-    return t.astimezone(UTC).replace(tzinfo=None)
+    if t.tzinfo is not UTC:
+        t = _to_utc(t)
+    return t.replace(tzinfo=None)
 
 
 def _converter(table: Table, name: str, dialect) -> Callable[[Any], Any] | None:
     kind = table.c[name].type
     if isinstance(kind, Money):
-        return _money
+        return money_units
     if isinstance(kind, UTCDateTime):
-        return _sqlite_time if dialect.name == "sqlite" else _naive_utc
+        return utc_text if dialect.name == "sqlite" else naive_utc
     return kind.dialect_impl(dialect).bind_processor(dialect)
 
 
