@@ -78,13 +78,15 @@ def decide(snap: Snapshot, call: CallInput, usage: Usage | None = None) -> Resul
     return run.result("allow", 200, "OK")
 
 
-def rate_known(snap: Snapshot, customer_id: int, call: CallInput) -> Result:
+def rate_known(snap: Snapshot, customer_id: int, call: CallInput, *,
+               providers: bool = True) -> Result:
     """Steps 4, 7 and 8 for a call that already took place (CDR import, rerate): the
     customer comes with the CDR, not from authentication, and the steps that judge a call
     yet to be placed (rewrite by auth entry, admission, limits, CLI rules, max duration)
     do not apply. A reject means no rate: no route (580, 503 Blocked by Dial Plan) or no
     row (503 No Routes Available (Pre)); a row step 7 would refuse (blocked, capped,
-    connect cost) still gives the rate it holds. A step 8 rejection leaves no provider."""
+    connect cost) still gives the rate it holds. A step 8 rejection leaves no provider;
+    `providers` False skips step 8 (a check that the call can be rated at all)."""
     _own_memos(snap)
     run = _Run(snap, call, _NO_USAGE)
     customer = snap.customers.get(customer_id)
@@ -100,8 +102,9 @@ def rate_known(snap: Snapshot, customer_id: int, call: CallInput) -> Result:
         if run.rate is None:
             return run.result("reject", rejection.code, rejection.reason)
         return run.result("allow", 200, "OK")
-    with suppress(_Reject):  # the trace says why no provider would have taken it
-        run.pick_providers()
+    if providers:
+        with suppress(_Reject):  # the trace says why no provider would have taken it
+            run.pick_providers()
     return run.result("allow", 200, "OK")
 
 

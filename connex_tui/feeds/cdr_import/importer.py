@@ -29,7 +29,7 @@ from connex_tui.data.cdr_writer import CdrInput
 from connex_tui.engine import present
 from connex_tui.engine.cdr_rating import rated
 from connex_tui.engine.pipeline import rate_known
-from connex_tui.engine.snapshot import CallInput, Snapshot
+from connex_tui.engine.snapshot import CallInput, Result, Snapshot
 from connex_tui.engine.textsafe import refuse_controls, safe_text
 from connex_tui.feeds.cdr_import.formats import FORMATS, Bad, Format, Raw
 from connex_tui.feeds.line_reader import OutOfBounds, bounded_text
@@ -233,6 +233,16 @@ class _Rater:
         self.snap = snap
         self.customers = customers
 
+    def check(self, raw: Raw) -> None:
+        """Bad unless rate() would rate the line (the first pass: no CDR is built)."""
+        cid = self.customers.of(raw)
+        if raw.answered_at is not None:
+            result = rate_known(self.snap, cid, CallInput(raw.dialled, raw.cli_in,
+                                                          raw.source_ip, at=raw.started_at),
+                                providers=False)
+            if result.rate is None:
+                raise _no_rate(result)
+
     def rate(self, raw: Raw) -> tuple[CdrInput, str]:
         """The CDR and the currency of its charge; Bad for no customer or no rate."""
         snap = self.snap
@@ -244,8 +254,7 @@ class _Rater:
         provider = result.providers[0] if result.providers else None
         if result.rate is None:
             if answered:  # an answered call must be charged, and nothing says how much
-                raise Bad(f"dialled number: no rate for this customer at the call's start "
-                          f"({result.sip_code} {result.reason})")
+                raise _no_rate(result)
         elif answered:
             billed, charge, cost = rated(snap, result, provider, raw.duration_ms,
                                          raw.started_at)
@@ -260,6 +269,11 @@ class _Rater:
             provider_cost=cost, sip_reason=raw.sip_reason, release_reason=raw.release_reason,
             pdd_ms=raw.pdd_ms, source_ip=raw.source_ip, route_id=result.route_id,
             provider_id=provider.provider_id if provider else None), currency
+
+
+def _no_rate(result: Result) -> Bad:
+    return Bad(f"dialled number: no rate for this customer at the call's start "
+               f"({result.sip_code} {result.reason})")
 
 
 def open_checked(path: str):
@@ -370,6 +384,9 @@ async def _pass(store: Store | None, rater: _Rater, opts: ImportOptions, zone: t
             last = n
             summary.lines += 1
             try:
+                if store is None:
+                    rater.check(fmt.parse(values, zone))
+                    continue
                 cdr, currency = rater.rate(fmt.parse(values, zone))
             except Bad as exc:
                 bad(RowError(n, str(exc)))
