@@ -24,6 +24,7 @@ from connex_tui.data.models import (
     RateCardParent,
     RateRow,
 )
+from tests.data.sim_world import _stamp
 
 T0 = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)  # the calls start from here
 PAST = T0 - timedelta(days=30)
@@ -32,10 +33,6 @@ CHANGE = T0 + timedelta(days=1)  # prefix 445 costs more from here on
 # prefix -> (rate per minute, MCD, Pulse): the examples of docs/domain.md §8
 RETAIL = {"441": ("0.005", 1, 1), "442": ("0.06", 30, 6), "443": ("0.06", 60, 6),
           "444": ("0.06", 60, 60), "446": ("0.06", 1, 1)}
-
-
-def _stamp(**row) -> dict:
-    return {"version": 1, "created_at": PAST, "updated_at": PAST, **row}
 
 
 async def build(db) -> dict[str, int]:
