@@ -58,7 +58,12 @@ def _err(message: str) -> int:
 def run(cfg: Config, args) -> int:
     if cfg.role == "viewer" and not args.dry_run:
         return _err("read-only (viewer role): only --dry-run writes nothing")
-    return asyncio.run(_run(cfg, args))
+    try:
+        return asyncio.run(_run(cfg, args))
+    except KeyboardInterrupt:
+        print("\nconnex-tui cdr import: interrupted; the batches written are kept: run the "
+              "same command again to import the rest", file=sys.stderr)
+        return 130
 
 
 async def _run(cfg: Config, args) -> int:

@@ -16,7 +16,7 @@ from connex_tui.data.access import Actor
 from connex_tui.data.cdr_import import CdrImportStore
 from connex_tui.data.db import Database
 from connex_tui.data.ledger import ledger_balance
-from connex_tui.data.models import Cdr, Customer, LedgerEntry, StatsRollup
+from connex_tui.data.models import AuditEntry, Cdr, Customer, LedgerEntry, StatsRollup
 from connex_tui.feeds.cdr_import import ImportOptions, import_cdrs
 from tests.data import cdr_world
 from tests.data.conftest import TABLES
@@ -116,6 +116,9 @@ def test_billing_examples_by_increment(world, tmp_path, capsys):
     assert f"charge imported: {total} USD" in out
     assert "7 lines, 7 imported, 0 duplicates skipped, 0 bad" in out
     assert money_check(url, ids["Dora"]) == (total, -total, -total)
+    (action, table, changes), = query(url, select(AuditEntry.action, AuditEntry.table_name,
+                                                  AuditEntry.changes))
+    assert (action, table) == ("import", "cdrs") and '"imported"' in changes
 
 
 def test_9_1_seconds_is_0_0009_and_a_hundred_are_0_0900(world, tmp_path, capsys):
@@ -163,21 +166,23 @@ def test_route_by_tech_prefix_customer_by_id_currencies_and_providers(world, tmp
         fs("p-2", "4412345678", 60, account="dora"),  # Dora-Retail 441: 0.005, cost 0.003
         fs("p-3", "4912345678", 60, account="EVE"),  # Eve-Retail, EUR
         fs("p-4", "4412345678", 0, cause="USER_BUSY", answered=False),
+        fs("p-5", "+4412345678", 60),  # E.164: rated without its +, stored as written
     ])
     assert code == 0, err
     stored = cdrs(url)
     assert stored["p-1"][1:4] == (Decimal("0.1000"), Decimal("0.1"), "44")
     assert stored["p-2"][1:4] == (Decimal("0.0050"), Decimal("0.005"), "441")
     assert stored["p-4"][:2] == (0, Decimal(0)) and stored["p-4"][4] == 486
+    assert stored["p-5"][1:4] == (Decimal("0.0050"), Decimal("0.005"), "441")
     (cost, provider), = query(url, select(Cdr.provider_cost, Cdr.provider_id)
                               .where(Cdr.call_id == "p-2"))
     assert (cost, provider) == (Decimal("0.0030"), ids["Acme"])
-    assert "charge imported: 0.0120 EUR" in out and "charge imported: 0.1050 USD" in out
+    assert "charge imported: 0.0120 EUR" in out and "charge imported: 0.1100 USD" in out
     (attempts, connected), = query(url, select(func.sum(StatsRollup.attempts),
                                                 func.sum(StatsRollup.connected))
                                    .where(StatsRollup.customer_id == ids["Dora"],
                                           StatsRollup.grain == "h"))
-    assert (attempts, connected) == (3, 2)
+    assert (attempts, connected) == (4, 3)
 
 
 # -- bad lines -----------------------------------------------------------------------------

@@ -237,9 +237,7 @@ class _Rater:
         """Bad unless rate() would rate the line (the first pass: no CDR is built)."""
         cid = self.customers.of(raw)
         if raw.answered_at is not None:
-            result = rate_known(self.snap, cid, CallInput(raw.dialled, raw.cli_in,
-                                                          raw.source_ip, at=raw.started_at),
-                                providers=False)
+            result = rate_known(self.snap, cid, _call(raw), providers=False)
             if result.rate is None:
                 raise _no_rate(result)
 
@@ -248,8 +246,7 @@ class _Rater:
         snap = self.snap
         cid = self.customers.of(raw)
         answered = raw.answered_at is not None
-        result = rate_known(snap, cid, CallInput(raw.dialled, raw.cli_in, raw.source_ip,
-                                                 at=raw.started_at))
+        result = rate_known(snap, cid, _call(raw))
         billed, charge, cost = 0, Decimal(0), Decimal(0)
         provider = result.providers[0] if result.providers else None
         if result.rate is None:
@@ -269,6 +266,13 @@ class _Rater:
             provider_cost=cost, sip_reason=raw.sip_reason, release_reason=raw.release_reason,
             pdd_ms=raw.pdd_ms, source_ip=raw.source_ip, route_id=result.route_id,
             provider_id=provider.provider_id if provider else None), currency
+
+
+def _call(raw: Raw) -> CallInput:
+    """The call the pipeline rates: the number as written, an E.164 `+` dropped (as the
+    simulate validator does); it is stored as written."""
+    return CallInput(raw.dialled.removeprefix("+"), raw.cli_in, raw.source_ip,
+                     at=raw.started_at)
 
 
 def _no_rate(result: Result) -> Bad:
