@@ -254,6 +254,9 @@ def test_missing_file_and_generic_without_customer(world, tmp_path, capsys):
     assert main(["--database-url", url, "cdr", "import", str(tmp_path / "none.csv"),
                  "--format", "freeswitch"]) == 2
     assert "cannot read" in capsys.readouterr().err
+    assert main(["--database-url", url, "cdr", "import", "/dev/zero",
+                 "--format", "freeswitch"]) == 2
+    assert "/dev/zero: not a regular file" in capsys.readouterr().err
     code, out, err = run(url, tmp_path, capsys, ["call_id"], fmt="generic")
     assert code == 2 and "--customer is needed with --format generic" in err
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import csv
 import os
+import stat
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, tzinfo
@@ -280,18 +281,23 @@ def _no_rate(result: Result) -> Bad:
                f"({result.sip_code} {result.reason})")
 
 
-def open_checked(path: str):
-    """The file, opened for bytes after its size is checked (a FIFO or device reads as 0:
-    the bounds then hold while reading)."""
+def checked_size(path: str) -> int:
+    """The size of a regular file under the bound. A FIFO or device is refused: a check
+    pass and a write pass read the file twice (and /dev/zero never ends)."""
     try:
-        size = os.path.getsize(path)
-        if size > MAX_BYTES:
-            raise ImportRefused(f"{safe_text(path)}: larger than {MAX_BYTES >> 30} GiB, the "
-                                "limit for one CDR file (split it)")
-        return size, open(path, "rb")  # noqa: SIM115 (the caller closes it)
+        info = os.stat(path)
     except OSError as exc:
         raise ImportRefused(f"cannot read {safe_text(path)}: "
                             f"{safe_text(exc.strerror or str(exc))}") from None
+    if not stat.S_ISREG(info.st_mode):
+        raise ImportRefused(f"{safe_text(path)}: not a regular file (a FIFO or device "
+                            "cannot be read twice: copy it to a file first)")
+    if info.st_size > MAX_BYTES:
+        raise ImportRefused(f"{safe_text(path)}: larger than {MAX_BYTES >> 30} GiB, the "
+                            "limit for one CDR file (split it)")
+    if not os.access(path, os.R_OK):
+        raise ImportRefused(f"cannot read {safe_text(path)}: permission denied")
+    return info.st_size
 
 
 async def import_cdrs(store: Store, opts: ImportOptions, *, progress: Progress | None = None,
@@ -306,8 +312,7 @@ async def import_cdrs(store: Store, opts: ImportOptions, *, progress: Progress |
         raise ImportRefused("--customer is needed with --format generic (its lines carry "
                             "no accountcode)")
     zone = zone_named(opts.timezone)
-    size, fh = open_checked(opts.path)
-    fh.close()
+    size = checked_size(opts.path)
     snap = await store.snapshot()
     rater = _Rater(snap, Customers(snap, opts.customer))
     summary = Summary(opts.path, dry_run=opts.dry_run)
@@ -372,6 +377,8 @@ async def _pass(store: Store | None, rater: _Rater, opts: ImportOptions, zone: t
             summary.errors.append(error)
 
     with open(opts.path, "rb") as fh:
+        if not stat.S_ISREG(os.fstat(fh.fileno()).st_mode):  # swapped since it was checked
+            raise ImportRefused(f"{safe_text(opts.path)}: not a regular file")
         for item in records(fh, fmt, on_bytes=on_bytes):
             if isinstance(item, RowError):
                 if item.line > stop_after:
