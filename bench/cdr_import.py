@@ -8,7 +8,11 @@ NORMAL), committed every 5,000 rows as the import's batches are. Target: the imp
 >= 40% of the floor's rows/s. Memory flat: peak RSS of the import of the first quarter of
 the file and of the whole file (os.wait4 of each process).
 
-    .venv/bin/python bench/cdr_import.py [--lines N] [--skip-bad]
+With `--pg URL` (postgresql+asyncpg://…, a database it may wipe) the same on PostgreSQL:
+the floor is asyncpg `copy_records_to_table` of the same rows into a copy of `cdrs` made
+with LIKE … INCLUDING ALL (its indexes), a transaction per 5,000 rows.
+
+    .venv/bin/python bench/cdr_import.py [--lines N] [--skip-bad] [--pg URL]
 """
 
 from __future__ import annotations
@@ -157,11 +161,57 @@ def floor(source: Path, target: Path) -> tuple[float, int]:
     return spent, rows
 
 
+async def pg_reset(url: str) -> None:
+    """Wipe the PostgreSQL database and build the world in it."""
+    from sqlalchemy import text
+
+    db = Database(url)
+    try:
+        async with db.engine.begin() as conn:
+            await conn.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
+            await conn.execute(text("CREATE SCHEMA public"))
+    finally:
+        await db.dispose()
+    await build_world(url)
+
+
+async def pg_floor(url: str) -> tuple[float, int]:
+    """Seconds to COPY the imported CDR rows into an empty copy of cdrs (its indexes)."""
+    import asyncpg
+
+    conn = await asyncpg.connect(url.replace("postgresql+asyncpg://", "postgresql://"))
+    try:
+        cols = [r["column_name"] for r in await conn.fetch(
+            "SELECT column_name FROM information_schema.columns WHERE table_name = 'cdrs' "
+            "AND column_name <> 'id' ORDER BY ordinal_position")]
+        await conn.execute("DROP TABLE IF EXISTS cdrs_floor")
+        await conn.execute("CREATE TABLE cdrs_floor (LIKE cdrs INCLUDING ALL)")
+        spent, rows, last = 0.0, 0, 0
+        while True:
+            chunk = await conn.fetch(f"SELECT id, {', '.join(cols)} FROM cdrs WHERE id > $1 "
+                                     f"ORDER BY id LIMIT {BATCH}", last)
+            if not chunk:
+                break
+            last = chunk[-1]["id"]
+            records = [tuple(r)[1:] for r in chunk]
+            began = time.perf_counter()
+            async with conn.transaction():
+                await conn.copy_records_to_table("cdrs_floor", records=records,
+                                                 columns=cols)
+            spent += time.perf_counter() - began
+            rows += len(records)
+        await conn.execute("DROP TABLE cdrs_floor")
+        return spent, rows
+    finally:
+        await conn.close()
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--lines", type=int, default=1_000_000)
     ap.add_argument("--skip-bad", action="store_true",
                     help="import with --skip-bad (one pass) instead of check-then-write")
+    ap.add_argument("--pg", metavar="URL", help="run on this PostgreSQL database (wiped)")
     args = ap.parse_args()
     extra = ["--skip-bad"] if args.skip_bad else []
     with tempfile.TemporaryDirectory(prefix="cdr-import-bench-") as tmp:
@@ -186,19 +236,30 @@ def main() -> None:
             path.write_bytes(template.read_bytes())
             return path
 
-        q_db = fresh("quarter.db")
-        q_secs, q_rss, _ = run_import(f"sqlite+aiosqlite:///{q_db}", quarter, extra)
-        w_db = fresh("whole.db")
-        w_secs, w_rss, out = run_import(f"sqlite+aiosqlite:///{w_db}", whole, extra)
-        print(out.strip())
-        f_db = d / "floor.db"
-        f_db.write_bytes(empty.read_bytes())
-        f_secs, rows = floor(w_db, f_db)
+        if args.pg:
+            asyncio.run(pg_reset(args.pg))
+            q_secs, q_rss, _ = run_import(args.pg, quarter, extra)
+            asyncio.run(pg_reset(args.pg))
+            w_secs, w_rss, out = run_import(args.pg, whole, extra)
+            print(out.strip())
+            f_secs, rows = asyncio.run(pg_floor(args.pg))
+        else:
+            q_db = fresh("quarter.db")
+            q_secs, q_rss, _ = run_import(f"sqlite+aiosqlite:///{q_db}", quarter, extra)
+            w_db = fresh("whole.db")
+            w_secs, w_rss, out = run_import(f"sqlite+aiosqlite:///{w_db}", whole, extra)
+            print(out.strip())
+            f_db = d / "floor.db"
+            f_db.write_bytes(empty.read_bytes())
+            f_secs, rows = floor(w_db, f_db)
     rate, floor_rate = args.lines / w_secs, rows / f_secs
     ratio = rate / floor_rate
     mode = "--skip-bad, one pass" if args.skip_bad else "check, then write"
-    print(f"cdr import ({mode}): {args.lines:,} lines in {w_secs:.1f} s = {rate:,.0f}/s")
-    print(f"floor (bare executemany): {rows:,} rows in {f_secs:.1f} s = {floor_rate:,.0f}/s")
+    where = "PostgreSQL" if args.pg else "SQLite"
+    how = "copy_records_to_table" if args.pg else "executemany"
+    print(f"{where}: cdr import ({mode}): {args.lines:,} lines in {w_secs:.1f} s = "
+          f"{rate:,.0f}/s")
+    print(f"floor (bare {how}): {rows:,} rows in {f_secs:.1f} s = {floor_rate:,.0f}/s")
     print(f"ratio {ratio:.0%}   target >= {TARGET:.0%}   {'OK' if ratio >= TARGET else 'MISSED'}")
     print(f"peak RSS: 1/4 of the file {q_rss / 1024:.0f} MiB ({q_secs:.1f} s), 4/4 "
           f"{w_rss / 1024:.0f} MiB: x{w_rss / q_rss:.2f} (flat: about x1)")
