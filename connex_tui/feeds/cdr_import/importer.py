@@ -394,6 +394,8 @@ async def _pass(store: Store | None, rater: _Rater, opts: ImportOptions, zone: t
                 break
             last = n
             summary.lines += 1
+            if progress is not None and not summary.lines % opts.batch:
+                progress(stage, done, size)
             try:
                 if store is None:
                     rater.check(fmt.parse(values, zone))
@@ -409,8 +411,6 @@ async def _pass(store: Store | None, rater: _Rater, opts: ImportOptions, zone: t
             batch.append(cdr)
             if len(batch) >= opts.batch:
                 await flush()
-                if progress is not None:
-                    progress(stage, done, size or done)
         await flush()
     if progress is not None:
         progress(stage, done, done)
