@@ -395,7 +395,7 @@ async def _pass(store: Store | None, rater: _Rater, opts: ImportOptions, zone: t
             last = n
             summary.lines += 1
             if progress is not None and not summary.lines % opts.batch:
-                progress(stage, done, size)
+                progress(stage, min(done, size), size)  # a file growing meanwhile
             try:
                 if store is None:
                     rater.check(fmt.parse(values, zone))
