@@ -327,3 +327,29 @@ def test_a_kill_mid_import_then_a_rerun_charges_each_call_once(world, tmp_path, 
     (entries,), = query(url, select(func.count()).select_from(LedgerEntry)
                         .where(LedgerEntry.customer_id == ids["Dora"]))
     assert entries == 3  # a batch each: 2 of 3 calls before the kill, the rest in 1
+
+
+def test_lines_a_switch_appends_after_the_check_wait_for_the_next_import(world, tmp_path):
+    """The write pass stops at the check pass's last line: what was appended meanwhile
+    (here a line with no rate) was never checked."""
+    url, _ = world
+    path = tmp_path / "growing.csv"
+    path.write_text(f"{fs('g-1', '4412345678', 5)}\n{fs('g-2', '4412345678', 6)}\n")
+
+    def progress(stage: str, done: int, total: int) -> None:
+        if stage == "checking" and done == total:  # the end of the check pass
+            with open(path, "a") as fh:
+                fh.write(f"{fs('g-3', '3312345678', 7)}\n")
+
+    async def go():
+        db = Database(url)
+        try:
+            return await import_cdrs(CdrImportStore(db, Actor("op", "operator")),
+                                     ImportOptions(str(path), "freeswitch"),
+                                     progress=progress)
+        finally:
+            await db.dispose()
+
+    summary = asyncio.run(go())
+    assert (summary.lines, summary.imported, summary.bad) == (2, 2, 0)
+    assert set(cdrs(url)) == {"g-1", "g-2"}
