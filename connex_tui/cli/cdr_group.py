@@ -1,25 +1,21 @@
-"""The `cdr` command group: each `cdr` command (import, export, recalc) lives in a module of
-its own and joins the group here, so no module owns the group's creation."""
+"""The `cdr` command group: each of its commands (export, recalc, import) lives in a module
+of its own and registers on the group's subparsers, with set_defaults(cdr_run=...) naming
+the function that runs it: `cdr_run(cfg, args) -> exit code`."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 COMMAND = "cdr"
-_RUNNERS: dict[str, Callable] = {}
 
 
-def add_command(sub, name: str, run: Callable, **kw):
-    """The parser of `cdr NAME` (the group made on first use); `run(cfg, args) -> exit
-    code` is what `connex-tui cdr NAME` runs."""
-    group = getattr(sub, "_cdr_commands", None)
+def cdr_subparsers(sub):
+    """The group's subparsers on the main parser's `sub`, made on the first call."""
+    group = getattr(sub, "_connex_cdr_group", None)
     if group is None:
-        parser = sub.add_parser(COMMAND, help="call detail records: import, export, recalc")
+        parser = sub.add_parser(COMMAND, help="CDRs: export, recalc, import")
         group = parser.add_subparsers(dest="cdr_command", required=True)
-        sub._cdr_commands = group
-    _RUNNERS[name] = run
-    return group.add_parser(name, **kw)
+        sub._connex_cdr_group = group
+    return group
 
 
 def run(cfg, args) -> int:
-    return _RUNNERS[args.cdr_command](cfg, args)
+    return args.cdr_run(cfg, args)

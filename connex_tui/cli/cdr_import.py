@@ -11,7 +11,7 @@ import argparse
 import asyncio
 import sys
 
-from connex_tui.cli import cdr_group
+from connex_tui.cli.cdr_group import cdr_subparsers
 from connex_tui.cli.progress import Progress
 from connex_tui.config import Config
 from connex_tui.engine.textsafe import safe_text
@@ -35,9 +35,10 @@ nothing is written unless every line is good, or --skip-bad is given."""
 
 
 def add_parser(sub) -> None:
-    p = cdr_group.add_command(sub, NAME, run, help="import CDRs from a switch's CSV file",
-                              description=HELP,
-                              formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = cdr_subparsers(sub).add_parser(
+        NAME, help="import CDRs from a switch's CSV file", description=HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.set_defaults(cdr_run=run)
     p.add_argument("file", metavar="FILE", help="the CDR file")
     p.add_argument("--format", required=True, dest="fmt",
                    choices=("freeswitch", "asterisk", "generic"))

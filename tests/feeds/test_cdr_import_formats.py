@@ -184,3 +184,15 @@ def test_a_line_too_long_or_not_utf8_ends_the_file():
 def test_blank_lines_are_passed_over_and_line_numbers_stay_true():
     out = parse("freeswitch", f"\n{FS_ANSWERED}\n\n   \n{fs(uuid='')}\n")
     assert out[1].line == 5
+
+
+def test_generic_reads_times_as_cdr_export_writes_them():
+    """`cdr export` writes UTC with a Z (2026-11-02T09:00:03.500000Z) and empty cells for
+    no answer and no PDD."""
+    text = ("call_id,start,answer,end,duration_ms,dialled,sip_code,pdd_ms\n"
+            "e-1,2026-11-02T09:00:00Z,2026-11-02T09:00:03.500000Z,2026-11-02T09:00:12.600000Z,"
+            "9100,4412345678,200,\n"
+            "e-2,2026-11-02T09:01:00Z,,2026-11-02T09:01:02Z,0,4412345678,486,1200\n")
+    answered, busy = parse("generic", text, ZoneInfo("Asia/Tokyo"))
+    assert answered.answered_at == datetime(2026, 11, 2, 9, 0, 3, 500000, tzinfo=UTC)
+    assert (answered.pdd_ms, busy.answered_at, busy.pdd_ms) == (None, None, 1200)
