@@ -18,10 +18,10 @@ from connex_tui.data.db import Database
 from connex_tui.data.ledger import ledger_balance
 from connex_tui.data.models import AuditEntry, Cdr, Customer, LedgerEntry, StatsRollup
 from connex_tui.feeds.cdr_import import ImportOptions, import_cdrs
-from tests.data import cdr_world
+from tests.data import import_world
 from tests.data.conftest import TABLES
 
-T0 = cdr_world.T0
+T0 = import_world.T0
 
 
 @pytest.fixture
@@ -32,7 +32,7 @@ def world(db_url) -> tuple[str, dict[str, int]]:
             if db.dialect == "postgresql":
                 async with db.engine.begin() as conn:
                     await conn.execute(text(f"TRUNCATE {TABLES} RESTART IDENTITY CASCADE"))
-            return await cdr_world.build(db)
+            return await import_world.build(db)
         finally:
             await db.dispose()
 
@@ -145,10 +145,10 @@ def test_9_1_seconds_is_0_0009_and_a_hundred_are_0_0900(world, tmp_path, capsys)
 
 # -- rating --------------------------------------------------------------------------------
 def test_rates_in_force_at_the_start_in_the_given_zone(world, tmp_path, capsys):
-    """Prefix 445 costs 0.010 until cdr_world.CHANGE (09:00 UTC) and 0.020 from then. 09:30
+    """Prefix 445 costs 0.010 until import_world.CHANGE (09:00 UTC) and 0.020 from then. 09:30
     written in Berlin (UTC+1) is 08:30 UTC: the old rate; read as UTC: the new one."""
     url, _ = world
-    late = cdr_world.CHANGE + timedelta(minutes=30)
+    late = import_world.CHANGE + timedelta(minutes=30)
     line = fs("tz-1", "4451", 60, start=late)
     code, out, err = run(url, tmp_path, capsys, [line], "--timezone", "Europe/Berlin")
     assert code == 0, err
