@@ -69,7 +69,9 @@ def decide(snap: Snapshot, call: CallInput, usage: Usage | None = None) -> Resul
 
     call.at None means no time filter on rate rows (the newest row of a prefix wins); the
     caller supplies the UTC time of the call otherwise."""
-    _own_memos(snap)
+    if snap is not _MEMO_OWNER[0]:  # another configuration: the memos let the old one go
+        _MEMO.clear()
+        _MEMO_OWNER[0] = snap
     run = _Run(snap, call, usage or _NO_USAGE)
     try:
         run.steps()
@@ -87,7 +89,9 @@ def rate_known(snap: Snapshot, customer_id: int, call: CallInput, *,
     row (503 No Routes Available (Pre)); a row step 7 would refuse (blocked, capped,
     connect cost) still gives the rate it holds. A step 8 rejection leaves no provider;
     `providers` False skips step 8 (a check that the call can be rated at all)."""
-    _own_memos(snap)
+    if snap is not _MEMO_OWNER[0]:  # as in decide()
+        _MEMO.clear()
+        _MEMO_OWNER[0] = snap
     run = _Run(snap, call, _NO_USAGE)
     customer = snap.customers.get(customer_id)
     if customer is None:
@@ -106,12 +110,6 @@ def rate_known(snap: Snapshot, customer_id: int, call: CallInput, *,
         with suppress(_Reject):  # the trace says why no provider would have taken it
             run.pick_providers()
     return run.result("allow", 200, "OK")
-
-
-def _own_memos(snap: Snapshot) -> None:
-    if snap is not _MEMO_OWNER[0]:  # another configuration: the memos let the old one go
-        _MEMO.clear()
-        _MEMO_OWNER[0] = snap
 
 
 # -- derived, per snapshot part --------------------------------------------------------
