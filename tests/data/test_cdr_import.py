@@ -114,7 +114,7 @@ def test_billing_examples_by_increment(world, tmp_path, capsys):
         assert stored[cid][:2] == (billed, Decimal(charge)), cid
     total = sum(Decimal(c[3]) for c in cases.values())
     assert f"charge imported: {total} USD" in out
-    assert "7 lines, 7 imported, 0 duplicates skipped, 0 bad" in out
+    assert "lines 7, imported 7, duplicates skipped 0, bad 0" in out
     assert money_check(url, ids["Dora"]) == (total, -total, -total)
     (action, table, changes), = query(url, select(AuditEntry.action, AuditEntry.table_name,
                                                   AuditEntry.changes))
@@ -137,7 +137,7 @@ def test_9_1_seconds_is_0_0009_and_a_hundred_are_0_0900(world, tmp_path, capsys)
     code, out, err = run(url, tmp_path, capsys, [header, *map(line, range(100))],
                          "--customer", "Dora", fmt="generic")
     assert code == 0, err
-    assert "100 lines, 99 imported, 1 duplicates skipped" in out
+    assert "lines 100, imported 99, duplicates skipped 1" in out
     assert "charge imported: 0.0891 USD" in out
     assert money_check(url, ids["Dora"]) == (Decimal("0.0900"), Decimal("-0.09"),
                                             Decimal("-0.09"))
@@ -215,7 +215,7 @@ def test_skip_bad_imports_the_good_lines_and_lists_the_bad(world, tmp_path, caps
     assert set(cdrs(url)) == {"ok-1", "ok-2", "unrated-miss"}
     assert [line.split(":")[1] for line in err.splitlines() if "line" in line] == [
         " line 2", " line 3", " line 5"]
-    assert "6 lines, 3 imported, 0 duplicates skipped, 3 bad" in out
+    assert "lines 6, imported 3, duplicates skipped 0, bad 3" in out
     assert cdrs(url)["unrated-miss"][3:5] == ("", 480)
 
 
@@ -223,8 +223,8 @@ def test_dry_run_writes_nothing_and_says_what_it_would_do(world, tmp_path, capsy
     url, ids = world
     code, out, err = run(url, tmp_path, capsys, BAD_FILE, "--dry-run", "--skip-bad")
     assert code == 0 and cdrs(url) == {}
-    assert "6 lines, 3 would be imported, 0 duplicates skipped, 3 bad" in out
-    assert "charge would be imported: 0.0050 USD" in out and "dry run: nothing written" in out
+    assert "lines 6, to import 3, duplicates skipped 0, bad 3" in out
+    assert "charge to import: 0.0050 USD" in out and "dry run: nothing written" in out
     code, out, err = run(url, tmp_path, capsys, BAD_FILE, "--dry-run")
     assert code == 2 and "nothing imported: 3 bad lines" in out and cdrs(url) == {}
 
@@ -237,6 +237,16 @@ def test_a_hostile_file_is_refused_in_one_line_per_fault_escaped(world, tmp_path
     assert "line 1: control characters are not allowed" in err
     assert "line 2: longer than 4096 bytes: not a CDR line" in err
     assert "\x1b" not in out + err and "SGVsbG8" not in out + err and "Traceback" not in err
+
+
+def test_with_skip_bad_a_line_that_ends_the_file_keeps_what_came_before(world, tmp_path,
+                                                                       capsys):
+    url, _ = world
+    code, out, err = run(url, tmp_path, capsys, [fs("before", "4412345678", 30), "x" * 5000,
+                                                 fs("after", "4412345678", 30)], "--skip-bad")
+    assert code == 2 and set(cdrs(url)) == {"before"}
+    assert "line 2: longer than 4096 bytes" in err
+    assert "lines 1, imported 1, duplicates skipped 0, bad 1" in out
 
 
 @pytest.mark.parametrize(("args", "message"), [
@@ -264,7 +274,7 @@ def test_missing_file_and_generic_without_customer(world, tmp_path, capsys):
 def test_a_viewer_may_only_dry_run(world, tmp_path, capsys):
     url, _ = world
     code, out, err = run(url, tmp_path, capsys, [fs("v", "4412345678", 3)], "--dry-run")
-    assert code == 0 and "1 would be imported" in out
+    assert code == 0 and "to import 1," in out
     main(["--readonly", "--database-url", url, "cdr", "import", str(tmp_path / "cdrs-freeswitch.csv"),
           "--format", "freeswitch"])
     assert "read-only (viewer role)" in capsys.readouterr().err and cdrs(url) == {}
@@ -282,9 +292,9 @@ def test_asterisk_end_to_end_and_duplicates_are_skipped(world, tmp_path, capsys)
              line.format(acc="dora", uid="1762074000.2")]
     code, out, err = run(url, tmp_path, capsys, lines, fmt="asterisk")
     assert code == 0, err
-    assert "3 lines, 2 imported, 1 duplicates skipped" in out
+    assert "lines 3, imported 2, duplicates skipped 1" in out
     code, out, err = run(url, tmp_path, capsys, lines, fmt="asterisk")
-    assert "3 lines, 0 imported, 3 duplicates skipped" in out
+    assert "lines 3, imported 0, duplicates skipped 3" in out
     assert money_check(url, ids["Dora"]) == (Decimal("0.0100"), Decimal("-0.01"),
                                             Decimal("-0.01"))
 
@@ -319,7 +329,7 @@ def test_a_kill_mid_import_then_a_rerun_charges_each_call_once(world, tmp_path, 
     assert partial[0] > 0 and partial[1] == partial[2] == -partial[0]
     code, out, err = run(url, tmp_path, capsys, lines)
     assert code == 0, err
-    assert "20 lines, 14 imported, 6 duplicates skipped" in out
+    assert "lines 20, imported 14, duplicates skipped 6" in out
     stored = cdrs(url)
     assert sorted(stored) == sorted(f"k-{i}" for i in range(20))
     charged, in_ledger, balance = money_check(url, ids["Dora"])

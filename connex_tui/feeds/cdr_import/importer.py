@@ -85,13 +85,13 @@ class Summary:
     def lines_out(self) -> list[str]:
         """The closing report, safe to print."""
         name = safe_text(self.file)
-        verb = "would be imported" if self.dry_run else "imported"
+        verb = "to import" if self.dry_run else "imported"
         out = []
         if self.refused:
             out.append(f"{name}: nothing imported: {self.bad:,} bad line"
                        f"{'s' if self.bad != 1 else ''} (--skip-bad imports the rest)")
-        out.append(f"{name}: {self.lines:,} lines, {self.imported:,} {verb}, "
-                   f"{self.duplicates:,} duplicates skipped, {self.bad:,} bad")
+        out.append(f"{name}: lines {self.lines:,}, {verb} {self.imported:,}, "
+                   f"duplicates skipped {self.duplicates:,}, bad {self.bad:,}")
         for currency, total in sorted(self.charges.items()):
             out.append(f"charge {verb}: {present.money(total, currency, 4)}")
         if self.dry_run:
