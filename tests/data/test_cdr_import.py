@@ -273,10 +273,13 @@ def test_missing_file_and_generic_without_customer(world, tmp_path, capsys):
 
 def test_a_viewer_may_only_dry_run(world, tmp_path, capsys):
     url, _ = world
-    code, out, err = run(url, tmp_path, capsys, [fs("v", "4412345678", 3)], "--dry-run")
-    assert code == 0 and "to import 1," in out
-    main(["--readonly", "--database-url", url, "cdr", "import", str(tmp_path / "cdrs-freeswitch.csv"),
-          "--format", "freeswitch"])
+    path = tmp_path / "viewer.csv"
+    path.write_text(fs("v", "4412345678", 3) + "\n")
+    as_viewer = ["--readonly", "--database-url", url, "cdr", "import", str(path),
+                 "--format", "freeswitch"]
+    assert main([*as_viewer, "--dry-run"]) == 0
+    assert "to import 1," in capsys.readouterr().out
+    assert main(as_viewer) == 2
     assert "read-only (viewer role)" in capsys.readouterr().err and cdrs(url) == {}
 
 
