@@ -196,3 +196,11 @@ def test_generic_reads_times_as_cdr_export_writes_them():
     answered, busy = parse("generic", text, ZoneInfo("Asia/Tokyo"))
     assert answered.answered_at == datetime(2026, 11, 2, 9, 0, 3, 500000, tzinfo=UTC)
     assert (answered.pdd_ms, busy.answered_at, busy.pdd_ms) == (None, None, 1200)
+
+
+def test_asterisk_without_uniqueid_has_no_call_id():
+    """16 fields: cdr.conf without loguniqueid; nothing could tell a rerun's lines apart."""
+    sixteen = AST_ANSWERED.rsplit(",", 2)[0]
+    (error,) = parse("asterisk", sixteen + "\n")
+    assert error.message == ("expected 18 or 17 fields (asterisk), found 16 (no uniqueid: "
+                             "set loguniqueid=yes in cdr.conf)")

@@ -145,6 +145,10 @@ class Format:
     def counts(self) -> tuple[int, ...]:
         return (len(self.fields),)
 
+    def hint(self, found: int) -> str:
+        """What a line of `found` fields may mean, after the count."""
+        return ""
+
     def parse(self, values: list[str], zone: tzinfo) -> Raw:
         raise NotImplementedError
 
@@ -180,6 +184,9 @@ class Asterisk(Format):
 
     def counts(self) -> tuple[int, ...]:
         return (18, 17)
+
+    def hint(self, found: int) -> str:
+        return " (no uniqueid: set loguniqueid=yes in cdr.conf)" if found == 16 else ""
 
     def parse(self, v: list[str], zone: tzinfo) -> Raw:
         start = stamp(v[9], "start", zone)

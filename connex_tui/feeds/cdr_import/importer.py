@@ -217,7 +217,7 @@ def records(stream, fmt: Format, *, on_bytes: Callable[[int], None] | None = Non
                 continue
             if len(values) not in counts:
                 yield RowError(n, f"expected {' or '.join(map(str, counts))} fields "
-                                  f"({fmt.name}), found {len(values)}")
+                                  f"({fmt.name}), found {len(values)}{fmt.hint(len(values))}")
                 continue
             yield n, values
     except OutOfBounds as exc:
