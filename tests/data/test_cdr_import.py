@@ -17,7 +17,7 @@ from connex_tui.data.cdr_import import CdrImportStore
 from connex_tui.data.db import Database
 from connex_tui.data.ledger import ledger_balance
 from connex_tui.data.models import AuditEntry, Cdr, Customer, LedgerEntry, StatsRollup
-from connex_tui.feeds.cdr_import import ImportOptions, import_cdrs
+from connex_tui.feeds.cdr_import import ImportOptions, import_cdrs, importer
 from tests.data import import_world
 from tests.data.conftest import TABLES
 
@@ -302,7 +302,8 @@ def test_asterisk_end_to_end_and_duplicates_are_skipped(world, tmp_path, capsys)
                                             Decimal("-0.01"))
 
 
-def test_a_kill_mid_import_then_a_rerun_charges_each_call_once(world, tmp_path, capsys):
+def test_a_kill_mid_import_then_a_rerun_charges_each_call_once(world, tmp_path, capsys,
+                                                               monkeypatch):
     url, ids = world
     lines = [fs(f"k-{i}", f"44{i % 6 + 1}2345", 30 + i, start=T0 + timedelta(seconds=i))
              for i in range(20)]
@@ -330,9 +331,14 @@ def test_a_kill_mid_import_then_a_rerun_charges_each_call_once(world, tmp_path, 
     assert len(cdrs(url)) == 6  # two batches landed
     partial = money_check(url, ids["Dora"])
     assert partial[0] > 0 and partial[1] == partial[2] == -partial[0]
+    rated_calls = []
+    rate = importer._Rater.rate
+    monkeypatch.setattr(importer._Rater, "rate",
+                        lambda self, raw: rated_calls.append(raw.call_id) or rate(self, raw))
     code, out, err = run(url, tmp_path, capsys, lines)
     assert code == 0, err
     assert "lines 20, imported 14, duplicates skipped 6" in out
+    assert len(rated_calls) == 14  # what landed before the kill is not rated again
     stored = cdrs(url)
     assert sorted(stored) == sorted(f"k-{i}" for i in range(20))
     charged, in_ledger, balance = money_check(url, ids["Dora"])

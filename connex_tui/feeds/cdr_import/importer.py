@@ -4,13 +4,13 @@ Each line is parsed (formats.py), its customer found (`--customer`, else the acc
 as a customer name or id), and rated by `engine.pipeline.rate_known` with the rates in
 force at its start (route by tech prefix and dial string, longest prefix, increments,
 precision, rounding: the pipeline's own steps). Batches go through the data layer's
-CdrImportStore: one transaction each, call ids already stored skipped, so a rerun after a
-kill resumes without charging twice.
+CdrImportStore: one transaction each, call ids already stored left out before rating, so
+a rerun after a kill resumes without charging twice (or rating again what landed).
 
-Without `skip_bad` a first pass checks every line and nothing is written unless all are
-good; the second pass writes (only the lines the first pass read: a switch appending to
-its file meanwhile adds nothing). With `skip_bad` one pass writes the good lines and
-reports the bad ones. `dry_run` runs the same as an import and writes nothing.
+Without `skip_bad` a first pass checks every line not yet stored and nothing is written
+unless all are good; the second pass writes (only the lines the first pass read: a switch
+appending to its file meanwhile adds nothing). With `skip_bad` one pass writes the good
+lines and reports the bad ones. `dry_run` runs the same as an import and writes nothing.
 """
 
 from __future__ import annotations
@@ -319,99 +319,118 @@ async def import_cdrs(store: Store, opts: ImportOptions, *, progress: Progress |
     limit = MAX_LINES
     if not opts.skip_bad and not opts.dry_run:
         check = Summary(opts.path)
-        limit = await _pass(None, rater, opts, zone, size, check, progress, None, MAX_LINES)
+        limit = await _Pass(store, rater, opts, zone, size, check, progress,
+                            check_only=True).run(MAX_LINES)
         if check.bad:
             check.refused = True
             return check
-    await _pass(store, rater, opts, zone, size, summary, progress, after_batch, limit)
+    await _Pass(store, rater, opts, zone, size, summary, progress,
+                after_batch=after_batch).run(limit)
     if opts.dry_run and summary.bad and not opts.skip_bad:
         summary.refused = True  # what the import would do
     return summary
 
 
-async def _pass(store: Store | None, rater: _Rater, opts: ImportOptions, zone: tzinfo,
-                size: int, summary: Summary, progress: Progress | None,
-                after_batch, stop_after: int) -> int:
-    """One reading of the file up to line `stop_after`: rate every line; with a store,
-    check duplicates and (unless a dry run) write. Returns the number of the last line
-    read. A fatal error (bounds) ends the pass; the batches before it stay written."""
-    stage = "checking" if store is None else "importing"
-    fmt = FORMATS[opts.fmt]()
-    done = 0
-    last = 0
-    batch: list[CdrInput] = []
-    currencies: dict[str, str] = {}  # call id -> currency, for the batch's totals
-    batches = 0
+class _Pass:
+    """One reading of the file: lines parsed and gathered into batches; per batch, the
+    call ids already stored are left out first (a rerun after a kill does not rate again
+    what landed), then each line is checked (`check_only`, the first pass) or rated and the
+    batch written (unless a dry run). A fatal error (bounds) ends the pass; the batches
+    before it stay written."""
 
-    def on_bytes(n: int) -> None:
-        nonlocal done
-        done += n
+    def __init__(self, store: Store, rater: _Rater, opts: ImportOptions, zone: tzinfo,
+                 size: int, summary: Summary, progress: Progress | None, *,
+                 check_only: bool = False, after_batch=None) -> None:
+        self.store, self.rater, self.opts, self.zone = store, rater, opts, zone
+        self.size, self.summary, self.progress = size, summary, progress
+        self.check_only, self.after_batch = check_only, after_batch
+        self.stage = "checking" if check_only else "importing"
+        self.done = 0  # bytes read
+        self.batch: dict[str, tuple[int, Raw]] = {}  # call id -> (line, call)
+        self.batches = 0
 
-    async def flush() -> None:
-        nonlocal batches
-        if store is None or not batch:
-            batch.clear()
+    def on_bytes(self, n: int) -> None:
+        self.done += n
+
+    def bad(self, error: RowError) -> None:
+        self.summary.bad += 1
+        if len(self.summary.errors) < MAX_REPORTED:
+            self.summary.errors.append(error)
+
+    async def run(self, stop_after: int) -> int:
+        """Read up to line `stop_after`; returns the number of the last line read."""
+        summary, opts = self.summary, self.opts
+        fmt = FORMATS[opts.fmt]()
+        last = 0
+        with open(opts.path, "rb") as fh:
+            if not stat.S_ISREG(os.fstat(fh.fileno()).st_mode):  # swapped since checked
+                raise ImportRefused(f"{safe_text(opts.path)}: not a regular file")
+            for item in records(fh, fmt, on_bytes=self.on_bytes):
+                if isinstance(item, RowError):
+                    if item.line > stop_after:
+                        break
+                    self.bad(item)
+                    if item.fatal:
+                        summary.stopped = item.line
+                        break
+                    summary.lines += 1
+                    continue
+                n, values = item
+                if n > stop_after:
+                    break
+                last = n
+                summary.lines += 1
+                try:
+                    raw = fmt.parse(values, self.zone)
+                except Bad as exc:
+                    self.bad(RowError(n, str(exc)))
+                    continue
+                if raw.call_id in self.batch:  # twice in one batch: the first one counts
+                    summary.duplicates += 1
+                    continue
+                self.batch[raw.call_id] = (n, raw)
+                if len(self.batch) >= opts.batch:
+                    await self.flush()
+            await self.flush()
+        summary.errors.sort(key=lambda e: e.line)  # rating errors come a batch late
+        if self.progress is not None:
+            self.progress(self.stage, self.done, self.done)
+        return last
+
+    async def flush(self) -> None:
+        batch, self.batch = self.batch, {}
+        if not batch:
             return
-        if opts.dry_run:
-            there = await store.present([c.call_id for c in batch])
-            landed = [c for c in batch if c.call_id not in there]
-        else:
-            landed = await store.write(batch)
-        summary.duplicates += len(batch) - len(landed)
+        summary, rater = self.summary, self.rater
+        there = await self.store.present(list(batch))
+        summary.duplicates += len(there)
+        cdrs: list[CdrInput] = []
+        currencies: dict[str, str] = {}
+        for call_id, (n, raw) in batch.items():
+            if call_id in there:
+                continue
+            try:
+                if self.check_only:
+                    rater.check(raw)
+                    continue
+                cdr, currencies[call_id] = rater.rate(raw)
+            except Bad as exc:
+                self.bad(RowError(n, str(exc)))
+                continue
+            cdrs.append(cdr)
+        if self.progress is not None:
+            self.progress(self.stage, min(self.done, self.size), self.size)
+        if self.check_only or not cdrs:
+            return
+        landed = cdrs if self.opts.dry_run else await self.store.write(cdrs)
+        summary.duplicates += len(cdrs) - len(landed)  # stored since present() looked
         summary.imported += len(landed)
         charges = summary.charges
         for c in landed:
             cur = currencies[c.call_id]
             charges[cur] = charges.get(cur, Decimal(0)) + c.charge
-        batch.clear()
-        currencies.clear()
-        batches += 1
-        if after_batch is not None:
-            waited = after_batch(batches)
+        self.batches += 1
+        if self.after_batch is not None:
+            waited = self.after_batch(self.batches)
             if waited is not None:
                 await waited
-
-    def bad(error: RowError) -> None:
-        summary.bad += 1
-        if len(summary.errors) < MAX_REPORTED:
-            summary.errors.append(error)
-
-    with open(opts.path, "rb") as fh:
-        if not stat.S_ISREG(os.fstat(fh.fileno()).st_mode):  # swapped since it was checked
-            raise ImportRefused(f"{safe_text(opts.path)}: not a regular file")
-        for item in records(fh, fmt, on_bytes=on_bytes):
-            if isinstance(item, RowError):
-                if item.line > stop_after:
-                    break
-                bad(item)
-                if item.fatal:
-                    summary.stopped = item.line
-                    break
-                summary.lines += 1
-                continue
-            n, values = item
-            if n > stop_after:
-                break
-            last = n
-            summary.lines += 1
-            if progress is not None and not summary.lines % opts.batch:
-                progress(stage, min(done, size), size)  # a file growing meanwhile
-            try:
-                if store is None:
-                    rater.check(fmt.parse(values, zone))
-                    continue
-                cdr, currency = rater.rate(fmt.parse(values, zone))
-            except Bad as exc:
-                bad(RowError(n, str(exc)))
-                continue
-            if cdr.call_id in currencies:  # twice in one batch: the first one counts
-                summary.duplicates += 1
-                continue
-            currencies[cdr.call_id] = currency
-            batch.append(cdr)
-            if len(batch) >= opts.batch:
-                await flush()
-        await flush()
-    if progress is not None:
-        progress(stage, done, done)
-    return last
