@@ -48,6 +48,7 @@ bench: $(STAMP) $(DEMO_DB)
 	$(BIN)/python bench/stats.py
 	$(BIN)/python bench/traffic.py --database $(DEMO_DB)
 	$(BIN)/python bench/cdr_writer.py
+	$(BIN)/python bench/cdr_import.py
 
 clean:
 	rm -rf $(VENV) .demo .pytest_cache

@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 from collections.abc import Callable, Sequence
+from contextlib import suppress
 from datetime import UTC, datetime
 from decimal import Decimal
 from functools import lru_cache
@@ -76,6 +77,38 @@ def decide(snap: Snapshot, call: CallInput, usage: Usage | None = None) -> Resul
         run.steps()
     except _Reject as rejection:
         return run.result("reject", rejection.code, rejection.reason)
+    return run.result("allow", 200, "OK")
+
+
+def rate_known(snap: Snapshot, customer_id: int, call: CallInput, *,
+               providers: bool = True) -> Result:
+    """Steps 4, 7 and 8 for a call that already took place (CDR import, rerate): the
+    customer comes with the CDR, not from authentication, and the steps that judge a call
+    yet to be placed (rewrite by auth entry, admission, limits, CLI rules, max duration)
+    do not apply. A reject means no rate: no route (580, 503 Blocked by Dial Plan) or no
+    row (503 No Routes Available (Pre)); a row step 7 would refuse (blocked, capped,
+    connect cost) still gives the rate it holds. A step 8 rejection leaves no provider;
+    `providers` False skips step 8 (a check that the call can be rated at all)."""
+    if snap is not _MEMO_OWNER[0]:  # as in decide()
+        _MEMO.clear()
+        _MEMO_OWNER[0] = snap
+    run = _Run(snap, call, _NO_USAGE)
+    customer = snap.customers.get(customer_id)
+    if customer is None:
+        run.note(1, "Customer", f"customer #{customer_id} is not loaded")
+        return run.result("reject", 404, "Unknown Customer")
+    run.set_customer(customer)
+    run.note(1, "Customer", f"{customer.name}, given by the CDR")
+    try:
+        run.pick_route()
+        run.rate_call()
+    except _Reject as rejection:
+        if run.rate is None:
+            return run.result("reject", rejection.code, rejection.reason)
+        return run.result("allow", 200, "OK")
+    if providers:
+        with suppress(_Reject):  # the trace says why no provider would have taken it
+            run.pick_providers()
     return run.result("allow", 200, "OK")
 
 

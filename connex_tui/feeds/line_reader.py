@@ -49,3 +49,40 @@ def read_lines(stream: BinaryIO, *, max_line: int, max_skip: int = 1 << 20,
             if skipped > max_skip:
                 raise LineTooLong(n, max_line)
         yield n, None
+
+
+class OutOfBounds(ValueError):
+    """A file from outside broke one of its bounds (a line too long, too many lines or
+    bytes, not UTF-8) at `line`: nothing after it can be trusted."""
+
+    def __init__(self, line: int, message: str):
+        super().__init__(message)
+        self.line = line
+
+
+def bounded_text(stream: BinaryIO, *, max_line: int, max_lines: int, max_bytes: int,
+                 row: str, file: str, on_bytes: Callable[[int], None] | None = None
+                 ) -> Iterator[tuple[int, str]]:
+    """(line number, UTF-8 text with its newline) of a binary stream, a leading BOM
+    dropped. A line over `max_line` bytes, more than `max_lines` lines or `max_bytes` bytes
+    (checked while reading, so /dev/zero or a FIFO cannot exhaust memory), or bytes that
+    are not UTF-8 raise OutOfBounds; `row` and `file` name what was expected in its
+    message ("not <row>", "the limit for <file>")."""
+    total = 0
+    try:
+        for n, raw in read_lines(stream, max_line=max_line, max_skip=0):
+            if raw is None:
+                raise OutOfBounds(n, f"longer than {max_line} bytes: not {row}")
+            total += len(raw)
+            if n > max_lines or total > max_bytes:
+                raise OutOfBounds(n, f"the file goes on past {max_lines:,} lines or "
+                                     f"{max_bytes >> 20} MiB (the limit for {file})")
+            if on_bytes is not None:
+                on_bytes(len(raw))
+            try:
+                text = raw.decode("utf-8")
+            except UnicodeDecodeError:
+                raise OutOfBounds(n, "not UTF-8 text") from None
+            yield n, (text.removeprefix("\ufeff") if n == 1 else text)
+    except LineTooLong as exc:
+        raise OutOfBounds(exc.line, f"longer than {max_line} bytes: not {row}") from None

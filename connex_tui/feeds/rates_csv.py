@@ -32,7 +32,7 @@ from connex_tui.engine.clock import Clock, utcnow
 from connex_tui.engine.routing_validation import RateRowInput, validate_rate_row
 from connex_tui.engine.textsafe import safe_text
 from connex_tui.engine.validation import ValidationError
-from connex_tui.feeds.line_reader import LineTooLong, read_lines
+from connex_tui.feeds.line_reader import OutOfBounds, bounded_text
 
 HEADER = ("prefix", "destination", "rate", "connect_fee", "increment", "effective_from",
           "blocked")
@@ -144,27 +144,15 @@ def _header_problem(columns: list[str]) -> str:
 
 def decoded_lines(stream: BinaryIO, on_bytes: Callable[[int], None] | None = None
                   ) -> Iterator[str]:
-    """UTF-8 lines of a binary stream (a leading BOM dropped), counting bytes read. Lines
-    over MAX_LINE bytes, files over MAX_LINES lines or MAX_BYTES end the file with one
-    error: the caps hold while reading, so /dev/zero or a FIFO cannot exhaust memory."""
-    total = 0
+    """UTF-8 lines of a binary stream (line_reader.bounded_text with a rate file's bounds);
+    a broken bound ends the file with one error."""
     try:
-        for n, raw in read_lines(stream, max_line=MAX_LINE, max_skip=0):
-            if raw is None:
-                raise _FatalLine(n, f"longer than {MAX_LINE} bytes: not a rate row")
-            total += len(raw)
-            if n > MAX_LINES or total > MAX_BYTES:
-                raise _FatalLine(n, f"the file goes on past {MAX_LINES:,} lines or "
-                                    f"{MAX_BYTES >> 20} MiB (the limit for one rate file)")
-            if on_bytes is not None:
-                on_bytes(len(raw))
-            try:
-                text = raw.decode("utf-8")
-            except UnicodeDecodeError:
-                raise _FatalLine(n, "not UTF-8 text") from None
-            yield text.removeprefix("\ufeff") if n == 1 else text
-    except LineTooLong as exc:
-        raise _FatalLine(exc.line, f"longer than {MAX_LINE} bytes: not a rate row") from None
+        for _, text in bounded_text(stream, max_line=MAX_LINE, max_lines=MAX_LINES,
+                                    max_bytes=MAX_BYTES, row="a rate row",
+                                    file="one rate file", on_bytes=on_bytes):
+            yield text
+    except OutOfBounds as exc:
+        raise _FatalLine(exc.line, str(exc)) from None
 
 
 def read_file(path: str | Path, *, effective_from: datetime | None = None
