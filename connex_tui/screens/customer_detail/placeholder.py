@@ -7,7 +7,6 @@ from textual.widgets import Static
 PENDING = {
     "stats": "Not in this version yet: stats (ASR, ACD, PDD, CPS, SIP codes by period). "
              "The customer list already shows the last 24 h.",
-    "dialogs": "Not in this version yet: live calls (the header counts them already).",
     "payments": "Not in this version yet: payments (the balance above comes from the ledger).",
     "alerts": "Not in this version yet: alerts.",
     "cdr": "Not in this version yet: CDRs and Recalc.",

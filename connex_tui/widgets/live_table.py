@@ -1,0 +1,118 @@
+"""A DataTable for rows that change while they are shown (live calls): each `show` gets the
+whole list, in order, and changes only what differs from the last one: rows gone are
+removed, new rows added, changed cells updated, and the order set, all in one
+`batch_update`, so a one-second refresh of 2,000 calls repaints what moved and nothing
+else (bench/dialogs_refresh.py). The cursor stays on the same row (by key).
+
+A cell is given as (text, style): plain data, cheap to compare; a Text is made only for a
+cell that changed. Text is escaped by the caller (engine.present), never read as markup.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from rich.text import Text
+from textual.binding import Binding
+from textual.widgets import DataTable
+from textual._two_way_dict import TwoWayDict  # DataTable's row order; see _arrange
+from textual.widgets.data_table import RowKey
+
+Cell = tuple[str, str]  # (text, style)
+# Past this many rows gone at once (a new filter), clearing and adding is cheaper than
+# removing rows one by one (each removal renumbers the rows below it).
+REBUILD_AT = 64
+
+
+@dataclass(frozen=True)
+class LiveColumn:
+    key: str
+    label: str
+    width: int
+    right: bool = False
+
+
+class LiveTable(DataTable):
+    BINDINGS = [
+        Binding("j", "cursor_down", "Down", show=False, id="live.down"),
+        Binding("k", "cursor_up", "Up", show=False, id="live.up"),
+        Binding("home,g", "scroll_top", "First row", show=False, id="live.first"),
+        Binding("end,G", "scroll_bottom", "Last row", show=False, id="live.last"),
+    ]
+
+    def __init__(self, *, id: str):
+        super().__init__(id=id, cursor_type="row", zebra_stripes=True)
+        self.columns_spec: tuple[LiveColumn, ...] = ()
+        self.shown: dict[str, tuple[Cell, ...]] = {}  # key -> cells as last shown
+        self.order: list[str] = []
+        self.changed_cells = 0  # of the last show(): tests and the bench read it
+
+    def set_columns(self, columns: Sequence[LiveColumn]) -> None:
+        """(Re)define the columns; the rows are dropped (the caller shows them again)."""
+        self.columns_spec = tuple(columns)
+        self.clear(columns=True)
+        self.shown, self.order = {}, []
+        for c in self.columns_spec:
+            self.add_column(Text(c.label, justify="right" if c.right else "left"),
+                            width=c.width, key=c.key)
+
+    def _text(self, cell: Cell, column: LiveColumn) -> Text:
+        return Text(cell[0], style=cell[1], justify="right" if column.right else "left",
+                    no_wrap=True)
+
+    @property
+    def current_key(self) -> str | None:
+        if not self.order or not 0 <= self.cursor_row < len(self.order):
+            return None
+        return self.order[self.cursor_row]
+
+    def show(self, rows: Sequence[tuple[str, tuple[Cell, ...]]]) -> None:
+        """Show `rows` ((key, cells) in display order), changing only what changed."""
+        keep, line = self.current_key, self.cursor_row
+        wanted = dict(rows)
+        order = [key for key, _ in rows]
+        gone = [key for key in self.order if key not in wanted]
+        changed = 0
+        with self.app.batch_update():
+            if len(gone) > REBUILD_AT:
+                self.clear()
+                self.shown, self.order = {}, []
+            else:
+                for key in gone:
+                    self.remove_row(key)
+                    del self.shown[key]
+            columns = self.columns_spec
+            for key, cells in rows:
+                old = self.shown.get(key)
+                if old is None:
+                    self.add_row(*(self._text(c, col) for c, col in zip(cells, columns,
+                                                                         strict=True)),
+                                 key=key)
+                    changed += len(cells)
+                elif old != cells:
+                    for c, before, col in zip(cells, old, columns, strict=True):
+                        if c != before:
+                            self.update_cell(key, col.key, self._text(c, col))
+                            changed += 1
+                self.shown[key] = cells
+            if order != list(self._row_keys_in_order()):
+                self._arrange(order)
+            self.order = order
+            if order:
+                row = order.index(keep) if keep in wanted else min(line, len(order) - 1)
+                if row != self.cursor_row:
+                    self.move_cursor(row=row, animate=False)
+        self.changed_cells = changed
+
+    def _row_keys_in_order(self):
+        locations = self._row_locations
+        return (locations.get_key(i).value for i in range(len(locations)))
+
+    def _arrange(self, order: list[str]) -> None:
+        """Put the rows in `order` (every shown key once). What DataTable.sort does with
+        the order it computes; here the order comes from the rows' own data (durations,
+        start times), which the cells only show clipped."""
+        self._row_locations = TwoWayDict({RowKey(key): i for i, key in enumerate(order)})
+        self._update_count += 1
+        self.refresh()
