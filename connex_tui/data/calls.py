@@ -152,18 +152,20 @@ class CallsService:
         return FixedRun(self, await self.cache.get(), await self.usage(at), at)
 
     async def usage(self, at: datetime) -> Usage:
-        """Live dialogs per customer, auth entry and route, and those started in the second
-        up to `at` (the flow-speed window)."""
+        """Live dialogs per customer, auth entry (IP or SIP user) and route, and those
+        started in the second up to `at` (the flow-speed window)."""
         recent = case((and_(Dialog.started_at > at - timedelta(seconds=1),
                             Dialog.started_at <= at), 1), else_=0)
-        stmt = (select(Dialog.customer_id, Dialog.ip_auth_id, Dialog.route_id, func.count(),
-                       func.sum(recent))
-                .group_by(Dialog.customer_id, Dialog.ip_auth_id, Dialog.route_id))
+        stmt = (select(Dialog.customer_id, Dialog.ip_auth_id, Dialog.sip_user_id,
+                       Dialog.route_id, func.count(), func.sum(recent))
+                .group_by(Dialog.customer_id, Dialog.ip_auth_id, Dialog.sip_user_id,
+                          Dialog.route_id))
         live: dict[tuple[str, int], int] = {}
         last: dict[tuple[str, int], int] = {}
         async with self.db.sessions() as s:
-            for cid, aid, rid, n, n_recent in await s.execute(stmt):
-                for key in (("customer", cid), ("auth", aid), ("route", rid)):
+            for cid, aid, uid, rid, n, n_recent in await s.execute(stmt):
+                for key in (("customer", cid), ("auth", aid), ("sip_user", uid),
+                            ("route", rid)):
                     if key[1] is None:
                         continue
                     live[key] = live.get(key, 0) + n

@@ -18,12 +18,11 @@ from connex_tui.data import seed_rows
 from connex_tui.data.cdr_writer import CdrInput, write_batch
 from connex_tui.data.db import Database
 from connex_tui.data.snapshot import load_snapshot
-from connex_tui.engine.money import billable_seconds, billed_seconds, call_charge
+from connex_tui.engine.live_call import rated
 from connex_tui.engine.pipeline import decide
 from connex_tui.engine.snapshot import (
     CallInput,
     CustomerS,
-    ProviderChoice,
     Result,
     Snapshot,
     Usage,
@@ -442,19 +441,3 @@ async def write_dialogs(s: seed_rows.Session, custs: list[Cust], history: Histor
                 "state": state, "started_at": started, "answered_at": answered})
     await seed_rows.add_dialogs(s, rows)
 
-
-def rated(snap: Snapshot, result: Result, choice: ProviderChoice, duration_ms: int,
-          at: datetime) -> tuple[int, Decimal, Decimal]:
-    """(billed seconds, charge, provider cost) of an answered call decided as `result` and
-    sent to `choice`: each side on its own card's increments, precision and rounding."""
-    secs = billable_seconds(duration_ms)
-    card = snap.cards[result.card_id]
-    billed = billed_seconds(secs, result.mcd, result.pulse)
-    charge = call_charge(billed, result.rate, result.connect_fee, answered=True,
-                         precision=card.precision, rounding=card.rounding)
-    pcard = snap.cards[choice.card_id]
-    prow = pcard.index.lookup(result.number_out, int(at.timestamp()))
-    cost = call_charge(billed_seconds(secs, prow.mcd, prow.pulse), choice.rate,
-                       choice.connect_fee, answered=True, precision=pcard.precision,
-                       rounding=pcard.rounding)
-    return billed, charge, cost
