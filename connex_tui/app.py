@@ -195,7 +195,7 @@ class ConnexApp(App):
             while self.screen is not screen:
                 self.pop_screen()
 
-    def open_live_calls(self) -> None:
+    def action_live_calls(self) -> None:
         """Every customer's live calls (the list's L, the palette's "Live calls")."""
         from connex_tui.screens.live_calls import LiveCallsScreen
 

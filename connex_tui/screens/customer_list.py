@@ -50,8 +50,9 @@ class CustomerListScreen(Screen):
         Binding("ctrl+d,delete", "delete", "Delete", id="customers.delete"),
         Binding("u", "restore", "Restore", id="customers.restore"),
         Binding("r", "refresh", "Refresh", id="customers.refresh"),
-        Binding("L", "app.open_live_calls", "Live", id="customers.live_calls",
-                tooltip="Every customer's live calls"),
+        # L: not in the footer (full at 80 columns); ? and the palette list it
+        Binding("L", "app.live_calls", "Live calls", show=False,
+                id="customers.live_calls"),
         Binding("q", "quit", "Quit", id="customers.quit"),
         Binding("question_mark", "app.help", "Help", id="customers.help"),
         Binding("j", "cursor(1)", "Down", show=False, id="customers.down"),

@@ -15,7 +15,6 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from rich.markup import escape
-from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -66,12 +65,12 @@ def call_cells(row, now: datetime, columns: Sequence[LiveColumn]) -> tuple[Cell,
     """The cells of one call, as (text, style), escaped; a long value is cut with …."""
     answered = row.answered_at is not None
     values: dict[str, Cell] = {
-        "customer": (row.customer_name, ""),
+        "customer": (row.customer, ""),
         "state": (row.state, STATE_STYLE.get(row.state, "")),
         # setup time (not yet answered) is shown dim: it is not talk time
         "dur": (present.clock(seconds(row, now)), "" if answered else "dim"),
         "number": (row.dialled, ""), "cli": (row.cli or "-", ""),
-        "provider": (row.provider_name or "-", ""), "ip": (row.source_ip or "-", ""),
+        "provider": (row.provider or "-", ""), "ip": (row.source_ip or "-", ""),
         "call": (row.call_id, "dim"),
     }
     return tuple((present.clip(values[c.key][0], c.width), values[c.key][1]) for c in columns)
@@ -80,8 +79,8 @@ def call_cells(row, now: datetime, columns: Sequence[LiveColumn]) -> tuple[Cell,
 def matches(row, needle: str) -> bool:
     """`needle` (lower case) in any field the operator can see."""
     return any(needle in (value or "").lower() for value in (
-        row.dialled, row.cli, row.provider_name, row.source_ip, row.state, row.call_id,
-        row.customer_name))
+        row.dialled, row.cli, row.provider, row.source_ip, row.state, row.call_id,
+        row.customer))
 
 
 def ordered(rows: Sequence, sort: str) -> list:
@@ -271,7 +270,7 @@ class LiveCallsPanel(Vertical):
         if row is None:
             self.app.flash("No call to end")
             return
-        who = f" of {escape(row.customer_name)}" if self.all_customers else ""
+        who = f" of {escape(row.customer)}" if self.all_customers else ""
         msg = (f"Hang up call {escape(row.call_id)}{who} to {escape(row.dialled)} "
                f"({row.state}, {present.clock(seconds(row, self.app.clock()))})? It is "
                "written as a CDR with release reason 'operator'.")
@@ -358,7 +357,7 @@ class LiveCallsScreen(Screen):
         if filtered:
             counted: dict[int, list] = {}
             for r in shown:
-                c = counted.setdefault(r.customer_id, [r.customer_name, 0, 0])
+                c = counted.setdefault(r.customer_id, [r.customer, 0, 0])
                 c[1] += 1
                 c[2] += r.state == "answered"
             totals = sorted((LiveTotal(cid, n, c, a) for cid, (n, c, a) in counted.items()),

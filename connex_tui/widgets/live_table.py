@@ -14,9 +14,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from rich.text import Text
+from textual._two_way_dict import TwoWayDict  # DataTable's row order; see _arrange
 from textual.binding import Binding
 from textual.widgets import DataTable
-from textual._two_way_dict import TwoWayDict  # DataTable's row order; see _arrange
 from textual.widgets.data_table import RowKey
 
 Cell = tuple[str, str]  # (text, style)

@@ -26,5 +26,6 @@ class DialogsTab(CustomerTab):
             self.panel.table.focus()
 
     def reload(self) -> None:
-        if self.customer_id is not None and self.is_mounted:
-            self.panel.show_customer(self.customer_id)
+        panels = self.query(LiveCallsPanel)  # none before compose
+        if self.customer_id is not None and panels:
+            panels.first().show_customer(self.customer_id)
