@@ -32,7 +32,8 @@ from connex_tui.widgets.live_table import Cell, LiveColumn, LiveTable
 
 REFRESH_S = 1.0
 # (key, label, width at 80 columns, right-aligned); the customer column only on the
-# global screen. Columns that do not fit at 80 scroll into view.
+# global screen. Columns that do not fit are left out (a refresh each second would keep
+# scrolling a half-shown column); `enter` on the Dialogs tab shows every field of a call.
 CALL_COLUMNS = (("state", "State", 8, False), ("dur", "Dur.", 7, True),
                 ("number", "Number", 13, False), ("cli", "CLI", 12, False),
                 ("provider", "Provider", 11, False), ("ip", "Source IP", 15, False),
@@ -47,9 +48,9 @@ SORT_LABELS = {"start": "newest first", "duration": "longest first"}
 def columns_for(total: int, with_customer: bool) -> list[LiveColumn]:
     spec = ((CUSTOMER_COLUMN,) if with_customer else ()) + CALL_COLUMNS
     grow = [i for i, c in enumerate(spec) if c[0] in GROWS]
-    widths = fit_widths([c[2] for c in spec], grow, total)
+    widths = fit_widths([c[2] for c in spec], grow, total, drop=True)
     return [LiveColumn(key, label, w, right)
-            for (key, label, _, right), w in zip(spec, widths, strict=True)]
+            for (key, label, _, right), w in zip(spec, widths, strict=False)]
 
 
 def since(row) -> datetime:
@@ -74,6 +75,19 @@ def call_cells(row, now: datetime, columns: Sequence[LiveColumn]) -> tuple[Cell,
         "call": (row.call_id, "dim"),
     }
     return tuple((present.clip(values[c.key][0], c.width), values[c.key][1]) for c in columns)
+
+
+def call_lines(row, now: datetime) -> list[str]:
+    """Every field of a live call, for TextScreen (which escapes them)."""
+    talk = "talk" if row.answered_at is not None else "not answered yet"
+    return [f"Call id      {row.call_id}", f"Customer     {row.customer}",
+            f"State        {row.state}", f"Number       {row.dialled}",
+            f"CLI          {row.cli or '-'}", f"Provider     {row.provider or '-'}",
+            f"Source IP    {row.source_ip or '-'}",
+            f"Started      {row.started_at:%Y-%m-%d %H:%M:%S} UTC",
+            "Answered     " + (f"{row.answered_at:%Y-%m-%d %H:%M:%S} UTC"
+                               if row.answered_at is not None else "-"),
+            f"Duration     {present.clock(seconds(row, now))} ({talk})"]
 
 
 def matches(row, needle: str) -> bool:

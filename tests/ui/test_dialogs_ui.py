@@ -10,8 +10,9 @@ from connex_tui.engine.pipeline import decide
 from connex_tui.engine.snapshot import CallInput
 from connex_tui.screens.customer_detail.screen import CustomerDetailScreen
 from connex_tui.screens.live_calls import LiveCallsPanel, LiveCallsScreen
+from connex_tui.widgets.text_view import TextScreen
 from tests.ui.conftest import FROZEN, frozen_clock, make_app
-from tests.ui.helpers import Db, list_ready, type_text, wait_for
+from tests.ui.helpers import Db, list_ready, screen_lines, type_text, wait_for
 
 
 async def open_dialogs(pilot, name: str = "Acme") -> LiveCallsPanel:
@@ -100,6 +101,13 @@ async def test_filter_and_sort_on_the_dialogs_tab(demo_path):
         await type_text(pilot, target.dialled[-6:])
         await wait_for(pilot, lambda: panel.table.row_count == 1, what="filtered")
         assert panel.current.call_id == target.call_id
+        await pilot.press("enter", "enter")  # to the table; every field of the call
+        await wait_for(pilot, lambda: isinstance(app.screen, TextScreen), what="details")
+        text = "\n".join(screen_lines(app))
+        assert target.call_id in text and f"Number       {target.dialled}" in text
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: isinstance(app.screen, CustomerDetailScreen), what="tab")
+        await pilot.press("slash")
         await pilot.press("escape")  # clears the filter, stays on the tab
         await wait_for(pilot, lambda: panel.table.row_count == len(rows), what="unfiltered")
         assert isinstance(app.screen, CustomerDetailScreen)

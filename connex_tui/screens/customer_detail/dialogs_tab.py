@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+from textual import on
 from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.widgets import DataTable
 
 from connex_tui.screens.customer_detail.tab_base import CustomerTab
-from connex_tui.screens.live_calls import LiveCallsPanel
+from connex_tui.screens.live_calls import LiveCallsPanel, call_lines
+from connex_tui.widgets.text_view import TextScreen
 
 
 class DialogsTab(CustomerTab):
+    # enter reaches the table first (it selects the row, handled below); listed for `?`
+    BINDINGS = [Binding("enter", "open_call", "Call details", show=False,
+                        id="dialogs.open")]
+
     def compose(self) -> ComposeResult:
         yield LiveCallsPanel(id="dialogs-live")
 
@@ -24,6 +32,14 @@ class DialogsTab(CustomerTab):
         focused = self.screen.focused
         if self.display and (focused is None or self not in focused.ancestors):
             self.panel.table.focus()
+
+    @on(DataTable.RowSelected)
+    def action_open_call(self) -> None:
+        """enter: every field of the call, the ones the columns leave out too."""
+        row = self.panel.current
+        if row is not None:
+            self.app.push_screen(TextScreen(f"Call {row.call_id}",
+                                            call_lines(row, self.app.clock())))
 
     def reload(self) -> None:
         panels = self.query(LiveCallsPanel)  # none before compose

@@ -1,0 +1,49 @@
+"""LiveTable changes only what changed between two refreshes, and keeps the cursor on the
+same row whatever moved around it."""
+
+from __future__ import annotations
+
+from textual.app import App
+
+from connex_tui.widgets.live_table import REBUILD_AT, LiveColumn, LiveTable
+
+
+class One(App):
+    def compose(self):
+        yield LiveTable(id="t")
+
+    def on_mount(self):
+        self.query_one(LiveTable).set_columns([LiveColumn("a", "A", 6),
+                                               LiveColumn("b", "B", 6, right=True)])
+
+
+def row(key: str, b: str = "0:01") -> tuple[str, tuple]:
+    return key, ((key, ""), (b, "dim"))
+
+
+def cells(t: LiveTable) -> list[tuple[str, str]]:
+    return [tuple(str(c) for c in t.get_row_at(i)) for i in range(t.row_count)]
+
+
+async def test_only_changed_cells_are_updated_and_the_cursor_follows_its_row():
+    app = One()
+    async with app.run_test() as pilot:
+        t = app.query_one(LiveTable)
+        t.show([row("x"), row("y"), row("z")])
+        assert t.changed_cells == 6 and cells(t) == [("x", "0:01"), ("y", "0:01"),
+                                                      ("z", "0:01")]
+        t.move_cursor(row=1)
+        await pilot.pause()
+        t.show([row("x"), row("y", "0:02"), row("z")])
+        assert t.changed_cells == 1 and cells(t)[1] == ("y", "0:02")
+        t.show([row("w"), row("z"), row("y", "0:02")])  # x gone, w new, y moved down
+        assert t.changed_cells == 2
+        assert cells(t) == [("w", "0:01"), ("z", "0:01"), ("y", "0:02")]
+        assert t.current_key == "y" and t.cursor_row == 2
+        t.show([row("w"), row("z")])  # y gone: the cursor stays on the same line (last)
+        assert t.current_key == "z"
+        t.show([row(str(i)) for i in range(REBUILD_AT + 5)])  # many gone and new at once
+        t.show([row("a")])
+        assert cells(t) == [("a", "0:01")] and t.current_key == "a"
+        t.show([])
+        assert t.row_count == 0 and t.current_key is None
