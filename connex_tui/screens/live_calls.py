@@ -34,7 +34,7 @@ REFRESH_S = 1.0
 # (key, label, width at 80 columns, right-aligned); the customer column only on the
 # global screen. Columns that do not fit are left out (a refresh each second would keep
 # scrolling a half-shown column); `enter` on the Dialogs tab shows every field of a call.
-CALL_COLUMNS = (("state", "State", 8, False), ("dur", "Dur.", 7, True),
+CALL_COLUMNS = (("state", "State", 8, False), ("dur", "Dur.", 8, True),
                 ("number", "Number", 13, False), ("cli", "CLI", 12, False),
                 ("provider", "Provider", 11, False), ("ip", "Source IP", 15, False),
                 ("call", "Call id", 16, False))
@@ -62,14 +62,17 @@ def seconds(row, now: datetime) -> int:
     return max(0, int((now - since(row)).total_seconds()))
 
 
+def duration_cell(row, now: datetime) -> Cell:
+    # setup time (not yet answered) is shown dim: it is not talk time
+    return present.clock(seconds(row, now)), "" if row.answered_at is not None else "dim"
+
+
 def call_cells(row, now: datetime, columns: Sequence[LiveColumn]) -> tuple[Cell, ...]:
     """The cells of one call, as (text, style), escaped; a long value is cut with …."""
-    answered = row.answered_at is not None
     values: dict[str, Cell] = {
         "customer": (row.customer, ""),
         "state": (row.state, STATE_STYLE.get(row.state, "")),
-        # setup time (not yet answered) is shown dim: it is not talk time
-        "dur": (present.clock(seconds(row, now)), "" if answered else "dim"),
+        "dur": duration_cell(row, now),
         "number": (row.dialled, ""), "cli": (row.cli or "-", ""),
         "provider": (row.provider or "-", ""), "ip": (row.source_ip or "-", ""),
         "call": (row.call_id, "dim"),
@@ -103,6 +106,13 @@ def ordered(rows: Sequence, sort: str) -> list:
     return sorted(rows, key=lambda r: (r.started_at, r.call_id), reverse=True)
 
 
+def set_line(widget: Static, text: str) -> None:
+    """Update a one-line Static of fixed size, and only when its text changed."""
+    if getattr(widget, "_live_text", None) != text:
+        widget._live_text = text
+        widget.update(text, layout=False)
+
+
 class LiveCallsPanel(Vertical):
     """Filter bar, the calls table, an empty-state line; polls while it is on screen."""
 
@@ -110,7 +120,8 @@ class LiveCallsPanel(Vertical):
     LiveCallsPanel { height: 1fr; }
     LiveCallsPanel > .live-bar { height: 1; }
     LiveCallsPanel .live-filter { width: 1fr; }
-    LiveCallsPanel .live-count { width: auto; min-width: 12; padding: 0 1; color: $text-muted; }
+    LiveCallsPanel .live-count { width: 30; padding: 0 1; color: $text-muted;
+        text-align: right; }
     LiveCallsPanel > .live-empty { height: auto; padding: 0 1; color: $text-muted; }
     LiveCallsPanel > .live-empty.-hidden { display: none; }
     LiveCallsPanel > LiveTable { height: 1fr; scrollbar-size-vertical: 1; }
@@ -133,6 +144,9 @@ class LiveCallsPanel(Vertical):
         self.polls = 0  # tests and the bench watch this
         self.width = 0
         self._timer: Timer | None = None
+        # call id -> (what its cells depend on but the clock, its cells): each refresh
+        # makes only the duration again for a call that did not change
+        self._cells: dict[str, tuple[tuple, tuple[Cell, ...]]] = {}
         self._fetching = False
         self._again = False  # asked for a poll while one was running
 
@@ -156,6 +170,7 @@ class LiveCallsPanel(Vertical):
 
     def _set_columns(self, width: int) -> None:
         self.width = width
+        self._cells = {}
         self.table.set_columns(columns_for(width, self.all_customers))
         self._show(self.app.clock())
 
@@ -236,16 +251,37 @@ class LiveCallsPanel(Vertical):
         needle = self.filter_box.value.strip().lower()
         rows = [r for r in self.rows if matches(r, needle)] if needle else self.rows
         self.shown = ordered(rows, self.sort)
+        if len(self._cells) > 2 * len(self.rows) + 100:  # calls long gone
+            live = {r.call_id for r in self.rows}
+            self._cells = {k: v for k, v in self._cells.items() if k in live}
         columns = self.table.columns_spec
-        self.table.show([(r.call_id, call_cells(r, now, columns)) for r in self.shown])
+        at = next((i for i, c in enumerate(columns) if c.key == "dur"), None)
+        self.table.show([(r.call_id, self._row_cells(r, now, columns, at))
+                         for r in self.shown])
         n, total = len(self.shown), len(self.rows)
         count = f"{n} of {total}" if needle else f"{total} call{'' if total == 1 else 's'}"
-        self.query_one(".live-count", Static).update(f"{count} · {SORT_LABELS[self.sort]}")
+        # fixed sizes: a new count repaints one line, not the layout of the whole screen
+        set_line(self.query_one(".live-count", Static), f"{count} · {SORT_LABELS[self.sort]}")
         empty = self.query_one(".live-empty", Static)
-        empty.update(f"No live call matches {needle!r} (esc clears the filter)." if needle
-                     else "No live calls right now: calls show here as they are placed.")
+        set_line(empty, f"No live call matches {needle!r} (esc clears the filter)." if needle
+                 else "No live calls right now: calls show here as they are placed.")
         empty.set_class(bool(self.shown) or not self.polls, "-hidden")
         self.on_shown()
+
+    def _row_cells(self, row, now: datetime, columns: Sequence[LiveColumn],
+                   at: int | None) -> tuple[Cell, ...]:
+        """call_cells, with what does not tick kept from the last refresh; `at`: the
+        duration's column."""
+        key = (row.state, row.answered_at, row.started_at, row.customer, row.provider)
+        cached = self._cells.get(row.call_id)
+        if cached is None or cached[0] != key:
+            cells = call_cells(row, now, columns)
+            self._cells[row.call_id] = (key, cells)
+            return cells
+        cells = cached[1]
+        if at is None:
+            return cells
+        return (*cells[:at], duration_cell(row, now), *cells[at + 1:])
 
     def on_shown(self) -> None:
         """Hook: the table was just updated (the global screen refreshes its totals)."""
@@ -309,6 +345,21 @@ class GlobalCallsPanel(LiveCallsPanel):
     async def fetch(self) -> None:
         await super().fetch()
         self.totals = await self.app.services.dialogs_view.totals()
+
+    def _row_cells(self, row, now: datetime, columns: Sequence[LiveColumn],
+                   at: int | None) -> tuple[Cell, ...]:
+        """call_cells, with what does not tick kept from the last refresh; `at`: the
+        duration's column."""
+        key = (row.state, row.answered_at, row.started_at, row.customer, row.provider)
+        cached = self._cells.get(row.call_id)
+        if cached is None or cached[0] != key:
+            cells = call_cells(row, now, columns)
+            self._cells[row.call_id] = (key, cells)
+            return cells
+        cells = cached[1]
+        if at is None:
+            return cells
+        return (*cells[:at], duration_cell(row, now), *cells[at + 1:])
 
     def on_shown(self) -> None:
         if self.is_attached and isinstance(self.screen, LiveCallsScreen):
@@ -382,7 +433,7 @@ class LiveCallsScreen(Screen):
                                                       (str(t.answered), "")))
                                 for t in totals])
         calls, answered = sum(x.calls for x in totals), sum(x.answered for x in totals)
-        self.query_one("#live-totals-title", Static).update(
+        set_line(self.query_one("#live-totals-title", Static),
             f"Customers with {'matching ' if filtered else ''}live calls: {len(totals)} "
             f"· {calls} calls, {answered} answered")
 

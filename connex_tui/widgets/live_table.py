@@ -20,9 +20,9 @@ from textual.widgets import DataTable
 from textual.widgets.data_table import RowKey
 
 Cell = tuple[str, str]  # (text, style)
-# Past this many rows gone at once (a new filter), clearing and adding is cheaper than
-# removing rows one by one (each removal renumbers the rows below it).
+# Past this many rows gone at once (a new filter), clearing and adding again is as cheap.
 REBUILD_AT = 64
+WINDOW_MARGIN = 10  # rows above and below the view whose cells are kept current
 
 
 @dataclass(frozen=True)
@@ -44,7 +44,9 @@ class LiveTable(DataTable):
     def __init__(self, *, id: str):
         super().__init__(id=id, cursor_type="row", zebra_stripes=True)
         self.columns_spec: tuple[LiveColumn, ...] = ()
-        self.shown: dict[str, tuple[Cell, ...]] = {}  # key -> cells as last shown
+        self.shown: dict[str, tuple[Cell, ...]] = {}  # key -> cells as in the table
+        self.wanted: dict[str, tuple[Cell, ...]] = {}  # key -> cells as last given
+        self._keys: dict[str, RowKey] = {}  # the table's own key objects
         self.order: list[str] = []
         self.changed_cells = 0  # of the last show(): tests and the bench read it
 
@@ -52,7 +54,7 @@ class LiveTable(DataTable):
         """(Re)define the columns; the rows are dropped (the caller shows them again)."""
         self.columns_spec = tuple(columns)
         self.clear(columns=True)
-        self.shown, self.order = {}, []
+        self.shown, self.wanted, self.order, self._keys = {}, {}, [], {}
         for c in self.columns_spec:
             self.add_column(Text(c.label, justify="right" if c.right else "left"),
                             width=c.width, key=c.key)
@@ -68,51 +70,80 @@ class LiveTable(DataTable):
         return self.order[self.cursor_row]
 
     def show(self, rows: Sequence[tuple[str, tuple[Cell, ...]]]) -> None:
-        """Show `rows` ((key, cells) in display order), changing only what changed."""
+        """Show `rows` ((key, cells) in display order), changing only what changed. Cells
+        are written for the rows in view (and a margin); the others when they scroll
+        into view: every duration ticks each second, and 2,000 cell updates a second
+        would cost more than the whole rest of a refresh (bench/dialogs_refresh.py)."""
         keep, line = self.current_key, self.cursor_row
-        wanted = dict(rows)
+        self.wanted = wanted = dict(rows)
         order = [key for key, _ in rows]
         gone = [key for key in self.order if key not in wanted]
         changed = 0
         with self.app.batch_update():
             if len(gone) > REBUILD_AT:
                 self.clear()
-                self.shown, self.order = {}, []
-            else:
-                for key in gone:
-                    self.remove_row(key)
-                    del self.shown[key]
+                self.shown, self.order, self._keys, gone = {}, [], {}, []
+            elif gone:
+                self._drop(gone)
             columns = self.columns_spec
+            added: list[str] = []
             for key, cells in rows:
-                old = self.shown.get(key)
-                if old is None:
-                    self.add_row(*(self._text(c, col) for c, col in zip(cells, columns,
-                                                                         strict=True)),
-                                 key=key)
+                if key not in self.shown:
+                    self._keys[key] = self.add_row(
+                        *(self._text(c, col) for c, col in zip(cells, columns, strict=True)),
+                        key=key)
+                    self.shown[key] = cells
                     changed += len(cells)
-                elif old != cells:
-                    for c, before, col in zip(cells, old, columns, strict=True):
-                        if c != before:
-                            self.update_cell(key, col.key, self._text(c, col))
-                            changed += 1
-                self.shown[key] = cells
-            if order != list(self._row_keys_in_order()):
+                    added.append(key)
+            # the table's order now: as last shown, new rows at the end (after a drop,
+            # unnumbered: always arranged)
+            if gone or order != (self.order + added if added else self.order):
                 self._arrange(order)
             self.order = order
             if order:
                 row = order.index(keep) if keep in wanted else min(line, len(order) - 1)
                 if row != self.cursor_row:
                     self.move_cursor(row=row, animate=False)
+            changed += self._sync_window()
         self.changed_cells = changed
 
-    def _row_keys_in_order(self):
-        locations = self._row_locations
-        return (locations.get_key(i).value for i in range(len(locations)))
+    def _sync_window(self) -> int:
+        """Write the cells that changed in the rows in view, and a margin around them."""
+        top = int(self.scroll_y)
+        start, end = max(0, top - WINDOW_MARGIN), top + self.size.height + WINDOW_MARGIN
+        changed = 0
+        columns = self.columns_spec
+        for key in self.order[start:end]:
+            want, old = self.wanted[key], self.shown[key]
+            if want != old:
+                for c, before, col in zip(want, old, columns, strict=True):
+                    if c != before:
+                        self.update_cell(key, col.key, self._text(c, col))
+                        changed += 1
+                self.shown[key] = want
+        return changed
+
+    def watch_scroll_y(self, old_value: float, new_value: float) -> None:
+        super().watch_scroll_y(old_value, new_value)
+        if int(old_value) != int(new_value) and self.order:
+            self._sync_window()
+
+    def _drop(self, keys: list[str]) -> None:
+        """Take rows out; _arrange then numbers the rest. DataTable.remove_row renumbers
+        every row and re-sorts them for the hover cell on each call: twenty calls ended in
+        a second cost more than the whole refresh of 2,000 (bench/dialogs_refresh.py)."""
+        for key in keys:
+            row_key = self._keys.pop(key)
+            del self.rows[row_key]
+            del self._data[row_key]
+            del self.shown[key]
+        self._require_update_dimensions = True
 
     def _arrange(self, order: list[str]) -> None:
         """Put the rows in `order` (every shown key once). What DataTable.sort does with
         the order it computes; here the order comes from the rows' own data (durations,
         start times), which the cells only show clipped."""
-        self._row_locations = TwoWayDict({RowKey(key): i for i, key in enumerate(order)})
+        keys = self._keys
+        self._row_locations = TwoWayDict({keys[key]: i for i, key in enumerate(order)})
         self._update_count += 1
         self.refresh()
