@@ -47,3 +47,18 @@ async def test_only_changed_cells_are_updated_and_the_cursor_follows_its_row():
         assert cells(t) == [("a", "0:01")] and t.current_key == "a"
         t.show([])
         assert t.row_count == 0 and t.current_key is None
+
+
+async def test_rows_out_of_view_get_their_cells_when_they_scroll_in():
+    app = One()
+    async with app.run_test(size=(40, 12)) as pilot:
+        t = app.query_one(LiveTable)
+        keys = [f"r{i:03d}" for i in range(200)]
+        t.show([row(k, "0:01") for k in keys])
+        await pilot.pause()
+        t.show([row(k, "0:02") for k in keys])  # every duration ticked
+        assert t.changed_cells < 60  # the rows in view and a margin, not 200
+        assert cells(t)[0] == ("r000", "0:02") and cells(t)[199] == ("r199", "0:01")
+        await pilot.press("end")  # G: the last row comes into view, current
+        await pilot.pause()
+        assert cells(t)[199] == ("r199", "0:02")
