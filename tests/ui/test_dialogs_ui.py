@@ -4,6 +4,8 @@ same calls and what the first one did to them."""
 
 from __future__ import annotations
 
+from sqlalchemy import text
+
 from connex_tui.data.access import Actor
 from connex_tui.data.dialogs import Admitted, DialogsService
 from connex_tui.engine.pipeline import decide
@@ -198,4 +200,28 @@ async def test_two_apps_on_one_database_see_the_same_calls(demo_path):
                        what="gone from the first app")
     assert await db.rows("SELECT release_reason FROM cdrs WHERE call_id = 'other-process-1'"
                          ) == [("operator",)]
+    await db.close()
+
+
+async def test_hostile_text_in_a_live_call_is_shown_as_text(demo_path):
+    """A CLI, number or IP from a switch is outside text: markup stays literal, control
+    characters never reach the terminal."""
+    db = Db(demo_path)
+    [(cid,)] = await db.rows("SELECT id FROM customers WHERE name = 'Acme Telecom'")
+    async with db.db.engine.begin() as conn:
+        await conn.execute(text(
+            "INSERT INTO dialogs (call_id, customer_id, dialled, cli, state, started_at, "
+            "source_ip) VALUES ('[b]evil', :c, '[red]49', :cli, 'trying', :at, '[/]')"),
+            {"c": cid, "cli": "\x1b[31m44\x07", "at": FROZEN.replace(tzinfo=None)})
+    app = make_app(demo_path)
+    async with app.run_test(size=(160, 40)) as pilot:
+        await list_ready(pilot)
+        await pilot.press("L")
+        await wait_for(pilot, lambda: isinstance(app.screen, LiveCallsScreen)
+                       and any(r.call_id == "[b]evil" for r in app.screen.panel.shown),
+                       what="listed")
+        await pilot.pause()
+        shown = "\n".join(screen_lines(app))
+        assert "[red]49" in shown and "[/]" in shown and "[b]evil" in shown
+        assert "\x1b" not in shown and "\x07" not in shown
     await db.close()
