@@ -5,6 +5,8 @@ STAMP := $(VENV)/.installed
 DEVSTAMP := $(VENV)/.installed-dev
 DEMO_DB ?= $(CURDIR)/.demo/connex.db
 DEMO_URL := sqlite+aiosqlite:///$(DEMO_DB)
+TRAFFIC ?= yes
+TRAFFIC_FLAG := $(if $(filter no false 0 off,$(TRAFFIC)),--no-traffic,--traffic)
 
 .PHONY: run test lint bench demo clean
 
@@ -28,7 +30,7 @@ $(DEMO_DB): | $(STAMP)
 demo: $(DEMO_DB)
 
 run: $(STAMP) $(DEMO_DB)
-	$(BIN)/connex-tui --database-url $(DEMO_URL)
+	$(BIN)/connex-tui --database-url $(DEMO_URL) $(TRAFFIC_FLAG)
 
 lint: $(DEVSTAMP)
 	$(BIN)/ruff check connex_tui tests bench
@@ -44,6 +46,7 @@ bench: $(STAMP) $(DEMO_DB)
 	$(BIN)/python bench/regex_budget.py --database $(DEMO_DB)
 	$(BIN)/python bench/form_paint.py
 	$(BIN)/python bench/dialogs_refresh.py
+	$(BIN)/python bench/traffic.py --database $(DEMO_DB)
 
 clean:
 	rm -rf $(VENV) .demo .pytest_cache

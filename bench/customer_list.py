@@ -120,6 +120,31 @@ def pty_session(url: str, opens: int = 0, *, argv: list[str] | None = None,
     return started, open_times, usage.ru_maxrss
 
 
+async def until(cond, timeout: float = 10.0) -> None:
+    end = time.perf_counter() + timeout
+    while not cond():
+        if time.perf_counter() > end:
+            raise TimeoutError
+        await asyncio.sleep(0.001)
+
+
+async def search_keystrokes(pilot, screen, words) -> list[float]:
+    """Each letter typed into the list's search, until the table shows its result (s)."""
+    out = []
+    search = screen.query_one("#search")
+    for word in words:
+        search.focus()
+        for ch in word:
+            before = screen.render_count
+            t0 = time.perf_counter()
+            await pilot.press(ch)
+            await until(lambda b=before: screen.render_count > b and not screen._loading)
+            out.append(screen.rendered_at - t0)
+        search.value = ""
+        await until(lambda: not screen._loading and screen._shown[1] == "")
+    return out
+
+
 async def interactive(url: str) -> dict[str, list[float]]:
     from textual.widgets import Select
 
@@ -130,27 +155,11 @@ async def interactive(url: str) -> dict[str, list[float]]:
     app = ConnexApp(Config(database_url=url, operator="bench", role="admin"))
     out: dict[str, list[float]] = {"search": [], "filter": []}
     async with app.run_test(size=(80, 24)) as pilot:
-        async def until(cond, timeout=10.0):
-            end = time.perf_counter() + timeout
-            while not cond():
-                if time.perf_counter() > end:
-                    raise TimeoutError
-                await asyncio.sleep(0.001)
-
         await until(lambda: isinstance(app.screen, CustomerListScreen)
                     and app.screen.render_count > 0)
         screen = app.screen
-        search = screen.query_one("#search")
-        for word in ("acme", "192.0.2", "noc", "voip", "4420", "telecom", "zz"):
-            search.focus()
-            for ch in word:
-                before = screen.render_count
-                t0 = time.perf_counter()
-                await pilot.press(ch)
-                await until(lambda b=before: screen.render_count > b and not screen._loading)
-                out["search"].append(screen.rendered_at - t0)
-            search.value = ""
-            await until(lambda: not screen._loading and screen._shown[1] == "")
+        out["search"] = await search_keystrokes(
+            pilot, screen, ("acme", "192.0.2", "noc", "voip", "4420", "telecom", "zz"))
         status = screen.query_one("#status", Select)
         for value in ("active", "inactive", "pending_approval", "penalty", "archived", "all") * 3:
             before = screen.render_count

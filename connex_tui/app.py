@@ -39,6 +39,7 @@ if TYPE_CHECKING:
     from connex_tui.data.rate_cards import RatesService
     from connex_tui.data.routes import RoutesService
     from connex_tui.data.scripts import ScriptsService
+    from connex_tui.traffic_thread import TrafficThread
 
 # service attribute -> (module of connex_tui.data, class), made on first use
 _LAZY_SERVICES = {
@@ -111,6 +112,7 @@ class ConnexApp(App):
         self.services = Services(self.db, self.actor, clock)
         self.theme = config.theme
         self.failed: StorageError | None = None  # why start-up gave up, printed on exit
+        self.traffic: TrafficThread | None = None  # the switch simulator, when asked for
         glyphs.apply(self)  # ASCII frames and marks where the terminal lacks the glyphs
         if not config.animations:
             self.animation_level = "none"
@@ -130,6 +132,8 @@ class ConnexApp(App):
             self.exit(return_code=exc.exit_code)
             return
         await self.push_screen(CustomerListScreen())
+        if self.config.traffic and self.actor.role != "viewer":
+            self.call_after_refresh(self.start_traffic)  # once the list has painted
         # Everything loaded so far lives for the whole session: keep it out of the cyclic
         # GC's full collections, which otherwise pause a keystroke now and then.
         gc.freeze()
@@ -147,7 +151,24 @@ class ConnexApp(App):
         timer.start()
         loop.call_soon_threadsafe(self.exit, None, 129)
 
+    # -- the switch simulator (config traffic / --traffic) --------------------------------
+    def start_traffic(self) -> None:
+        """Live calls for every console on this database (they read the dialogs table),
+        from a simulator on its own thread; stopped, its calls written, when the app ends."""
+        if self.traffic is None:
+            from connex_tui.traffic_thread import TrafficThread
+
+            loop = asyncio.get_running_loop()
+
+            def notify(message: str) -> None:  # from the traffic thread
+                loop.call_soon_threadsafe(lambda: self.flash(escape(message), error=True))
+
+            self.traffic = TrafficThread(self.config, notify)
+            self.traffic.start()
+
     async def on_unmount(self) -> None:
+        if self.traffic is not None:
+            await self.traffic.stop()
         await self.db.dispose()
 
     def _handle_exception(self, error: Exception) -> None:

@@ -31,6 +31,8 @@ class Config:
     page_size: int = 100
     busy_timeout: float = 5.0  # seconds a writer waits for another writer's lock
     keymap: dict = field(default_factory=dict)
+    traffic: bool = False  # run the switch simulator inside the console (make run: on)
+    traffic_cps: float = 10.0  # its attempts a second
     source: str = ""
 
 
@@ -73,7 +75,7 @@ def _coerce(name: str, kind: type, value, where: str):
                 return float(str(value).strip())
         except ValueError:
             pass
-        raise ConfigError(f"{where}: key '{name}' must be a number of seconds, not {value!r}")
+        raise ConfigError(f"{where}: key '{name}' must be a number, not {value!r}")
     if kind is dict:
         if not isinstance(value, dict):
             raise ConfigError(f"{where}: key '{name}' must be a mapping")
@@ -85,7 +87,7 @@ def _coerce(name: str, kind: type, value, where: str):
 
 _TYPES = {"database_url": str, "operator": str, "role": str, "readonly": bool, "mouse": bool,
           "animations": bool, "theme": str, "page_size": int, "busy_timeout": float,
-          "keymap": dict}
+          "keymap": dict, "traffic": bool, "traffic_cps": float}
 
 
 def _key_lines(path: Path) -> dict[str, int]:
@@ -155,6 +157,9 @@ def load_config(path: str | Path | None = None, *, env: dict | None = None,
     if not 0 <= values.get("busy_timeout", 5.0) <= 600:  # also refuses nan
         raise ConfigError(f"{origin.get('busy_timeout', cfg_path)}: key 'busy_timeout' must "
                           "be between 0 and 600 seconds")
+    if not 0 < values.get("traffic_cps", 10.0) <= 5000:  # also refuses nan
+        raise ConfigError(f"{origin.get('traffic_cps', cfg_path)}: key 'traffic_cps' must "
+                          "be above 0 and at most 5000 attempts a second")
     if values.get("readonly"):
         values["role"] = "viewer"
     known = {f.name for f in fields(Config)}

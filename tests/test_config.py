@@ -246,3 +246,20 @@ def test_busy_timeout_is_seconds_and_bounded(tmp_path):
     path.write_text("busy_timeout: 601\n")
     with pytest.raises(ConfigError, match="between 0 and 600 seconds"):
         load_config(path, env={})
+
+
+def test_traffic_is_off_unless_asked_and_its_cps_bounded(tmp_path):
+    from connex_tui.config import ConfigError, load_config
+
+    path = tmp_path / "c.yaml"
+    path.write_text("theme: ansi-dark\n")
+    cfg = load_config(path, env={})
+    assert (cfg.traffic, cfg.traffic_cps) == (False, 10.0)
+    path.write_text("traffic: yes\ntraffic_cps: 200\n")
+    assert (load_config(path, env={}).traffic, load_config(path, env={}).traffic_cps) == (
+        True, 200.0)
+    assert not load_config(path, env={}, overrides={"traffic": False}).traffic  # --no-traffic
+    for bad in ("0", "nan", "5001", "-3"):
+        path.write_text(f"traffic_cps: {bad}\n")
+        with pytest.raises(ConfigError, match="line 1: key 'traffic_cps' must be above 0"):
+            load_config(path, env={})

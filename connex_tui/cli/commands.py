@@ -9,7 +9,7 @@ import sys
 import time
 from datetime import UTC, datetime, timedelta
 
-from connex_tui.cli import simulate, transfer
+from connex_tui.cli import simulate, traffic, transfer
 from connex_tui.cli.progress import Progress
 from connex_tui.config import Config, ConfigError, load_config
 from connex_tui.data.access import StorageError
@@ -26,6 +26,10 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--database-url", help="SQLAlchemy URL (env CONNEX_DATABASE_URL)")
     p.add_argument("--readonly", action="store_true", default=None, help="viewer role: no writes")
     p.add_argument("--mouse", action="store_true", default=None, help="turn mouse tracking on")
+    p.add_argument("--traffic", action=argparse.BooleanOptionalAction, default=None,
+                   help="run the switch simulator inside the console (config key traffic)")
+    p.add_argument("--traffic-cps", type=float, default=None, metavar="N",
+                   help="its attempts a second (config key traffic_cps, default 10)")
     sub = p.add_subparsers(dest="command")
 
     db = sub.add_parser("db", help="database maintenance")
@@ -45,12 +49,14 @@ def _parser() -> argparse.ArgumentParser:
     seed.add_argument("--database-url", default=argparse.SUPPRESS)
     transfer.add_parsers(sub)
     simulate.add_parser(sub)
+    traffic.add_parsers(sub)
     return p
 
 
 def _config(args) -> Config:
     return load_config(args.config, overrides={
-        "database_url": args.database_url, "readonly": args.readonly, "mouse": args.mouse})
+        "database_url": args.database_url, "readonly": args.readonly, "mouse": args.mouse,
+        "traffic": args.traffic, "traffic_cps": args.traffic_cps})
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -85,6 +91,8 @@ def _main(argv: list[str] | None) -> int:
         return transfer.run(cfg, args)
     if args.command == simulate.COMMAND:
         return simulate.run(cfg, args)
+    if args.command in traffic.COMMANDS:
+        return traffic.run(cfg, args)
     from connex_tui.app import run_app
 
     return run_app(cfg)

@@ -23,6 +23,7 @@ from sqlalchemy import bindparam, delete, func, insert, select, update
 from connex_tui.data import audit
 from connex_tui.data.access import Actor
 from connex_tui.data.cdr_writer import CdrInput, write_batch
+from connex_tui.data.customers import customers_named
 from connex_tui.data.db import Database
 from connex_tui.data.models import Customer, Dialog, Provider
 from connex_tui.data.snapshot import SnapshotCache
@@ -209,7 +210,9 @@ class DialogsService:
         duration_ms = billed = 0
         charge = cost = Decimal(0)
         if answered is not None:
-            duration_ms = _ms(end, answered)
+            # the switch cuts a call at its max duration: a dialog left up longer (a lost
+            # BYE, a stale row) is billed no further than that
+            duration_ms = min(_ms(end, answered), (result.max_duration or 7200) * 1000)
             if result.card_id is not None and result.card_id in snap.cards:
                 billed, charge, cost = rated(snap, result, choice, duration_ms, started)
         return CdrInput(
@@ -271,6 +274,12 @@ class DialogsService:
         stmt = stmt.order_by(Dialog.started_at, Dialog.id)
         async with self.db.sessions() as s:
             return [LiveCall(*r) for r in await s.execute(stmt)]
+
+    async def customer_named(self, name: str) -> tuple[int, str] | None:
+        """(id, name) of the customer of that name, case aside (archived ones too)."""
+        async with self.db.sessions() as s:
+            found = (await customers_named(s, [name])).get(name.lower())
+        return None if found is None else (found.id, found.name)
 
     async def counts(self) -> dict[int, int]:
         """Live calls per customer (customers without any are absent)."""

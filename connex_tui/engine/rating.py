@@ -11,6 +11,7 @@ from __future__ import annotations
 from array import array
 from collections.abc import Iterable
 from decimal import Decimal
+from itertools import islice
 from typing import NamedTuple
 
 from connex_tui.engine.snapshot import RowTuple
@@ -115,6 +116,11 @@ class PrefixIndex:
     @property
     def prefixes(self) -> int:
         return len(self._by_prefix)
+
+    def some_prefixes(self, limit: int) -> list[str]:
+        """The first `limit` prefixes in load order, without building any row (the traffic
+        simulator picks destinations among them)."""
+        return list(islice(self._by_prefix, limit))
 
     def lookup(self, number: str, at_epoch: int | None = None) -> RateMatch | None:
         """The row of the longest prefix of number in effect at at_epoch (UTC seconds).

@@ -161,3 +161,26 @@ async def test_sip_user_live_calls_count_against_its_channel_limit(db, clock):
     assert (second.sip_code, second.reason) == (503, "Channel Limit (auth)")
     await svc.hang_up("s-1", at=NOW + timedelta(seconds=1))
     assert (await calls.decide(SIP)).allowed
+
+
+async def test_two_consoles_see_the_same_live_calls_and_one_end(db, db_url, clock):
+    """Two processes (two engines on one database): each lists the other's calls, and a
+    call ended by one is not written again by the other."""
+    from connex_tui.data.db import Database
+
+    await sim_world.build(db)
+    switch = service(db, clock)
+    await admit(switch, LONDON, "two-1")
+    await admit(switch, SIP, "two-2")
+    other_db = Database(db_url)
+    try:
+        other = DialogsService(other_db, Actor("olga", "operator"), clock)
+        assert [c.call_id for c in await other.live()] == ["two-1", "two-2"]
+        clock.advance(seconds=3)
+        assert await other.end("two-2")
+        assert [c.call_id for c in await switch.live()] == ["two-1"]
+        assert not await switch.hang_up("two-2", at=clock())
+        assert (await other.counts()) == {(await other.live())[0].customer_id: 1}
+    finally:
+        await other_db.dispose()
+    assert (await cdr_row(db, "two-2")).release_reason == "operator"

@@ -29,21 +29,12 @@ from connex_tui.engine.snapshot import (
 )
 from connex_tui.feeds.demo.catalogue import REGIONS, Catalogue, Gen
 from connex_tui.feeds.demo.customers import Cust, Payments
-from connex_tui.feeds.demo.draws import between, call_id, cum, digits, nice, quantize
+from connex_tui.feeds.demo.draws import call_id, cum, digits, nice, quantize
 from connex_tui.feeds.demo.options import DemoOptions, Progress
+from connex_tui.feeds.far_end import REASON, draw_mix, outcome
 
 BATCH = 5000  # CDRs per transaction
 SWITCHES = ("198.51.100.10", "198.51.100.11")
-_CODE_WEIGHTS = ((486, 0.20), (480, 0.15), (487, 0.24), (408, 0.05), (404, 0.04),
-                 (484, 0.025), (503, 0.09), (603, 0.03), (403, 0.015))
-_REASON = {200: "OK", 486: "Busy Here", 480: "Temporarily Unavailable",
-           487: "Request Terminated", 408: "Request Timeout", 404: "Not Found",
-           484: "Address Incomplete", 503: "Service Unavailable", 603: "Decline",
-           403: "Forbidden"}
-_RELEASE = {486: "busy", 480: "no_answer", 487: "caller_cancel", 408: "timeout",
-            404: "callee_reject", 484: "callee_reject", 503: "provider_error",
-            603: "callee_reject", 403: "callee_reject"}
-_RANG = frozenset((200, 480, 487, 603))
 _DIURNAL = (1.0, 0.6, 0.4, 0.3, 0.3, 0.4, 0.8, 1.5, 2.6, 3.4, 3.8, 3.9, 3.7, 3.8, 3.9, 3.8,
             3.5, 3.0, 2.6, 2.3, 2.0, 1.8, 1.5, 1.2)
 
@@ -62,9 +53,8 @@ class Traffic:
         self.c = c
         u = rng.random()
         self.base = 20 * (20 ** (u ** 1.5))  # 20..400 attempts a day, most at the low end
-        self.asr = rng.uniform(0.44, 0.6) if rng.random() > 0.08 else rng.uniform(0.28, 0.36)
-        self.acd = rng.uniform(120, 240)
-        self.pdd = rng.uniform(1500, 3400)
+        mix = self.mix = draw_mix(rng)
+        self.asr, self.acd, self.pdd = mix.asr, mix.acd, mix.pdd
         self.burst = rng.uniform(0.0, 0.05)
         weights: list[float] = []
         gens: list[Gen] = []
@@ -83,9 +73,6 @@ class Traffic:
                 weights.append(w)
         self.gens = gens
         self.cw = list(cum(weights))
-        codes = [(200, self.asr)] + [(code, w * (1 - self.asr)) for code, w in _CODE_WEIGHTS]
-        self.codes = [code for code, _ in codes]
-        self.code_cw = list(cum([w for _, w in codes]))
         self.route_cw = list(cum([r.weight for r in c.routes]))
         self.home_gens = cat.home_gens[c.home]
         hours = [_DIURNAL[(h + c.tz) % 24] for h in range(24)]
@@ -133,12 +120,12 @@ class Traffic:
         number = g.prefix + digits(rng, g.length - len(g.prefix))
         route = c.routes[bisect.bisect(self.route_cw, rng.random() * self.route_cw[-1])
                          if len(c.routes) > 1 else 0]
-        asr_cw = self.code_cw
+        mix = self.mix
         if c.penalty_start is not None and t > c.penalty_start - timedelta(hours=3):
-            r = rng.random() * asr_cw[-1]
-            code = 200 if r < 0.12 else self.codes[1 + int(rng.random() * 9)]
+            r = rng.random() * mix.code_cw[-1]
+            code = 200 if r < 0.12 else mix.codes[1 + int(rng.random() * 9)]
         else:
-            code = self.codes[bisect.bisect(asr_cw, rng.random() * asr_cw[-1])]
+            code = mix.code(rng)
         hg = self.home_gens[int(rng.random() * len(self.home_gens))]
         cli = hg.prefix + digits(rng, hg.length - len(hg.prefix))
         return (number, route, code, cli, rng.random(), rng.random(), rng.random(),
@@ -291,7 +278,6 @@ class History:
         number, route, code, cli, u1, u2, u3, u4, bits = detail
         if c.stop_at is not None and t > c.stop_at + timedelta(hours=12):
             return None  # their switch gave up retrying
-        rng = self.rng
         call = CallInput(route.tech_prefix + number, cli, c.src_ips[int(u3 * len(c.src_ips))],
                          at=t, switch_ip=SWITCHES[int(u4 * 2)])
         result = self.decide(c, call)
@@ -310,45 +296,21 @@ class History:
         self.admitted(result, t)
         providers = result.providers
         choice = providers[1] if len(providers) > 1 and u2 < 0.2 else providers[0]
-        answered_at = None
-        pdd = None
-        duration_ms = billed = 0
-        charge = cost = Decimal(0)
-        release = _RELEASE.get(code, "")
-        if code in _RANG:
-            pdd = min(6000, max(800, int(rng.lognormvariate(0, 0.35)
-                                         * self.traffic[c.idx].pdd)))
-        if code == 200:
-            ring = between(rng, 2000, 18000)
-            answered_at = t + timedelta(milliseconds=pdd + ring)
-            if rng.random() < 0.12:
-                duration_ms = between(rng, 1000, 15000)
-            else:
-                duration_ms = int(rng.expovariate(1 / self.traffic[c.idx].acd) * 1000) + \
-                    between(rng, 1, 999)
-            release = "callee_bye" if rng.random() < 0.55 else "caller_bye"
-            limit = result.max_duration or 0
-            if duration_ms > limit * 1000:
-                duration_ms, release = limit * 1000, "max_duration"
-            end = answered_at + timedelta(milliseconds=duration_ms)
-            billed, charge, cost = rated(self.snap, result, choice, duration_ms, t)
-        elif code == 480:
-            end = t + timedelta(milliseconds=pdd + between(rng, 20000, 60000))
-        elif code == 487:
-            end = t + timedelta(milliseconds=pdd + between(rng, 2000, 25000))
-        elif code == 603:
-            end = t + timedelta(milliseconds=pdd + between(rng, 2000, 15000))
-        elif code == 408:
-            end = t + timedelta(milliseconds=32000)
-        else:
-            end = t + timedelta(milliseconds=between(rng, 80, 1500))
+        far = outcome(self.rng, code, self.traffic[c.idx].pdd, self.traffic[c.idx].acd,
+                      result.max_duration or 0)
+        answered_at = None if far.answer_ms is None else t + timedelta(milliseconds=far.answer_ms)
+        end = t + timedelta(milliseconds=far.end_ms)
+        billed, charge, cost = 0, Decimal(0), Decimal(0)
+        if answered_at is not None:
+            billed, charge, cost = rated(self.snap, result, choice, far.duration_ms, t)
         if end > self.now:
             return None  # still up at `now`: not a CDR yet
         owner.balance -= charge
         owner.spent += charge
-        return CdrInput(**common, ended_at=end, sip_code=code, sip_reason=_REASON[code],
-                        answered_at=answered_at, duration_ms=duration_ms, billed_s=billed,
-                        charge=charge, provider_cost=cost, release_reason=release, pdd_ms=pdd,
+        return CdrInput(**common, ended_at=end, sip_code=code, sip_reason=REASON[code],
+                        answered_at=answered_at, duration_ms=far.duration_ms, billed_s=billed,
+                        charge=charge, provider_cost=cost, release_reason=far.release,
+                        pdd_ms=far.pdd_ms,
                         provider_id=choice.provider_id)
 
     def decide(self, c: Cust, call: CallInput) -> Result:
@@ -429,6 +391,10 @@ async def write_dialogs(s: seed_rows.Session, custs: list[Cust], history: Histor
             started = now - timedelta(seconds=age, milliseconds=rng.randint(0, 999))
             answered = (started + timedelta(milliseconds=rng.randint(2500, 15000))
                         if state == "answered" else None)
+            # it rang a third of the way to the answer (or halfway to now, 3 s at most);
+            # no draw, so the rest of the demo stays as it was
+            ringing = (None if state == "trying" else started + (answered - started) / 3
+                       if answered else started + min((now - started) / 2, timedelta(seconds=3)))
             result = history.decide(c, CallInput(c.routes[0].tech_prefix + number, cli,
                                                  c.src_ips[0], at=started))
             if not result.allowed:
@@ -438,6 +404,8 @@ async def write_dialogs(s: seed_rows.Session, custs: list[Cust], history: Histor
                 "ip_auth_id": result.auth_id, "route_id": result.route_id,
                 "provider_id": result.providers[0].provider_id,
                 "dialled": c.routes[0].tech_prefix + number, "cli": cli,
-                "state": state, "started_at": started, "answered_at": answered})
+                "state": state, "started_at": started, "ringing_at": ringing,
+                "answered_at": answered, "source_ip": c.src_ips[0],
+                "sip_user_id": result.sip_user_id})
     await seed_rows.add_dialogs(s, rows)
 
