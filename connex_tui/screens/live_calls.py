@@ -36,7 +36,7 @@ REFRESH_S = 1.0
 # scrolling a half-shown column); `enter` on the Dialogs tab shows every field of a call.
 CALL_COLUMNS = (("state", "State", 8, False), ("dur", "Dur.", 8, True),
                 ("number", "Number", 13, False), ("cli", "CLI", 12, False),
-                ("provider", "Provider", 11, False), ("ip", "Source IP", 15, False),
+                ("provider", "Provider", 10, False), ("ip", "Source IP", 15, False),
                 ("call", "Call id", 16, False))
 CUSTOMER_COLUMN = ("customer", "Customer", 14, False)
 GROWS = ("customer", "number", "cli", "provider", "call")  # columns that cut long values
@@ -152,9 +152,9 @@ class LiveCallsPanel(Vertical):
 
     def compose(self) -> ComposeResult:
         with Horizontal(classes="live-bar"):
-            what = "number, CLI, provider, IP, state" + (", customer" if self.all_customers
-                                                          else "")
-            box = Input(placeholder=f"/ filter {what}", classes="live-filter", compact=True)
+            what = "number, CLI, provider, IP" + (", customer" if self.all_customers
+                                                   else ", state")
+            box = Input(placeholder=f"/ filter: {what}", classes="live-filter", compact=True)
             box.cursor_blink = False
             yield box
             yield Static("", classes="live-count")
