@@ -346,21 +346,6 @@ class GlobalCallsPanel(LiveCallsPanel):
         await super().fetch()
         self.totals = await self.app.services.dialogs_view.totals()
 
-    def _row_cells(self, row, now: datetime, columns: Sequence[LiveColumn],
-                   at: int | None) -> tuple[Cell, ...]:
-        """call_cells, with what does not tick kept from the last refresh; `at`: the
-        duration's column."""
-        key = (row.state, row.answered_at, row.started_at, row.customer, row.provider)
-        cached = self._cells.get(row.call_id)
-        if cached is None or cached[0] != key:
-            cells = call_cells(row, now, columns)
-            self._cells[row.call_id] = (key, cells)
-            return cells
-        cells = cached[1]
-        if at is None:
-            return cells
-        return (*cells[:at], duration_cell(row, now), *cells[at + 1:])
-
     def on_shown(self) -> None:
         if self.is_attached and isinstance(self.screen, LiveCallsScreen):
             self.screen.show_totals(self.totals, self.shown,

@@ -15,9 +15,10 @@ from dataclasses import dataclass
 
 from rich.text import Text
 from textual._two_way_dict import TwoWayDict  # DataTable's row order; see _arrange
-from textual.binding import Binding
 from textual.widgets import DataTable
 from textual.widgets.data_table import RowKey
+
+from connex_tui.widgets.row_table import RowTable
 
 Cell = tuple[str, str]  # (text, style)
 # Past this many rows gone at once (a new filter), clearing and adding again is as cheap.
@@ -34,12 +35,7 @@ class LiveColumn:
 
 
 class LiveTable(DataTable):
-    BINDINGS = [
-        Binding("j", "cursor_down", "Down", show=False, id="live.down"),
-        Binding("k", "cursor_up", "Up", show=False, id="live.up"),
-        Binding("home,g", "scroll_top", "First row", show=False, id="live.first"),
-        Binding("end,G", "scroll_bottom", "Last row", show=False, id="live.last"),
-    ]
+    BINDINGS = RowTable.BINDINGS  # j/k, g/G as in every table (one keymap id for all)
 
     def __init__(self, *, id: str):
         super().__init__(id=id, cursor_type="row", zebra_stripes=True)
