@@ -149,6 +149,7 @@ class LiveCallsPanel(Vertical):
         self._cells: dict[str, tuple[tuple, tuple[Cell, ...]]] = {}
         self._fetching = False
         self._again = False  # asked for a poll while one was running
+        self.failing = False  # the last poll failed (said once, not every second)
 
     def compose(self) -> ComposeResult:
         with Horizontal(classes="live-bar"):
@@ -235,8 +236,12 @@ class LiveCallsPanel(Vertical):
                     self.polls += 1
                 if not self._again:
                     break
-        except StorageError as exc:  # database gone or locked: say so, try again later
-            self.app.flash(escape(f"Live calls not loaded: {exc}"), error=True)
+            self.failing = False
+        except StorageError as exc:  # database gone or locked: say so once, go on trying
+            if not self.failing:
+                self.failing = True
+                self.app.flash(escape(f"Live calls not loaded (retrying each second): "
+                                      f"{exc}"), error=True)
         finally:
             self._fetching = False
             self._arm()

@@ -4,6 +4,8 @@ same calls and what the first one did to them."""
 
 from __future__ import annotations
 
+import re
+
 from sqlalchemy import text
 
 from connex_tui.data.access import Actor
@@ -11,6 +13,7 @@ from connex_tui.data.dialogs import Admitted, DialogsService
 from connex_tui.engine.pipeline import decide
 from connex_tui.engine.snapshot import CallInput
 from connex_tui.screens.customer_detail.screen import CustomerDetailScreen
+from connex_tui.screens.help import HelpScreen
 from connex_tui.screens.live_calls import LiveCallsPanel, LiveCallsScreen
 from connex_tui.widgets.text_view import TextScreen
 from tests.ui.conftest import FROZEN, frozen_clock, make_app
@@ -69,6 +72,8 @@ async def test_ending_a_call_from_the_dialogs_tab_writes_its_cdr(demo_path):
                        what="call gone from the tab")
         assert panel.table.row_count == 3
         assert f"Call {victim} ended" in seen
+        header = app.screen.query_one("#header")
+        await wait_for(pilot, lambda: "Channels 3/" in str(header.render()), what="header")
     assert await live_of(db, "Acme Telecom") == [c for c in before if c != victim]
     assert await db.rows("SELECT release_reason, sip_code FROM cdrs WHERE call_id = :c",
                          c=victim) == [("operator", 200)]
@@ -95,6 +100,15 @@ async def test_filter_and_sort_on_the_dialogs_tab(demo_path):
     async with app.run_test(size=(80, 24)) as pilot:
         panel = await open_dialogs(pilot)
         rows = panel.shown
+        await pilot.press("question_mark")  # help lists the tab's keys
+        await wait_for(pilot, lambda: isinstance(app.screen, HelpScreen), what="help")
+        await pilot.pause()
+        text = "\n".join(screen_lines(app))
+        for keys, what in (("ctrl+d, del", "End call"), ("s", "Sort"), ("/", "Filter"),
+                           ("enter", "Call details")):
+            assert re.search(rf"{re.escape(keys)}\s+{what}", text), (keys, what, text)
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: isinstance(app.screen, CustomerDetailScreen), what="tab")
         await pilot.press("s")  # longest first: the earliest answer on top
         assert panel.shown == sorted(rows, key=lambda r: r.answered_at or r.started_at)
         assert "longest first" in str(panel.query_one(".live-count").render())

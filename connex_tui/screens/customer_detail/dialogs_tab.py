@@ -12,13 +12,21 @@ from connex_tui.screens.live_calls import LiveCallsPanel, call_lines
 from connex_tui.widgets.text_view import TextScreen
 
 
+class CustomerCallsPanel(LiveCallsPanel):
+    def on_shown(self) -> None:
+        """The header's live channel count follows the tab's (it was read at open)."""
+        show = getattr(self.screen, "show_live_channels", None)
+        if show is not None and self.polls and self.customer_id is not None:
+            show(self.customer_id, len(self.rows))
+
+
 class DialogsTab(CustomerTab):
     # enter reaches the table first (it selects the row, handled below); listed for `?`
     BINDINGS = [Binding("enter", "open_call", "Call details", show=False,
                         id="dialogs.open")]
 
     def compose(self) -> ComposeResult:
-        yield LiveCallsPanel(id="dialogs-live")
+        yield CustomerCallsPanel(id="dialogs-live")
 
     @property
     def panel(self) -> LiveCallsPanel:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from functools import partial
 
 from rich.text import Text
@@ -155,6 +156,13 @@ class CustomerDetailScreen(Screen):
         header.append(present.channels(d.live_channels, d.channels))
         self.query_one("#header", Static).update(header)
         self._render_crumb()
+
+    def show_live_channels(self, customer_id: int, live: int) -> None:
+        """The Dialogs tab read `live` calls just now: the header says so too."""
+        d = self.detail
+        if d is not None and d.id == customer_id and d.live_channels != live:
+            self.detail = d = replace(d, live_channels=live)
+            self._render_header(d)
 
     def _render_crumb(self) -> None:
         g = present.glyphs()
