@@ -12,6 +12,7 @@ after a confirm: data/dialogs writes its CDR with release reason `operator`.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 
 from rich.markup import escape
@@ -24,7 +25,6 @@ from textual.timer import Timer
 from textual.widgets import DataTable, Footer, Input, Static
 
 from connex_tui.data.access import NotFound, PermissionDenied, StorageError
-from connex_tui.data.dialogs_view import LiveTotal
 from connex_tui.engine import present
 from connex_tui.widgets.columns import fit_widths
 from connex_tui.widgets.confirm import ConfirmScreen
@@ -78,6 +78,27 @@ def call_cells(row, now: datetime, columns: Sequence[LiveColumn]) -> tuple[Cell,
         "call": (row.call_id, "dim"),
     }
     return tuple((present.clip(values[c.key][0], c.width), values[c.key][1]) for c in columns)
+
+
+@dataclass(frozen=True, slots=True)
+class LiveTotal:
+    """One customer's live calls: all of them, and those answered."""
+
+    customer_id: int
+    name: str
+    calls: int
+    answered: int
+
+
+def live_totals(rows: Sequence) -> list[LiveTotal]:
+    """Per customer, most calls first (then by name)."""
+    counted: dict[int, list] = {}
+    for r in rows:
+        c = counted.setdefault(r.customer_id, [r.customer, 0, 0])
+        c[1] += 1
+        c[2] += r.state == "answered"
+    return sorted((LiveTotal(cid, name, n, a) for cid, (name, n, a) in counted.items()),
+                  key=lambda t: (-t.calls, t.name.lower(), t.customer_id))
 
 
 def call_lines(row, now: datetime) -> list[str]:
@@ -247,7 +268,7 @@ class LiveCallsPanel(Vertical):
             self._arm()
 
     async def fetch(self) -> None:
-        """Read what the panel shows (the screen adds its totals)."""
+        """Read the live calls (of the customer, or of all)."""
         self.rows = list(await self.app.services.dialogs.live(
             None if self.all_customers else self.customer_id))
 
@@ -343,18 +364,14 @@ class LiveCallsPanel(Vertical):
 
 
 class GlobalCallsPanel(LiveCallsPanel):
-    """Every customer's calls, and the per-customer totals beside them."""
-
-    totals: list[LiveTotal] = []
-
-    async def fetch(self) -> None:
-        await super().fetch()
-        self.totals = await self.app.services.dialogs_view.totals()
+    """Every customer's calls, and the per-customer totals beside them (counted from the
+    same read as the calls, so the two always agree)."""
 
     def on_shown(self) -> None:
         if self.is_attached and isinstance(self.screen, LiveCallsScreen):
-            self.screen.show_totals(self.totals, self.shown,
-                                    bool(self.filter_box.value.strip()))
+            filtered = bool(self.filter_box.value.strip())
+            self.screen.show_totals(live_totals(self.shown if filtered else self.rows),
+                                    filtered)
 
 
 class LiveCallsScreen(Screen):
@@ -406,17 +423,9 @@ class LiveCallsScreen(Screen):
     def totals_table(self) -> LiveTable:
         return self.query_one("#live-totals", LiveTable)
 
-    def show_totals(self, totals: list[LiveTotal], shown: list, filtered: bool) -> None:
-        """The totals of every customer with a live call; with a filter, of the calls it
-        keeps, by customer."""
-        if filtered:
-            counted: dict[int, list] = {}
-            for r in shown:
-                c = counted.setdefault(r.customer_id, [r.customer, 0, 0])
-                c[1] += 1
-                c[2] += r.state == "answered"
-            totals = sorted((LiveTotal(cid, n, c, a) for cid, (n, c, a) in counted.items()),
-                            key=lambda t: (-t.calls, t.name.lower(), t.customer_id))
+    def show_totals(self, totals: list[LiveTotal], filtered: bool) -> None:
+        """Per-customer totals: of every live call, or with a filter of the calls it
+        keeps."""
         self.totals_shown = totals
         self.totals_table.show([(str(t.customer_id), ((present.clip(t.name, 30), ""),
                                                       (str(t.calls), ""),

@@ -1,5 +1,5 @@
-"""The screens' grouped reads of the dialogs table: per-customer totals (Live calls screen)
-and live channels (the list's Chan column), on SQLite and PostgreSQL."""
+"""The list's live channel counts (its Chan column), one grouped read of the dialogs table,
+on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from datetime import timedelta
 from sqlalchemy import insert
 
 from connex_tui.data import dialogs_view
-from connex_tui.data.dialogs_view import DialogsView, LiveTotal
+from connex_tui.data.dialogs_view import DialogsView
 from connex_tui.data.models import Dialog
 from tests.data import sim_world
 from tests.data.sim_world import NOW
@@ -21,16 +21,6 @@ async def add_dialogs(db, rows: list[tuple[str, int, str]]) -> None:
              "started_at": NOW - timedelta(seconds=30),
              "answered_at": NOW if state == "answered" else None}
             for call_id, cid, state in rows])
-
-
-async def test_totals_count_calls_and_answered_per_customer_busiest_first(db):
-    ids = await sim_world.build(db)
-    view = DialogsView(db)
-    assert await view.totals() == []
-    await add_dialogs(db, [("a1", ids["Alice"], "answered"), ("a2", ids["Alice"], "ringing"),
-                           ("a3", ids["Alice"], "answered"), ("c1", ids["Carol"], "trying")])
-    assert await view.totals() == [LiveTotal(ids["Alice"], "Alice", 3, 2),
-                                   LiveTotal(ids["Carol"], "Carol", 1, 0)]
 
 
 async def test_channels_counts_live_calls_of_the_customers_asked_for(db, monkeypatch):

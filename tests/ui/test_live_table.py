@@ -3,9 +3,14 @@ same row whatever moved around it."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from textual.app import App
 
+from connex_tui.data.dialogs import LiveCall
+from connex_tui.screens.live_calls import LiveTotal, live_totals, ordered
 from connex_tui.widgets.live_table import REBUILD_AT, LiveColumn, LiveTable
+from tests.ui.conftest import FROZEN
 
 
 class One(App):
@@ -62,3 +67,22 @@ async def test_rows_out_of_view_get_their_cells_when_they_scroll_in():
         await pilot.press("end")  # G: the last row comes into view, current
         await pilot.pause()
         assert cells(t)[199] == ("r199", "0:02")
+
+
+def call(call_id: str, cid: int, name: str, state: str, age: int, talk: int | None = None):
+    started = FROZEN - timedelta(seconds=age)
+    return LiveCall(call_id, cid, name, state, "4930", "44", "P", "192.0.2.1", started,
+                    None if talk is None else FROZEN - timedelta(seconds=talk))
+
+
+def test_totals_per_customer_busiest_first_and_the_two_orders():
+    rows = [call("a1", 2, "Zed", "answered", 90, 80), call("a2", 2, "Zed", "ringing", 5),
+            call("b1", 1, "alpha", "answered", 60, 30), call("c1", 3, "Beta", "trying", 2),
+            call("b2", 1, "alpha", "answered", 70, 65)]
+    assert live_totals(rows) == [LiveTotal(1, "alpha", 2, 2), LiveTotal(2, "Zed", 2, 1),
+                                 LiveTotal(3, "Beta", 1, 0)]
+    assert live_totals([]) == []
+    newest = [r.call_id for r in ordered(rows, "start")]
+    assert newest == ["c1", "a2", "b1", "b2", "a1"]
+    # longest first: the duration shown (talk time, or time since the INVITE)
+    assert [r.call_id for r in ordered(rows, "duration")] == ["a1", "b2", "b1", "a2", "c1"]
