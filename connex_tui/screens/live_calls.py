@@ -282,8 +282,8 @@ class LiveCallsPanel(Vertical):
             self._cells = {k: v for k, v in self._cells.items() if k in live}
         columns = self.table.columns_spec
         at = next((i for i, c in enumerate(columns) if c.key == "dur"), None)
-        self.table.show([(r.call_id, self._row_cells(r, now, columns, at))
-                         for r in self.shown])
+        self.table.show([(r.call_id, r) for r in self.shown],
+                        lambda r: self._row_cells(r, now, columns, at))
         n, total = len(self.shown), len(self.rows)
         count = f"{n} of {total}" if needle else f"{total} call{'' if total == 1 else 's'}"
         # fixed sizes: a new count repaints one line, not the layout of the whole screen
@@ -427,10 +427,9 @@ class LiveCallsScreen(Screen):
         """Per-customer totals: of every live call, or with a filter of the calls it
         keeps."""
         self.totals_shown = totals
-        self.totals_table.show([(str(t.customer_id), ((present.clip(t.name, 30), ""),
-                                                      (str(t.calls), ""),
-                                                      (str(t.answered), "")))
-                                for t in totals])
+        self.totals_table.show([(str(t.customer_id), t) for t in totals],
+                               lambda t: ((present.clip(t.name, 30), ""), (str(t.calls), ""),
+                                          (str(t.answered), "")))
         calls, answered = sum(x.calls for x in totals), sum(x.answered for x in totals)
         set_line(self.query_one("#live-totals-title", Static),
             f"Customers with {'matching ' if filtered else ''}live calls: {len(totals)} "

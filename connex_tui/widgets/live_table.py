@@ -4,14 +4,17 @@ removed, new rows added, changed cells updated, and the order set, all in one
 `batch_update`, so a one-second refresh of 2,000 calls repaints what moved and nothing
 else (bench/dialogs_refresh.py). The cursor stays on the same row (by key).
 
-A cell is given as (text, style): plain data, cheap to compare; a Text is made only for a
-cell that changed. Text is escaped by the caller (engine.present), never read as markup.
+Cells are made by the caller's function, and only for new rows and the rows in view (the
+others when they scroll into view): every duration ticks each second. A cell is
+(text, style): plain data, cheap to compare; a Text is made only for a cell that changed.
+Text is escaped by the caller (engine.present), never read as markup.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from rich.text import Text
 from textual._two_way_dict import TwoWayDict  # DataTable's row order; see _arrange
@@ -41,7 +44,8 @@ class LiveTable(DataTable):
         super().__init__(id=id, cursor_type="row", zebra_stripes=True)
         self.columns_spec: tuple[LiveColumn, ...] = ()
         self.shown: dict[str, tuple[Cell, ...]] = {}  # key -> cells as in the table
-        self.wanted: dict[str, tuple[Cell, ...]] = {}  # key -> cells as last given
+        self.source: dict[str, Any] = {}  # key -> the row as last given
+        self._cells_of: Callable[[Any], tuple[Cell, ...]] = lambda row: ()
         self._keys: dict[str, RowKey] = {}  # the table's own key objects
         self.order: list[str] = []
         self.changed_cells = 0  # of the last show(): tests and the bench read it
@@ -50,7 +54,7 @@ class LiveTable(DataTable):
         """(Re)define the columns; the rows are dropped (the caller shows them again)."""
         self.columns_spec = tuple(columns)
         self.clear(columns=True)
-        self.shown, self.wanted, self.order, self._keys = {}, {}, [], {}
+        self.shown, self.source, self.order, self._keys = {}, {}, [], {}
         for c in self.columns_spec:
             self.add_column(Text(c.label, justify="right" if c.right else "left"),
                             width=c.width, key=c.key)
@@ -65,13 +69,15 @@ class LiveTable(DataTable):
             return None
         return self.order[self.cursor_row]
 
-    def show(self, rows: Sequence[tuple[str, tuple[Cell, ...]]]) -> None:
-        """Show `rows` ((key, cells) in display order), changing only what changed. Cells
-        are written for the rows in view (and a margin); the others when they scroll
-        into view: every duration ticks each second, and 2,000 cell updates a second
-        would cost more than the whole rest of a refresh (bench/dialogs_refresh.py)."""
+    def show(self, rows: Sequence[tuple[str, Any]],
+             cells: Callable[[Any], tuple[Cell, ...]]) -> None:
+        """Show `rows` ((key, row) in display order), changing only what changed; `cells`
+        makes a row's cells. They are made and written for new rows and for the rows in
+        view (and a margin); for the others when they scroll into view: 2,000 durations
+        made and written each second would cost more than the rest of a refresh."""
         keep, line = self.current_key, self.cursor_row
-        self.wanted = wanted = dict(rows)
+        self.source = wanted = dict(rows)
+        self._cells_of = cells
         order = [key for key, _ in rows]
         gone = [key for key in self.order if key not in wanted]
         changed = 0
@@ -83,13 +89,14 @@ class LiveTable(DataTable):
                 self._drop(gone)
             columns = self.columns_spec
             added: list[str] = []
-            for key, cells in rows:
+            for key, item in rows:
                 if key not in self.shown:
+                    made = cells(item)
                     self._keys[key] = self.add_row(
-                        *(self._text(c, col) for c, col in zip(cells, columns, strict=True)),
+                        *(self._text(c, col) for c, col in zip(made, columns, strict=True)),
                         key=key)
-                    self.shown[key] = cells
-                    changed += len(cells)
+                    self.shown[key] = made
+                    changed += len(made)
                     added.append(key)
             # the table's order now: as last shown, new rows at the end (after a drop,
             # unnumbered: always arranged)
@@ -110,7 +117,7 @@ class LiveTable(DataTable):
         changed = 0
         columns = self.columns_spec
         for key in self.order[start:end]:
-            want, old = self.wanted[key], self.shown[key]
+            want, old = self._cells_of(self.source[key]), self.shown[key]
             if want != old:
                 for c, before, col in zip(want, old, columns, strict=True):
                     if c != before:
