@@ -251,8 +251,13 @@ class LiveCallsPanel(Vertical):
         try:
             while True:
                 self._again = False
-                if self.all_customers or self.customer_id is not None:
-                    await self.fetch()
+                customer_id = self.customer_id
+                if self.all_customers or customer_id is not None:
+                    rows = await self.app.services.dialogs.live(
+                        None if self.all_customers else customer_id)
+                    if customer_id != self.customer_id:  # another customer meanwhile
+                        continue
+                    self.rows = list(rows)
                     self._show(self.app.clock())
                     self.polls += 1
                 if not self._again:
@@ -266,11 +271,6 @@ class LiveCallsPanel(Vertical):
         finally:
             self._fetching = False
             self._arm()
-
-    async def fetch(self) -> None:
-        """Read the live calls (of the customer, or of all)."""
-        self.rows = list(await self.app.services.dialogs.live(
-            None if self.all_customers else self.customer_id))
 
     # -- showing ----------------------------------------------------------------------------
     def _show(self, now: datetime) -> None:
