@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import math
+import shutil
 import signal
 import sys
 
@@ -199,14 +200,17 @@ async def _list(cfg: Config, args) -> int:
                 "answered_at": c.answered_at.isoformat() if c.answered_at else None,
                 "duration_s": _seconds(now, c)}))
         return 0
-    print(f"{'Call id':<14} {'Customer':<16} {'State':<8} {'Number':<16} {'CLI':<14} "
-          f"{'Provider':<12} {'Source IP':<15} {'Time':>7}")
-    for c in calls:
-        print(f"{present.clip(c.call_id, 14, pad=True)} {present.clip(c.customer, 16, pad=True)} "
-              f"{c.state:<8} {present.clip(c.dialled, 16, pad=True)} "
-              f"{present.clip(c.cli, 14, pad=True)} {present.clip(c.provider, 12, pad=True)} "
-              f"{present.clip(c.source_ip, 15, pad=True)} "
-              f"{present.clock(_seconds(now, c)):>7}")
+    # 80 columns; the source IP joins from 96 (the JSON has every field)
+    cols = [("Call id", 10), ("Customer", 12), ("State", 8), ("Number", 14), ("CLI", 12),
+            ("Provider", 10)]
+    if shutil.get_terminal_size().columns >= 96:
+        cols.append(("Source IP", 15))
+    print(" ".join(f"{name:<{width}}" for name, width in cols) + f" {'Time':>8}")
+    for c in calls:  # the cells past the columns shown are left out
+        cells = (c.call_id, c.customer, c.state, c.dialled, c.cli, c.provider, c.source_ip)
+        print(" ".join(present.clip(v, w, pad=True)
+                       for v, (_, w) in zip(cells, cols, strict=False))
+              + f" {present.live_clock(_seconds(now, c)):>8}")
     print(f"{len(calls):,} live call{'' if len(calls) == 1 else 's'}")
     return 0
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 from sqlalchemy import bindparam, delete, func, insert, select, update
@@ -227,6 +227,33 @@ class DialogsService:
             switch_ip=call.switch_ip[:64], source_ip=call.source_ip[:64],
             route_id=row["route_id"],
             provider_id=choice.provider_id if choice else row["provider_id"])
+
+    async def reap(self, now: datetime | None = None, *, grace_s: int = 120) -> int:
+        """End the dialogs up longer than their route's max duration allows (plus `grace_s`
+        for the ringing): left by a switch that died, or seeded. An answered one ends as
+        the switch would have cut it (200, max_duration, billed up to the limit), one
+        never answered as 408 timeout. Returns how many were ended."""
+        self.actor.require("write")
+        now = now or self.clock()
+        snap = await self.cache.get()
+        limits = {r.id: r.max_duration for routes in snap.routes.values() for r in routes}
+        shortest = min(7200, *limits.values()) if limits else 7200  # 7200: route gone
+        async with self.db.sessions() as s:
+            rows = (await s.execute(
+                select(Dialog.call_id, Dialog.route_id, Dialog.started_at, Dialog.answered_at)
+                .where(Dialog.started_at < now - timedelta(seconds=shortest + grace_s))
+                .order_by(Dialog.started_at).limit(10_000))).all()
+        tick = Tick()
+        for call_id, route_id, started, answered in rows:
+            limit = limits.get(route_id, 7200) + grace_s
+            if (now - started).total_seconds() <= limit:
+                continue
+            tick.ended.append(Hangup(call_id, now, 200, "OK", "max_duration") if answered
+                              else Hangup(call_id, now, 408, "Request Timeout", "timeout"))
+        if not tick:
+            return 0
+        written = await self.apply(tick)
+        return len(written.cdrs)
 
     # -- the operator's side -----------------------------------------------------------
     async def end(self, call_id: str, *, reason: str = OPERATOR) -> bool:

@@ -197,3 +197,9 @@ def clock(seconds: int) -> str:
     """A call's length as a clock: "4:05", "1:02:03"."""
     h, rest = divmod(seconds, 3600)
     return f"{h}:{rest // 60:02}:{rest % 60:02}" if h else f"{rest // 60}:{rest % 60:02}"
+
+
+def live_clock(seconds: int) -> str:
+    """A live call's ticking time in at most 8 characters: a clock up to 99:59:59, then
+    whole days ("12 d": a call up that long is stale, its exact minute hardly matters)."""
+    return clock(seconds) if seconds < 100 * 3600 else f"{seconds // 86400} d"

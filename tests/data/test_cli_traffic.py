@@ -84,16 +84,21 @@ async def _duration(db, call_id: str) -> int:
         return await s.scalar(select(Cdr.duration_ms).where(Cdr.call_id == call_id))
 
 
-def test_dialogs_lists_and_ends_a_live_call(url, capsys):
+def test_dialogs_lists_and_ends_a_live_call(url, capsys, monkeypatch):
     live_call(url)
     assert main(["dialogs", "--database-url", url, "--json", "--customer", "alice"]) == 0
     [row] = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert (row["call_id"], row["customer"], row["state"], row["dialled"], row["provider"],
             row["source_ip"]) == ("cli-1", "Alice", "answered", "442071234567", "Acme",
                                   "192.0.2.9")
+    monkeypatch.setenv("COLUMNS", "80")
     assert main(["dialogs", "--database-url", url]) == 0
     lines = capsys.readouterr().out.splitlines()
     assert lines[0].startswith("Call id") and "Alice" in lines[1] and lines[-1] == "1 live call"
+    assert max(len(line) for line in lines) <= 80 and "192.0.2.9" not in lines[1]
+    monkeypatch.setenv("COLUMNS", "120")  # room for the source IP
+    assert main(["dialogs", "--database-url", url]) == 0
+    assert "192.0.2.9" in capsys.readouterr().out.splitlines()[1]
     assert main(["dialogs", "--database-url", url, "end", "cli-1"]) == 0
     assert "written as a CDR" in capsys.readouterr().out
     cdrs, live, debited = counts(url)

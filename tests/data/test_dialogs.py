@@ -3,6 +3,7 @@ pipeline's limits read (SIP users included)."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 from decimal import Decimal
 
@@ -184,3 +185,26 @@ async def test_two_consoles_see_the_same_live_calls_and_one_end(db, db_url, cloc
     finally:
         await other_db.dispose()
     assert (await cdr_row(db, "two-2")).release_reason == "operator"
+
+
+async def test_calls_up_past_their_max_duration_are_reaped(db, clock):
+    """A dead switch's calls (or seeded ones) do not hold channels for ever."""
+    ids = await sim_world.build(db)
+    svc = service(db, clock)
+    old = NOW - timedelta(hours=3)
+    await admit(svc, replace(LONDON, at=old), "old-answered")
+    await svc.answer("old-answered", old + timedelta(seconds=5))
+    await admit(svc, replace(LONDON, at=old), "old-trying")
+    await admit(svc, replace(LONDON, at=NOW - timedelta(minutes=30)), "recent")
+    await svc.answer("recent", NOW - timedelta(minutes=29))
+    dialogs._CARRIED.clear()  # as another process finds them
+    assert await svc.reap(NOW) == 2
+    assert [c.call_id for c in await svc.live()] == ["recent"]
+    answered, trying = await cdr_row(db, "old-answered"), await cdr_row(db, "old-trying")
+    # the route's max duration is 7200 s: billed that, not the 3 hours the row stayed
+    assert (answered.sip_code, answered.release_reason, answered.duration_ms,
+            answered.billed_s, answered.charge) == (200, "max_duration", 7_200_000, 7200,
+                                                    Decimal("0.9600"))
+    assert (trying.sip_code, trying.release_reason, trying.charge) == (408, "timeout", 0)
+    assert await calls_ledger(db, ids["Alice"]) == Decimal("-0.9600")
+    assert await svc.reap(NOW) == 0

@@ -42,9 +42,10 @@ def switch(db, clock, *, cps: float = 30, seed: int = 3, customers=(), on_decisi
 
 async def run_for(sw: Switch, seconds: float, step: float = 1.0) -> None:
     """Drive the switch on simulated time (no sleeping): as run() does, tick by tick."""
-    await sw.prepare()
-    start = sw.last or NOW
-    sw.last is None and sw.start(start)
+    if sw.last is None:
+        await sw.prepare()
+        sw.start(NOW)
+    start = sw.last
     for k in range(1, int(seconds / step) + 1):
         await sw.step(start + timedelta(seconds=k * step))
 
@@ -220,3 +221,24 @@ async def test_a_failed_write_is_written_with_the_next_tick(db, clock):
     assert sw.unwritten == []
     assert await scalar(db, select(func.count()).select_from(Cdr)) == sw.summary.attempts
     assert await scalar(db, select(func.count()).select_from(Dialog)) == 0
+
+
+async def test_a_switch_left_with_nobody_to_call_idles_until_callers_return(db, clock):
+    ids = await sim_world.build(db)
+    await unlimited(db, ids)
+    sw = switch(db, clock, cps=10)
+    await run_for(sw, 5)
+    async with db.sessions() as s, s.begin():  # Alice's only routes disabled
+        await s.execute(update(IngressRoute).values(enabled=False))
+        await config_state.bump(s)
+    before = sw.summary.attempts
+    live = len(sw.live)
+    await run_for(sw, 60)  # no new attempt; the calls up go on to their end
+    assert sw.callers == [] and sw.summary.attempts == before and len(sw.live) < live
+    assert await scalar(db, select(func.count()).select_from(Dialog)) == len(sw.live)
+    async with db.sessions() as s, s.begin():
+        await s.execute(update(IngressRoute).where(IngressRoute.id == ids["route"]).values(
+            enabled=True))
+        await config_state.bump(s)
+    await run_for(sw, 5)
+    assert sw.summary.attempts > before

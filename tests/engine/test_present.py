@@ -104,3 +104,10 @@ def test_ascii_glyphs_on_a_terminal_that_cannot_show_them(ascii_glyphs):
 ])
 def test_the_terminal_decides_the_glyphs(env, ascii_):
     assert present.ascii_terminal(env) is ascii_
+
+
+def test_live_clock_fits_eight_characters():
+    from connex_tui.engine.present import live_clock
+
+    assert [live_clock(s) for s in (0, 65, 3723, 100 * 3600 - 1, 100 * 3600, 40 * 86400)] == [
+        "0:00", "1:05", "1:02:03", "99:59:59", "4 d", "40 d"]

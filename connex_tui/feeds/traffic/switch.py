@@ -33,9 +33,10 @@ from connex_tui.engine.snapshot import CallInput, Result, Snapshot, Usage
 from connex_tui.feeds.demo.customers import DEMO_SIP_PASSWORD
 from connex_tui.feeds.demo.draws import call_id, cum
 from connex_tui.feeds.far_end import REASON, Mix, outcome
-from connex_tui.feeds.traffic.callers import Caller, callers, cli, number
+from connex_tui.feeds.traffic.callers import Caller, TrafficError, callers, cli, number
 
 MAX_BATCH = timedelta(seconds=1)  # the most traffic one transaction holds
+REAP_EVERY = timedelta(minutes=1)
 MAX_FAILURES = 40  # writes failing in a row (10 s at the default tick) end the run
 _RING, _ANSWER, _END = 0, 1, 2
 _STOP = "shutdown"  # release reason of the calls up when the simulator stops
@@ -61,6 +62,7 @@ class Summary:
     cdrs: int = 0
     ended_elsewhere: int = 0  # ended by an operator before the far end hung up
     hung_up_at_stop: int = 0
+    reaped: int = 0  # calls found up past their max duration (not this switch's)
     seconds: float = 0.0
 
     def line(self) -> str:
@@ -69,7 +71,8 @@ class Summary:
         return (f"traffic: {self.attempts:,} attempts in {self.seconds:.1f} s ({rate:.1f} "
                 f"CPS), {self.admitted:,} admitted{share}, {self.cdrs:,} CDRs written, "
                 f"{self.ended_elsewhere:,} ended by an operator, {self.hung_up_at_stop:,} "
-                f"hung up at stop")
+                f"hung up at stop" + (f", {self.reaped:,} stale calls ended (up past their "
+                                      f"max duration)" if self.reaped else ""))
 
 
 @dataclass(slots=True)
@@ -121,18 +124,27 @@ class Switch:
         self.last: datetime | None = None
         self.next_attempt: datetime | None = None
         self.charged: set[int] = set()
+        self.reaped: datetime | None = None
         self.unwritten: list[Tick] = []  # ticks whose transaction failed, to write again
         self.on_error = on_error
 
     # -- configuration ---------------------------------------------------------------
     async def prepare(self) -> None:
         """Read the configuration and the callers (TrafficError when nobody can call)."""
-        await self._configuration()
+        await self._configuration(strict=True)
 
-    async def _configuration(self) -> Snapshot:
+    async def _configuration(self, strict: bool = False) -> Snapshot:
+        """The snapshot, and the callers again when it changed. Running (not strict), a
+        configuration where nobody can call any more leaves the switch idle, not stopped:
+        the calls up go on to their end, and the next change may bring callers back."""
         snap = await self.cache.get()
         if snap is not self.snap:
-            self.callers = callers(snap, self.opts.seed, self.opts.customers)
+            try:
+                self.callers = callers(snap, self.opts.seed, self.opts.customers)
+            except TrafficError:
+                if strict:
+                    raise
+                self.callers = []
             self.caller_cw = list(cum(c.weight for c in self.callers))
             self.snap = snap
         return snap
@@ -201,6 +213,9 @@ class Switch:
 
     async def _slice(self, upto: datetime) -> None:
         snap = await self._configuration()
+        if self.reaped is None or upto - self.reaped >= REAP_EVERY:
+            self.reaped = upto  # calls up past their max duration: a dead switch's, seeded
+            self.summary.reaped += await self.dialogs.reap(upto)
         usage = await self.calls.usage(upto)
         tick = Tick()
         while True:
@@ -213,7 +228,7 @@ class Switch:
                 continue
             self.next_attempt = attempt_at + timedelta(
                 seconds=self.rng.expovariate(self.opts.cps))
-            if len(self.live) < self.opts.max_live:
+            if self.callers and len(self.live) < self.opts.max_live:
                 self._attempt(snap, usage, attempt_at, tick)
         await self._write(tick)
         await self._refresh_balances()
