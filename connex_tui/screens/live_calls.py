@@ -64,7 +64,7 @@ def seconds(row, now: datetime) -> int:
 
 def duration_cell(row, now: datetime) -> Cell:
     # setup time (not yet answered) is shown dim: it is not talk time
-    return present.clock(seconds(row, now)), "" if row.answered_at is not None else "dim"
+    return present.live_clock(seconds(row, now)), "" if row.answered_at is not None else "dim"
 
 
 def call_cells(row, now: datetime, columns: Sequence[LiveColumn]) -> tuple[Cell, ...]:
@@ -348,7 +348,7 @@ class LiveCallsPanel(Vertical):
             return
         who = f" of {escape(row.customer)}" if self.all_customers else ""
         msg = (f"Hang up call {escape(row.call_id)}{who} to {escape(row.dialled)} "
-               f"({row.state}, {present.clock(seconds(row, self.app.clock()))})? It is "
+               f"({row.state}, {present.live_clock(seconds(row, self.app.clock()))})? It is "
                "written as a CDR with release reason 'operator'.")
         if not await self.app.push_screen_wait(
                 ConfirmScreen("End this call?", msg, yes="End call", no="Keep")):

@@ -8,7 +8,7 @@ from datetime import timedelta
 from textual.app import App
 
 from connex_tui.data.dialogs import LiveCall
-from connex_tui.screens.live_calls import LiveTotal, live_totals, ordered
+from connex_tui.screens.live_calls import LiveTotal, duration_cell, live_totals, ordered
 from connex_tui.widgets.live_table import REBUILD_AT, LiveColumn, LiveTable
 from tests.ui.conftest import FROZEN
 
@@ -90,3 +90,10 @@ def test_totals_per_customer_busiest_first_and_the_two_orders():
     assert newest == ["c1", "a2", "b1", "b2", "a1"]
     # longest first: the duration shown (talk time, or time since the INVITE)
     assert [r.call_id for r in ordered(rows, "duration")] == ["a1", "b2", "b1", "a2", "c1"]
+
+
+def test_durations_tick_as_talk_time_or_dim_setup_time_and_stale_calls_in_days():
+    assert duration_cell(call("a", 1, "A", "answered", 100, 65), FROZEN) == ("1:05", "")
+    assert duration_cell(call("r", 1, "A", "ringing", 12), FROZEN) == ("0:12", "dim")
+    assert duration_cell(call("s", 1, "A", "answered", 5 * 86400, 5 * 86400 - 9),
+                         FROZEN) == ("4 d", "")  # a dead switch's call: fits 8 columns
