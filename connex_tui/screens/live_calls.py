@@ -346,6 +346,11 @@ class LiveCallsPanel(Vertical):
         if row is None:
             self.app.flash("No call to end")
             return
+        try:  # said before asking, as on every tab (the service checks again)
+            self.app.actor.require("write")
+        except PermissionDenied as exc:
+            self.app.flash(escape(str(exc)), error=True)
+            return
         who = f" of {escape(row.customer)}" if self.all_customers else ""
         msg = (f"Hang up call {escape(row.call_id)}{who} to {escape(row.dialled)} "
                f"({row.state}, {present.live_clock(seconds(row, self.app.clock()))})? It is "
