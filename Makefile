@@ -46,6 +46,7 @@ bench: $(STAMP) $(DEMO_DB)
 	$(BIN)/python bench/regex_budget.py --database $(DEMO_DB)
 	$(BIN)/python bench/form_paint.py
 	$(BIN)/python bench/stats.py
+	$(BIN)/python bench/dialogs_refresh.py
 	$(BIN)/python bench/traffic.py --database $(DEMO_DB)
 	$(BIN)/python bench/cdr_writer.py
 	$(BIN)/python bench/cdr_import.py

@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     from connex_tui.data.calls import CallsService
     from connex_tui.data.cli_rules import CliRulesService
     from connex_tui.data.dialogs import DialogsService
+    from connex_tui.data.dialogs_view import DialogsView
     from connex_tui.data.providers import ProvidersService
     from connex_tui.data.rate_cards import RatesService
     from connex_tui.data.routes import RoutesService
@@ -48,6 +49,7 @@ _LAZY_SERVICES = {
     "scripts": ("scripts", "ScriptsService"), "auth": ("auth", "AuthService"),
     "calls": ("calls", "CallsService"), "stats": ("stats", "StatsService"),
     "dialogs": ("dialogs", "DialogsService"),
+    "dialogs_view": ("dialogs_view", "DialogsView"),
 }
 
 
@@ -66,6 +68,7 @@ class Services:
     calls: CallsService
     stats: StatsService
     dialogs: DialogsService
+    dialogs_view: DialogsView
 
     def __init__(self, db: Database, actor: Actor, clock: Clock) -> None:
         self.db, self.actor, self.clock = db, actor, clock
@@ -215,6 +218,13 @@ class ConnexApp(App):
         else:  # already open (palette from the customer screen): switch in place
             while self.screen is not screen:
                 self.pop_screen()
+
+    def action_live_calls(self) -> None:
+        """Every customer's live calls (the list's L, the palette's "Live calls")."""
+        from connex_tui.screens.live_calls import LiveCallsScreen
+
+        if not isinstance(self.screen, LiveCallsScreen):
+            self.push_screen(LiveCallsScreen())
 
     async def edit_customer(self, detail: CustomerDetail, origin) -> bool:
         """Edit form for `detail`; call from a worker. True when saved. Nothing opens if the

@@ -26,6 +26,8 @@ class CustomerCommands(Provider):
             for s in STATUS_FILTERS:
                 out.append((f"Filter: {FILTER_LABELS[s]}", partial(self._set_filter, screen, s),
                             "Show customers with this status"))
+        out.append(("Live calls", self.app.action_live_calls,
+                    "Every customer's live calls, with per-customer totals"))
         tabs = getattr(screen, "tab_commands", None)
         if tabs:
             out.extend(tabs())

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 
 from rich.text import Text
 from textual import on, work
@@ -32,6 +33,11 @@ WIDE = 110  # from this width "Last call" says "3 min ago" rather than "3 min"
 ALL_KPIS = 100
 NARROW_DROPS = ("pdd", "cps")
 LOAD_MORE_MARGIN = 20
+# The list's own cadence: the Chan column of the rows in view is read again this often
+# (one grouped count over the dialogs table), re-armed after each read so reads never
+# overlap.
+LIVE_REFRESH_S = 1.0
+LIVE_MARGIN = 10  # rows above and below the view that are refreshed too
 
 
 class CustomerListScreen(Screen):
@@ -44,6 +50,9 @@ class CustomerListScreen(Screen):
         Binding("ctrl+d,delete", "delete", "Delete", id="customers.delete"),
         Binding("u", "restore", "Restore", id="customers.restore"),
         Binding("r", "refresh", "Refresh", id="customers.refresh"),
+        # L: not in the footer (full at 80 columns); ? and the palette list it
+        Binding("L", "app.live_calls", "Live calls", show=False,
+                id="customers.live_calls"),
         Binding("q", "quit", "Quit", id="customers.quit"),
         Binding("question_mark", "app.help", "Help", id="customers.help"),
         Binding("j", "cursor(1)", "Down", show=False, id="customers.down"),
@@ -76,6 +85,7 @@ class CustomerListScreen(Screen):
         self._select_id: int | None = None  # put the cursor on this customer next fill
         self.render_count = 0  # bench and tests watch these
         self.rendered_at = 0.0
+        self.live_reads = 0  # tests watch this
 
     # -- layout ---------------------------------------------------------------------------
     def compose(self) -> ComposeResult:
@@ -96,6 +106,7 @@ class CustomerListScreen(Screen):
         glyphs.select_marks(self.query_one("#status", Select))
         self.table.focus()
         self.reload()
+        self._arm_live()
 
     @property
     def table(self) -> DataTable:
@@ -200,6 +211,45 @@ class CustomerListScreen(Screen):
                 self._fill(rows, reset=False)
         finally:
             self._loading_more = False
+
+    # -- live channels ----------------------------------------------------------------------
+    def _arm_live(self) -> None:
+        self.set_timer(LIVE_REFRESH_S, self._live_tick)
+
+    def _live_tick(self) -> None:
+        if self.is_current and self.rows:
+            self._refresh_channels()
+        else:  # another screen is on top: nothing to read until it is back
+            self._arm_live()
+
+    @work(group="customers-live")
+    async def _refresh_channels(self) -> None:
+        """Live calls of the rows in view (and a few around them), into the Chan cells
+        that changed."""
+        try:
+            t = self.table
+            top = max(0, int(t.scroll_y) - LIVE_MARGIN)
+            rows = self.rows[top:top + t.size.height + 2 * LIVE_MARGIN]
+            counts = await self.services.dialogs_view.channels(r.id for r in rows)
+            self._show_channels({r.id: counts.get(r.id, 0) for r in rows})
+        except StorageError:  # the next tick tries again; loading errors flash already
+            pass
+        finally:
+            self.live_reads += 1
+            self._arm_live()
+
+    def _show_channels(self, live: dict[int, int]) -> None:
+        t = self.table
+        column = 1 + [key for key, _, _ in self._columns].index("chan")
+        now = self.app.clock()
+        with self.app.batch_update():
+            for i, r in enumerate(self.rows):
+                n = live.get(r.id)
+                if n is None or n == r.live_channels:
+                    continue
+                self.rows[i] = r = replace(r, live_channels=n)
+                if str(r.id) in t.rows:
+                    t.update_cell(str(r.id), "chan", self._cells(r, now)[column])
 
     def _more_to_load(self) -> bool:
         return self.total is None or len(self.rows) < self.total

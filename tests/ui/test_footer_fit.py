@@ -4,6 +4,7 @@ and find each key the screen shows (show=True) on the footer line as it was pain
 from __future__ import annotations
 
 from connex_tui.screens.customer_detail.screen import TABS, CustomerDetailScreen
+from connex_tui.screens.live_calls import LiveCallsScreen
 from connex_tui.screens.rate_card import RateCardScreen
 from tests.ui.conftest import make_app
 from tests.ui.helpers import list_ready, screen_lines, wait_for
@@ -40,6 +41,13 @@ async def test_every_footer_key_is_visible_at_80_columns(demo_path):
         assert "u Restore" in seen["list, Archived"] and "? Help" in seen["list, Archived"]
         screen.query_one("#status").value = "all"
         await wait_for(pilot, lambda: screen.rows and not screen.rows[0].archived, what="all")
+        await pilot.press("L")
+        await wait_for(pilot, lambda: isinstance(app.screen, LiveCallsScreen)
+                       and app.screen.panel.polls, what="live calls")
+        await check(pilot, "live calls", seen)
+        assert "^d End call" in seen["live calls"]
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: app.screen is screen, what="list again")
         await pilot.press("enter")
         await wait_for(pilot, lambda: isinstance(app.screen, CustomerDetailScreen)
                        and app.screen.loaded > 0, what="customer")
@@ -61,6 +69,7 @@ async def test_every_footer_key_is_visible_at_80_columns(demo_path):
                 await pilot.press("shift+tab")
         assert "p New password" in seen["customer Auth, second pane"]
         assert "p Period" in seen["customer Stats"]  # the tab has the focus and its keys
+        assert "^d End call" in seen["customer Dialogs"]
         await pilot.press("3")
         await pilot.press("v")
         await wait_for(pilot, lambda: isinstance(app.screen, RateCardScreen)

@@ -22,6 +22,7 @@ from connex_tui.engine.money import billable_seconds
 from connex_tui.screens.customer_detail.tab_base import CustomerTab
 from connex_tui.screens.dialogs.simulate import open_simulate
 from connex_tui.screens.dialogs.simulate_result import ResultScreen
+from connex_tui.widgets.columns import fit_widths
 from connex_tui.widgets.text_view import TextScreen
 
 LIMIT = 100
@@ -30,27 +31,10 @@ COLUMNS = (("Time (UTC)", 11), ("Call id", 11), ("Number", 13), ("SIP", 16),
            ("Destination", 14), ("Dur.", 7), ("Charge", 9), ("Source IP", 15),
            ("CLI in → out", 26))
 GROW = (2, 3, 4, 8)  # Number, SIP, Destination, CLI: the columns a long value cuts
-CELL_PAD = 2  # DataTable pads each cell by one on both sides
-SCROLLBAR = 2
 
 
 def column_widths(total: int) -> tuple[int, ...]:
-    """Widths for a table `total` cells wide: as many whole columns as fit, from the left,
-    at their 80-column widths; what is left of the width goes to the columns among them
-    that cut long values, so a wider terminal shows more of each number (the rest of the
-    columns scroll into view as before)."""
-    widths = [w for _, w in COLUMNS]
-    room = total - SCROLLBAR
-    shown = 0
-    for w in widths:
-        if room < w + CELL_PAD:
-            break
-        room -= w + CELL_PAD
-        shown += 1
-    growing = [i for i in GROW if i < shown]
-    for n, i in enumerate(growing):  # share `room` out, the first ones get the remainder
-        widths[i] += room // len(growing) + (1 if n < room % len(growing) else 0)
-    return tuple(widths)
+    return fit_widths([w for _, w in COLUMNS], GROW, total)
 
 
 def call_clock(ms: int) -> str:

@@ -5,7 +5,6 @@ from __future__ import annotations
 from textual.widgets import Static
 
 PENDING = {
-    "dialogs": "Not in this version yet: live calls (the header counts them already).",
     "payments": "Not in this version yet: payments (the balance above comes from the ledger).",
     "alerts": "Not in this version yet: alerts.",
     "cdr": "Not in this version yet: CDRs and Recalc.",

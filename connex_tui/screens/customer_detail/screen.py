@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from functools import partial
 
 from rich.text import Text
@@ -17,6 +18,7 @@ from connex_tui.data.customers import CustomerDetail
 from connex_tui.engine import present
 from connex_tui.screens.customer_detail.auth_tab import AuthTab
 from connex_tui.screens.customer_detail.calls_tab import CallsTab
+from connex_tui.screens.customer_detail.dialogs_tab import DialogsTab
 from connex_tui.screens.customer_detail.main_tab import MainTab
 from connex_tui.screens.customer_detail.placeholder import PendingTab
 from connex_tui.screens.customer_detail.routing_tab import RoutingTab
@@ -34,7 +36,8 @@ DIGITS = "1234567890"
 NUMBERED = 104
 # Tab key -> the widget class that fills it (a CustomerTab); others show PendingTab.
 TAB_WIDGETS: dict[str, type[CustomerTab]] = {"stats": StatsTab, "routing": RoutingTab,
-                                               "auth": AuthTab, "calls": CallsTab}
+                                               "auth": AuthTab, "calls": CallsTab,
+                                               "dialogs": DialogsTab}
 
 
 def tab_label(index: int, label: str, numbered: bool) -> Text:
@@ -158,6 +161,13 @@ class CustomerDetailScreen(Screen):
         header.append(present.channels(d.live_channels, d.channels))
         self.query_one("#header", Static).update(header)
         self._render_crumb()
+
+    def show_live_channels(self, customer_id: int, live: int) -> None:
+        """The Dialogs tab read `live` calls just now: the header says so too."""
+        d = self.detail
+        if d is not None and d.id == customer_id and d.live_channels != live:
+            self.detail = d = replace(d, live_channels=live)
+            self._render_header(d)
 
     def _render_crumb(self) -> None:
         g = present.glyphs()
