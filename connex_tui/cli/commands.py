@@ -9,7 +9,7 @@ import sys
 import time
 from datetime import UTC, datetime, timedelta
 
-from connex_tui.cli import simulate, transfer
+from connex_tui.cli import cdr, cdr_group, simulate, transfer
 from connex_tui.cli.progress import Progress
 from connex_tui.config import Config, ConfigError, load_config
 from connex_tui.data.access import StorageError
@@ -45,6 +45,7 @@ def _parser() -> argparse.ArgumentParser:
     seed.add_argument("--database-url", default=argparse.SUPPRESS)
     transfer.add_parsers(sub)
     simulate.add_parser(sub)
+    cdr.add_parsers(sub)
     return p
 
 
@@ -85,6 +86,8 @@ def _main(argv: list[str] | None) -> int:
         return transfer.run(cfg, args)
     if args.command == simulate.COMMAND:
         return simulate.run(cfg, args)
+    if args.command == cdr_group.COMMAND:
+        return cdr_group.run(cfg, args)
     from connex_tui.app import run_app
 
     return run_app(cfg)

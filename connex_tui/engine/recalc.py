@@ -14,6 +14,7 @@ from datetime import datetime
 from decimal import Decimal
 
 from connex_tui.engine.money import billable_seconds, billed_seconds, call_charge
+from connex_tui.engine.present import money
 from connex_tui.engine.rating import RateMatch
 from connex_tui.engine.snapshot import CardS, RouteS, Snapshot
 
@@ -153,3 +154,14 @@ def changed(cdr: StoredCdr, new: Rerated) -> bool:
             cdr.connect_fee, cdr.charge, cdr.provider_cost) != (
         new.duration_ms, new.billed_s, new.prefix, new.destination, new.rate,
         new.connect_fee, new.charge, new.provider_cost)
+
+
+def summary_lines(calls: int, n_changed: int, skipped: int, old_total: Decimal,
+                  new_total: Decimal, currency: str) -> list[str]:
+    """A preview or a result, as the CDR tab and `cdr recalc` print it."""
+    lines = [f"Calls affected  {calls:,} ({n_changed:,} change"
+             + (f", {skipped:,} skipped: no rate any more)" if skipped else ")"),
+             f"Old total       {money(old_total, currency, 4)}",
+             f"New total       {money(new_total, currency, 4)}",
+             f"Difference      {money(new_total - old_total, currency, 4)}"]
+    return lines
