@@ -32,9 +32,11 @@ from connex_tui.widgets.confirm import ConfirmScreen
 if TYPE_CHECKING:
     from connex_tui.data.auth import AuthService
     from connex_tui.data.calls import CallsService
+    from connex_tui.data.cdrs import CdrService
     from connex_tui.data.cli_rules import CliRulesService
     from connex_tui.data.providers import ProvidersService
     from connex_tui.data.rate_cards import RatesService
+    from connex_tui.data.recalc import RecalcService
     from connex_tui.data.routes import RoutesService
     from connex_tui.data.scripts import ScriptsService
 
@@ -43,7 +45,8 @@ _LAZY_SERVICES = {
     "rates": ("rate_cards", "RatesService"), "providers": ("providers", "ProvidersService"),
     "routes": ("routes", "RoutesService"), "cli_rules": ("cli_rules", "CliRulesService"),
     "scripts": ("scripts", "ScriptsService"), "auth": ("auth", "AuthService"),
-    "calls": ("calls", "CallsService"),
+    "calls": ("calls", "CallsService"), "cdrs": ("cdrs", "CdrService"),
+    "recalc": ("recalc", "RecalcService"),
 }
 
 
@@ -60,6 +63,8 @@ class Services:
     scripts: ScriptsService
     auth: AuthService
     calls: CallsService
+    cdrs: CdrService
+    recalc: RecalcService
 
     def __init__(self, db: Database, actor: Actor, clock: Clock) -> None:
         self.db, self.actor, self.clock = db, actor, clock

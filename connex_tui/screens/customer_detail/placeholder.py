@@ -10,7 +10,6 @@ PENDING = {
     "dialogs": "Not in this version yet: live calls (the header counts them already).",
     "payments": "Not in this version yet: payments (the balance above comes from the ledger).",
     "alerts": "Not in this version yet: alerts.",
-    "cdr": "Not in this version yet: CDRs and Recalc.",
     "did": "Not in this version yet: DIDs.",
     "packages": "Not in this version yet: packages.",
 }

@@ -17,6 +17,7 @@ from connex_tui.data.customers import CustomerDetail
 from connex_tui.engine import present
 from connex_tui.screens.customer_detail.auth_tab import AuthTab
 from connex_tui.screens.customer_detail.calls_tab import CallsTab
+from connex_tui.screens.customer_detail.cdr_tab import CdrTab
 from connex_tui.screens.customer_detail.main_tab import MainTab
 from connex_tui.screens.customer_detail.placeholder import PendingTab
 from connex_tui.screens.customer_detail.routing_tab import RoutingTab
@@ -33,7 +34,7 @@ DIGITS = "1234567890"
 NUMBERED = 104
 # Tab key -> the widget class that fills it (a CustomerTab); others show PendingTab.
 TAB_WIDGETS: dict[str, type[CustomerTab]] = {"routing": RoutingTab, "auth": AuthTab,
-                                               "calls": CallsTab}
+                                               "calls": CallsTab, "cdr": CdrTab}
 
 
 def tab_label(index: int, label: str, numbered: bool) -> Text:
