@@ -60,6 +60,7 @@ async def test_every_footer_key_is_visible_at_80_columns(demo_path):
                 await check(pilot, f"customer {label}, second pane", seen)
                 await pilot.press("shift+tab")
         assert "p New password" in seen["customer Auth, second pane"]
+        assert "c Recalc" in seen["customer CDR"]
         await pilot.press("3")
         await pilot.press("v")
         await wait_for(pilot, lambda: isinstance(app.screen, RateCardScreen)

@@ -144,8 +144,11 @@ class CdrTab(CustomerTab):
         self.call_after_refresh(self._take_focus)
 
     def _take_focus(self) -> None:
-        focused = self.screen.focused
-        if self.display and (focused is None or self not in focused.ancestors):
+        """The table takes the focus when the tab shows (the screen hands it to the first
+        field, the search box, where the tab digits would be typed), unless a search is
+        being typed."""
+        search = self.query_one("#cdr-search", Input)
+        if self.display and not (search.has_focus and search.value):
             self.table.focus()
 
     @property
