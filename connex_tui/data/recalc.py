@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -26,12 +26,26 @@ from connex_tui.data import bulk, ledger
 from connex_tui.data.access import Actor, NotFound
 from connex_tui.data.cdrs import day_bounds
 from connex_tui.data.db import Database
-from connex_tui.data.models import Cdr, Customer, RecalcRun, StatsPrefix, StatsRollup
-from connex_tui.data.snapshot import load_snapshot
+from connex_tui.data.models import (
+    Cdr,
+    Customer,
+    IngressRoute,
+    RecalcRun,
+    StatsPrefix,
+    StatsRollup,
+)
+from connex_tui.data.snapshot import SnapshotCache
 from connex_tui.data.upsert import upsert_add
 from connex_tui.engine.clock import Clock, utcnow
-from connex_tui.engine.recalc import RecalcSpec, Rerated, StoredCdr, changed, rerate
-from connex_tui.engine.snapshot import Snapshot
+from connex_tui.engine.recalc import (
+    RecalcSpec,
+    Rerated,
+    RouteRef,
+    StoredCdr,
+    changed,
+    rerate,
+)
+from connex_tui.engine.snapshot import CardS
 
 BATCH = 2000
 MAX_DAYS = 366
@@ -112,10 +126,22 @@ def _matching(customer_id: int, start: datetime, end: datetime, spec: RecalcSpec
 
 class RecalcService:
     def __init__(self, db: Database, actor: Actor, clock: Clock = utcnow,
-                 snapshot: Callable[[], Awaitable[Snapshot]] | None = None):
+                 cache: SnapshotCache | None = None):
         self.db, self.actor, self.clock = db, actor, clock
-        # archived customers too: their CDRs stay and may be recalculated
-        self._snapshot = snapshot or (lambda: load_snapshot(db, archived=True))
+        self.cache = cache or SnapshotCache(db)  # the rate cards, as the pipeline sees them
+
+    async def _rating(self, customer_id: int
+                      ) -> tuple[dict[int, CardS], dict[int, RouteRef]]:
+        """Every rate card (with its rows of every effective_from), and every route of the
+        customer, enabled or not: a CDR is rated on the route it went through, whatever
+        has become of the customer's auth or routes since (the snapshot leaves out
+        customers that cannot authenticate now, so routes are read here)."""
+        cards = (await self.cache.get()).cards
+        async with self.db.sessions() as s:
+            routes = {r.id: RouteRef(r.rate_card_id, r.tech_prefix) for r in await s.execute(
+                select(IngressRoute.id, IngressRoute.rate_card_id, IngressRoute.tech_prefix)
+                .where(IngressRoute.customer_id == customer_id))}
+        return cards, routes
 
     async def _currency(self, customer_id: int) -> str:
         async with self.db.sessions() as s:
@@ -142,7 +168,7 @@ class RecalcService:
         self.actor.require("recalc")
         check_range(first, last)
         currency = await self._currency(customer_id)
-        snap = await self._snapshot()
+        cards, routes = await self._rating(customer_id)
         start, end = day_bounds(first, last)
         calls = n_changed = skipped = 0
         old = new = _ZERO
@@ -153,7 +179,7 @@ class RecalcService:
             for cdr in rows:
                 calls += 1
                 old += cdr.charge
-                r = rerate(snap, cdr, spec)
+                r = rerate(cards, routes, cdr, spec)
                 if r is None:
                     skipped += 1
                     new += cdr.charge
@@ -174,7 +200,7 @@ class RecalcService:
         self.actor.require("recalc")
         check_range(first, last)
         await self._currency(customer_id)
-        snap = await self._snapshot()
+        rating = await self._rating(customer_id)
         start, end = day_bounds(first, last)
         run_id, after, resumed = await self._open_run(customer_id, start, end, spec)
         async with self.db.sessions() as s:
@@ -198,7 +224,7 @@ class RecalcService:
                                          lock=s.bind.dialect.name == "postgresql")
                 if not rows:
                     break
-                n_changed += await self._apply(s, snap, spec, run_id, rows)
+                n_changed += await self._apply(s, rating, spec, run_id, rows)
             after = (rows[-1].started_at, rows[-1].id)
             done += len(rows)
             n += 1
@@ -240,15 +266,15 @@ class RecalcService:
                 .returning(RecalcRun.id))).scalar_one()
             return run_id, None, False
 
-    async def _apply(self, s, snap: Snapshot, spec: RecalcSpec, run_id: int,
-                     rows: list[StoredCdr]) -> int:
+    async def _apply(self, s, rating: tuple[dict[int, CardS], dict[int, RouteRef]],
+                     spec: RecalcSpec, run_id: int, rows: list[StoredCdr]) -> int:
         """One batch, in the caller's transaction; returns how many CDRs changed."""
         pairs: list[tuple[StoredCdr, Rerated]] = []
         old_total = new_total = _ZERO
         skipped = 0
         for cdr in rows:
             old_total += cdr.charge
-            r = rerate(snap, cdr, spec)
+            r = rerate(*rating, cdr, spec)
             if r is None:
                 skipped += 1
                 new_total += cdr.charge

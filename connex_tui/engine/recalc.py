@@ -9,14 +9,16 @@ row's MCD/Pulse, charge rounded per call to the card's precision and rounding).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
+from typing import NamedTuple
 
 from connex_tui.engine.money import billable_seconds, billed_seconds, call_charge
 from connex_tui.engine.present import money
 from connex_tui.engine.rating import RateMatch
-from connex_tui.engine.snapshot import CardS, RouteS, Snapshot
+from connex_tui.engine.snapshot import CardS
 
 MAX_DURATION_S = 86_400  # a new duration beyond a day is a typing error, not a call
 
@@ -89,11 +91,11 @@ class Rerated:
     provider_cost: Decimal
 
 
-def _route(snap: Snapshot, customer_id: int, route_id: int | None) -> RouteS | None:
-    for route in snap.routes.get(customer_id, ()):
-        if route.id == route_id:
-            return route
-    return None
+class RouteRef(NamedTuple):
+    """What rating needs of the route a CDR went through."""
+
+    rate_card_id: int
+    tech_prefix: str
 
 
 def _row(card: CardS, number: str, fallback: str, at: int) -> RateMatch | None:
@@ -103,15 +105,16 @@ def _row(card: CardS, number: str, fallback: str, at: int) -> RateMatch | None:
                                               if fallback else None)
 
 
-def rerate(snap: Snapshot, cdr: StoredCdr, spec: RecalcSpec) -> Rerated | None:
+def rerate(cards: Mapping[int, CardS], routes: Mapping[int, RouteRef], cdr: StoredCdr,
+           spec: RecalcSpec) -> Rerated | None:
     """What `cdr` becomes under `spec`, or None when it cannot be rated (its route or its
     card is gone, or no row of the card was in effect at its start): it is then left as
     it is and counted as skipped."""
     duration_ms = cdr.duration_ms
     if not spec.rerate_only and duration_ms >= spec.min_duration_ms:
         duration_ms = (spec.new_duration_s or 0) * 1000
-    route = _route(snap, cdr.customer_id, cdr.route_id)
-    card = snap.cards.get(route.rate_card_id) if route is not None else None
+    route = routes.get(cdr.route_id) if cdr.route_id is not None else None
+    card = cards.get(route.rate_card_id) if route is not None else None
     if route is None or card is None:
         return None
     number = cdr.dialled
@@ -127,7 +130,7 @@ def rerate(snap: Snapshot, cdr: StoredCdr, spec: RecalcSpec) -> Rerated | None:
     charge = call_charge(billed, row.rate, row.connect_fee, answered=answered,
                          precision=card.precision, rounding=card.rounding)
     cost = cdr.provider_cost
-    pcard = _provider_card(snap, card, cdr.provider_id)
+    pcard = _provider_card(cards, card, cdr.provider_id)
     if pcard is not None:
         prow = _row(pcard, number, cdr.prefix, at)
         if prow is not None:
@@ -138,12 +141,13 @@ def rerate(snap: Snapshot, cdr: StoredCdr, spec: RecalcSpec) -> Rerated | None:
                    row.connect_fee, charge, cost)
 
 
-def _provider_card(snap: Snapshot, card: CardS, provider_id: int | None) -> CardS | None:
+def _provider_card(cards: Mapping[int, CardS], card: CardS,
+                   provider_id: int | None) -> CardS | None:
     """The parent card of the customer's card through which the call went out."""
     if provider_id is None:
         return None
     for cid in card.parents:
-        pc = snap.cards.get(cid)
+        pc = cards.get(cid)
         if pc is not None and pc.provider_id == provider_id:
             return pc
     return None

@@ -226,3 +226,28 @@ def test_spec_validation():
         RecalcSpec(min_duration_s=5, new_duration_s=-1)
     assert RecalcSpec(60, 30, "operator").describe() == (
         "calls of 60 s or more get 30 s, release reason operator")
+
+
+async def test_rated_on_the_route_taken_whatever_became_of_auth_and_routes(db, clock):
+    """A customer that cannot authenticate any more (no auth entry, route disabled) is
+    still recalculated on the route its calls went through; a route deleted since leaves
+    its calls as they are, counted as skipped."""
+    from sqlalchemy import delete, update
+
+    from connex_tui.data.models import IngressRoute, IpAuth, SipUser
+
+    ids = await world(db)
+    async with db.sessions() as s, s.begin():
+        await s.execute(delete(IpAuth))
+        await s.execute(delete(SipUser))
+        await s.execute(update(IngressRoute).values(enabled=False))
+    svc = RecalcService(db, ADMIN, clock)
+    preview = await svc.preview(ids["Alice"], D, D, RecalcSpec())
+    assert (preview.changed, preview.skipped) == (12, 0)
+    async with db.sessions() as s, s.begin():
+        await s.execute(delete(IngressRoute).where(IngressRoute.id == ids["route"]))
+    before = await balances(db, ids["Alice"])
+    result = await svc.run(ids["Alice"], D, D, RecalcSpec())
+    assert (result.calls, result.changed, result.skipped) == (12, 0, 12)
+    assert result.old_total == result.new_total == Decimal(12)
+    assert await balances(db, ids["Alice"]) == before
