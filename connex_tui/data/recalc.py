@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
-from sqlalchemy import bindparam, func, insert, select, tuple_, update
+from sqlalchemy import BigInteger, bindparam, func, insert, select, tuple_, type_coerce, update
 
 from connex_tui.data import bulk, ledger
 from connex_tui.data.access import Actor, NotFound
@@ -37,6 +37,7 @@ from connex_tui.data.models import (
 from connex_tui.data.snapshot import SnapshotCache
 from connex_tui.data.upsert import upsert_add
 from connex_tui.engine.clock import Clock, utcnow
+from connex_tui.engine.rating import micro_to_decimal
 from connex_tui.engine.recalc import (
     RecalcSpec,
     Rerated,
@@ -107,9 +108,26 @@ def _spec_of(params: str) -> str:
         return "?"
 
 
+def _micro(col):
+    """A money column read as its stored micro-units (turned into Decimal through the
+    rating engine's memo: a batch repeats a few rates and charges many times)."""
+    return type_coerce(col, BigInteger())
+
+
 _READ = (Cdr.id, Cdr.customer_id, Cdr.started_at, Cdr.answered_at, Cdr.duration_ms,
-         Cdr.billed_s, Cdr.dialled, Cdr.prefix, Cdr.destination, Cdr.rate, Cdr.connect_fee,
-         Cdr.charge, Cdr.provider_cost, Cdr.route_id, Cdr.provider_id)
+         Cdr.billed_s, Cdr.dialled, Cdr.prefix, Cdr.destination, _micro(Cdr.rate),
+         _micro(Cdr.connect_fee), _micro(Cdr.charge), _micro(Cdr.provider_cost),
+         Cdr.route_id, Cdr.provider_id)
+_MONEY_AT = (9, 10, 11, 12)
+_SET = ("duration_ms", "billed_s", "ended_at", "prefix", "destination", "rate",
+        "connect_fee", "charge", "provider_cost")
+
+
+def _stored(row) -> StoredCdr:
+    values = list(row)
+    for i in _MONEY_AT:
+        values[i] = micro_to_decimal(values[i])
+    return StoredCdr(*values)
 
 
 def _matching(customer_id: int, start: datetime, end: datetime, spec: RecalcSpec):
@@ -160,7 +178,8 @@ class RecalcService:
         stmt = stmt.order_by(Cdr.started_at, Cdr.id).limit(size)
         if lock:
             stmt = stmt.with_for_update()  # PostgreSQL: two recalcs never refund one CDR twice
-        return [StoredCdr(*r) for r in await s.execute(stmt)]
+        conn = await s.connection()  # Core: no ORM result machinery per row
+        return [_stored(r) for r in await conn.execute(stmt)]
 
     async def preview(self, customer_id: int, first: date, last: date, spec: RecalcSpec, *,
                       batch: int = BATCH) -> RecalcPreview:
@@ -289,19 +308,7 @@ class RecalcService:
             new_total=RecalcRun.new_total + new_total))
         if not pairs:
             return 0
-        table = Cdr.__table__
-        await s.execute(
-            update(table).where(table.c.id == bindparam("b_id")).values(
-                duration_ms=bindparam("b_duration"), billed_s=bindparam("b_billed"),
-                ended_at=bindparam("b_end"), prefix=bindparam("b_prefix"),
-                destination=bindparam("b_destination"), rate=bindparam("b_rate"),
-                connect_fee=bindparam("b_fee"), charge=bindparam("b_charge"),
-                provider_cost=bindparam("b_cost")),
-            [{"b_id": c.id, "b_duration": r.duration_ms, "b_billed": r.billed_s,
-              "b_end": c.answered_at + timedelta(milliseconds=r.duration_ms),
-              "b_prefix": r.prefix, "b_destination": r.destination, "b_rate": r.rate,
-              "b_fee": r.connect_fee, "b_charge": r.charge, "b_cost": r.provider_cost}
-             for c, r in pairs])
+        await _update_cdrs(s, pairs)
         await _correct_rollups(s, pairs)
         refunds: dict[int, Decimal] = defaultdict(Decimal)
         debits: dict[int, Decimal] = defaultdict(Decimal)
@@ -333,6 +340,33 @@ class RecalcService:
             r.id, r.at, r.operator, r.range_from.astimezone(UTC).date(),
             (r.range_to.astimezone(UTC) - timedelta(days=1)).date(), _spec_of(r.params),
             r.calls, r.skipped, r.old_total, r.new_total, r.status) for r in rows]
+
+
+async def _update_cdrs(s, pairs: list[tuple[StoredCdr, Rerated]]) -> None:
+    """One executemany of UPDATE ... WHERE id = ?, the parameters converted once per column
+    as data/bulk.py converts them for inserts (SQLAlchemy's per-row processing was a third
+    of a batch)."""
+    conn = await s.connection()
+    dialect = conn.dialect
+    table = Cdr.__table__
+    stmt = update(table).where(table.c.id == bindparam("b_id")).values(
+        {c: bindparam(f"b_{c}") for c in _SET})
+    compiled = stmt.compile(dialect=dialect)
+    order = [name.removeprefix("b_") for name in compiled.positiontup]
+    convert = [(i, c) for i, name in enumerate(order)
+               if (c := bulk._converter(table, name, dialect)) is not None]
+    params = []
+    for c, r in pairs:
+        values = {"id": c.id, "duration_ms": r.duration_ms, "billed_s": r.billed_s,
+                  "ended_at": c.answered_at + timedelta(milliseconds=r.duration_ms),
+                  "prefix": r.prefix, "destination": r.destination, "rate": r.rate,
+                  "connect_fee": r.connect_fee, "charge": r.charge,
+                  "provider_cost": r.provider_cost}
+        row = [values[name] for name in order]
+        for i, conv in convert:
+            row[i] = conv(row[i])
+        params.append(tuple(row))
+    await conn.exec_driver_sql(compiled.string, params)
 
 
 async def _correct_rollups(s, pairs: list[tuple[StoredCdr, Rerated]]) -> None:
