@@ -43,6 +43,7 @@ bench: $(STAMP) $(DEMO_DB)
 	$(BIN)/python bench/simulate_batch.py --database $(DEMO_DB)
 	$(BIN)/python bench/regex_budget.py --database $(DEMO_DB)
 	$(BIN)/python bench/form_paint.py
+	$(BIN)/python bench/cdr_tab.py
 
 clean:
 	rm -rf $(VENV) .demo .pytest_cache

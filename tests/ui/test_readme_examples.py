@@ -44,4 +44,5 @@ def test_readme_cli_examples_run_as_written(tmp_path, demo_template):
     out = done.stdout.splitlines()
     assert out[0].startswith("ALLOW  would connect via"), out[:3]
     assert 'Customer      Acme Telecom' in done.stdout
+    assert "Recalc Acme Telecom" in done.stdout and "rerate only" in done.stdout
     assert out[-2:] == ['[2,"allow","OK","0.0072"]', '[3,"reject","Blocked by Dial Plan",null]']
