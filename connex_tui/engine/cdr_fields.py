@@ -8,8 +8,7 @@ durations integers; an absent value (no answer, no PDD) is empty in CSV and null
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from decimal import Decimal
-from typing import Any, Protocol
+from typing import Any
 
 from connex_tui.engine.present import plain_decimal
 
@@ -19,30 +18,6 @@ EXPORT_FIELDS: tuple[str, ...] = (
     "provider_cost", "sip_code", "sip_reason", "release_reason", "pdd_ms", "source_ip")
 
 
-class ExportedCdr(Protocol):
-    call_id: str
-    started_at: datetime
-    answered_at: datetime | None
-    ended_at: datetime
-    duration_ms: int
-    billed_s: int
-    dialled: str
-    cli_in: str
-    cli_out: str
-    prefix: str
-    destination: str
-    rate: Decimal
-    connect_fee: Decimal
-    charge: Decimal
-    provider: str
-    provider_cost: Decimal
-    sip_code: int
-    sip_reason: str
-    release_reason: str
-    pdd_ms: int | None
-    source_ip: str
-
-
 def iso_utc(at: datetime | None) -> str | None:
     """2025-03-14T10:15:07Z, or with the fraction when there is one (…07.300000Z)."""
     if at is None:
@@ -50,8 +25,9 @@ def iso_utc(at: datetime | None) -> str | None:
     return at.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
-def export_values(r: ExportedCdr) -> tuple[Any, ...]:
-    """The values of EXPORT_FIELDS, in order, as JSON takes them (str, int or None)."""
+def export_values(r: Any) -> tuple[Any, ...]:
+    """The values of EXPORT_FIELDS, in order, as JSON takes them (str, int or None).
+    `r` has a CDR's fields by their stored names (data.cdrs.CdrRecord)."""
     return (r.call_id, iso_utc(r.started_at), iso_utc(r.answered_at), iso_utc(r.ended_at),
             r.duration_ms, r.billed_s, r.dialled, r.cli_in, r.cli_out, r.prefix,
             r.destination, plain_decimal(r.rate), plain_decimal(r.connect_fee),
@@ -59,6 +35,6 @@ def export_values(r: ExportedCdr) -> tuple[Any, ...]:
             r.sip_reason, r.release_reason, r.pdd_ms, r.source_ip)
 
 
-def csv_values(r: ExportedCdr) -> list[str]:
+def csv_values(r: Any) -> list[str]:
     """export_values as CSV cells: None is empty."""
     return ["" if v is None else str(v) for v in export_values(r)]

@@ -28,8 +28,7 @@ from connex_tui.engine import present
 from connex_tui.engine.cdr_fields import EXPORT_FIELDS, export_values
 from connex_tui.engine.recalc import summary_lines
 from connex_tui.engine.validation import ValidationError
-from connex_tui.screens.customer_detail.calls_tab import COLUMNS, cells, column_widths
-from connex_tui.screens.customer_detail.tab_base import CustomerTab
+from connex_tui.screens.customer_detail.calls_tab import CallTableTab, cells, column_widths
 from connex_tui.screens.dialogs.recalc import (
     RECALC_FIELDS,
     RecalcProgressScreen,
@@ -69,7 +68,7 @@ def history_lines(rows: list[RecalcHistoryRow], currency: str) -> list[str]:
     return out
 
 
-class CdrTab(CustomerTab):
+class CdrTab(CallTableTab):
     DEFAULT_CSS = """
     CdrTab #cdr-bar { height: 1; }
     CdrTab #cdr-day { width: auto; padding: 0 1 0 0; text-style: bold; }
@@ -78,6 +77,8 @@ class CdrTab(CustomerTab):
     CdrTab #cdr-hint, CdrTab #cdr-last { height: 1; color: $text-muted; }
     CdrTab #cdr { height: 1fr; }
     """
+    TABLE_ID = "cdr"
+    SEARCH_ID = "cdr-search"
     BINDINGS = [
         Binding("c", "recalc", "Recalc", id="cdr.recalc"),
         # the rest stay out of the footer (80 columns): the hint line names them, ? lists them
@@ -108,7 +109,6 @@ class CdrTab(CustomerTab):
         self._paging = False
         self.loads = 0  # tests watch these
         self.pages = 0
-        self.widths = column_widths(80)
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="cdr-bar"):
@@ -122,17 +122,6 @@ class CdrTab(CustomerTab):
         yield DataTable(id="cdr", cursor_type="row", zebra_stripes=True)
         yield Static("", id="cdr-last", markup=False)
 
-    def on_mount(self) -> None:
-        self._set_columns(column_widths(self.app.size.width))
-        super().on_mount()
-
-    def _set_columns(self, widths: tuple[int, ...]) -> None:
-        self.widths = widths
-        table = self.table
-        table.clear(columns=True)
-        for (label, _), width in zip(COLUMNS, widths, strict=True):
-            table.add_column(label, width=width)
-
     def on_resize(self) -> None:
         widths = column_widths(self.size.width)
         if widths != self.widths:
@@ -140,24 +129,9 @@ class CdrTab(CustomerTab):
             for r in self.rows:
                 self.table.add_row(*cells(r, self.widths), key=str(r.id))
 
-    def on_show(self) -> None:
-        self.call_after_refresh(self._take_focus)
-
-    def _take_focus(self) -> None:
-        """The table takes the focus when the tab shows (the screen hands it to the first
-        field, the search box, where the tab digits would be typed), unless a search is
-        being typed."""
-        search = self.query_one("#cdr-search", Input)
-        if self.display and not (search.has_focus and search.value):
-            self.table.focus()
-
-    @property
-    def table(self) -> DataTable:
-        return self.query_one("#cdr", DataTable)
-
     @property
     def filter(self) -> CdrFilter:
-        query = self.query_one("#cdr-search", Input).value.strip()[:64]
+        query = self.search.value.strip()[:64]
         return CdrFilter(self.outcome, self.sip_code, query)
 
     @property
@@ -173,7 +147,7 @@ class CdrTab(CustomerTab):
     # -- loading ----------------------------------------------------------------------------
     def show_customer(self, customer_id: int) -> None:
         if customer_id != self.customer_id and self.is_mounted:
-            self.query_one("#cdr-search", Input).value = ""
+            self.search.value = ""
             self.outcome, self.sip_code = "all", None
         super().show_customer(customer_id)
 
@@ -284,27 +258,7 @@ class CdrTab(CustomerTab):
     def _search_changed(self) -> None:
         self.reload()
 
-    @on(Input.Submitted, "#cdr-search")
-    def _search_done(self) -> None:
-        self.table.focus()
-
-    def action_search(self) -> None:
-        self.query_one("#cdr-search", Input).focus()
-
-    def key_escape(self, event) -> None:
-        """esc clears an active search first; with none it goes on to the screen (back)."""
-        search = self.query_one("#cdr-search", Input)
-        if search.value or search.has_focus:
-            event.stop()
-            search.value = ""
-            self.table.focus()
-
     # -- actions ----------------------------------------------------------------------------
-    def action_cursor(self, step: int) -> None:
-        t = self.table
-        if t.row_count:
-            t.move_cursor(row=max(0, min(t.row_count - 1, t.cursor_row + step)))
-
     def action_day(self, step: int) -> None:
         if self.day is not None:
             self.day += timedelta(days=step)
