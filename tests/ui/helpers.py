@@ -35,6 +35,19 @@ async def list_ready(pilot):
     return pilot.app.screen
 
 
+async def open_customer(pilot, name: str):
+    """From the list: search `name`, open the first match, wait for its screen."""
+    from connex_tui.screens.customer_detail.screen import CustomerDetailScreen
+
+    await list_ready(pilot)
+    await pilot.press("slash")
+    await type_text(pilot, name)
+    await pilot.press("enter", "enter")
+    await wait_for(pilot, lambda: isinstance(pilot.app.screen, CustomerDetailScreen)
+                   and pilot.app.screen.loaded > 0, what="customer")
+    return pilot.app.screen
+
+
 async def rendered_after(pilot, screen, count: int):
     await wait_for(pilot, lambda: screen.render_count > count and not screen._loading,
                    what="table refresh")

@@ -8,13 +8,12 @@ from datetime import date
 
 from connex_tui.engine.cdr_fields import EXPORT_FIELDS
 from connex_tui.screens.customer_detail.cdr_tab import CdrTab
-from connex_tui.screens.customer_detail.screen import CustomerDetailScreen
 from connex_tui.screens.dialogs.recalc import RecalcProgressScreen
 from connex_tui.widgets.confirm import ConfirmScreen
 from connex_tui.widgets.form import FormScreen
 from connex_tui.widgets.text_view import TextScreen
 from tests.ui.conftest import make_app
-from tests.ui.helpers import Db, list_ready, type_text, wait_for
+from tests.ui.helpers import Db, open_customer, type_text, wait_for
 
 TODAY = date(2026, 11, 25)
 
@@ -32,12 +31,7 @@ def capture_flash(app) -> list[str]:
 
 
 async def acme_cdrs(pilot) -> CdrTab:
-    await list_ready(pilot)
-    await pilot.press("slash")
-    await type_text(pilot, "Acme")
-    await pilot.press("enter", "enter")
-    await wait_for(pilot, lambda: isinstance(pilot.app.screen, CustomerDetailScreen)
-                   and pilot.app.screen.loaded > 0, what="customer")
+    await open_customer(pilot, "Acme")
     await pilot.press("9")
     tab = pilot.app.screen.query_one(CdrTab)
     await wait_for(pilot, lambda: tab.loads > 0, what="CDRs")
@@ -204,3 +198,34 @@ async def test_recalc_refused_to_an_operator(demo_path):
         await wait_for(pilot, lambda: said, what="refusal")
         assert "needs the admin role" in said[-1]
         assert not isinstance(app.screen, FormScreen)
+
+
+async def test_esc_on_the_progress_stops_between_batches(db_path):
+    """The progress screen asks the run to stop; the run finishes the batch under way."""
+    import asyncio
+    from decimal import Decimal
+
+    from connex_tui.data.recalc import RecalcSummary
+
+    batches = []
+
+    async def run(progress, cancelled):
+        for n in range(1, 1000):
+            await asyncio.sleep(0.01)  # a batch
+            batches.append(n)
+            progress(n * 10, 10_000)
+            if cancelled():
+                return RecalcSummary(7, "cancelled", n * 10, n * 10, 0, Decimal(1),
+                                     Decimal(2), False)
+        raise AssertionError("never cancelled")
+
+    app = make_app(db_path)
+    got = []
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = RecalcProgressScreen("Recalculating", run)
+        app.push_screen(screen, got.append)
+        await wait_for(pilot, lambda: len(batches) >= 2, what="two batches")
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: got, what="stopped")
+    assert got[0].status == "cancelled" and got[0].calls == 10 * len(batches)
+    assert screen.batches == len(batches)

@@ -10,10 +10,9 @@ from __future__ import annotations
 import pytest
 
 from connex_tui.screens.customer_detail.calls_tab import CallsTab
-from connex_tui.screens.customer_detail.screen import CustomerDetailScreen
 from connex_tui.screens.dialogs.simulate import ResultScreen, SimulateScreen
 from tests.ui.conftest import make_app
-from tests.ui.helpers import list_ready, type_text, wait_for
+from tests.ui.helpers import open_customer, type_text, wait_for
 
 SIZES = [(80, 24), (120, 40)]
 IDS = ["80x24", "120x40"]
@@ -26,12 +25,7 @@ def make_calls_app(path):
 
 
 async def acme_calls(pilot) -> CallsTab:
-    await list_ready(pilot)
-    await pilot.press("slash")
-    await type_text(pilot, "Acme")
-    await pilot.press("enter", "enter")
-    await wait_for(pilot, lambda: isinstance(pilot.app.screen, CustomerDetailScreen)
-                   and pilot.app.screen.loaded > 0, what="customer")
+    await open_customer(pilot, "Acme")
     await pilot.press("5")
     tab = pilot.app.screen.query_one(CallsTab)
     await wait_for(pilot, lambda: tab.loads > 0, what="calls")
