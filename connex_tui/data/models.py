@@ -377,9 +377,9 @@ class RecalcRun(Base):
     calls: Mapped[int] = mapped_column(Integer, default=0)
     old_total: Mapped[Decimal] = mapped_column(Money, default=Decimal(0))
     new_total: Mapped[Decimal] = mapped_column(Money, default=Decimal(0))
-    # running | done | cancelled | failed. A run moves its cursor (the last CDR it
-    # corrected, in (started_at, id) order) in the same transaction as each batch, so a
-    # resumed run starts after it (data/recalc.py).
+    # running (also when its process died or it raised) | done | cancelled. A run moves
+    # its cursor (the last CDR it corrected, in (started_at, id) order) in the same
+    # transaction as each batch, so a resumed run starts after it (data/recalc.py).
     status: Mapped[str] = mapped_column(String(10), default="done", server_default="done")
     cursor_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     cursor_id: Mapped[int | None] = mapped_column(BigInteger)

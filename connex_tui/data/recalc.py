@@ -263,15 +263,15 @@ class RecalcService:
 
     async def _open_run(self, customer_id: int, start: datetime, end: datetime,
                         spec: RecalcSpec) -> tuple[int, tuple[datetime, int] | None, bool]:
-        """The run to go on with: an unfinished one (killed or failed) of the same customer,
-        range and parameters resumes after its cursor; otherwise a new one."""
+        """The run to go on with: an unfinished one (its process died, or it raised) of the
+        same customer, range and parameters resumes after its cursor; otherwise a new one."""
         params = json.dumps(spec.params(), sort_keys=True)
         async with self.db.sessions() as s, s.begin():
             old = (await s.execute(select(RecalcRun.id, RecalcRun.cursor_at,
                                           RecalcRun.cursor_id).where(
                 RecalcRun.customer_id == customer_id, RecalcRun.range_from == start,
                 RecalcRun.range_to == end, RecalcRun.params == params,
-                RecalcRun.status.in_(("running", "failed")))
+                RecalcRun.status == "running")
                 .order_by(RecalcRun.id.desc()).limit(1))).first()
             if old is not None:
                 await s.execute(update(RecalcRun).where(RecalcRun.id == old.id).values(

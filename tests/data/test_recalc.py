@@ -251,3 +251,14 @@ async def test_rated_on_the_route_taken_whatever_became_of_auth_and_routes(db, c
     assert (result.calls, result.changed, result.skipped) == (12, 0, 12)
     assert result.old_total == result.new_total == Decimal(12)
     assert await balances(db, ids["Alice"]) == before
+
+
+async def test_release_reason_filter(db, clock):
+    ids = await world(db)
+    svc = RecalcService(db, ADMIN, clock)
+    assert (await svc.preview(ids["Alice"], D, D, RecalcSpec(release_reason="operator"))
+            ).calls == 0
+    assert (await svc.preview(ids["Alice"], D, D, RecalcSpec(release_reason="callee_bye"))
+            ).calls == 12
+    with pytest.raises(ValueError, match="before"):
+        await svc.preview(ids["Alice"], D, D - timedelta(days=1), RecalcSpec())
