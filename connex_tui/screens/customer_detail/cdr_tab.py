@@ -167,7 +167,8 @@ class CdrTab(CallTableTab):
         self.query_one("#cdr-day", Static).update(f"< {self.day:%a %Y-%m-%d} UTC >")
         f = self.filter
         what = f.describe() if f.outcome != "all" or f.sip_code is not None else ""
-        self.query_one("#cdr-count", Static).update(" · ".join(p for p in (what, count) if p))
+        self.query_one("#cdr-count", Static).update(
+            present.text(" · ".join(p for p in (what, count) if p)))
 
     @work(group="cdr-load")
     async def _load_first(self, gen: int) -> None:
@@ -229,7 +230,8 @@ class CdrTab(CallTableTab):
             return
         h = rows[0]
         cur = self.currency
-        last.update(f"Last recalc #{h.id} {h.at:%m-%d %H:%M} by {h.operator}: {h.calls:,} "
+        last.update(f"Last recalc #{h.id} {h.at:%m-%d %H:%M} by {present.text(h.operator)}: "
+                    f"{h.calls:,} "
                     f"calls {present.money(h.old_total, cur, 4)} {present.glyphs().arrow} "
                     f"{present.money(h.new_total, cur, 4)} [{h.status}] · h all")
 
