@@ -229,3 +229,34 @@ async def test_esc_on_the_progress_stops_between_batches(db_path):
         await wait_for(pilot, lambda: got, what="stopped")
     assert got[0].status == "cancelled" and got[0].calls == 10 * len(batches)
     assert screen.batches == len(batches)
+
+
+async def test_hostile_cdr_fields_are_shown_escaped(demo_path):
+    from datetime import UTC, datetime
+
+    from connex_tui.data.cdr_writer import CdrInput, write_batch
+    from tests.ui.helpers import screen_lines
+
+    db = Db(demo_path)
+    try:
+        cid = await db.scalar("SELECT id FROM customers WHERE name = 'Acme Telecom'")
+        at = datetime(2026, 11, 25, 0, 0, 1, tzinfo=UTC)
+        async with db.db.sessions() as s, s.begin():
+            await write_batch(s, [CdrInput(
+                call_id="evil\x1b[2J\u202e", customer_id=cid, started_at=at, ended_at=at,
+                dialled="=1+2\x07", sip_code=404, sip_reason="Not \x1b]0;pwned\x07Found",
+                destination="[bold]x[/]")], at=at)
+    finally:
+        await db.close()
+    app = make_app(demo_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        tab = await acme_cdrs(pilot)
+        assert tab.rows[0].call_id.startswith("evil")
+        shown = "\n".join(screen_lines(app))
+        assert "\x1b" not in shown and "\x07" not in shown and "\u202e" not in shown
+        assert "[bold]x[/]" in shown  # text, not markup
+        tab.table.move_cursor(row=0)
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, TextScreen), what="detail")
+        shown = "\n".join(screen_lines(app))
+        assert "\x1b" not in shown and "\x07" not in shown and "=1+2" in shown
