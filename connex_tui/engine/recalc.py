@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
+from functools import lru_cache
 from typing import NamedTuple
 
 from connex_tui.engine.money import billable_seconds, billed_seconds, call_charge
@@ -105,6 +106,15 @@ def _row(card: CardS, number: str, fallback: str, at: int) -> RateMatch | None:
                                               if fallback else None)
 
 
+@lru_cache(maxsize=16384)
+def _charge(billed: int, rate: Decimal, connect_fee: Decimal, answered: bool, precision: int,
+            rounding: str) -> Decimal:
+    """engine.money.call_charge, memoised: a recalc meets the same few durations and rates
+    again and again."""
+    return call_charge(billed, rate, connect_fee, answered=answered, precision=precision,
+                       rounding=rounding)
+
+
 def rerate(cards: Mapping[int, CardS], routes: Mapping[int, RouteRef], cdr: StoredCdr,
            spec: RecalcSpec) -> Rerated | None:
     """What `cdr` becomes under `spec`, or None when it cannot be rated (its route or its
@@ -127,16 +137,15 @@ def rerate(cards: Mapping[int, CardS], routes: Mapping[int, RouteRef], cdr: Stor
     secs = billable_seconds(duration_ms)
     answered = cdr.answered_at is not None
     billed = billed_seconds(secs, row.mcd, row.pulse) if answered else 0
-    charge = call_charge(billed, row.rate, row.connect_fee, answered=answered,
-                         precision=card.precision, rounding=card.rounding)
+    charge = _charge(billed, row.rate, row.connect_fee, answered, card.precision,
+                     card.rounding)
     cost = cdr.provider_cost
     pcard = _provider_card(cards, card, cdr.provider_id)
     if pcard is not None:
         prow = _row(pcard, number, cdr.prefix, at)
         if prow is not None:
-            cost = call_charge(billed_seconds(secs, prow.mcd, prow.pulse), prow.rate,
-                               prow.connect_fee, answered=answered,
-                               precision=pcard.precision, rounding=pcard.rounding)
+            cost = _charge(billed_seconds(secs, prow.mcd, prow.pulse), prow.rate,
+                           prow.connect_fee, answered, pcard.precision, pcard.rounding)
     return Rerated(duration_ms, billed, row.prefix, row.destination, row.rate,
                    row.connect_fee, charge, cost)
 
