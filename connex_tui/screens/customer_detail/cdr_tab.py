@@ -36,12 +36,20 @@ from connex_tui.screens.dialogs.recalc import (
     parse_request,
 )
 from connex_tui.widgets.confirm import ConfirmScreen
-from connex_tui.widgets.form import FieldSpec, reusable
+from connex_tui.widgets.form import FieldSpec, FormScreen, reusable
 from connex_tui.widgets.text_view import TextScreen
 
 NEAR_END = 10  # rows from the last loaded one at which the next page is read
 # every key of the tab on one line of 80 columns (the footer has room for one of them)
 HINT = "<> day  t today  d date  f outcome  s SIP code  / find  x CSV  c recalc  h log"
+
+
+class AskScreen(FormScreen):
+    """A one-field question (a date, a SIP code, a file name): enter answers it."""
+
+    SUBMIT = "OK"
+    KEYS = "enter ok · esc cancel"
+    ENTER_SUBMITS = True
 
 
 def detail_lines(r: CdrRecord, currency: str = "") -> list[str]:
@@ -279,9 +287,6 @@ class CdrTab(CallTableTab):
         self.reload()
         self.app.flash("CDRs refreshed")
 
-    def _ask(self, key: str, title: str, spec: FieldSpec, value: str, save) -> None:
-        self.app.push_screen(reusable(self.app, key, title, [spec], {spec.name: value}, save))
-
     def action_goto_day(self) -> None:
         async def save(raw: dict[str, Any]) -> date:
             try:
@@ -295,8 +300,8 @@ class CdrTab(CallTableTab):
                 self.reload()
 
         spec = FieldSpec("day", "Day (UTC)", placeholder="YYYY-MM-DD")
-        self.app.push_screen(reusable(self.app, "cdr-day", "Go to date", [spec],
-                                      {"day": str(self.day or "")}, save), done)
+        self.app.push_screen(AskScreen("Go to date", [spec], {"day": str(self.day or "")},
+                                       save), done)
 
     def action_sip_code(self) -> None:
         async def save(raw: dict[str, Any]) -> tuple[int | None]:
@@ -313,8 +318,8 @@ class CdrTab(CallTableTab):
                 self.reload()
 
         spec = FieldSpec("code", "SIP code", placeholder="e.g. 486; empty: any")
-        self.app.push_screen(reusable(self.app, "cdr-code", "Filter by SIP code", [spec],
-                                      {"code": str(self.sip_code or "")}, save), done)
+        self.app.push_screen(AskScreen("Filter by SIP code", [spec],
+                                       {"code": str(self.sip_code or "")}, save), done)
 
     def action_export(self) -> None:
         if self.customer_id is None or self.day is None:
@@ -342,8 +347,8 @@ class CdrTab(CallTableTab):
                 self.app.flash(escape(f"{result[0]:,} CDRs written to {result[1]}"))
 
         spec = FieldSpec("path", "CSV file", help=f"{day} UTC, {f.describe()}")
-        self.app.push_screen(reusable(self.app, "cdr-export", "Export CDRs to CSV", [spec],
-                                      {"path": f"cdr-{name}-{day}.csv"}, save), done)
+        self.app.push_screen(AskScreen("Export CDRs to CSV", [spec],
+                                       {"path": f"cdr-{name}-{day}.csv"}, save), done)
 
     @work(group="cdr-history-view", exclusive=True)
     async def action_history(self) -> None:
