@@ -5,7 +5,7 @@ same N through the CDR writer (data/cdr_writer.write_batch), both in the same ru
 The page figures are printed beside a bare indexed point query (SELECT of one CDR by id,
 the same connection pool) measured in the same run, as the machine's speed drifts 3-5x.
 
-    .venv/bin/python bench/cdr_tab.py [--cdrs 1000000] [--recalc 200000] [--pg URL]
+    .venv/bin/python bench/cdr_tab.py [--cdrs 1000000] [--recalc 1000000] [--pg URL]
 
 The million CDRs are bulk-inserted (bare executemany of the rows, no rollups: a page reads
 only `cdrs`); the recalc set is written through write_batch and timed.
@@ -214,7 +214,7 @@ async def run(url: str, n_page: int, n_recalc: int, label: str) -> None:
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--cdrs", type=int, default=1_000_000, help="CDRs of the paged customer")
-    p.add_argument("--recalc", type=int, default=200_000, help="CDRs written and recalculated")
+    p.add_argument("--recalc", type=int, default=1_000_000, help="CDRs written and recalculated")
     p.add_argument("--pg", default=os.environ.get("CONNEX_TEST_PG_URL", ""),
                    help="also on this PostgreSQL URL (its schema is dropped and made again)")
     args = p.parse_args()
