@@ -262,3 +262,26 @@ async def test_release_reason_filter(db, clock):
             ).calls == 12
     with pytest.raises(ValueError, match="before"):
         await svc.preview(ids["Alice"], D, D - timedelta(days=1), RecalcSpec())
+
+
+async def test_each_call_is_rated_at_the_rates_in_force_at_its_start(db, clock):
+    """London has 0.008/min from PAST and 0.030/min from FUTURE (sim_world): a call
+    before FUTURE is rated at the first, one after at the second, both on prefix 4420."""
+    from tests.data import sim_world
+    from tests.data.cdr_world import call, write
+
+    ids = await sim_world.build(db)
+    later = sim_world.FUTURE + timedelta(days=1)
+    await write(db, [call(ids, 1, at=DAY, seconds=60, dialled="442071234567"),
+                     call(ids, 2, at=later, seconds=60, dialled="442071234567")])
+    svc = RecalcService(db, ADMIN, clock)
+    await svc.run(ids["Alice"], D, later.date(), RecalcSpec())
+    async with db.sessions() as s:
+        rows = (await s.execute(select(Cdr.call_id, Cdr.prefix, Cdr.destination, Cdr.rate,
+                                       Cdr.charge).order_by(Cdr.call_id))).all()
+    assert [(r.prefix, r.destination, r.rate, r.charge) for r in rows] == [
+        ("4420", "London", Decimal("0.008"), Decimal("0.0080")),
+        ("4420", "London", Decimal("0.030"), Decimal("0.0300"))]
+    # moved from prefix 44 (as written) to 4420 in the per-prefix rollups
+    by_prefix = await prefix_sums(db, ids["Alice"], "d")
+    assert by_prefix["44"][:2] == (0, 0) and by_prefix["4420"][:2] == (2, 2)
