@@ -137,15 +137,18 @@ def _select(customer_id: int, start: datetime, end: datetime, f: CdrFilter,
     q = search.normalise(f.query)
     if q:
         pattern = like_pattern(q)
-        # A search scans the day's rows, so each test counts: numbers and CLIs are matched
-        # with LIKE (a caseless ILIKE costs several times more on PostgreSQL, and SQLite's
-        # ILIKE is lower() on both sides), only the call id caselessly. SQLite's LIKE
-        # ignores ASCII case anyway.
-        numbers = [c.like(pattern, escape="\\") for c in (Cdr.dialled, Cdr.cli_in,
-                                                           Cdr.cli_out)]
-        call_id = (Cdr.call_id.like(pattern, escape="\\") if dialect == "sqlite"
-                   else Cdr.call_id.ilike(pattern, escape="\\"))
-        stmt = stmt.where(or_(*numbers, call_id))
+        # A search scans the day's rows, so each test counts. SQLite's LIKE ignores ASCII
+        # case already (its ILIKE is lower() on both sides of every row); on PostgreSQL a
+        # caseless ILIKE costs far more than LIKE, and digits have no case: numbers and
+        # CLIs are matched caselessly only when the search has letters in it.
+        def match(col, caseless: bool):
+            if dialect == "sqlite" or not caseless:
+                return col.like(pattern, escape="\\")
+            return col.ilike(pattern, escape="\\")
+
+        letters = not q.isdigit()
+        stmt = stmt.where(or_(*(match(c, letters) for c in (
+            Cdr.dialled, Cdr.cli_in, Cdr.cli_out)), match(Cdr.call_id, True)))
     return stmt.order_by(Cdr.started_at, Cdr.id)
 
 

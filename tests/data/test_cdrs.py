@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 
 import pytest
@@ -83,3 +84,13 @@ async def test_export_streams_a_range_of_days_in_chunks(db):
     assert await svc.customer_named("alice") == (ids["Alice"], "Alice", "USD")
     with pytest.raises(NotFound):
         await svc.customer_named("nobody")
+
+
+async def test_search_with_letters_is_caseless(db):
+    ids = await world(db)
+    cdr = call(ids, 400, at=DAY + timedelta(hours=22), seconds=1)
+    await write(db, [replace(cdr, cli_in="Anonymous", cli_out="Anonymous")])
+    svc = CdrService(db, Actor("v", "viewer"))
+    for typed in ("anonym", "ANONYM", "Anonym"):
+        rows = (await svc.page(ids["Alice"], DAY.date(), CdrFilter(query=typed))).rows
+        assert [r.call_id for r in rows] == ["c00400"], typed
