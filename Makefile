@@ -50,6 +50,7 @@ bench: $(STAMP) $(DEMO_DB)
 	$(BIN)/python bench/traffic.py --database $(DEMO_DB)
 	$(BIN)/python bench/cdr_writer.py
 	$(BIN)/python bench/cdr_import.py
+	$(BIN)/python bench/cdr_tab.py
 
 clean:
 	rm -rf $(VENV) .demo .pytest_cache

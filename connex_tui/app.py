@@ -32,11 +32,13 @@ from connex_tui.widgets.confirm import ConfirmScreen
 if TYPE_CHECKING:
     from connex_tui.data.auth import AuthService
     from connex_tui.data.calls import CallsService
+    from connex_tui.data.cdrs import CdrService
     from connex_tui.data.cli_rules import CliRulesService
     from connex_tui.data.dialogs import DialogsService
     from connex_tui.data.dialogs_view import DialogsView
     from connex_tui.data.providers import ProvidersService
     from connex_tui.data.rate_cards import RatesService
+    from connex_tui.data.recalc import RecalcService
     from connex_tui.data.routes import RoutesService
     from connex_tui.data.scripts import ScriptsService
     from connex_tui.data.stats import StatsService
@@ -50,6 +52,8 @@ _LAZY_SERVICES = {
     "calls": ("calls", "CallsService"), "stats": ("stats", "StatsService"),
     "dialogs": ("dialogs", "DialogsService"),
     "dialogs_view": ("dialogs_view", "DialogsView"),
+    "cdrs": ("cdrs", "CdrService"),
+    "recalc": ("recalc", "RecalcService"),
 }
 
 
@@ -69,6 +73,8 @@ class Services:
     stats: StatsService
     dialogs: DialogsService
     dialogs_view: DialogsView
+    cdrs: CdrService
+    recalc: RecalcService
 
     def __init__(self, db: Database, actor: Actor, clock: Clock) -> None:
         self.db, self.actor, self.clock = db, actor, clock

@@ -9,7 +9,7 @@ import sys
 import time
 from datetime import UTC, datetime, timedelta
 
-from connex_tui.cli import cdr_group, cdr_import, simulate, stats, traffic, transfer
+from connex_tui.cli import cdr, cdr_group, cdr_import, simulate, stats, traffic, transfer
 from connex_tui.cli.progress import Progress
 from connex_tui.config import Config, ConfigError, load_config
 from connex_tui.data.access import StorageError
@@ -51,6 +51,7 @@ def _parser() -> argparse.ArgumentParser:
     simulate.add_parser(sub)
     stats.add_parser(sub)
     traffic.add_parsers(sub)
+    cdr.add_parsers(sub)
     cdr_import.add_parser(sub)
     return p
 

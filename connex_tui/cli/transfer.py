@@ -6,17 +6,15 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import errno
 import os
 import stat
 import sys
-import tempfile
 import time
-from contextlib import contextmanager
 from pathlib import Path
 
 from connex_tui.config import Config
 from connex_tui.engine.textsafe import safe_text
+from connex_tui.feeds.export_file import open_export as _output
 
 COMMANDS = ("rates", "config")
 PROGRESS_MIN_BYTES = 1 << 20  # smaller files import too fast for a bar to help
@@ -133,49 +131,6 @@ def run(cfg: Config, args) -> int:
 def _err(message: str) -> None:
     """One error line; names and messages from files and the database come escaped."""
     print(f"connex-tui: {safe_text(message)}", file=sys.stderr)
-
-
-@contextmanager
-def _output(path: str | None, *, private: bool = False):
-    """A text stream for an export: stdout, or FILE written so that a failed export
-    never leaves half a file and nothing but a regular file is ever replaced.
-
-    A new path or a regular file (also behind a symlink, which stays and has its target
-    rewritten) gets a temporary file beside it renamed over it once complete, keeping the
-    old file's mode. A FIFO, a terminal or a device (/dev/stdout, /dev/null) is written
-    into as it is, in place, like a shell redirect. `private` (secrets): the file is
-    created, or left, mode 0600."""
-    if path is None:
-        yield sys.stdout
-        sys.stdout.flush()
-        return
-    try:
-        st = os.stat(path)  # follows a symlink: what matters is what it points at
-    except FileNotFoundError:
-        st = None
-    if st is not None and not stat.S_ISREG(st.st_mode):
-        if stat.S_ISDIR(st.st_mode):
-            raise IsADirectoryError(errno.EISDIR, "Is a directory", path)
-        with open(path, "w", encoding="utf-8", newline="") as fh:
-            yield fh
-        return
-    target = Path(os.path.realpath(path))  # a symlink's target (the link itself stays)
-    mode = 0o600 if private else (stat.S_IMODE(st.st_mode) if st else 0o666 & ~_umask())
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
-    try:
-        os.fchmod(fd, mode)
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
-            yield fh
-        os.replace(tmp, target)
-    except BaseException:
-        os.unlink(tmp)
-        raise
-
-
-def _umask() -> int:
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask
 
 
 async def _rates_import(cfg: Config, args) -> int:

@@ -283,7 +283,8 @@ class Dialog(Base):
 
 class Cdr(Base):
     __tablename__ = "cdrs"
-    __table_args__ = (Index("ix_cdrs_customer_started", "customer_id", "started_at"),)
+    # (customer, start, id): the CDR tab's keyset pages; the id makes the order total
+    __table_args__ = (Index("ix_cdrs_customer_started", "customer_id", "started_at", "id"),)
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"),
                                     primary_key=True)
     call_id: Mapped[str] = mapped_column(String(128), unique=True)
@@ -376,6 +377,14 @@ class RecalcRun(Base):
     calls: Mapped[int] = mapped_column(Integer, default=0)
     old_total: Mapped[Decimal] = mapped_column(Money, default=Decimal(0))
     new_total: Mapped[Decimal] = mapped_column(Money, default=Decimal(0))
+    # running (also when its process died or it raised) | done | cancelled. A run moves
+    # its cursor (the last CDR it corrected, in (started_at, id) order) in the same
+    # transaction as each batch, so a resumed run starts after it (data/recalc.py).
+    status: Mapped[str] = mapped_column(String(10), default="done", server_default="done")
+    cursor_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    cursor_id: Mapped[int | None] = mapped_column(BigInteger)
+    skipped: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 # §8 --------------------------------------------------------------------------------------

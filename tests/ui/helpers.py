@@ -35,9 +35,8 @@ async def list_ready(pilot):
     return pilot.app.screen
 
 
-async def open_customer_tab(pilot, name: str, digit: str, tab_type):
-    """From the list: search `name`, open the first match, press `digit`; the tab of
-    `tab_type` once it has loaded (its `loads` counter moved)."""
+async def open_customer(pilot, name: str):
+    """From the list: search `name`, open the first match, wait for its screen."""
     from connex_tui.screens.customer_detail.screen import CustomerDetailScreen
 
     await list_ready(pilot)
@@ -46,6 +45,13 @@ async def open_customer_tab(pilot, name: str, digit: str, tab_type):
     await pilot.press("enter", "enter")
     await wait_for(pilot, lambda: isinstance(pilot.app.screen, CustomerDetailScreen)
                    and pilot.app.screen.loaded > 0, what="customer")
+    return pilot.app.screen
+
+
+async def open_customer_tab(pilot, name: str, digit: str, tab_type):
+    """From the list: search `name`, open the first match, press `digit`; the tab of
+    `tab_type` once it has loaded (its `loads` counter moved)."""
+    await open_customer(pilot, name)
     await pilot.press(digit)
     tab = pilot.app.screen.query_one(tab_type)
     await wait_for(pilot, lambda: tab.loads > 0, what=f"{tab_type.__name__} loaded")

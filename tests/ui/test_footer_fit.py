@@ -70,6 +70,7 @@ async def test_every_footer_key_is_visible_at_80_columns(demo_path):
         assert "p New password" in seen["customer Auth, second pane"]
         assert "p Period" in seen["customer Stats"]  # the tab has the focus and its keys
         assert "^d End call" in seen["customer Dialogs"]
+        assert "c Recalc" in seen["customer CDR"]
         await pilot.press("3")
         await pilot.press("v")
         await wait_for(pilot, lambda: isinstance(app.screen, RateCardScreen)

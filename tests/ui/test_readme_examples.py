@@ -47,4 +47,5 @@ def test_readme_cli_examples_run_as_written(tmp_path, demo_template):
     assert re.search(r"^Acme Telecom · Week \d+, \d{4}-\d\d-\d\d to \d\d-\d\d \(UTC\)$",
                      done.stdout, re.M)
     assert re.search(r'^\{"attempts":\d+,"asr":(null|[0-9.]+)\}$', done.stdout, re.M)
+    assert "Recalc Acme Telecom" in done.stdout and "rerate only" in done.stdout
     assert out[-2:] == ['[2,"allow","OK","0.0072"]', '[3,"reject","Blocked by Dial Plan",null]']

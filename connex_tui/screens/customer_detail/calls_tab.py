@@ -78,7 +78,72 @@ def cdr_lines(r: CallRow, currency: str = "") -> list[str]:
             f"Destination  {r.destination or '-'}"]
 
 
-class CallsTab(CustomerTab):
+class CallTableTab(CustomerTab):
+    """What the Calls and the CDR tab share: the calls table (its columns follow the
+    terminal's width) under a search box; `/` goes to the box, `esc` clears it, j/k move."""
+
+    TABLE_ID = "calls"
+    SEARCH_ID = "calls-search"
+
+    def __init__(self, *, id: str | None = None):
+        super().__init__(id=id)
+        self.widths = column_widths(80)
+
+    def on_mount(self) -> None:
+        self._set_columns(column_widths(self.app.size.width))
+        super().on_mount()
+
+    def _set_columns(self, widths: tuple[int, ...]) -> None:
+        self.widths = widths
+        table = self.table
+        table.clear(columns=True)
+        for (label, _), width in zip(COLUMNS, widths, strict=True):
+            right = label in ("Dur.", "Charge")
+            table.add_column(Text(label, justify="right" if right else "left"), width=width)
+
+    @property
+    def table(self) -> DataTable:
+        return self.query_one(f"#{self.TABLE_ID}", DataTable)
+
+    @property
+    def search(self) -> Input:
+        return self.query_one(f"#{self.SEARCH_ID}", Input)
+
+    def on_show(self) -> None:
+        # The customer screen starts with the tab bar focused (or hands the focus to the
+        # first field, the search box, where the tab digits would be typed), and switching
+        # tabs from another tab's table leaves nothing focused: the table takes it, so the
+        # tab's keys work at once, unless a search is being typed.
+        self.call_after_refresh(self._take_focus)
+
+    def _take_focus(self) -> None:
+        search = self.search
+        if self.display and not (search.has_focus and search.value):
+            self.table.focus()
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        if event.input.id == self.SEARCH_ID:
+            self.table.focus()
+
+    def action_search(self) -> None:
+        self.search.focus()
+
+    def key_escape(self, event) -> None:
+        """esc clears an active search first; with none it goes on to the screen (back).
+        A key handler, not a binding, so that the footer keeps showing "esc Back"."""
+        search = self.search
+        if search.value or search.has_focus:
+            event.stop()
+            search.value = ""
+            self.table.focus()
+
+    def action_cursor(self, step: int) -> None:
+        t = self.table
+        if t.row_count:
+            t.move_cursor(row=max(0, min(t.row_count - 1, t.cursor_row + step)))
+
+
+class CallsTab(CallTableTab):
     DEFAULT_CSS = """
     CallsTab #calls-bar { height: 1; }
     CallsTab #calls-search { width: 1fr; }
@@ -103,7 +168,6 @@ class CallsTab(CustomerTab):
         self._loading = False
         self._to_top = False  # put the cursor on the newest call at the next fill
         self.loads = 0  # tests watch this
-        self.widths = column_widths(80)
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="calls-bar"):
@@ -114,38 +178,12 @@ class CallsTab(CustomerTab):
             yield Static("", id="calls-count")
         yield DataTable(id="calls", cursor_type="row", zebra_stripes=True)
 
-    def on_mount(self) -> None:
-        self._set_columns(column_widths(self.app.size.width))
-        super().on_mount()
-
-    def _set_columns(self, widths: tuple[int, ...]) -> None:
-        self.widths = widths
-        table = self.table
-        table.clear(columns=True)
-        for (label, _), width in zip(COLUMNS, widths, strict=True):
-            right = label in ("Dur.", "Charge")
-            table.add_column(Text(label, justify="right" if right else "left"), width=width)
-
     def on_resize(self) -> None:
         widths = column_widths(self.size.width)
         if widths != self.widths:  # a wider (or narrower) terminal: cells cut elsewhere
             self._set_columns(widths)
             self._fill(self.rows)
 
-    def on_show(self) -> None:
-        # The customer screen starts with the tab bar focused, and switching tabs from
-        # another tab's table leaves nothing focused: take the focus, so that s, / and r
-        # work as soon as the operator is on this tab.
-        self.call_after_refresh(self._take_focus)
-
-    def _take_focus(self) -> None:
-        focused = self.screen.focused
-        if self.display and (focused is None or self not in focused.ancestors):
-            self.table.focus()
-
-    @property
-    def table(self) -> DataTable:
-        return self.query_one("#calls", DataTable)
 
     @property
     def query_text(self) -> str:
@@ -214,33 +252,12 @@ class CallsTab(CustomerTab):
     def _search_changed(self) -> None:
         self.reload(force=False)
 
-    @on(Input.Submitted, "#calls-search")
-    def _search_done(self) -> None:
-        self.table.focus()
-
     @on(DataTable.RowSelected, "#calls")
     def _selected(self, event: DataTable.RowSelected) -> None:
         if 0 <= event.cursor_row < len(self.rows):
             self._open(self.rows[event.cursor_row])
 
     # -- actions ----------------------------------------------------------------------------
-    def action_search(self) -> None:
-        self.query_one("#calls-search", Input).focus()
-
-    def key_escape(self, event) -> None:
-        """esc clears an active search first; with none it goes on to the screen (back).
-        A key handler, not a binding, so that the footer keeps showing "esc Back"."""
-        search = self.query_one("#calls-search", Input)
-        if search.value or search.has_focus:
-            event.stop()
-            search.value = ""
-            self.table.focus()
-
-    def action_cursor(self, step: int) -> None:
-        t = self.table
-        if t.row_count:
-            t.move_cursor(row=max(0, min(t.row_count - 1, t.cursor_row + step)))
-
     def action_refresh(self) -> None:
         self.reload()
         self.app.flash("Calls refreshed")

@@ -18,6 +18,7 @@ from connex_tui.data.customers import CustomerDetail
 from connex_tui.engine import present
 from connex_tui.screens.customer_detail.auth_tab import AuthTab
 from connex_tui.screens.customer_detail.calls_tab import CallsTab
+from connex_tui.screens.customer_detail.cdr_tab import CdrTab
 from connex_tui.screens.customer_detail.dialogs_tab import DialogsTab
 from connex_tui.screens.customer_detail.main_tab import MainTab
 from connex_tui.screens.customer_detail.placeholder import PendingTab
@@ -37,7 +38,7 @@ NUMBERED = 104
 # Tab key -> the widget class that fills it (a CustomerTab); others show PendingTab.
 TAB_WIDGETS: dict[str, type[CustomerTab]] = {"stats": StatsTab, "routing": RoutingTab,
                                                "auth": AuthTab, "calls": CallsTab,
-                                               "dialogs": DialogsTab}
+                                               "dialogs": DialogsTab, "cdr": CdrTab}
 
 
 def tab_label(index: int, label: str, numbered: bool) -> Text:
