@@ -17,6 +17,7 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, tzinfo
 
+from connex_tui.engine.cdr_fields import EXPORT_FIELDS
 from connex_tui.engine.sip_causes import (
     cause_name,
     reason_for,
@@ -25,12 +26,6 @@ from connex_tui.engine.sip_causes import (
 )
 from connex_tui.feeds.rates_csv import unquote_formula
 
-# The fields of `cdr export`, in its order. The cdrtab work defines the same list for the
-# export itself: once both are merged this is to become an import of that one constant.
-EXPORT_FIELDS = ("call_id", "start", "answer", "end", "duration_ms", "billed_s", "dialled",
-                 "cli_in", "cli_out", "prefix", "destination", "rate", "connect_fee",
-                 "charge", "provider", "provider_cost", "sip_code", "sip_reason",
-                 "release_reason", "pdd_ms", "source_ip")
 GENERIC_REQUIRED = ("call_id", "start", "end", "dialled", "sip_code")
 
 FREESWITCH_FIELDS = ("caller_id_name", "caller_id_number", "destination_number", "context",
