@@ -163,16 +163,19 @@ def _providers_text(providers: tuple[ProviderChoice, ...], p: int) -> str:
 # trace lines the pipeline memoises, rates. The pieces of a line are each made safe, which is
 # the same as making the line safe (the escaping is one character at a time), and a known
 # string costs one dict lookup instead of an encoding and a scan.
-_SAFE_TEXT: dict[str, str] = {}
+class _SafeText(dict):
+    """str -> its JSON text, made safe; a miss (only) runs Python."""
+
+    def __missing__(self, value: str) -> str:
+        text = present.json_safe(_STR(value))  # TypeError for a value that is no str
+        if len(self) >= 65_536:  # the per-call strings pass through: start afresh
+            self.clear()
+        self[value] = text
+        return text
 
 
-def _text(value: str) -> str:
-    hit = _SAFE_TEXT.get(value)
-    if hit is None:
-        if len(_SAFE_TEXT) >= 65_536:  # the per-call strings pass through: start afresh
-            _SAFE_TEXT.clear()
-        hit = _SAFE_TEXT[value] = present.json_safe(_STR(value))
-    return hit
+_SAFE_TEXT = _SafeText()
+_text = _SAFE_TEXT.__getitem__  # a hit is one C call, no Python frame
 
 
 def _once(value: str) -> str:

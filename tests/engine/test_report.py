@@ -86,7 +86,7 @@ def test_result_json_is_json_line_of_result_to_json_byte_for_byte():
     assert seen >= 8
 
 
-def test_result_json_of_odd_values_and_after_its_text_memo_starts_afresh(monkeypatch):
+def test_result_json_of_odd_values_and_after_its_text_memo_starts_afresh():
     # a hand-made Result (an id as text, a float rate) takes the general way; the memo of
     # known strings may be emptied between two lines and the text stays the same
     from dataclasses import replace
@@ -98,7 +98,7 @@ def test_result_json_of_odd_values_and_after_its_text_memo_starts_afresh(monkeyp
     odd = replace(result, customer_id="7", auth="\u202eIP", max_duration=True)
     first = result_json(result, None, line=2)
     assert result_json(odd, None) == json_line({**result_to_json(odd), "call_id": None})
-    monkeypatch.setattr(report, "_SAFE_TEXT", {})
+    report._SAFE_TEXT.clear()
     assert result_json(result, None, line=2) == first == json_line(
         {"line": 2, **result_to_json(result), "call_id": None})
     for n in range(70_000):  # more strings than the memo keeps: it starts afresh
