@@ -151,8 +151,9 @@ async def _batch(cfg: Config, args) -> int:
     db, calls = await _open(cfg)
     write = sys.stdout.write
     try:
-        async for line in run_batch(calls, fh, at=at, switch_ip=switch_ip, store=args.store):
-            write(line + "\n")
+        async for block in run_batch(calls, fh, at=at, switch_ip=switch_ip, store=args.store):
+            write("\n".join(block))
+            write("\n")
     except BatchFileError as exc:
         return _err(f"{name}: {safe_text(exc)}")
     except OSError as exc:

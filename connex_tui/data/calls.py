@@ -208,6 +208,12 @@ class FixedRun:
     def __init__(self, service: CallsService, snap: Snapshot, usage: Usage, at: datetime):
         self.service, self.snap, self.usage, self.at = service, snap, usage, at
 
+    def decide(self, call: CallInput) -> Result:
+        """The decision alone, nothing stored: simulate() for a batch that stores nothing,
+        without a coroutine a call."""
+        return decide(self.snap, call if call.at is not None else replace(call, at=self.at),
+                      self.usage)
+
     async def simulate(self, call: CallInput, *, store: bool = False) -> Simulation:
         if call.at is None:
             call = replace(call, at=self.at)

@@ -302,6 +302,19 @@ class RoutesService:
         async with self.db.sessions() as s:
             return list(await s.scalars(stmt.order_by(func.lower(RateCard.name))))
 
+    async def form_choices(self, currency: str) -> tuple[list[str], list[str], list[str]]:
+        """What the route form offers, in one read: the customer cards in `currency`, the
+        provider cards (both by name, as card_names gives them) and the script names (in
+        name order). One session instead of three: the form opens sooner on a busy app."""
+        async with self.db.sessions() as s:
+            cards = (await s.execute(select(RateCard.name, RateCard.direction,
+                                            RateCard.currency)
+                                     .order_by(func.lower(RateCard.name)))).all()
+            scripts = list(await s.scalars(select(RoutingScript.name)
+                                           .order_by(func.lower(RoutingScript.name))))
+        return ([n for n, d, c in cards if d == "customer" and c == currency],
+                [n for n, d, _ in cards if d == "provider"], scripts)
+
     # -- routes: writing ------------------------------------------------------------------
     async def create_route(self, customer_id: int, raw: dict) -> int:
         self.actor.require("write")

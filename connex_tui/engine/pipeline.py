@@ -247,11 +247,18 @@ def _dial_match(route: RouteS, number: str, budget: RegexBudget) -> tuple[bool, 
 
 
 def _epoch(at: datetime | None) -> int | None:
+    global _LAST_EPOCH
     if at is None:
         return None
-    if at.tzinfo is None:
-        at = at.replace(tzinfo=UTC)
-    return int(at.timestamp())
+    last = _LAST_EPOCH
+    if at is last[0]:  # a batch decides every call at one moment
+        return last[1]
+    epoch = int((at if at.tzinfo is not None else at.replace(tzinfo=UTC)).timestamp())
+    _LAST_EPOCH = (at, epoch)  # the datetime is held: its id is not reused meanwhile
+    return epoch
+
+
+_LAST_EPOCH: tuple[datetime | None, int | None] = (None, None)
 
 
 # A pure function of small, much repeated arguments (balances, rates): memoised.
@@ -482,9 +489,12 @@ class _Run:
             table = {}
             _LIMITS = (usage, table)
         live, last = usage.live, usage.last_second
-        levels = (("customer", c.id), (auth[0], auth[1]), ("route", route.id))
-        key = (id(c), id(route), *auth, *(live.get(k, 0) for k in levels),
-               *(last.get(k, 0) for k in levels))
+        if live or last:
+            levels = (("customer", c.id), (auth[0], auth[1]), ("route", route.id))
+            key = (id(c), id(route), *auth, *(live.get(k, 0) for k in levels),
+                   *(last.get(k, 0) for k in levels))
+        else:  # no live load (a quiet switch, most batches): every count is 0
+            key = (id(c), id(route), *auth)
         hit = table.get(key)
         if hit is None:
             hit = table[key] = (_limits(usage, c, auth, route), (c, route))

@@ -94,31 +94,44 @@ def _header(lines) -> list[str]:
     return header
 
 
+BLOCK = 512  # lines handed over at a time: one await per block, not per line
+
+
 async def run_batch(calls: CallsService, stream: BinaryIO, *, at: datetime,
-                    switch_ip: str = "", store: bool = False) -> AsyncIterator[str]:
-    """Yield one JSON object per data line, as text (present.json_line): the result_to_json
-    object plus `line` (the file's line number) and `call_id` (null unless stored), or
-    `line` and `error`. Every
+                    switch_ip: str = "", store: bool = False) -> AsyncIterator[list[str]]:
+    """Yield the output a block of lines at a time: one JSON object per data line, as text
+    (present.json_line), in the file's order: the result_to_json object plus `line` (the
+    file's line number) and `call_id` (null unless stored), or `line` and `error`. Every
     bad line (too long, not UTF-8, broken CSV, wrong field count, a field that does not
     validate) is an error object and the batch goes on; BatchFileError only for a header
     that cannot be read or a line that never ends (past 1 MiB)."""
     lines = read_lines(stream, max_line=MAX_LINE)
     header = _header(lines)
     run = await calls.fixed_run(at)
+    # Nothing to store: each call is decided right here, no coroutine a line.
+    decide = None if store and calls.can_store else run.decide
     # The configuration is loaded for the whole batch: out of the collector's sight, full
     # collections no longer walk it every few thousand lines (a tenth of a batch's time).
     gc.freeze()
+    width, block = len(header), []
     while True:
+        if len(block) >= BLOCK:
+            yield block
+            block = []
         try:
             item = next(lines, None)
-        except LineTooLong as exc:
-            raise BatchFileError(f"{exc}: not a list of calls") from None
+        except (LineTooLong, OSError) as exc:
+            if block:  # the lines decided so far are printed before the error
+                yield block
+            if isinstance(exc, LineTooLong):
+                raise BatchFileError(f"{exc}: not a list of calls") from None
+            raise
         if item is None:
-            return
+            break
         n, raw = item
-        record = _record(raw, len(header))
+        record = _record(raw, width)
         if isinstance(record, str):
-            yield json_line({"line": n, "error": record})
+            block.append(json_line({"line": n, "error": record}))
             continue
         if not "".join(record).strip():  # no fields, or only blank ones
             continue  # a blank line
@@ -129,7 +142,12 @@ async def run_batch(calls: CallsService, stream: BinaryIO, *, at: datetime,
         try:
             call = validate_call(fields)
         except ValidationError as exc:
-            yield json_line({"line": n, "error": _message(exc)})
+            block.append(json_line({"line": n, "error": _message(exc)}))
             continue
-        sim = await run.simulate(call, store=store)
-        yield result_json(sim.result, sim.call_id, line=n)
+        if decide is not None:
+            block.append(result_json(decide(call), None, line=n))
+        else:
+            sim = await run.simulate(call, store=True)
+            block.append(result_json(sim.result, sim.call_id, line=n))
+    if block:
+        yield block

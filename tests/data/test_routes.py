@@ -188,6 +188,15 @@ async def test_card_names_for_select_fields(routes, world):
     assert await routes.card_names("customer", "EUR") == []
 
 
+async def test_form_choices_are_the_card_names_and_the_scripts_in_one_read(routes, scripts,
+                                                                           world):
+    assert await routes.form_choices("USD") == (["Retail"], ["UK-A", "UK-B"], [])
+    assert await routes.form_choices("EUR") == ([], ["UK-A", "UK-B"], [])
+    for name in ("night", "Day"):
+        await scripts.create_script({"name": name, "body": SCRIPT})
+    assert (await routes.form_choices("USD"))[2] == ["Day", "night"]  # as the list sorts
+
+
 # -- CLI rules ----------------------------------------------------------------------------
 async def test_cli_rules_round_trip_order_and_audit(svc, world, db):
     cid = world["customer"]

@@ -43,3 +43,54 @@ def test_bad_fields_are_named(raw, errors):
     with pytest.raises(ValidationError) as exc:
         validate_call(raw)
     assert exc.value.errors == errors
+
+
+def _outcome(fn, raw):
+    try:
+        return fn(raw)
+    except ValidationError as exc:
+        return exc.errors
+
+
+_NOW = datetime(2026, 11, 25, 12, tzinfo=UTC)
+_FIELD_VALUES = {
+    "number": ["4420123", "+4420123", " 4420123 ", "44 20", "12ab", "", "1" * 32, "1" * 33,
+               "42#44", "*9", "44\x1b", "٤٤٢", None, 4420],
+    "cli": ["", "447700900123", "+44770", " 4477 ", "x" * 64, "x" * 65, "a\u202eb", "\t44",
+            "44\x00", None, "\u00ad44", 44],
+    "ip": ["10.0.0.1", " 10.0.0.1 ", "::ffff:10.0.0.1", "2001:DB8::1", "", "10.0.0.0/24",
+           "sw1", "10.0.0.1\x1b", "1" * 65, None],
+    "switch_ip": ["", "192.0.2.1", "bad", None],
+    "sip_user": ["", "alice", "  ", None],
+    "sip_password": ["", "pw", None],
+    "at": ["", "2026-11-25T12:00:00", "yesterday", _NOW, datetime(2026, 11, 25, 12),
+           datetime(1900, 1, 1, tzinfo=UTC), None],
+}
+
+
+def test_the_fast_path_for_plain_calls_decides_exactly_as_the_field_checks():
+    # validate_call takes a shortcut for the common batch line; on every mix of plain,
+    # odd and hostile values it must give the same call or the same errors as the full
+    # field-by-field checks
+    import itertools
+
+    from connex_tui.engine.call_validation import _checked_call
+
+    keys = list(_FIELD_VALUES)
+    plain = {k: v[0] for k, v in _FIELD_VALUES.items()}
+    cases = [plain]
+    for key, values in _FIELD_VALUES.items():  # each field through all its values
+        cases += [{**plain, key: v} for v in values]
+    for a, b in itertools.combinations(keys, 2):  # and each pair of fields crossed
+        cases += [{**plain, a: va, b: vb} for va in _FIELD_VALUES[a][:5]
+                  for vb in _FIELD_VALUES[b][:5]]
+    for raw in cases:
+        for _ in range(2):  # the second time the remembered `at` answers
+            assert _outcome(validate_call, raw) == _outcome(_checked_call, raw), raw
+
+
+def test_a_batch_moment_is_converted_once_and_stays_exact():
+    later = datetime(2026, 11, 25, 13, tzinfo=UTC)
+    first = validate_call({"number": "44", "ip": "10.0.0.1", "at": _NOW})
+    second = validate_call({"number": "44", "ip": "10.0.0.1", "at": later})
+    assert (first.at, second.at) == (_NOW, later)

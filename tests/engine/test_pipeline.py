@@ -298,6 +298,9 @@ def test_rate_row_in_effect_at_call_time():
     assert decide(s.snap, call(at=None)).rate == D("0.09")  # no time filter: newest
     naive = decide(s.snap, call(at=later.replace(tzinfo=None)))  # naive = UTC
     assert naive.rate == D("0.09")
+    # the moment of the last call is remembered (a batch has one): a new one is read anew
+    for at, rate in ((AT, "0.02"), (AT, "0.02"), (later, "0.09"), (AT, "0.02")):
+        assert decide(s.snap, call(at=at)).rate == D(rate)
 
 
 # -- step 8 ------------------------------------------------------------------------------

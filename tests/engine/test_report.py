@@ -86,6 +86,27 @@ def test_result_json_is_json_line_of_result_to_json_byte_for_byte():
     assert seen >= 8
 
 
+def test_result_json_of_odd_values_and_after_its_text_memo_starts_afresh():
+    # a hand-made Result (an id as text, a float rate) takes the general way; the memo of
+    # known strings may be emptied between two lines and the text stays the same
+    from dataclasses import replace
+
+    from connex_tui.engine import report
+
+    s = standard()
+    result = decide(s.snap, call())
+    odd = replace(result, customer_id="7", auth="\u202eIP", max_duration=True)
+    first = result_json(result, None, line=2)
+    assert result_json(odd, None) == json_line({**result_to_json(odd), "call_id": None})
+    report._SAFE_TEXT.clear()
+    assert result_json(result, None, line=2) == first == json_line(
+        {"line": 2, **result_to_json(result), "call_id": None})
+    for n in range(70_000):  # more strings than the memo keeps: it starts afresh
+        report._text(str(n))
+    assert len(report._SAFE_TEXT) < 65_536
+    assert result_json(result, None, line=2) == first
+
+
 def test_one_view_of_the_result_for_the_cli_and_the_dialog():
     s = standard()
     s.world.cli_rule(s.acme, r"^44(\d+)", rewrite_cli=r"0\1", p_asserted_id="+44$1")

@@ -30,6 +30,7 @@ class RoutesPane(Pane):
     columns = (Column("Tech prefix", 11), Column("Rate card", 16), Column("Chan", 5, right=True),
                Column("CPS", 4, right=True), Column("Dial string", DIAL_WIDTH),
                Column("Enabled", 7))
+    _choices: tuple[str, tuple[list[str], list[str], list[str]]] | None = None  # of fetch
 
     def cells(self, r):
         return (r.tech_prefix or Text("(none)", style="dim"), clip(r.rate_card, 16),
@@ -44,10 +45,13 @@ class RoutesPane(Pane):
         return await self.services.routes.routes(self.customer_id)
 
     async def fetch(self, row_id: int):
-        return await self.services.routes.route(row_id)
+        # The form's choices are read beside the route (not after it): one wait, not two.
+        row, self._choices = await asyncio.gather(
+            self.services.routes.route(row_id), self.choices())
+        return row
 
-    async def form(self, row):
-        svc = self.services.routes
+    async def choices(self) -> tuple[str, tuple[list[str], list[str], list[str]]]:
+        """The customer's currency and the form's choices (RoutesService.form_choices)."""
         customer_id = self.customer_id
         # Only customer cards in the customer's currency can be chosen (the service refuses
         # others), so the one preselected on add can be saved as it is. The currency never
@@ -55,9 +59,15 @@ class RoutesPane(Pane):
         detail = getattr(self.tab.screen, "detail", None)
         currency = (detail.currency if detail is not None and detail.id == customer_id
                     else (await self.services.customers.get(customer_id)).currency)
-        cards, provider_cards, scripts = await asyncio.gather(
-            svc.card_names("customer", currency), svc.card_names("provider"),
-            self.services.scripts.scripts())
+        return currency, await self.services.routes.form_choices(currency)
+
+    async def form(self, row):
+        svc = self.services.routes
+        customer_id = self.customer_id
+        # an edit's choices came with its row (fetch); an add reads them now
+        found, self._choices = self._choices, None
+        currency, (cards, provider_cards, scripts) = (
+            found if row is not None and found is not None else await self.choices())
         if not cards and row is None:
             self.tab.app.flash(f"No customer rate card in {currency} exists yet: create one "
                                "first (connex-tui config apply or rates import)", error=True)
@@ -72,7 +82,7 @@ class RoutesPane(Pane):
 
         return route_form(self.tab.app, None if row is None else row.form_values(), save,
                           cards=cards, currency=currency, provider_cards=provider_cards,
-                          scripts=[s.name for s in scripts])
+                          scripts=scripts)
 
     async def delete(self, row) -> None:
         await self.services.routes.delete_route(row.id)
