@@ -14,7 +14,8 @@ from connex_tui.data.db import Database
 from tests.ui.conftest import frozen_clock, sqlite_url
 
 
-async def wait_for(pilot, condition, timeout: float = 5.0, what: str = "condition"):
+async def wait_for(pilot, condition, timeout: float = 15.0, what: str = "condition"):
+    # generous: CI shares two cores with whatever else runs; a pass returns at once
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         await pilot.pause()
