@@ -24,7 +24,7 @@ from connex_tui.engine.pipeline import rate_known
 from connex_tui.engine.snapshot import CallInput, Result, Snapshot
 
 _MAX_CLASSES = 2_000_000  # strings of S per customer: past that, no memo (memory)
-_MAX_MEMO = 200_000  # results kept: past that the memo starts afresh
+_MAX_MEMO = 50_000  # results kept (about 1 KB each): past that the memo starts afresh
 
 
 class _Classes:

@@ -102,3 +102,15 @@ def test_a_regex_dial_string_runs_the_pipeline_for_every_call():
     assert known.rate(acme.id, "441234567", AT).reason == "Blocked by Dial Plan"
     assert known.rate(acme.id, "44123457", AT).rate == D("0.02")
     assert known.runs == 3
+
+
+def test_the_memo_is_bounded_and_rates_the_same_after_it_starts_afresh(monkeypatch):
+    from connex_tui.engine import known_rates
+
+    monkeypatch.setattr(known_rates, "_MAX_MEMO", 2)
+    w, acme, bolt = world()
+    known = KnownRates(w.snap)
+    numbers = ("4412", "44712", "3312", "4412", "44712")
+    rates = [known.rate(acme.id, n, AT).rate for n in numbers]
+    assert rates == [D("0.02"), D("0.05"), D("0.03"), D("0.02"), D("0.05")]
+    assert len(known._memo) <= 2 and known.runs == 5
