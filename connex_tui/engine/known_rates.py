@@ -23,7 +23,8 @@ from datetime import UTC, datetime
 from connex_tui.engine.pipeline import rate_known
 from connex_tui.engine.snapshot import CallInput, Result, Snapshot
 
-_MAX_CLASSES = 2_000_000  # strings of S per customer: past that, no memo (memory)
+_MAX_CLASSES = 1_000_000  # strings of S per customer: past that, no memo (memory)
+_MAX_HELD = 2_000_000  # strings of S held for all customers: past that, start afresh
 _MAX_MEMO = 50_000  # results kept (about 1 KB each): past that the memo starts afresh
 
 
@@ -48,31 +49,38 @@ class _Classes:
         return head, bisect_right(self.times, epoch)
 
 
-def _classes(snap: Snapshot, customer_id: int) -> _Classes | None:
-    """The classes of a customer's calls; None when a test reads more than a prefix."""
+def _sources(snap: Snapshot, customer_id: int) -> tuple | None:
+    """What a customer's classes are made of: its tech prefixes, its routes' dial-string
+    and strategy prefixes, the cards they reach (customers sharing a card share these);
+    None when a test reads more than a prefix."""
     routes = snap.routes.get(customer_id, ())
-    techs = {r.tech_prefix for r in routes}
-    tails: set[str] = set()
-    times: set[int] = set()
-    cards = snap.cards
-    seen: set[int] = set()
+    heads: set[str] = set()
+    card_ids: set[int] = set()
     for route in routes:
         for line in route.dial_string:
             line = line.strip()
             if line and not line.isdigit():
                 return None  # a regex: the whole number counts
-            tails.add(line)
-        tails.update("" if s.prefix == "*" else s.prefix for s in route.strategies)
-        card = cards.get(route.rate_card_id)
-        for cid in (route.rate_card_id, *(card.parents if card else ())):
-            c = cards.get(cid)
-            if c is None or cid in seen:
-                continue
-            seen.add(cid)
-            if len(tails) + len(c.index) > _MAX_CLASSES:
-                return None
-            tails.update(c.index.prefix_keys())
-            times.update(c.index.effective_times())
+            heads.add(line)
+        heads.update("" if s.prefix == "*" else s.prefix for s in route.strategies)
+        card = snap.cards.get(route.rate_card_id)
+        card_ids.add(route.rate_card_id)
+        card_ids.update(card.parents if card else ())
+    return (frozenset(r.tech_prefix for r in routes), frozenset(heads),
+            tuple(sorted(c for c in card_ids if c in snap.cards)))
+
+
+def _classes(snap: Snapshot, sources: tuple) -> _Classes | None:
+    """The classes made of `sources`; None past _MAX_CLASSES strings."""
+    techs, heads, card_ids = sources
+    tails = set(heads)
+    times: set[int] = set()
+    for cid in card_ids:
+        index = snap.cards[cid].index
+        if len(tails) + len(index) > _MAX_CLASSES:
+            return None
+        tails.update(index.prefix_keys())
+        times.update(index.effective_times())
     if len(techs) * len(tails) > _MAX_CLASSES:
         return None
     strings = {t + tail for t in techs for tail in tails}
@@ -86,7 +94,9 @@ class KnownRates:
 
     def __init__(self, snap: Snapshot) -> None:
         self.snap = snap
-        self._classes: dict[int, _Classes | None] = {}
+        self._classes: dict[int, _Classes | None] = {}  # by customer
+        self._shared: dict[tuple, _Classes | None] = {}  # by _sources()
+        self._held = 0  # strings of S in _shared
         self._memo: dict[tuple, Result] = {}
         self.runs = 0  # pipeline runs (the tests count misses)
 
@@ -97,7 +107,7 @@ class KnownRates:
         try:
             classes = self._classes[customer_id]
         except KeyError:
-            classes = self._classes[customer_id] = _classes(self.snap, customer_id)
+            classes = self._classes[customer_id] = self._classes_of(customer_id)
         if classes is None:
             self.runs += 1
             return rate_known(self.snap, customer_id, CallInput(number, cli, source_ip, at=at),
@@ -113,3 +123,21 @@ class KnownRates:
                 self._memo.clear()
             self._memo[key] = found
         return found
+
+    def _classes_of(self, customer_id: int) -> _Classes | None:
+        sources = _sources(self.snap, customer_id)
+        if sources is None:
+            return None
+        try:
+            return self._shared[sources]
+        except KeyError:
+            pass
+        classes = _classes(self.snap, sources)
+        size = len(classes.strings) if classes is not None else 0
+        if self._held + size > _MAX_HELD:  # many customers on many cards: start afresh
+            self._shared.clear()  # (the memo's keys stay true: classes are a function
+            self._classes.clear()  # of the snapshot, made again the same)
+            self._held = 0
+        self._held += size
+        self._shared[sources] = classes
+        return classes

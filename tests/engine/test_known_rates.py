@@ -114,3 +114,22 @@ def test_the_memo_is_bounded_and_rates_the_same_after_it_starts_afresh(monkeypat
     rates = [known.rate(acme.id, n, AT).rate for n in numbers]
     assert rates == [D("0.02"), D("0.05"), D("0.03"), D("0.02"), D("0.05")]
     assert len(known._memo) <= 2 and known.runs == 5
+
+
+def test_customers_on_one_card_share_its_classes_and_a_full_budget_starts_afresh(
+        monkeypatch):
+    from connex_tui.engine import known_rates
+
+    w, acme, bolt = world()
+    cleo = w.customer("Cleo")
+    w.route(cleo, w.snap.cards[w.snap.routes[bolt.id][0].rate_card_id])
+    known = KnownRates(w.snap)
+    assert known.rate(bolt.id, "4420", CHANGE).rate == known.rate(cleo.id, "4420",
+                                                                   CHANGE).rate == D("0.15")
+    assert known._classes[bolt.id] is known._classes[cleo.id]
+    monkeypatch.setattr(known_rates, "_MAX_HELD", 3)  # every new customer starts afresh
+    known = KnownRates(w.snap)
+    for customer, number, rate in ((acme.id, "447", "0.05"), (bolt.id, "4420", "0.1"),
+                                   (acme.id, "4471", "0.05"), (bolt.id, "4421", "0.1")):
+        assert known.rate(customer, number, AT).rate == D(rate)
+    assert len(known._shared) == 1
