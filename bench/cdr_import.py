@@ -136,6 +136,33 @@ def run_import(url: str, path: Path, extra: list[str]) -> tuple[float, int, str]
     return seconds, usage.ru_maxrss, out
 
 
+async def write_share(url: str, path: Path, skip_bad: bool) -> tuple[float, float]:
+    """(seconds of the whole import, seconds inside CdrImportStore.write) of the same
+    import run in this process: the writer's part of an import's time."""
+    from connex_tui.data.access import Actor
+    from connex_tui.data.cdr_import import CdrImportStore
+    from connex_tui.feeds.cdr_import import ImportOptions, import_cdrs
+
+    spent = [0.0]
+
+    class Timed(CdrImportStore):
+        async def write(self, cdrs):
+            began = time.perf_counter()
+            try:
+                return await super().write(cdrs)
+            finally:
+                spent[0] += time.perf_counter() - began
+
+    db = Database(url)
+    try:
+        began = time.perf_counter()
+        await import_cdrs(Timed(db, Actor("bench", "admin")),
+                          ImportOptions(str(path), "freeswitch", skip_bad=skip_bad))
+        return time.perf_counter() - began, spent[0]
+    finally:
+        await db.dispose()
+
+
 def floor(source: Path, target: Path) -> tuple[float, int]:
     """Seconds to executemany the source's CDR rows into target's empty cdrs table."""
     src = sqlite3.connect(source)
@@ -252,6 +279,10 @@ def main() -> None:
             f_db = d / "floor.db"
             f_db.write_bytes(empty.read_bytes())
             f_secs, rows = floor(w_db, f_db)
+        url = args.pg or f"sqlite+aiosqlite:///{fresh('share.db')}"
+        if args.pg:
+            asyncio.run(pg_reset(args.pg))
+        i_secs, wr_secs = asyncio.run(write_share(url, quarter, args.skip_bad))
     rate, floor_rate = args.lines / w_secs, rows / f_secs
     ratio = rate / floor_rate
     mode = "--skip-bad, one pass" if args.skip_bad else "check, then write"
@@ -261,6 +292,11 @@ def main() -> None:
           f"{rate:,.0f}/s")
     print(f"floor (bare {how}): {rows:,} rows in {f_secs:.1f} s = {floor_rate:,.0f}/s")
     print(f"ratio {ratio:.0%}   target >= {TARGET:.0%}   {'OK' if ratio >= TARGET else 'MISSED'}")
+    quarter_lines = args.lines // 4
+    print(f"write share (1/4 of the file in this process): CdrImportStore.write "
+          f"{wr_secs:.1f} s of {i_secs:.1f} s ({wr_secs / i_secs:.0%}); the writer alone: "
+          f"{quarter_lines / wr_secs:,.0f}/s = {quarter_lines / wr_secs / floor_rate:.0%} "
+          f"of the floor, the rest alone {quarter_lines / (i_secs - wr_secs):,.0f}/s")
     print(f"peak RSS: 1/4 of the file {q_rss / 1024:.0f} MiB ({q_secs:.1f} s), 4/4 "
           f"{w_rss / 1024:.0f} MiB: x{w_rss / q_rss:.2f} (flat: about x1)")
 

@@ -122,6 +122,16 @@ class PrefixIndex:
         simulator picks destinations among them)."""
         return list(islice(self._by_prefix, limit))
 
+    def prefix_keys(self) -> Iterable[str]:
+        """Every prefix of the card (a view: no copy)."""
+        return self._by_prefix.keys()
+
+    def effective_times(self) -> set[int]:
+        """The effective_from of every row that has one (UTC seconds): between two of
+        them, locate() of a number gives one answer."""
+        data = self._data
+        return {t for t in data[::_WIDTH] if t != _NEVER}
+
     def lookup(self, number: str, at_epoch: int | None = None) -> RateMatch | None:
         """The row of the longest prefix of number in effect at at_epoch (UTC seconds).
 

@@ -204,3 +204,33 @@ def test_asterisk_without_uniqueid_has_no_call_id():
     (error,) = parse("asterisk", sixteen + "\n")
     assert error.message == ("expected 18 or 17 fields (asterisk), found 16 (no uniqueid: "
                              "set loguniqueid=yes in cdr.conf)")
+
+
+@pytest.mark.parametrize("zone", ["UTC", "Europe/London", "Australia/Lord_Howe",
+                                  "America/New_York"])
+def test_stamps_read_through_the_minute_memo_as_without_it(zone):
+    """The switch form goes through a per-minute memo: every second of the minutes around
+    each offset change (a gap, a repeated hour, half-hour DST, LMT's odd seconds) reads as
+    the full parse does, and second 60 or a bad digit is refused as it is."""
+    from connex_tui.feeds.cdr_import import formats
+
+    tz = zone_named(zone)
+    minutes = ["2026-03-29 00:59", "2026-03-29 01:00", "2026-03-29 01:59",
+               "2026-03-29 02:00", "2026-10-25 00:59", "2026-10-25 01:00",
+               "2026-10-25 01:30", "2026-10-25 01:59", "2026-04-05 01:30",
+               "2026-04-05 02:00", "2026-10-04 02:00", "2026-03-08 02:00",
+               "2026-11-01 01:30", "1883-11-18 12:03", "1883-11-18 12:00"]
+    for minute in minutes:
+        for second in [*(f"{s:02d}" for s in range(60)), "60", "6a"]:
+            text = f"{minute}:{second}"
+            try:
+                slow = formats._stamp(text, "start_stamp", tz)
+            except Bad as exc:
+                slow = str(exc)
+            for _ in range(2):  # a miss, then a hit
+                try:
+                    fast = formats.stamp(text, "start_stamp", tz)
+                except Bad as exc:
+                    fast = str(exc)
+                assert fast == slow, text
+                assert not isinstance(fast, datetime) or fast.tzinfo is UTC

@@ -28,9 +28,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from connex_tui.data.cdr_writer import CdrInput
 from connex_tui.engine import present
+from connex_tui.engine.known_rates import KnownRates
 from connex_tui.engine.live_call import rated
-from connex_tui.engine.pipeline import rate_known
-from connex_tui.engine.snapshot import CallInput, Result, Snapshot
+from connex_tui.engine.snapshot import Result, Snapshot
 from connex_tui.engine.textsafe import refuse_controls, safe_text
 from connex_tui.feeds.cdr_import.formats import FORMATS, Bad, Format, Raw
 from connex_tui.feeds.line_reader import OutOfBounds, bounded_text
@@ -228,17 +228,26 @@ def records(stream, fmt: Format, *, on_bytes: Callable[[int], None] | None = Non
 
 
 class _Rater:
-    """Raw -> CdrInput, rated with the rates in force at its start."""
+    """Raw -> CdrInput, rated with the rates in force at its start (memoised per class of
+    calls the pipeline cannot tell apart: engine/known_rates)."""
 
     def __init__(self, snap: Snapshot, customers: Customers):
         self.snap = snap
         self.customers = customers
+        self.known = KnownRates(snap)
+
+    def _rate_known(self, cid: int, raw: Raw) -> Result:
+        # the number as written, an E.164 `+` dropped (as the simulate validator does); it
+        # is stored as written
+        return self.known.rate(cid, raw.dialled.removeprefix("+"), raw.started_at,
+                               raw.cli_in, raw.source_ip)
 
     def check(self, raw: Raw) -> None:
-        """Bad unless rate() would rate the line (the first pass: no CDR is built)."""
+        """Bad unless rate() would rate the line (the first pass: no CDR is built; the
+        pass after it finds the same results in the memo)."""
         cid = self.customers.of(raw)
         if raw.answered_at is not None:
-            result = rate_known(self.snap, cid, _call(raw), providers=False)
+            result = self._rate_known(cid, raw)
             if result.rate is None:
                 raise _no_rate(result)
 
@@ -247,7 +256,7 @@ class _Rater:
         snap = self.snap
         cid = self.customers.of(raw)
         answered = raw.answered_at is not None
-        result = rate_known(snap, cid, _call(raw))
+        result = self._rate_known(cid, raw)
         billed, charge, cost = 0, Decimal(0), Decimal(0)
         provider = result.providers[0] if result.providers else None
         if result.rate is None:
@@ -267,13 +276,6 @@ class _Rater:
             provider_cost=cost, sip_reason=raw.sip_reason, release_reason=raw.release_reason,
             pdd_ms=raw.pdd_ms, source_ip=raw.source_ip, route_id=result.route_id,
             provider_id=provider.provider_id if provider else None), currency
-
-
-def _call(raw: Raw) -> CallInput:
-    """The call the pipeline rates: the number as written, an E.164 `+` dropped (as the
-    simulate validator does); it is stored as written."""
-    return CallInput(raw.dialled.removeprefix("+"), raw.cli_in, raw.source_ip,
-                     at=raw.started_at)
 
 
 def _no_rate(result: Result) -> Bad:
