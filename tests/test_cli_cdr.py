@@ -77,10 +77,14 @@ def test_jsonl_export_to_a_file(url, tmp_path, capsys):
 @pytest.mark.parametrize("args, message", [
     (["--from", "2025-3-13", "--to", DAY], "YYYY-MM-DD"),
     (["--from", DAY, "--to", "2025-02-30"], "day is out of range"),
+    # the day after 9999-12-31 overflowed (a traceback); year 1 is no day of any call
+    (["--from", "9999-12-31", "--to", "9999-12-31"], "between 1970-01-01 and 2199-12-31"),
+    (["--from", "0001-01-01", "--to", DAY], "between 1970-01-01 and 2199-12-31"),
 ])
-def test_bad_dates_are_refused(url, capsys, args, message):
+@pytest.mark.parametrize("command", [["export"], ["recalc", "--rerate", "--dry-run"]])
+def test_bad_dates_are_refused(url, capsys, args, message, command):
     with pytest.raises(SystemExit) as exc:
-        cdr(url, "export", "--customer", "Alice", *args)
+        cdr(url, *command, "--customer", "Alice", *args)
     assert exc.value.code == 2 and message in capsys.readouterr().err
 
 

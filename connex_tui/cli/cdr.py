@@ -8,15 +8,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import re
 import sys
 from datetime import date
 
 from connex_tui.cli.cdr_group import cdr_subparsers
 from connex_tui.config import Config
+from connex_tui.engine.days import parse_day
 from connex_tui.engine.textsafe import safe_text
-
-_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
 EXPORT_HELP = """\
 Write one customer's CDRs of the UTC days FROM..TO (both included) in start order, with
@@ -39,10 +37,8 @@ Needs the admin role."""
 
 
 def _day(text: str) -> date:
-    if not _DAY.fullmatch(text):
-        raise argparse.ArgumentTypeError("a UTC day as YYYY-MM-DD")
     try:
-        return date.fromisoformat(text)
+        return parse_day(text)
     except ValueError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from None
 

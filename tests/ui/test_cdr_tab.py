@@ -70,6 +70,20 @@ async def test_days_pages_and_filters(demo_path):
         await pilot.press("ctrl+s")
         await wait_for(pilot, lambda: "YYYY-MM-DD" in str(
             app.screen.query_one("#error-day").render()), what="date error")
+        app.screen.query_one("#input-day").value = "9999-12-31"  # its end overflowed
+        await pilot.press("ctrl+s")
+        await wait_for(pilot, lambda: "1970-01-01 and 2199-12-31" in str(
+            app.screen.query_one("#error-day").render()), what="range error")
+        app.screen.query_one("#input-day").value = "1970-01-01"
+        loads = tab.loads
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: tab.loads > loads, what="the first day")
+        said = capture_flash(app)
+        await pilot.press("less_than_sign")  # the day before year 1 ended the app
+        await wait_for(pilot, lambda: said, what="no day before")
+        assert tab.day == date(1970, 1, 1) and said == ["No day before 1970-01-01"]
+        await pilot.press("d")
+        await wait_for(pilot, lambda: isinstance(app.screen, FormScreen), what="date form")
         app.screen.query_one("#input-day").value = "2026-11-23"
         loads = tab.loads
         await pilot.press("enter")  # a one-field question: enter answers it

@@ -10,7 +10,7 @@ columns, widths and cells).
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -26,13 +26,13 @@ from connex_tui.data.cdrs import OUTCOMES, CdrFilter, CdrRecord
 from connex_tui.data.recalc import RecalcHistoryRow
 from connex_tui.engine import present
 from connex_tui.engine.cdr_fields import EXPORT_FIELDS, export_values
+from connex_tui.engine.days import parse_day, step_day
 from connex_tui.engine.recalc import summary_lines
 from connex_tui.engine.validation import ValidationError
 from connex_tui.screens.customer_detail.calls_tab import CallTableTab, cells, column_widths
 from connex_tui.screens.dialogs.recalc import (
     RECALC_FIELDS,
     RecalcProgressScreen,
-    parse_day,
     parse_request,
 )
 from connex_tui.widgets.confirm import ConfirmScreen
@@ -271,7 +271,12 @@ class CdrTab(CallTableTab):
     # -- actions ----------------------------------------------------------------------------
     def action_day(self, step: int) -> None:
         if self.day is not None:
-            self.day += timedelta(days=step)
+            day = step_day(self.day, step)
+            if day is None:  # year 1 - 1 day overflowed: the app ended with a traceback
+                self.app.flash(f"No day {'before' if step < 0 else 'after'} {self.day}",
+                               error=True)
+                return
+            self.day = day
             self.reload()
 
     def action_today(self) -> None:
