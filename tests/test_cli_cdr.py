@@ -7,6 +7,7 @@ import asyncio
 import csv
 import io
 import json
+import os
 
 import pytest
 
@@ -161,3 +162,23 @@ def test_recalc_arguments_and_roles(url, tmp_path, capsys):
     out = capsys.readouterr().out
     assert "Calls affected  7 (7 change)" in out
     assert "New total       0.0070 USD" in out  # 7 x 6 s at 0.010/min
+
+
+def test_export_into_a_fifo_nobody_reads_is_refused_not_hung(url, tmp_path, capsys,
+                                                             monkeypatch):
+    """`--output FIFO` with no reader blocked in open() for ever (kill -9 only)."""
+    from connex_tui.feeds import export_file
+
+    monkeypatch.setattr(export_file, "FIFO_WAIT", 0.2)
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    assert cdr(url, "export", "--customer", "Alice", "--from", DAY, "--to", DAY,
+               "--output", str(fifo)) == 2
+    err = capsys.readouterr().err.splitlines()
+    assert err == [f"connex-tui cdr: cannot write {fifo}: no process reads this FIFO"]
+
+
+def test_a_customer_name_no_customer_can_have_is_refused_short(url, capsys):
+    assert cdr(url, "export", "--customer", "A" * 100_000, "--from", DAY, "--to", DAY) == 2
+    err = capsys.readouterr().err
+    assert err == "connex-tui cdr: --customer: not a customer name\n"

@@ -12,6 +12,7 @@ import sys
 from datetime import date
 
 from connex_tui.cli.cdr_group import cdr_subparsers
+from connex_tui.cli.stats import MAX_NAME
 from connex_tui.config import Config
 from connex_tui.engine.days import parse_day
 from connex_tui.engine.textsafe import safe_text
@@ -87,9 +88,20 @@ def _err(message: str) -> int:
     return 2
 
 
-def _run_export(cfg: Config, args) -> int:
+def _checked(args) -> int | None:
+    """Exit 2 for what no command here can run with, else None."""
+    # no customer has such a name (docs/domain.md §1: at most 100 printable characters);
+    # the message would have echoed all of it
+    if len(args.customer) > MAX_NAME or not args.customer.isprintable():
+        return _err("--customer: not a customer name")
     if args.last < args.first:
         return _err("--to is before --from")
+    return None
+
+
+def _run_export(cfg: Config, args) -> int:
+    if (refused := _checked(args)) is not None:
+        return refused
     return asyncio.run(_export(cfg, args))
 
 
@@ -121,8 +133,8 @@ async def _export(cfg: Config, args) -> int:
 
 
 def _run_recalc(cfg: Config, args) -> int:
-    if args.last < args.first:
-        return _err("--to is before --from")
+    if (refused := _checked(args)) is not None:
+        return refused
     if (args.min_duration is None) != (args.new_duration is None):
         return _err("--min-duration and --new-duration go together (or give --rerate)")
     if any(not c.isprintable() for c in args.release_reason) or len(args.release_reason) > 32:
