@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, tzinfo
 
 from connex_tui.engine.cdr_fields import EXPORT_FIELDS
+from connex_tui.engine.route_fields import EARLIEST, LATEST, RANGE_MESSAGE
 from connex_tui.engine.sip_causes import (
     cause_name,
     reason_for,
@@ -68,6 +69,9 @@ class Raw:
     source_ip: str = ""
 
 
+_FIRST_YEAR, _END_YEAR = EARLIEST.year, LATEST.year
+
+
 def stamp(value: str, field: str, zone: tzinfo) -> datetime:
     """A time as switches write it (2026-12-03 10:00:05, ISO 8601 with T, fractions or an
     offset); without an offset it is in `zone`. Aware UTC."""
@@ -80,6 +84,8 @@ def stamp(value: str, field: str, zone: tzinfo) -> datetime:
         t = datetime.fromisoformat(text)
     except ValueError:
         raise Bad(f"{field}: not a valid date and time") from None
+    if not _FIRST_YEAR <= t.year < _END_YEAR:  # no call (nor rate) of year 1 or 9999
+        raise Bad(f"{field}: {RANGE_MESSAGE}")
     if t.tzinfo is None:
         if zone is UTC:
             return t.replace(tzinfo=UTC)
