@@ -146,6 +146,10 @@ def test_recalc_arguments_and_roles(url, tmp_path, capsys):
     assert cdr(url, "recalc", "--customer", "Alice", "--from", DAY, "--to", DAY,
                "--min-duration", "30") == 2
     assert "go together" in capsys.readouterr().err
+    with pytest.raises(SystemExit):  # the message said "0 or more" of 99999999
+        cdr(url, "recalc", "--customer", "Alice", "--from", DAY, "--to", DAY,
+            "--min-duration", "30", "--new-duration", "99999999")
+    assert "--new-duration: whole seconds, 0 to 86,400" in capsys.readouterr().err
     with pytest.raises(SystemExit):
         cdr(url, "recalc", "--customer", "Alice", "--from", DAY, "--to", DAY,
             "--min-duration", "30", "--new-duration", "6", "--rerate")

@@ -45,9 +45,12 @@ def _day(text: str) -> date:
 
 
 def _seconds(text: str) -> int:
-    if not text.isascii() or not text.isdigit() or len(text) > 6:
-        raise argparse.ArgumentTypeError("whole seconds, 0 or more")
-    return int(text)
+    from connex_tui.engine.recalc import parse_seconds
+
+    try:
+        return parse_seconds(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def add_parsers(sub) -> None:

@@ -274,3 +274,20 @@ async def test_hostile_cdr_fields_are_shown_escaped(demo_path):
         await wait_for(pilot, lambda: isinstance(app.screen, TextScreen), what="detail")
         shown = "\n".join(screen_lines(app))
         assert "\x1b" not in shown and "\x07" not in shown and "=1+2" in shown
+
+
+def test_the_recalc_form_names_the_bounds_of_each_field():
+    import pytest
+
+    from connex_tui.engine.validation import ValidationError
+    from connex_tui.screens.dialogs.recalc import parse_request
+
+    with pytest.raises(ValidationError) as exc:
+        parse_request({"first": "9999-12-31", "last": "2026-02-30", "release_reason": "r" * 40,
+                       "min_duration": "abc", "new_duration": "99999999"})
+    assert exc.value.errors == {
+        "first": "must be between 1970-01-01 and 2199-12-31",
+        "last": "day is out of range for month",
+        "release_reason": "at most 32 printable characters",
+        "min_duration": "whole seconds, 0 to 86,400",
+        "new_duration": "whole seconds, 0 to 86,400"}

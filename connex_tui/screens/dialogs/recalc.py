@@ -17,7 +17,7 @@ from textual.widgets import ProgressBar, Static
 from connex_tui.data.access import StorageError
 from connex_tui.data.recalc import RecalcSummary, check_range
 from connex_tui.engine.days import parse_day
-from connex_tui.engine.recalc import RecalcSpec
+from connex_tui.engine.recalc import RecalcSpec, parse_seconds
 from connex_tui.engine.textsafe import safe_text
 from connex_tui.engine.validation import ValidationError
 from connex_tui.widgets.form import FieldSpec
@@ -48,10 +48,11 @@ def parse_request(raw: dict[str, Any]) -> tuple[date, date, RecalcSpec]:
         text = str(raw.get(name, "")).strip()
         if not text:
             seconds[name] = None
-        elif text.isascii() and text.isdigit() and len(text) <= 6:
-            seconds[name] = int(text)
-        else:
-            errors[name] = "whole seconds, 0 or more"
+            continue
+        try:
+            seconds[name] = parse_seconds(text)
+        except ValueError as exc:
+            errors[name] = str(exc)
     reason = str(raw.get("release_reason", "")).strip()
     if len(reason) > 32 or not reason.isprintable():
         errors["release_reason"] = "at most 32 printable characters"
