@@ -118,6 +118,16 @@ async def test_days_pages_and_filters(demo_path):
         await type_text(pilot, number)
         await wait_for(pilot, lambda: tab.rows and all(number in r.dialled
                                                        for r in tab.rows), what="search")
+        # a long paste: the bar repeated it after "SIP 486", squeezing the search box to
+        # nothing (neither what was typed nor the count could be seen)
+        search = tab.query_one("#cdr-search")
+        loads = tab.loads
+        search.value = "5" * 64  # the most a search holds
+        search.insert_text_at_cursor("5" * 3000)  # refused whole: no more is searched
+        await wait_for(pilot, lambda: tab.loads > loads and "calls" in str(
+            tab.query_one("#cdr-count").render()), what="long search")
+        assert len(search.value) == 64 and search.size.width >= 20
+        assert "555" not in str(tab.query_one("#cdr-count").render())
 
 
 async def test_detail_shows_every_field(demo_path):

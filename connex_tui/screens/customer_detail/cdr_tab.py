@@ -22,7 +22,7 @@ from textual.containers import Horizontal
 from textual.widgets import DataTable, Input, Static
 
 from connex_tui.data.access import NotFound, StorageError
-from connex_tui.data.cdrs import OUTCOMES, CdrFilter, CdrRecord
+from connex_tui.data.cdrs import MAX_QUERY, OUTCOMES, CdrFilter, CdrRecord
 from connex_tui.data.recalc import RecalcHistoryRow
 from connex_tui.engine import present
 from connex_tui.engine.cdr_fields import EXPORT_FIELDS, export_values
@@ -122,7 +122,7 @@ class CdrTab(CallTableTab):
         with Horizontal(id="cdr-bar"):
             yield Static("", id="cdr-day", markup=False)
             search = Input(placeholder="/ search number or call id", id="cdr-search",
-                           compact=True)
+                           compact=True, max_length=MAX_QUERY)
             search.cursor_blink = False
             yield search
             yield Static("", id="cdr-count", markup=False)
@@ -139,7 +139,7 @@ class CdrTab(CallTableTab):
 
     @property
     def filter(self) -> CdrFilter:
-        query = self.search.value.strip()[:64]
+        query = self.search.value.strip()[:MAX_QUERY]
         return CdrFilter(self.outcome, self.sip_code, query)
 
     @property
@@ -174,7 +174,10 @@ class CdrTab(CallTableTab):
     def _show_bar(self, count: str) -> None:
         self.query_one("#cdr-day", Static).update(f"< {self.day:%a %Y-%m-%d} UTC >")
         f = self.filter
-        what = f.describe() if f.outcome != "all" or f.sip_code is not None else ""
+        # the search is left out: the box beside shows it (a long one repeated here
+        # squeezed the box to nothing)
+        what = CdrFilter(f.outcome, f.sip_code).describe() if (
+            f.outcome != "all" or f.sip_code is not None) else ""
         self.query_one("#cdr-count", Static).update(
             present.text(" · ".join(p for p in (what, count) if p)))
 
