@@ -7,6 +7,7 @@ import asyncio
 import csv
 import io
 import json
+import os
 
 import pytest
 
@@ -77,10 +78,14 @@ def test_jsonl_export_to_a_file(url, tmp_path, capsys):
 @pytest.mark.parametrize("args, message", [
     (["--from", "2025-3-13", "--to", DAY], "YYYY-MM-DD"),
     (["--from", DAY, "--to", "2025-02-30"], "day is out of range"),
+    # the day after 9999-12-31 overflowed (a traceback); year 1 is no day of any call
+    (["--from", "9999-12-31", "--to", "9999-12-31"], "between 1970-01-01 and 2199-12-31"),
+    (["--from", "0001-01-01", "--to", DAY], "between 1970-01-01 and 2199-12-31"),
 ])
-def test_bad_dates_are_refused(url, capsys, args, message):
+@pytest.mark.parametrize("command", [["export"], ["recalc", "--rerate", "--dry-run"]])
+def test_bad_dates_are_refused(url, capsys, args, message, command):
     with pytest.raises(SystemExit) as exc:
-        cdr(url, "export", "--customer", "Alice", *args)
+        cdr(url, *command, "--customer", "Alice", *args)
     assert exc.value.code == 2 and message in capsys.readouterr().err
 
 
@@ -141,6 +146,10 @@ def test_recalc_arguments_and_roles(url, tmp_path, capsys):
     assert cdr(url, "recalc", "--customer", "Alice", "--from", DAY, "--to", DAY,
                "--min-duration", "30") == 2
     assert "go together" in capsys.readouterr().err
+    with pytest.raises(SystemExit):  # the message said "0 or more" of 99999999
+        cdr(url, "recalc", "--customer", "Alice", "--from", DAY, "--to", DAY,
+            "--min-duration", "30", "--new-duration", "99999999")
+    assert "--new-duration: whole seconds, 0 to 86,400" in capsys.readouterr().err
     with pytest.raises(SystemExit):
         cdr(url, "recalc", "--customer", "Alice", "--from", DAY, "--to", DAY,
             "--min-duration", "30", "--new-duration", "6", "--rerate")
@@ -157,3 +166,23 @@ def test_recalc_arguments_and_roles(url, tmp_path, capsys):
     out = capsys.readouterr().out
     assert "Calls affected  7 (7 change)" in out
     assert "New total       0.0070 USD" in out  # 7 x 6 s at 0.010/min
+
+
+def test_export_into_a_fifo_nobody_reads_is_refused_not_hung(url, tmp_path, capsys,
+                                                             monkeypatch):
+    """`--output FIFO` with no reader blocked in open() for ever (kill -9 only)."""
+    from connex_tui.feeds import export_file
+
+    monkeypatch.setattr(export_file, "FIFO_WAIT", 0.2)
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    assert cdr(url, "export", "--customer", "Alice", "--from", DAY, "--to", DAY,
+               "--output", str(fifo)) == 2
+    err = capsys.readouterr().err.splitlines()
+    assert err == [f"connex-tui cdr: cannot write {fifo}: no process reads this FIFO"]
+
+
+def test_a_customer_name_no_customer_can_have_is_refused_short(url, capsys):
+    assert cdr(url, "export", "--customer", "A" * 100_000, "--from", DAY, "--to", DAY) == 2
+    err = capsys.readouterr().err
+    assert err == "connex-tui cdr: --customer: not a customer name\n"

@@ -83,6 +83,10 @@ def test_text_is_a_readable_table(url, capsys):
     (("--customer", "Acme", "--period", "year"), "--period: 'year' is not one of"),
     (("--customer", "Acme", "--date", "2025-13-01"), "--date: '2025-13-01' is not a date"),
     (("--customer", "Acme", "--date", "20250301"), "is not a date like 2026-11-25"),
+    # the end of the period past 9999-12-31 overflowed (a traceback)
+    (("--customer", "Acme", "--date", "9999-12-31"), "between 1970-01-01 and 2199-12-31"),
+    (("--customer", "Acme", "--period", "month", "--date", "9999-12-31"), "between 1970"),
+    (("--customer", "Acme", "--period", "week", "--date", "0001-01-01"), "between 1970"),
     (("--customer", "Acme", "--period", "live", "--date", "2025-03-01"),
      "--date does not go with --period live"),
     (("--customer", "Nobody"), "no customer named 'Nobody'"),

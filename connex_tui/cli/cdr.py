@@ -8,15 +8,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import re
 import sys
 from datetime import date
 
 from connex_tui.cli.cdr_group import cdr_subparsers
+from connex_tui.cli.stats import MAX_NAME
 from connex_tui.config import Config
+from connex_tui.engine.days import parse_day
 from connex_tui.engine.textsafe import safe_text
-
-_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
 EXPORT_HELP = """\
 Write one customer's CDRs of the UTC days FROM..TO (both included) in start order, with
@@ -39,18 +38,19 @@ Needs the admin role."""
 
 
 def _day(text: str) -> date:
-    if not _DAY.fullmatch(text):
-        raise argparse.ArgumentTypeError("a UTC day as YYYY-MM-DD")
     try:
-        return date.fromisoformat(text)
+        return parse_day(text)
     except ValueError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def _seconds(text: str) -> int:
-    if not text.isascii() or not text.isdigit() or len(text) > 6:
-        raise argparse.ArgumentTypeError("whole seconds, 0 or more")
-    return int(text)
+    from connex_tui.engine.recalc import parse_seconds
+
+    try:
+        return parse_seconds(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def add_parsers(sub) -> None:
@@ -91,9 +91,20 @@ def _err(message: str) -> int:
     return 2
 
 
-def _run_export(cfg: Config, args) -> int:
+def _checked(args) -> int | None:
+    """Exit 2 for what no command here can run with, else None."""
+    # no customer has such a name (docs/domain.md §1: at most 100 printable characters);
+    # the message would have echoed all of it
+    if len(args.customer) > MAX_NAME or not args.customer.isprintable():
+        return _err("--customer: not a customer name")
     if args.last < args.first:
         return _err("--to is before --from")
+    return None
+
+
+def _run_export(cfg: Config, args) -> int:
+    if (refused := _checked(args)) is not None:
+        return refused
     return asyncio.run(_export(cfg, args))
 
 
@@ -125,8 +136,8 @@ async def _export(cfg: Config, args) -> int:
 
 
 def _run_recalc(cfg: Config, args) -> int:
-    if args.last < args.first:
-        return _err("--to is before --from")
+    if (refused := _checked(args)) is not None:
+        return refused
     if (args.min_duration is None) != (args.new_duration is None):
         return _err("--min-duration and --new-duration go together (or give --rerate)")
     if any(not c.isprintable() for c in args.release_reason) or len(args.release_reason) > 32:

@@ -56,11 +56,13 @@ def run(cfg: Config, args) -> int:
     if args.date is not None:
         if args.period == "live":
             return _err("--date does not go with --period live (the last 24 hours)")
+        from connex_tui.engine.days import RANGE_MESSAGE, parse_day
+
         try:
-            if len(args.date) != 10:
-                raise ValueError
-            day = date.fromisoformat(args.date)
-        except ValueError:
+            day = parse_day(args.date)
+        except ValueError as exc:
+            if str(exc) == RANGE_MESSAGE:  # 9999-12-31: the period's end overflowed
+                return _err(f"--date: {RANGE_MESSAGE}")
             return _err(f"--date: {args.date!r} is not a date like 2026-11-25")
     return asyncio.run(_stats(cfg, args, day))
 

@@ -22,6 +22,17 @@ from connex_tui.engine.rating import RateMatch
 from connex_tui.engine.snapshot import CardS
 
 MAX_DURATION_S = 86_400  # a new duration beyond a day is a typing error, not a call
+SECONDS_MESSAGE = f"whole seconds, 0 to {MAX_DURATION_S:,}"
+
+
+def parse_seconds(text: str) -> int:
+    """A duration of the recalc form or `cdr recalc` (ValueError: SECONDS_MESSAGE, which
+    says the bound: 99999999 was answered "whole seconds, 0 or more")."""
+    text = text.strip()
+    if not (text.isascii() and text.isdigit()) or len(text) > 6 \
+            or int(text) > MAX_DURATION_S:
+        raise ValueError(SECONDS_MESSAGE)
+    return int(text)
 
 
 @dataclass(frozen=True, slots=True)

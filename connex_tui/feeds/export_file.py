@@ -8,8 +8,11 @@ import os
 import stat
 import sys
 import tempfile
+import time
 from contextlib import contextmanager
 from pathlib import Path
+
+FIFO_WAIT = 5.0  # seconds a FIFO is given to get a reader before the export is refused
 
 
 @contextmanager
@@ -33,7 +36,8 @@ def open_export(path: str | None, *, private: bool = False):
     if st is not None and not stat.S_ISREG(st.st_mode):
         if stat.S_ISDIR(st.st_mode):
             raise IsADirectoryError(errno.EISDIR, "Is a directory", path)
-        with open(path, "w", encoding="utf-8", newline="") as fh:
+        fd = _open_fifo(path) if stat.S_ISFIFO(st.st_mode) else os.open(path, os.O_WRONLY)
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
             yield fh
         return
     target = Path(os.path.realpath(path))  # a symlink's target (the link itself stays)
@@ -47,6 +51,24 @@ def open_export(path: str | None, *, private: bool = False):
     except BaseException:
         os.unlink(tmp)
         raise
+
+
+def _open_fifo(path: str) -> int:
+    """A FIFO opened for writing once something reads it: a plain open() would wait for a
+    reader for ever (`--output pipe` with nobody at the other end hung until kill -9)."""
+    deadline = time.monotonic() + FIFO_WAIT
+    while True:
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_NONBLOCK)
+        except OSError as exc:
+            if exc.errno != errno.ENXIO:  # ENXIO: no reader yet
+                raise
+            if time.monotonic() >= deadline:
+                raise OSError(errno.ENXIO, "no process reads this FIFO", path) from None
+            time.sleep(0.05)
+            continue
+        os.set_blocking(fd, True)
+        return fd
 
 
 def _umask() -> int:

@@ -242,3 +242,17 @@ async def test_a_switch_left_with_nobody_to_call_idles_until_callers_return(db, 
         await config_state.bump(s)
     await run_for(sw, 5)
     assert sw.summary.attempts > before
+
+
+async def test_a_restarted_switch_with_the_same_seed_writes_new_call_ids(db, clock):
+    """`make run` twice (the in-app switch always has seed 0): the second run's CDRs must
+    not collide with the first's call ids, or every write fails and the traffic stops."""
+    ids = await sim_world.build(db)
+    await unlimited(db, ids)
+    for _ in range(2):
+        sw = switch(db, clock, cps=10)
+        await run_for(sw, 3)
+        await sw.stop(sw.last)
+        assert sw.unwritten == []
+    assert await scalar(db, select(func.count(func.distinct(Cdr.call_id)))) == await scalar(
+        db, select(func.count()).select_from(Cdr)) > 30

@@ -148,6 +148,15 @@ def fs(**change) -> str:
     (fs(start_stamp="yesterday"), "start_stamp: not a time"),
     (fs(start_stamp="2026-13-02 09:00:00"), "start_stamp: not a valid date"),
     (fs(end_stamp="2026-11-02 08:00:00"), "end_stamp: before start_stamp"),
+    # a call in year 1 or 9999 was imported and charged at rates of no such time
+    (fs(start_stamp="0001-01-01 00:00:00", answer_stamp="0001-01-01 00:00:01",
+        end_stamp="0001-01-01 00:00:02", duration="2", billsec="1"),
+     "start_stamp: must be between 1970-01-01 and 2199-12-31"),
+    (fs(start_stamp="9999-12-31 23:59:50", answer_stamp="", end_stamp="9999-12-31 23:59:59",
+        duration="9", billsec="0"), "start_stamp: must be between 1970-01-01 and 2199-12-31"),
+    # a year the calendar knows but the app does not, through the per-minute memo's path
+    (fs(start_stamp="2500-01-01 00:00:00", answer_stamp="", end_stamp="2500-01-01 00:00:09",
+        duration="9", billsec="0"), "start_stamp: must be between 1970-01-01 and 2199-12-31"),
     (fs(answer_stamp="2026-11-02 10:00:00"), "answer_stamp: not between"),
     (fs(billsec="-5"), "billsec: not a whole number"),
     (fs(billsec="99"), "billsec: more than duration"),

@@ -70,6 +70,20 @@ async def test_days_pages_and_filters(demo_path):
         await pilot.press("ctrl+s")
         await wait_for(pilot, lambda: "YYYY-MM-DD" in str(
             app.screen.query_one("#error-day").render()), what="date error")
+        app.screen.query_one("#input-day").value = "9999-12-31"  # its end overflowed
+        await pilot.press("ctrl+s")
+        await wait_for(pilot, lambda: "1970-01-01 and 2199-12-31" in str(
+            app.screen.query_one("#error-day").render()), what="range error")
+        app.screen.query_one("#input-day").value = "1970-01-01"
+        loads = tab.loads
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: tab.loads > loads, what="the first day")
+        said = capture_flash(app)
+        await pilot.press("less_than_sign")  # the day before year 1 ended the app
+        await wait_for(pilot, lambda: said, what="no day before")
+        assert tab.day == date(1970, 1, 1) and said == ["No day before 1970-01-01"]
+        await pilot.press("d")
+        await wait_for(pilot, lambda: isinstance(app.screen, FormScreen), what="date form")
         app.screen.query_one("#input-day").value = "2026-11-23"
         loads = tab.loads
         await pilot.press("enter")  # a one-field question: enter answers it
@@ -104,6 +118,16 @@ async def test_days_pages_and_filters(demo_path):
         await type_text(pilot, number)
         await wait_for(pilot, lambda: tab.rows and all(number in r.dialled
                                                        for r in tab.rows), what="search")
+        # a long paste: the bar repeated it after "SIP 486", squeezing the search box to
+        # nothing (neither what was typed nor the count could be seen)
+        search = tab.query_one("#cdr-search")
+        loads = tab.loads
+        search.value = "5" * 64  # the most a search holds
+        search.insert_text_at_cursor("5" * 3000)  # refused whole: no more is searched
+        await wait_for(pilot, lambda: tab.loads > loads and "calls" in str(
+            tab.query_one("#cdr-count").render()), what="long search")
+        assert len(search.value) == 64 and search.size.width >= 20
+        assert "555" not in str(tab.query_one("#cdr-count").render())
 
 
 async def test_detail_shows_every_field(demo_path):
@@ -260,3 +284,20 @@ async def test_hostile_cdr_fields_are_shown_escaped(demo_path):
         await wait_for(pilot, lambda: isinstance(app.screen, TextScreen), what="detail")
         shown = "\n".join(screen_lines(app))
         assert "\x1b" not in shown and "\x07" not in shown and "=1+2" in shown
+
+
+def test_the_recalc_form_names_the_bounds_of_each_field():
+    import pytest
+
+    from connex_tui.engine.validation import ValidationError
+    from connex_tui.screens.dialogs.recalc import parse_request
+
+    with pytest.raises(ValidationError) as exc:
+        parse_request({"first": "9999-12-31", "last": "2026-02-30", "release_reason": "r" * 40,
+                       "min_duration": "abc", "new_duration": "99999999"})
+    assert exc.value.errors == {
+        "first": "must be between 1970-01-01 and 2199-12-31",
+        "last": "day is out of range for month",
+        "release_reason": "at most 32 printable characters",
+        "min_duration": "whole seconds, 0 to 86,400",
+        "new_duration": "whole seconds, 0 to 86,400"}

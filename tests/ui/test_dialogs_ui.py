@@ -239,3 +239,22 @@ async def test_hostile_text_in_a_live_call_is_shown_as_text(demo_path):
         assert "[red]49" in shown and "[/]" in shown and "[b]evil" in shown
         assert "\x1b" not in shown and "\x07" not in shown
     await db.close()
+
+
+async def test_the_tab_s_keys_reach_the_table_not_an_empty_filter(demo_path):
+    """Main -> 6 left the (empty) filter box focused: `s` or `?` became a filter."""
+    from connex_tui.screens.customer_detail.dialogs_tab import DialogsTab
+
+    app = make_app(demo_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        panel = await open_dialogs(pilot)
+        tab = app.screen.query_one(DialogsTab)
+        panel.filter_box.focus()  # where the screen's first-widget focus puts it
+        await pilot.pause()
+        tab._take_focus()
+        await wait_for(pilot, lambda: panel.table.has_focus, what="table")
+        panel.filter_box.focus()
+        await type_text(pilot, "44")  # a filter being typed keeps the focus
+        tab._take_focus()
+        await pilot.pause()
+        assert panel.filter_box.has_focus

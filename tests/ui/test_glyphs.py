@@ -48,3 +48,17 @@ async def test_unicode_terminals_keep_the_glyphs(demo_path):
             assert "▼" in text and "∞" in text and "…" in text
     finally:
         present.use_ascii(None)
+
+
+async def test_the_stats_charts_in_ascii(demo_path, ascii_terminal):
+    """TERM=linux: Sparkline's ▁▂▃▅▆▇ are not in the console's font."""
+    from connex_tui.screens.customer_detail.stats_tab import StatsTab
+    from tests.ui.helpers import open_customer_tab
+
+    app = make_app(demo_path)
+    async with app.run_test(size=(120, 50)) as pilot:  # tall: no scrollbar
+        tab = await open_customer_tab(pilot, "Acme", "2", StatsTab)
+        await wait_for(pilot, lambda: tab.view is not None, what="stats")
+        text = shown(app)
+        assert not [g for g in "▁▂▃▄▅▆▇█" if g in text]
+        assert "#" in text  # the tallest bar

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, tzinfo
 
 from connex_tui.engine.cdr_fields import EXPORT_FIELDS
+from connex_tui.engine.route_fields import EARLIEST, LATEST, RANGE_MESSAGE
 from connex_tui.engine.sip_causes import (
     cause_name,
     reason_for,
@@ -73,6 +74,7 @@ class Raw:
 _MINUTES: dict[tuple[tzinfo, str], datetime | None] = {}
 _SECONDS = tuple(timedelta(seconds=s) for s in range(60))
 _DIGITS = frozenset("0123456789")
+_FIRST_YEAR, _END_YEAR = EARLIEST.year, LATEST.year
 
 
 def stamp(value: str, field: str, zone: tzinfo) -> datetime:
@@ -95,6 +97,8 @@ def _minute(text: str, zone: tzinfo) -> datetime | None:
         return None
     try:
         local = datetime.fromisoformat(text)  # checks every digit
+        if not _FIRST_YEAR <= local.year < _END_YEAR:
+            return None  # the slow path says why it is refused
         first = local.replace(tzinfo=zone).astimezone(UTC)
         last = (local + _SECONDS[59]).replace(tzinfo=zone).astimezone(UTC)
     except (ValueError, OverflowError):
@@ -115,6 +119,8 @@ def _stamp(value: str, field: str, zone: tzinfo) -> datetime:
         t = datetime.fromisoformat(text)
     except ValueError:
         raise Bad(f"{field}: not a valid date and time") from None
+    if not _FIRST_YEAR <= t.year < _END_YEAR:  # no call (nor rate) of year 1 or 9999
+        raise Bad(f"{field}: {RANGE_MESSAGE}")
     if t.tzinfo is None:
         if zone is UTC:
             return t.replace(tzinfo=UTC)

@@ -19,6 +19,7 @@ import asyncio
 import contextlib
 import heapq
 import random
+import uuid
 from bisect import bisect
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -31,7 +32,7 @@ from connex_tui.engine.clock import Clock, utcnow
 from connex_tui.engine.pipeline import decide
 from connex_tui.engine.snapshot import CallInput, Result, Snapshot, Usage
 from connex_tui.feeds.demo.customers import DEMO_SIP_PASSWORD
-from connex_tui.feeds.demo.draws import call_id, cum
+from connex_tui.feeds.demo.draws import cum
 from connex_tui.feeds.far_end import REASON, Mix, outcome
 from connex_tui.feeds.traffic.callers import Caller, TrafficError, callers, cli, number
 
@@ -261,7 +262,9 @@ class Switch:
         result = decide(snap, call, usage)
         if self.on_decision is not None:
             self.on_decision(call, usage, result)
-        cid = call_id(rng)
+        # Not from the seeded draws: a switch restarted with the same seed (`make run` again)
+        # would give the same call ids, which the CDRs already hold.
+        cid = str(uuid.uuid4())
         self.summary.attempts += 1
         if not result.allowed:
             tick.rejected.append(Rejected(cid, call, result, at + timedelta(

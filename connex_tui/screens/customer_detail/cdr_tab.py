@@ -10,7 +10,7 @@ columns, widths and cells).
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -22,17 +22,17 @@ from textual.containers import Horizontal
 from textual.widgets import DataTable, Input, Static
 
 from connex_tui.data.access import NotFound, StorageError
-from connex_tui.data.cdrs import OUTCOMES, CdrFilter, CdrRecord
+from connex_tui.data.cdrs import MAX_QUERY, OUTCOMES, CdrFilter, CdrRecord
 from connex_tui.data.recalc import RecalcHistoryRow
 from connex_tui.engine import present
 from connex_tui.engine.cdr_fields import EXPORT_FIELDS, export_values
+from connex_tui.engine.days import parse_day, step_day
 from connex_tui.engine.recalc import summary_lines
 from connex_tui.engine.validation import ValidationError
 from connex_tui.screens.customer_detail.calls_tab import CallTableTab, cells, column_widths
 from connex_tui.screens.dialogs.recalc import (
     RECALC_FIELDS,
     RecalcProgressScreen,
-    parse_day,
     parse_request,
 )
 from connex_tui.widgets.confirm import ConfirmScreen
@@ -122,7 +122,7 @@ class CdrTab(CallTableTab):
         with Horizontal(id="cdr-bar"):
             yield Static("", id="cdr-day", markup=False)
             search = Input(placeholder="/ search number or call id", id="cdr-search",
-                           compact=True)
+                           compact=True, max_length=MAX_QUERY)
             search.cursor_blink = False
             yield search
             yield Static("", id="cdr-count", markup=False)
@@ -139,7 +139,7 @@ class CdrTab(CallTableTab):
 
     @property
     def filter(self) -> CdrFilter:
-        query = self.search.value.strip()[:64]
+        query = self.search.value.strip()[:MAX_QUERY]
         return CdrFilter(self.outcome, self.sip_code, query)
 
     @property
@@ -174,7 +174,10 @@ class CdrTab(CallTableTab):
     def _show_bar(self, count: str) -> None:
         self.query_one("#cdr-day", Static).update(f"< {self.day:%a %Y-%m-%d} UTC >")
         f = self.filter
-        what = f.describe() if f.outcome != "all" or f.sip_code is not None else ""
+        # the search is left out: the box beside shows it (a long one repeated here
+        # squeezed the box to nothing)
+        what = CdrFilter(f.outcome, f.sip_code).describe() if (
+            f.outcome != "all" or f.sip_code is not None) else ""
         self.query_one("#cdr-count", Static).update(
             present.text(" · ".join(p for p in (what, count) if p)))
 
@@ -271,7 +274,12 @@ class CdrTab(CallTableTab):
     # -- actions ----------------------------------------------------------------------------
     def action_day(self, step: int) -> None:
         if self.day is not None:
-            self.day += timedelta(days=step)
+            day = step_day(self.day, step)
+            if day is None:  # year 1 - 1 day overflowed: the app ended with a traceback
+                self.app.flash(f"No day {'before' if step < 0 else 'after'} {self.day}",
+                               error=True)
+                return
+            self.day = day
             self.reload()
 
     def action_today(self) -> None:

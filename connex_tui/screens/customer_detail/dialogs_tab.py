@@ -37,8 +37,11 @@ class DialogsTab(CustomerTab):
         self.call_after_refresh(self._take_focus)
 
     def _take_focus(self) -> None:
-        focused = self.screen.focused
-        if self.display and (focused is None or self not in focused.ancestors):
+        """The table, unless a filter is being typed. The screen hands a tab shown with
+        nothing focused to its first widget, the filter box: the tab's keys (s, ?, ctrl+d)
+        were typed into it when the tab was opened from the Main tab."""
+        box = self.panel.filter_box
+        if self.display and not (box.has_focus and box.value):
             self.panel.table.focus()
 
     @on(DataTable.RowSelected)

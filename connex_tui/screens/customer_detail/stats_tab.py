@@ -32,6 +32,7 @@ from connex_tui.engine.stats import (
     sip_name,
 )
 from connex_tui.screens.customer_detail.tab_base import CustomerTab
+from connex_tui.widgets.glyphs import Chart
 
 LIVE_EVERY = 5.0  # seconds between two loads of Live
 WIDE = 104  # from this width: 4 KPI pairs a row, codes beside destinations
@@ -141,9 +142,9 @@ class StatsTab(CustomerTab):
         with VerticalScroll(id="stats-body"):
             yield Static("", id="stats-kpis")
             yield Static("", id="label-attempts", classes="chart-label")
-            yield Sparkline([], id="chart-attempts")
+            yield Chart([], id="chart-attempts")
             yield Static("", id="label-asr", classes="chart-label")
-            yield Sparkline([], id="chart-asr")
+            yield Chart([], id="chart-asr")
             yield Static("", id="chart-axis")
             with Vertical(id="stats-tables"):
                 yield Static("", id="stats-codes")

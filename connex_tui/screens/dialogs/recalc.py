@@ -3,7 +3,6 @@ the preview in a confirm, and a progress screen whose esc cancels between batche
 
 from __future__ import annotations
 
-import re
 from datetime import date
 from typing import Any
 
@@ -17,12 +16,11 @@ from textual.widgets import ProgressBar, Static
 
 from connex_tui.data.access import StorageError
 from connex_tui.data.recalc import RecalcSummary, check_range
-from connex_tui.engine.recalc import RecalcSpec
+from connex_tui.engine.days import parse_day
+from connex_tui.engine.recalc import RecalcSpec, parse_seconds
 from connex_tui.engine.textsafe import safe_text
 from connex_tui.engine.validation import ValidationError
 from connex_tui.widgets.form import FieldSpec
-
-_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
 RECALC_FIELDS = [
     FieldSpec("first", "From (UTC day)", placeholder="YYYY-MM-DD"),
@@ -34,13 +32,6 @@ RECALC_FIELDS = [
     FieldSpec("new_duration", "New duration (s)", placeholder="empty: rerate only",
               help="empty both to rate again at the rates in force, no duration change"),
 ]
-
-
-def parse_day(text: str) -> date:
-    text = text.strip()
-    if not _DAY.fullmatch(text):
-        raise ValueError("a UTC day as YYYY-MM-DD")
-    return date.fromisoformat(text)
 
 
 def parse_request(raw: dict[str, Any]) -> tuple[date, date, RecalcSpec]:
@@ -57,10 +48,11 @@ def parse_request(raw: dict[str, Any]) -> tuple[date, date, RecalcSpec]:
         text = str(raw.get(name, "")).strip()
         if not text:
             seconds[name] = None
-        elif text.isascii() and text.isdigit() and len(text) <= 6:
-            seconds[name] = int(text)
-        else:
-            errors[name] = "whole seconds, 0 or more"
+            continue
+        try:
+            seconds[name] = parse_seconds(text)
+        except ValueError as exc:
+            errors[name] = str(exc)
     reason = str(raw.get("release_reason", "")).strip()
     if len(reason) > 32 or not reason.isprintable():
         errors["release_reason"] = "at most 32 printable characters"
