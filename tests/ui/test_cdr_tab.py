@@ -63,6 +63,10 @@ async def test_days_pages_and_filters(demo_path):
         await pilot.press("t")
         await wait_for(pilot, lambda: tab.loads > loads, what="today")
         assert tab.day == TODAY
+        said = capture_flash(app)
+        await pilot.press("greater_than_sign")  # went on into days that have no CDRs yet
+        await wait_for(pilot, lambda: said, what="no day after today")
+        assert tab.day == TODAY and said == [f"No CDRs after today, {TODAY}"]
 
         await pilot.press("d")
         await wait_for(pilot, lambda: isinstance(app.screen, FormScreen), what="date form")

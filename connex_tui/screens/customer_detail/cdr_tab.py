@@ -274,6 +274,10 @@ class CdrTab(CallTableTab):
     # -- actions ----------------------------------------------------------------------------
     def action_day(self, step: int) -> None:
         if self.day is not None:
+            today = self.app.clock().date()
+            if step > 0 and self.day >= today:  # no CDR is dated after today (as Stats)
+                self.app.flash(f"No CDRs after today, {today}", error=True)
+                return
             day = step_day(self.day, step)
             if day is None:  # year 1 - 1 day overflowed: the app ended with a traceback
                 self.app.flash(f"No day {'before' if step < 0 else 'after'} {self.day}",
