@@ -326,11 +326,19 @@ def _pg_arrays(rows: list[tuple], types: Sequence[str]) -> list[str]:
     return [_pg_array(c, t) for c, t in zip(columns, types, strict=True)]
 
 
-# A batch goes by COPY in parts of _PG_PART rows: the server stores one part while Python
-# builds the next (in slices of _PG_SLICE, yielding to the event loop in between so that
-# asyncpg's writes go out), and adds up the sums while it stores the last.
+# A batch goes by COPY in parts: the server stores one part while Python builds the next
+# (in slices of _PG_SLICE, yielding to the event loop in between so that asyncpg's writes
+# go out), and adds up the sums while it stores the last. The first part is small, as
+# nothing overlaps its making; the server stores a row slower than Python makes one.
+_PG_FIRST = 100
 _PG_PART = 500
 _PG_SLICE = 100
+
+
+def _parts(n: int) -> list[tuple[int, int]]:
+    """(start, end) of each part of a batch of n rows."""
+    bounds = [0, *range(min(_PG_FIRST, n), n, _PG_PART), n]
+    return list(zip(bounds, bounds[1:]))
 
 
 async def _copy(driver, rows: list[tuple]) -> None:
@@ -356,10 +364,10 @@ async def _write_pg(conn: AsyncConnection, cdrs: Sequence[CdrInput], at: datetim
     rows: list[tuple] = []
     copying: asyncio.Future | None = None
     try:
-        for i in range(0, len(cdrs), _PG_PART):
+        for first, end in _parts(len(cdrs)):
             part: list[tuple] = []
-            for j in range(i, min(i + _PG_PART, len(cdrs)), _PG_SLICE):
-                part += _rows(cdrs[j:min(j + _PG_SLICE, i + _PG_PART)], naive_utc)
+            for j in range(first, end, _PG_SLICE):
+                part += _rows(cdrs[j:min(j + _PG_SLICE, end)], naive_utc)
                 if copying is not None:
                     await asyncio.sleep(0)  # the part being copied goes out meanwhile
             if copying is not None:
