@@ -22,6 +22,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, fields
 from datetime import datetime
 from decimal import Decimal
+from itertools import pairwise
 from operator import itemgetter
 
 from sqlalchemy.exc import DBAPIError, IntegrityError
@@ -338,7 +339,7 @@ _PG_SLICE = 100
 def _parts(n: int) -> list[tuple[int, int]]:
     """(start, end) of each part of a batch of n rows."""
     bounds = [0, *range(min(_PG_FIRST, n), n, _PG_PART), n]
-    return list(zip(bounds, bounds[1:]))
+    return list(pairwise(bounds))
 
 
 async def _copy(driver, rows: list[tuple]) -> None:
