@@ -15,12 +15,14 @@ written as a few small upserts (one statement of data-modifying CTEs on PostgreS
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, fields
 from datetime import datetime
 from decimal import Decimal
+from itertools import pairwise
 from operator import itemgetter
 
 from sqlalchemy.exc import DBAPIError, IntegrityError
@@ -258,8 +260,9 @@ _PG_PREFIXES = (("int", "text", "timestamp", "text", "text", *[_BIG] * len(_PREF
 
 
 def _pg_unnest(types: tuple[str, ...], names: tuple[str, ...], first: int) -> str:
-    """unnest() of one array parameter per column, from $first; text times cast."""
-    arrays = ", ".join(f"${first + i}::{'text' if t == 'timestamp' else t}[]"
+    """unnest() of one array parameter per column, from $first; text times cast. Each array
+    comes as the text of an array literal (_pg_array)."""
+    arrays = ", ".join(f"${first + i}::text::{'text' if t == 'timestamp' else t}[]"
                        for i, t in enumerate(types))
     cols = ", ".join(f"{n}::timestamp" if t == "timestamp" else n
                      for t, n in zip(types, names, strict=True))
@@ -290,39 +293,57 @@ prefixes AS ({_pg_upsert("stats_prefixes", _PG_PREFIXES, _PREFIX_KEYS, _P_PREFIX
 ledger_rows AS (
     INSERT INTO ledger (customer_id, kind, amount, ref, note, at)
     SELECT c, 'calls', a, ${_P_LEDGER + 2}::text, n, ${_P_LEDGER + 4}::text::timestamp
-    FROM unnest(${_P_LEDGER}::int[], ${_P_LEDGER + 1}::bigint[], ${_P_LEDGER + 3}::text[])
+    FROM unnest(${_P_LEDGER}::text::int[], ${_P_LEDGER + 1}::text::bigint[],
+                ${_P_LEDGER + 3}::text::text[])
          WITH ORDINALITY AS u(c, a, n, o)
     ORDER BY o),
 balances AS (
     UPDATE customers SET balance = customers.balance + u.d,
         last_call_at = greatest(customers.last_call_at, u.l::timestamp)
-    FROM unnest(${_P_CUSTOMERS}::bigint[], ${_P_CUSTOMERS + 1}::text[],
-                ${_P_CUSTOMERS + 2}::int[]) AS u(d, l, c)
+    FROM unnest(${_P_CUSTOMERS}::text::bigint[], ${_P_CUSTOMERS + 1}::text::text[],
+                ${_P_CUSTOMERS + 2}::text::int[]) AS u(d, l, c)
     WHERE customers.id = u.c)
 SELECT 1
 """
 
 
-def _columns(rows: list[tuple], width: int) -> list[tuple]:
-    return list(zip(*rows, strict=True)) if rows else [()] * width
+def _quoted(value: str | None) -> str:
+    if value is None:
+        return "NULL"
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
-async def _write_pg(conn: AsyncConnection, cdrs: Sequence[CdrInput], at: datetime) -> None:
-    rows = _rows(cdrs, naive_utc)
-    ref, when = _ledger_ref(cdrs), utc_text(at)
-    rollups, codes, prefixes, ledger, customers = _sums(
-        rows, [utc_text(c.started_at) for c in cdrs], ref, when)
-    params = [*_columns(rollups, len(_PG_ROLLUPS[0])), *_columns(codes, len(_PG_CODES[0])),
-              *_columns(prefixes, len(_PG_PREFIXES[0]))]
-    ledger_cols = _columns(ledger, 5)  # customer, amount, ref, note, at
-    params += [ledger_cols[0], ledger_cols[1], ref, ledger_cols[3], when,
-               *_columns(customers, 3)]
-    # first, so that the driver's transaction (which SQLAlchemy opens lazily) is open
-    await conn.exec_driver_sql(_PG_SUMS, tuple(params))
-    raw = await conn.get_raw_connection()
-    driver = raw.driver_connection
-    if not driver.is_in_transaction():
-        raise RuntimeError("write_batch needs the caller's transaction")
+def _pg_array(values: Sequence, kind: str) -> str:
+    """An array literal: asyncpg checks every element of a list parameter against the
+    collection ABCs (about 1 us each, several ms a batch); one string is one check."""
+    if kind in ("int", _BIG):
+        return "{" + ",".join(map("%d".__mod__, values)) + "}"  # bool sums are ints
+    return "{" + ",".join(map(_quoted, values)) + "}"
+
+
+def _pg_arrays(rows: list[tuple], types: Sequence[str]) -> list[str]:
+    """One array literal per column of `rows`."""
+    columns = zip(*rows, strict=True) if rows else [()] * len(types)
+    return [_pg_array(c, t) for c, t in zip(columns, types, strict=True)]
+
+
+# A batch goes by COPY in parts: the server stores one part while Python builds the next
+# (in slices of _PG_SLICE, yielding to the event loop in between so that asyncpg's writes
+# go out), and adds up the sums while it stores the last. The first part is small, as
+# nothing overlaps its making; the server stores a row slower than Python makes one.
+_PG_FIRST = 100
+_PG_PART = 500
+_PG_SLICE = 100
+
+
+def _parts(n: int) -> list[tuple[int, int]]:
+    """(start, end) of each part of a batch of n rows."""
+    bounds = [0, *range(min(_PG_FIRST, n), n, _PG_PART), n]
+    return list(pairwise(bounds))
+
+
+async def _copy(driver, rows: list[tuple]) -> None:
+    """COPY rows into cdrs; asyncpg's errors raised as SQLAlchemy's, for the session."""
     try:
         await driver.copy_records_to_table("cdrs", records=rows, columns=_FIELDS)
     except Exception as error:
@@ -333,6 +354,40 @@ async def _write_pg(conn: AsyncConnection, cdrs: Sequence[CdrInput], at: datetim
         if isinstance(error, asyncpg.PostgresError | asyncpg.InterfaceError):
             raise DBAPIError("COPY cdrs", None, error) from error
         raise
+
+
+async def _write_pg(conn: AsyncConnection, cdrs: Sequence[CdrInput], at: datetime) -> None:
+    driver = (await conn.get_raw_connection()).driver_connection
+    if not driver.is_in_transaction():
+        await conn.exec_driver_sql("SELECT 1")  # SQLAlchemy opens its transaction lazily
+        if not driver.is_in_transaction():
+            raise RuntimeError("write_batch needs the caller's transaction")
+    rows: list[tuple] = []
+    copying: asyncio.Future | None = None
+    try:
+        for first, end in _parts(len(cdrs)):
+            part: list[tuple] = []
+            for j in range(first, end, _PG_SLICE):
+                part += _rows(cdrs[j:min(j + _PG_SLICE, end)], naive_utc)
+                if copying is not None:
+                    await asyncio.sleep(0)  # the part being copied goes out meanwhile
+            if copying is not None:
+                await copying
+            rows += part
+            copying = asyncio.ensure_future(_copy(driver, part))
+            await asyncio.sleep(0)  # COPY and its rows sent: the server works from here
+        ref, when = _ledger_ref(cdrs), utc_text(at)
+        rollups, codes, prefixes, ledger, customers = _sums(
+            rows, [utc_text(c.started_at) for c in cdrs], ref, when)
+    finally:
+        if copying is not None:
+            await copying
+    params = [*_pg_arrays(rollups, _PG_ROLLUPS[0]), *_pg_arrays(codes, _PG_CODES[0]),
+              *_pg_arrays(prefixes, _PG_PREFIXES[0])]
+    customer, amount, _, note, _ = _pg_arrays(ledger, ("int", _BIG, "", "text", ""))
+    params += [customer, amount, ref, note, when,
+               *_pg_arrays(customers, (_BIG, "timestamp", "int"))]
+    await conn.exec_driver_sql(_PG_SUMS, tuple(params))
 
 
 async def write_batch(session: AsyncSession, cdrs: list[CdrInput], *, at: datetime) -> None:
