@@ -477,18 +477,19 @@ class FormScreen(ModalScreen[Any]):
 
 
 def reusable(app: App, key: str, title: str, specs: list[FieldSpec], values: dict[str, Any],
-             save: Callable[[dict[str, Any]], Awaitable[Any]], warn: Warn | None = None
-             ) -> FormScreen:
+             save: Callable[[dict[str, Any]], Awaitable[Any]], warn: Warn | None = None,
+             mode: type[FormScreen] | None = None) -> FormScreen:
     """The form `key` of this app, built on its first opening and kept (installed) for the
     next ones, which only reset it: reopening costs a repaint, not ~80 widget mounts.
 
     A new form is built when the fields change shape, or when the kept one is open (a
-    second form of the same kind over it)."""
+    second form of the same kind over it). `mode`: a FormScreen subclass to build."""
+    mode = mode or FormScreen
     name = f"form:{key}"
     if app.is_screen_installed(name):
         kept = app.get_screen(name)
         if kept in app.screen_stack:
-            return FormScreen(title, specs, values, save, warn)
+            return mode(title, specs, values, save, warn)
         if (isinstance(kept, FormScreen) and kept.is_mounted
                 and kept.shape == tuple(s.shape for s in specs)):
             kept.load(title, specs, values, save, warn)
@@ -496,6 +497,6 @@ def reusable(app: App, key: str, title: str, specs: list[FieldSpec], values: dic
         app.uninstall_screen(name)
         if kept.is_mounted:
             kept.remove()
-    form = FormScreen(title, specs, values, save, warn)
+    form = mode(title, specs, values, save, warn)
     app.install_screen(form, name)
     return form

@@ -185,6 +185,8 @@ async def test_recalc_journey(demo_path):
             await wait_for(pilot, lambda: isinstance(app.screen, FormScreen), what="form")
             form = app.screen
             assert form.query_one("#input-first").value == "2026-11-25"
+            # its submit previews, and says so (it read "Save")
+            assert str(form.query_one("#save").label) == "Preview ^s"
             form.query_one("#input-min_duration").value = "60"
             await pilot.press("ctrl+s")  # no new duration: refused, the input kept
             await wait_for(pilot, lambda: "together" in str(

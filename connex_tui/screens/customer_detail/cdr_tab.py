@@ -44,6 +44,15 @@ NEAR_END = 10  # rows from the last loaded one at which the next page is read
 HINT = "<> day  t today  d date  f outcome  s SIP code  / find  x CSV  c recalc  h log"
 
 
+class RecalcForm(FormScreen):
+    """The recalc form: its submit shows a preview, it saves nothing."""
+
+    BINDINGS = [Binding("ctrl+s", "save", "Preview", id="recalc.preview", priority=True)]
+    SUBMIT = "Preview"
+    KEYS = "ctrl+s preview · esc cancel"
+    REFUSED = "No preview"
+
+
 class AskScreen(FormScreen):
     """A one-field question (a date, a SIP code, a file name): enter answers it."""
 
@@ -413,7 +422,7 @@ class CdrTab(CallTableTab):
         self.app.push_screen(reusable(
             self.app, "cdr-recalc", "Recalc CDRs", RECALC_FIELDS,
             {"first": day, "last": day, "release_reason": "", "min_duration": "",
-             "new_duration": ""}, preview), confirm)
+             "new_duration": ""}, preview, mode=RecalcForm), confirm)
 
     def _run_recalc(self, first: date, last: date, spec, span: str) -> None:
         cid = self.customer_id
