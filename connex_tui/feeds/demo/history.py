@@ -48,6 +48,15 @@ _DIURNAL = (1.0, 0.6, 0.4, 0.3, 0.3, 0.4, 0.8, 1.5, 2.6, 3.4, 3.8, 3.9, 3.7, 3.8
 _ORDER = operator.itemgetter(0, 1, 2)  # an event's place in the day: time, customer, kind
 
 
+def in_order(moves: list, streams: list[Iterator]) -> Iterator:
+    """A day's events in the order of the stable sort of them all by (time, customer,
+    kind), without holding them all: `moves` (payments and adjustments, a few a customer)
+    sorted, merged with each customer's attempts (one stream a customer, in time order,
+    each drawn when taken). Attempts are kind 1 and moves kind 0, so only moves can tie."""
+    moves.sort(key=_ORDER)
+    return heapq.merge(moves, *streams, key=_ORDER)
+
+
 _SHARED: weakref.WeakKeyDictionary[Catalogue, dict] = weakref.WeakKeyDictionary()
 
 
@@ -220,9 +229,6 @@ class History:
         for k in range(opts.days):
             s = start + timedelta(days=k)
             e = s + timedelta(days=1)
-            # the day in time order, streamed: payments and adjustments (a few a customer)
-            # sorted, merged with every customer's attempts drawn as they come; the order
-            # is the stable sort of all of them by (time, customer, kind)
             moves: list = []
             streams: list[Iterator] = []
             n_events = 0
@@ -232,11 +238,10 @@ class History:
                 n, attempts = self.traffic[c.idx].attempts(s, e, k == opts.days - 1)
                 n_events += n
                 streams.append(attempts)
-            moves.sort(key=_ORDER)
             n_events += len(moves)
             spent = {c.idx: c.spent for c in self.custs}
             day_base = self.base + k * self.step
-            for n, ev in enumerate(heapq.merge(moves, *streams, key=_ORDER), 1):
+            for n, ev in enumerate(in_order(moves, streams), 1):
                 await self._event(ev)
                 if n % 256 == 0:
                     await asyncio.sleep(0)  # let the writer task send its next statement
