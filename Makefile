@@ -51,6 +51,7 @@ bench: $(STAMP) $(DEMO_DB)
 	$(BIN)/python bench/cdr_writer.py
 	$(BIN)/python bench/cdr_import.py
 	$(BIN)/python bench/cdr_tab.py
+	$(BIN)/python bench/demo_seed.py
 
 clean:
 	rm -rf $(VENV) .demo .pytest_cache

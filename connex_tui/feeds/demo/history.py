@@ -9,8 +9,14 @@ from __future__ import annotations
 
 import asyncio
 import bisect
+import functools
+import heapq
+import operator
 import random
 import uuid
+import weakref
+from array import array
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from decimal import ROUND_CEILING, Decimal
 
@@ -39,6 +45,45 @@ _DIURNAL = (1.0, 0.6, 0.4, 0.3, 0.3, 0.4, 0.8, 1.5, 2.6, 3.4, 3.8, 3.9, 3.7, 3.8
             3.5, 3.0, 2.6, 2.3, 2.0, 1.8, 1.5, 1.2)
 
 
+_ORDER = operator.itemgetter(0, 1, 2)  # an event's place in the day: time, customer, kind
+
+
+def in_order(moves: list, streams: list[Iterator]) -> Iterator:
+    """A day's events in the order of the stable sort of them all by (time, customer,
+    kind), without holding them all: `moves` (payments and adjustments, a few a customer)
+    sorted, merged with each customer's attempts (one stream a customer, in time order,
+    each drawn when taken). Attempts are kind 1 and moves kind 0, so only moves can tie."""
+    moves.sort(key=_ORDER)
+    return heapq.merge(moves, *streams, key=_ORDER)
+
+
+_SHARED: weakref.WeakKeyDictionary[Catalogue, dict] = weakref.WeakKeyDictionary()
+
+
+def _destinations(cat: Catalogue, allowed_regions: tuple[str, ...],
+                  focus_regions: tuple[str, ...]) -> tuple[list[Gen], array]:
+    """The destinations a customer may dial (one list for every customer allowed the same
+    regions) and their cumulative weights (its own: its focus regions weigh 12x), as
+    8-byte floats: a list of hundreds a customer grew with the customers."""
+    shared = _SHARED.setdefault(cat, {})
+    pop = {r[0]: r[4] for r in REGIONS}
+    if allowed_regions not in shared:  # those of weight > 0
+        allowed = set(allowed_regions)
+        shared[allowed_regions] = [g for g in cat.gens if (not allowed if g.kind == "special"
+                                   else (not allowed or g.region in allowed)
+                                   and pop[g.region] * g.share > 0)]
+    gens = shared[allowed_regions]
+    focus = set(focus_regions)
+    weights = (0.08 if g.kind == "special" else
+               pop[g.region] * g.share * (12.0 if g.region in focus else 1.0) for g in gens)
+    return gens, array("d", cum(weights))
+
+
+@functools.cache
+def _hours(tz: int) -> list[float]:
+    return [_DIURNAL[(h + tz) % 24] for h in range(24)]
+
+
 def size_credit(c: Cust, cat: Catalogue, seed: int) -> None:
     """A post-paid customer with a history gets a credit limit that fits its traffic."""
     if c.cdr and c.debit_limit > 0:
@@ -56,27 +101,11 @@ class Traffic:
         mix = self.mix = draw_mix(rng)
         self.asr, self.acd, self.pdd = mix.asr, mix.acd, mix.pdd
         self.burst = rng.uniform(0.0, 0.05)
-        weights: list[float] = []
-        gens: list[Gen] = []
-        pop = {r[0]: r[4] for r in REGIONS}
-        allowed = set(c.dial_regions)
-        focus = set(c.focus)
-        for g in cat.gens:
-            if allowed and g.region not in allowed:
-                continue
-            if g.kind == "special":
-                w = 0.0 if allowed else 0.08
-            else:
-                w = pop[g.region] * g.share * (12.0 if g.region in focus else 1.0)
-            if w > 0:
-                gens.append(g)
-                weights.append(w)
-        self.gens = gens
-        self.cw = list(cum(weights))
+        self.gens, self.cw = _destinations(cat, tuple(c.dial_regions), tuple(c.focus))
+        gens = self.gens
         self.route_cw = list(cum([r.weight for r in c.routes]))
         self.home_gens = cat.home_gens[c.home]
-        hours = [_DIURNAL[(h + c.tz) % 24] for h in range(24)]
-        self.hour_w = hours
+        self.hour_w = _hours(c.tz)
         # expected spend a day, to size top-ups and credit limits
         sample = rng.choices(gens, cum_weights=self.cw, k=200)
         card = c.routes[0].card
@@ -88,8 +117,14 @@ class Traffic:
         self.est = self.per_day
         self.pay_day = rng.randrange(7)
 
-    def attempts(self, start: datetime, end: datetime, last: bool) -> list:
-        """Raw attempts in [start, end): (t, seq, kind, payload)."""
+    def attempts(self, start: datetime, end: datetime, last: bool) -> tuple[int, Iterator]:
+        """Raw attempts in [start, end): how many, and the attempts themselves in time
+        order as (t, seq, kind, payload), each drawn only when it is taken (the day's
+        instants are drawn now, compactly: all customers' days are open at once)."""
+        offsets = self._offsets(start, end, last)
+        return len(offsets), self._events(start, offsets)
+
+    def _offsets(self, start: datetime, end: datetime, last: bool) -> array:
         rng, c = self.rng, self.c
         midday = start + timedelta(hours=12)
         factor = (0.75, 0.65)[midday.weekday() - 5] if midday.weekday() >= 5 else 1.0
@@ -108,11 +143,13 @@ class Traffic:
             for _ in range(rng.randint(1, 3)):  # the last hour: "3 min ago"
                 offsets.append(int(span - rng.uniform(90, 3000) * 1000))
         offsets.sort()
-        out = []
+        return array("q", offsets)  # 8 bytes an attempt, not a tuple of draws
+
+    def _events(self, start: datetime, offsets: array) -> Iterator:
+        idx = self.c.idx
         for off in offsets:
             t = start + timedelta(milliseconds=off)
-            out.append((t, c.idx, 1, self._detail(t)))
-        return out
+            yield (t, idx, 1, self._detail(t))
 
     def _detail(self, t: datetime):
         rng, c = self.rng, self.c
@@ -192,17 +229,25 @@ class History:
         for k in range(opts.days):
             s = start + timedelta(days=k)
             e = s + timedelta(days=1)
-            events = []
+            moves: list = []
+            streams: list[Iterator] = []
+            n_events = 0
             for c in self.custs:
-                events += self._top_ups(c, k, s)
-                events += self._adjust(c, s)
-                events += self.traffic[c.idx].attempts(s, e, k == opts.days - 1)
-            events.sort(key=lambda ev: (ev[0], ev[1], ev[2]))
+                moves += self._top_ups(c, k, s)
+                moves += self._adjust(c, s)
+                n, attempts = self.traffic[c.idx].attempts(s, e, k == opts.days - 1)
+                n_events += n
+                streams.append(attempts)
+            n_events += len(moves)
             spent = {c.idx: c.spent for c in self.custs}
-            for n, ev in enumerate(events):
+            day_base = self.base + k * self.step
+            for n, ev in enumerate(in_order(moves, streams), 1):
                 await self._event(ev)
                 if n % 256 == 0:
                     await asyncio.sleep(0)  # let the writer task send its next statement
+                    if self.progress and n % 65536 == 0:
+                        self.progress(day_base + self.step * n // n_events, self.total)
+            del moves, streams
             for c in self.custs:
                 t = self.traffic[c.idx]
                 day = float(c.spent - spent[c.idx])

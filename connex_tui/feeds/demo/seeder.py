@@ -56,8 +56,13 @@ async def seed(db: Database, opts: DemoOptions, progress: Progress | None = None
         all_ids += [c.id for c in chunk]
         cdr_custs += [c for c in chunk if c.cdr]
         pool += [c for c in chunk if c.idx < 40]
-        for c in chunk:
-            if not c.cdr:
+        for c in chunk:  # written: keep only what the history and the showcase read
+            if c.idx >= 40:
+                c.row, c.contacts, c.sip, c.cli_rules, c.dids, c.alerts, c.packages = (
+                    {}, [], [], [], [], [], [])
+                for route in c.routes:
+                    route.row = {}
+            elif not c.cdr:
                 c.row = {}
         done += len(chunk)
         if progress:
