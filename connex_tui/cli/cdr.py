@@ -10,8 +10,10 @@ import argparse
 import asyncio
 import sys
 from datetime import date
+from functools import partial
 
 from connex_tui.cli.cdr_group import cdr_subparsers
+from connex_tui.cli.errors import refuse
 from connex_tui.cli.stats import MAX_NAME
 from connex_tui.config import Config
 from connex_tui.engine.days import parse_day
@@ -86,9 +88,7 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--database-url", default=argparse.SUPPRESS)
 
 
-def _err(message: str) -> int:
-    print(f"connex-tui cdr: {safe_text(message)}", file=sys.stderr)
-    return 2
+_err = partial(refuse, "cdr")
 
 
 def _checked(args) -> int | None:

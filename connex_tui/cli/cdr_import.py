@@ -10,11 +10,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
+from functools import partial
 
 from connex_tui.cli.cdr_group import cdr_subparsers
+from connex_tui.cli.errors import refuse
 from connex_tui.cli.progress import Progress
 from connex_tui.config import Config
-from connex_tui.engine.textsafe import safe_text
 
 NAME = "import"
 
@@ -51,9 +52,7 @@ def add_parser(sub) -> None:
     p.add_argument("--database-url", default=argparse.SUPPRESS)
 
 
-def _err(message: str) -> int:
-    print(f"connex-tui cdr import: {safe_text(message)}", file=sys.stderr)
-    return 2
+_err = partial(refuse, "cdr import")
 
 
 def run(cfg: Config, args) -> int:

@@ -17,7 +17,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
+from functools import partial
 
+from connex_tui.cli.errors import refuse
 from connex_tui.config import Config
 from connex_tui.engine.textsafe import safe_text
 
@@ -57,9 +59,7 @@ def add_parser(sub) -> None:
     p.add_argument("--database-url", default=argparse.SUPPRESS)
 
 
-def _err(message: str) -> int:
-    print(f"connex-tui simulate: {safe_text(message)}", file=sys.stderr)
-    return 2
+_err = partial(refuse, "simulate")
 
 
 def run(cfg: Config, args) -> int:
@@ -132,7 +132,6 @@ async def _single(cfg: Config, args, call) -> int:
 async def _batch(cfg: Config, args) -> int:
     from connex_tui.engine.call_validation import ip_address, moment
     from connex_tui.engine.clock import utcnow
-    from connex_tui.engine.textsafe import safe_text
     from connex_tui.feeds.simulate_batch import BatchFileError, run_batch
 
     try:

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import sys
 from datetime import date
+from functools import partial
 
+from connex_tui.cli.errors import refuse
 from connex_tui.config import Config
-from connex_tui.engine.textsafe import safe_text
 
 COMMAND = "stats"
 MAX_NAME = 100  # a customer name is at most 100 characters (docs/domain.md §1)
@@ -38,9 +38,7 @@ def add_parser(sub) -> None:
     p.add_argument("--database-url", default=argparse.SUPPRESS)
 
 
-def _err(message: str) -> int:
-    print(f"connex-tui stats: {safe_text(message)}", file=sys.stderr)
-    return 2
+_err = partial(refuse, "stats")
 
 
 def run(cfg: Config, args) -> int:

@@ -8,8 +8,8 @@ import asyncio
 import math
 import shutil
 import signal
-import sys
 
+from connex_tui.cli.errors import refuse
 from connex_tui.config import Config
 from connex_tui.engine.textsafe import safe_text
 
@@ -57,9 +57,7 @@ def add_parsers(sub) -> None:
     end.add_argument("--database-url", default=argparse.SUPPRESS)
 
 
-def _err(command: str, message: str) -> int:
-    print(f"connex-tui {command}: {safe_text(message)}", file=sys.stderr)
-    return 2
+_err = refuse
 
 
 def _bad_text(value: str) -> str | None:
