@@ -33,6 +33,13 @@ class Config:
     keymap: dict = field(default_factory=dict)
     traffic: bool = False  # run the switch simulator inside the console (make run: on)
     traffic_cps: float = 10.0  # its attempts a second
+    # Outgoing mail (contact passwords, alerts); no smtp_host means no mail is sent.
+    smtp_host: str = ""
+    smtp_port: int = 587
+    smtp_tls: str = "starttls"  # none | starttls | tls
+    smtp_user: str = ""
+    smtp_password: str = ""
+    smtp_sender: str = ""
     source: str = ""
 
 
@@ -87,7 +94,10 @@ def _coerce(name: str, kind: type, value, where: str):
 
 _TYPES = {"database_url": str, "operator": str, "role": str, "readonly": bool, "mouse": bool,
           "animations": bool, "theme": str, "page_size": int, "busy_timeout": float,
-          "keymap": dict, "traffic": bool, "traffic_cps": float}
+          "keymap": dict, "traffic": bool, "traffic_cps": float,
+          "smtp_host": str, "smtp_port": int, "smtp_tls": str, "smtp_user": str,
+          "smtp_password": str, "smtp_sender": str}
+SMTP_TLS = ("none", "starttls", "tls")
 
 
 def _key_lines(path: Path) -> dict[str, int]:
@@ -160,6 +170,12 @@ def load_config(path: str | Path | None = None, *, env: dict | None = None,
     if not 0 < values.get("traffic_cps", 10.0) <= 5000:  # also refuses nan
         raise ConfigError(f"{origin.get('traffic_cps', cfg_path)}: key 'traffic_cps' must "
                           "be above 0 and at most 5000 attempts a second")
+    if values.get("smtp_tls", "starttls") not in SMTP_TLS:
+        raise ConfigError(f"{origin.get('smtp_tls', cfg_path)}: key 'smtp_tls' must be one of "
+                          f"{', '.join(SMTP_TLS)}")
+    if not 1 <= values.get("smtp_port", 587) <= 65535:
+        raise ConfigError(f"{origin.get('smtp_port', cfg_path)}: key 'smtp_port' must be "
+                          "between 1 and 65535")
     if values.get("readonly"):
         values["role"] = "viewer"
     known = {f.name for f in fields(Config)}

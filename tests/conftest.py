@@ -59,3 +59,38 @@ def sqlite_url_fixture(tmp_path, sqlite_template) -> str:
         if src.exists():
             shutil.copyfile(src, path.with_name(path.name + suffix))
     return sqlite_url_for(path)
+
+
+class _Inbox:
+    """What the loopback SMTP server received: (envelope from, recipients, message)."""
+
+    def __init__(self):
+        self.messages: list[tuple[str, list[str], object]] = []
+
+    async def handle_DATA(self, server, session, envelope):  # aiosmtpd handler hook
+        from email import message_from_bytes
+        from email.policy import default
+
+        self.messages.append((envelope.mail_from, list(envelope.rcpt_tos),
+                              message_from_bytes(envelope.content, policy=default)))
+        return "250 OK"
+
+
+@pytest.fixture
+def smtp_server():
+    """A real SMTP server (aiosmtpd) on a free loopback port, plain (smtp_tls: none).
+    Yields (host, port, inbox); inbox.messages fills as mail arrives."""
+    import socket
+
+    from aiosmtpd.controller import Controller
+
+    with socket.socket() as probe:  # aiosmtpd's start-up check cannot use port 0
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    inbox = _Inbox()
+    controller = Controller(inbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        yield "127.0.0.1", port, inbox
+    finally:
+        controller.stop()
