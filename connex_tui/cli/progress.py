@@ -15,8 +15,12 @@ class Progress:
         self.tty = self.stream.isatty()
         self._last = 0.0
         self._shown = -1
+        self._finished = False
 
     def __call__(self, done: int, total: int) -> None:
+        if self._finished:  # a stage may report its end twice (a dry run does): say it once
+            return
+        self._finished = done >= total
         pct = int(done * 100 / total) if total else 100
         now = time.monotonic()
         if self.tty:
