@@ -58,8 +58,9 @@ async def simulate(pilot, number: str, cli: str) -> ResultScreen:
     return app.screen
 
 
-def table_column(tab: CallsTab, col: int) -> list[str]:
+def table_column(tab: CallsTab, label: str) -> list[str]:
     t = tab.table
+    col = [c.label.plain for c in t.ordered_columns].index(label)
     return [str(t.get_row_at(i)[col]) for i in range(t.row_count)]
 
 
@@ -105,8 +106,8 @@ async def test_simulate_allowed_then_rejected_both_listed_and_stored(demo_path, 
         top = tab.rows[:2]
         assert [r.dialled for r in top] == ["33123456789", "4930123456"]
         assert all(r.simulated and r.call_id.startswith("SIM-") for r in top)
-        assert table_column(tab, 1)[0].startswith("SIM-")
-        assert table_column(tab, 3)[:2] == ["503 Blocked by D…", "200 OK"]
+        assert table_column(tab, "Call id")[0].startswith("SIM-")
+        assert table_column(tab, "SIP")[:2] == ["503 Blocked…", "200 OK"]
     rows = await db.rows(SIMS + " ORDER BY id")
     assert rows == seeded + [("4930123456", 200, 1, 1), ("33123456789", 503, 1, 1)]
 

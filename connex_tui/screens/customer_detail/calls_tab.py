@@ -27,10 +27,11 @@ from connex_tui.widgets.text_view import TextScreen
 
 LIMIT = 100
 # (label, width at 80 columns); the first five fit there, the rest scroll into view.
-COLUMNS = (("Time (UTC)", 11), ("Call id", 11), ("Number", 13), ("SIP", 16),
-           ("Destination", 14), ("Dur.", 7), ("Charge", 9), ("Source IP", 15),
-           ("CLI in → out", 26))
-GROW = (2, 3, 4, 8)  # Number, SIP, Destination, CLI: the columns a long value cuts
+# At 80 columns what an operator reads first fits: when, the number, the outcome, how long
+# and what it cost. The call id (found with /, shown in full by enter) and the rest scroll.
+COLUMNS = (("Time (UTC)", 11), ("Number", 13), ("SIP", 12), ("Dur.", 7), ("Charge", 9),
+           ("Destination", 14), ("Call id", 11), ("Source IP", 15), ("CLI in → out", 26))
+GROW = (1, 2, 5, 8)  # Number, SIP, Destination, CLI: the columns a long value cuts
 
 
 def column_widths(total: int) -> tuple[int, ...]:
@@ -42,7 +43,7 @@ def call_clock(ms: int) -> str:
     return present.clock(billable_seconds(ms))
 
 
-def short_id(r: CallRow, width: int = COLUMNS[1][1]) -> str:
+def short_id(r: CallRow, width: int = COLUMNS[6][1]) -> str:
     """SIM-<time>-<hex>: the time has its own column, so the hex tells them apart."""
     if r.simulated and r.call_id.startswith("SIM-") and len(r.call_id) > width:
         mark = present.glyphs().ellipsis
@@ -53,15 +54,14 @@ def short_id(r: CallRow, width: int = COLUMNS[1][1]) -> str:
 def cells(r: CallRow, widths: tuple[int, ...] = column_widths(80)) -> tuple[Text, ...]:
     """All Text: DataTable reads a str as markup, and CDR fields come from switches (every
     one is escaped by present)."""
-    call_id = Text(short_id(r, widths[1]), style="bold cyan" if r.simulated else "")
-    sip = Text(present.clip(f"{r.sip_code} {r.sip_reason}", widths[3]),
+    call_id = Text(short_id(r, widths[6]), style="bold cyan" if r.simulated else "")
+    sip = Text(present.clip(f"{r.sip_code} {r.sip_reason}", widths[2]),
                style="green" if r.sip_code == 200 else "")
     answered = r.duration_ms > 0
-    return (Text(f"{r.started_at:%m-%d %H:%M}"), call_id,
-            Text(present.clip(r.dialled, widths[2])), sip,
-            Text(present.clip(r.destination or "-", widths[4])),
-            Text(call_clock(r.duration_ms) if answered else "-", justify="right"),
+    return (Text(f"{r.started_at:%m-%d %H:%M}"), Text(present.clip(r.dialled, widths[1])),
+            sip, Text(call_clock(r.duration_ms) if answered else "-", justify="right"),
             Text(present.money(r.charge, places=4) if answered else "-", justify="right"),
+            Text(present.clip(r.destination or "-", widths[5])), call_id,
             Text(present.clip(r.source_ip or "-", widths[7])),
             Text(present.clip(present.arrow(r.cli_in, r.cli_out), widths[8])))
 
