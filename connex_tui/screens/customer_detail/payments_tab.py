@@ -90,10 +90,13 @@ class PaymentsPane(Pane):
         customer_id = self.customer_id
 
         async def save(raw) -> Saved:
+            # the header is redrawn before the form closes: one frame shows both
             if row is None:
                 pid = await svc.add(customer_id, raw)
+                await self.tab.refresh_balance()
                 return Saved(pid, f"{payment_label(pid)} added")
             await svc.update(row.id, row.version, raw)
+            await self.tab.refresh_balance()
             return Saved(row.id, f"{payment_label(row.id)} saved")
 
         return payment_form(self.tab.app, None if row is None else row.form_values(),
@@ -116,9 +119,6 @@ class PaymentsTab(PaneTab):
     @property
     def pane(self) -> PaymentsPane:
         return self.panes[0]
-
-    async def after_save(self, cover: Opening, pane: Pane, saved: Saved) -> None:
-        await self.refresh_balance()
 
     async def refresh_balance(self) -> None:
         """The header shows the new balance at once (the list's Credit follows on return)."""
