@@ -16,7 +16,6 @@ import statistics
 import sys
 import tempfile
 import time
-from datetime import UTC, datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -27,7 +26,8 @@ from textual.app import App, ComposeResult  # noqa: E402
 from textual.binding import Binding  # noqa: E402
 from textual.widgets import Static  # noqa: E402
 
-NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
+from bench.form_paint import NOW, seed, until  # noqa: E402  (the same demo and wait)
+
 TARGET_MS = 150.0
 
 
@@ -45,14 +45,6 @@ def watch_paints(app: App, probe) -> list[tuple[float, object]]:
 
     app._display = timed  # type: ignore[method-assign]
     return paints
-
-
-async def until(cond, timeout: float = 20.0) -> None:
-    end = time.perf_counter() + timeout
-    while not cond():
-        if time.perf_counter() > end:
-            raise TimeoutError
-        await asyncio.sleep(0.0005)
 
 
 # -- the reference -------------------------------------------------------------------------
@@ -105,21 +97,6 @@ async def reference(path: Path, n: int) -> list[float]:
 
 
 # -- the Payments tab ------------------------------------------------------------------------
-async def seed(path: Path) -> str:
-    from connex_tui.data.db import Database, upgrade
-    from connex_tui.feeds.demo import DemoOptions
-    from connex_tui.feeds.demo import seed as demo_seed
-
-    url = f"sqlite+aiosqlite:///{path}"
-    db = Database(url)
-    try:
-        await upgrade(db)
-        await demo_seed(db, DemoOptions(customers=6, days=1, seed=7, now=NOW))
-    finally:
-        await db.dispose()
-    return url
-
-
 async def payments(url: str, n: int) -> list[float]:
     from connex_tui.app import ConnexApp
     from connex_tui.config import Config

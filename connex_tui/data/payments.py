@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from connex_tui.data import audit, ledger
 from connex_tui.data.access import Actor, NotFound, StaleError
 from connex_tui.data.config_write import update_versioned
+from connex_tui.data.customers import customers_named
 from connex_tui.data.db import Database
 from connex_tui.data.models import Customer, LedgerEntry, Payment
 from connex_tui.engine.clock import Clock, utcnow
@@ -153,6 +154,21 @@ async def _customer(s: AsyncSession, customer_id: int) -> Customer:
     return c
 
 
+async def _as_read(s: AsyncSession, payment_id: int, version: int, status: str) -> Payment:
+    """The payment as the operator read it (StaleError otherwise), which may become
+    `status` (a status-field error otherwise)."""
+    p = await s.get(Payment, payment_id)
+    if p is None:
+        raise NotFound(f"payment {payment_id} not found")
+    if p.version != version:
+        raise StaleError("payment")
+    try:
+        check_transition(p.status, status)
+    except ValueError as exc:
+        raise ValidationError({"status": str(exc)}) from None
+    return p
+
+
 class PaymentsService:
     def __init__(self, db: Database, actor: Actor, clock: Clock = utcnow):
         self.db = db
@@ -163,11 +179,10 @@ class PaymentsService:
     async def find_customer(self, name: str) -> tuple[int, str, str]:
         """(id, name, currency) of the customer named `name` (any case), archived too."""
         async with self.db.sessions() as s:
-            row = (await s.execute(select(Customer.id, Customer.name, Customer.currency)
-                                   .where(Customer.name_key == name.lower()))).first()
-        if row is None:
+            c = (await customers_named(s, [name])).get(name.lower())
+        if c is None:
             raise NotFound(f"no customer named {name!r}")
-        return tuple(row)
+        return c.id, c.name, c.currency
 
     async def page(self, customer_id: int, offset: int = 0, limit: int = 200) -> PaymentPage:
         """Newest first, with the totals of all the customer's payments."""
@@ -256,32 +271,16 @@ class PaymentsService:
         self.actor.require("write")
         data = validate_payment(raw)
         async with self.db.sessions() as s, s.begin():
-            p = await s.get(Payment, payment_id)
-            if p is None:
-                raise NotFound(f"payment {payment_id} not found")
-            if p.version != version:
-                raise StaleError("payment")
+            p = await _as_read(s, payment_id, version, data.status)
             if data.amount != p.amount:
                 raise ValidationError({"amount": AMOUNT_FIXED})
-            try:
-                check_transition(p.status, data.status)
-            except ValueError as exc:
-                raise ValidationError({"status": str(exc)}) from None
             await self._write(s, p, data)
 
     async def set_status(self, payment_id: int, version: int, status: str) -> None:
         """Complete or cancel a payment read at `version` (keys c / x, `payments cancel`)."""
         self.actor.require("write")
         async with self.db.sessions() as s, s.begin():
-            p = await s.get(Payment, payment_id)
-            if p is None:
-                raise NotFound(f"payment {payment_id} not found")
-            if p.version != version:
-                raise StaleError("payment")
-            try:
-                check_transition(p.status, status)
-            except ValueError as exc:
-                raise ValidationError({"status": str(exc)}) from None
+            p = await _as_read(s, payment_id, version, status)
             if p.status == status:
                 raise ValidationError({"status": f"the payment is {status} already"})
             await self._write(s, p, PaymentInput(p.amount, p.fee, status, p.description))

@@ -15,7 +15,7 @@ from connex_tui.screens.customer_detail.balance_history import BalanceHistoryScr
 from connex_tui.widgets.confirm import ConfirmScreen
 from connex_tui.widgets.text_view import TextScreen
 from tests.ui.conftest import frozen_clock, make_app
-from tests.ui.helpers import Db, wait_for
+from tests.ui.helpers import Db, screen_lines, wait_for
 from tests.ui.test_routing_tab import cell_texts, flashed, form_open, open_tab, saved
 
 
@@ -120,3 +120,31 @@ async def test_viewer_is_told_and_nothing_opens(db_path, db):
     assert await db.rows("SELECT status FROM payments") == [("pending",)]
     assert await db.payments.balance(db.customer_id) is not None
     assert (await db.payments.balance(db.customer_id)).balance == Decimal(0)
+
+
+async def test_stale_edit_keeps_the_input_and_the_list_credit_follows(db_path, db):
+    pid = await db.payments.add(db.customer_id, {"amount": "6", "status": "pending"})
+    app = make_app(db_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_tab(pilot, "7", "payments-tab")
+        await pilot.press("e")
+        form = await form_open(pilot)
+        assert form.query_one("#input-amount", Input).disabled  # the amount is fixed
+        await db.payments.update(pid, 1, {"amount": "6", "status": "pending",
+                                          "description": "theirs"})
+        form.query_one("#input-fee", Input).value = "1.25"
+        await pilot.press("ctrl+s")
+        await wait_for(pilot, lambda: "someone else" in str(
+            form.query_one("#form-message").render()), what="stale")
+        assert form.query_one("#input-fee", Input).value == "1.25"
+        await pilot.press("escape")
+        await pilot.pause()
+        if isinstance(app.screen, ConfirmScreen):  # discard the edit
+            await pilot.press("y")
+        await wait_for(pilot, lambda: not isinstance(app.screen, type(form)), what="closed")
+        await db.payments.set_status(pid, 2, "completed")  # someone completes it meanwhile
+        await pilot.press("escape")  # back to the list: its Credit is read again
+        await wait_for(pilot, lambda: any("5.00 EUR" in line for line in
+                                          screen_lines(app)), what="credit")
+    assert await db.rows("SELECT description, fee, status FROM payments") == [
+        ("theirs", 0, "completed")]
