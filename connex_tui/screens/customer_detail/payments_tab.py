@@ -78,6 +78,8 @@ class PaymentsPane(Pane):
             return ""
         t, cur, m = self.page.totals, self.page.currency, present.money_rounded
         out = f"completed {m(t.amount, cur)}, net {m(t.net)}"
+        if self.page.total > len(rows):  # the totals are of all of them
+            out = f"newest {len(rows)} of {self.page.total:,}; {out}"
         if t.pending:
             out += f"; pending {m(t.pending)}"
         return out
