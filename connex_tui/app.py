@@ -36,6 +36,7 @@ if TYPE_CHECKING:
     from connex_tui.data.cli_rules import CliRulesService
     from connex_tui.data.dialogs import DialogsService
     from connex_tui.data.dialogs_view import DialogsView
+    from connex_tui.data.payments import PaymentsService
     from connex_tui.data.providers import ProvidersService
     from connex_tui.data.rate_cards import RatesService
     from connex_tui.data.recalc import RecalcService
@@ -54,6 +55,7 @@ _LAZY_SERVICES = {
     "dialogs_view": ("dialogs_view", "DialogsView"),
     "cdrs": ("cdrs", "CdrService"),
     "recalc": ("recalc", "RecalcService"),
+    "payments": ("payments", "PaymentsService"),
 }
 
 
@@ -75,6 +77,7 @@ class Services:
     dialogs_view: DialogsView
     cdrs: CdrService
     recalc: RecalcService
+    payments: PaymentsService
 
     def __init__(self, db: Database, actor: Actor, clock: Clock) -> None:
         self.db, self.actor, self.clock = db, actor, clock

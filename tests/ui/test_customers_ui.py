@@ -256,8 +256,10 @@ async def test_open_customer_tabs_edit_and_back(db_path, db):
         await pilot.press("left_square_bracket", "left_square_bracket", "left_square_bracket")
         assert detail.active_tab == "payments"
         assert "› Payments" in str(detail.query_one("#crumb").render())
-        assert "Not in this version yet: payments" in str(
-            detail.query_one("#pending-payments").render())
+        await wait_for(pilot, lambda: detail.query_one("#payments-tab").loaded,
+                       what="payments")
+        assert "No payments: press a" in str(
+            detail.query_one("#payments-pane .pane-empty").render())
         await pilot.press("1", "e")
         await wait_for(pilot, lambda: isinstance(app.screen, FormScreen), what="form")
         app.screen.query_one("#input-status", Select).value = "inactive"

@@ -21,6 +21,7 @@ from connex_tui.screens.customer_detail.calls_tab import CallsTab
 from connex_tui.screens.customer_detail.cdr_tab import CdrTab
 from connex_tui.screens.customer_detail.dialogs_tab import DialogsTab
 from connex_tui.screens.customer_detail.main_tab import MainTab
+from connex_tui.screens.customer_detail.payments_tab import PaymentsTab
 from connex_tui.screens.customer_detail.placeholder import PendingTab
 from connex_tui.screens.customer_detail.routing_tab import RoutingTab
 from connex_tui.screens.customer_detail.stats_tab import StatsTab
@@ -38,7 +39,8 @@ NUMBERED = 104
 # Tab key -> the widget class that fills it (a CustomerTab); others show PendingTab.
 TAB_WIDGETS: dict[str, type[CustomerTab]] = {"stats": StatsTab, "routing": RoutingTab,
                                                "auth": AuthTab, "calls": CallsTab,
-                                               "dialogs": DialogsTab, "cdr": CdrTab}
+                                               "dialogs": DialogsTab, "cdr": CdrTab,
+                                               "payments": PaymentsTab}
 
 
 def tab_label(index: int, label: str, numbered: bool) -> Text:
@@ -162,6 +164,14 @@ class CustomerDetailScreen(Screen):
         header.append(present.channels(d.live_channels, d.channels))
         self.query_one("#header", Static).update(header)
         self._render_crumb()
+
+    async def refresh_balance(self) -> None:
+        """A payment moved the balance: read the customer again and redraw the header at
+        once (the Payments tab awaits this after each change)."""
+        detail = await self.app.services.customers.get(self.customer_id)
+        if detail.id == self.customer_id and self.is_mounted:
+            self.detail = detail
+            self._render_header(detail)
 
     def show_live_channels(self, customer_id: int, live: int) -> None:
         """The Dialogs tab read `live` calls just now: the header says so too."""
