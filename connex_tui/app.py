@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     from connex_tui.data.calls import CallsService
     from connex_tui.data.cdrs import CdrService
     from connex_tui.data.cli_rules import CliRulesService
+    from connex_tui.data.contacts import ContactsService
     from connex_tui.data.dialogs import DialogsService
     from connex_tui.data.dialogs_view import DialogsView
     from connex_tui.data.providers import ProvidersService
@@ -54,6 +55,7 @@ _LAZY_SERVICES = {
     "dialogs_view": ("dialogs_view", "DialogsView"),
     "cdrs": ("cdrs", "CdrService"),
     "recalc": ("recalc", "RecalcService"),
+    "contacts": ("contacts", "ContactsService"),
 }
 
 
@@ -75,6 +77,7 @@ class Services:
     dialogs_view: DialogsView
     cdrs: CdrService
     recalc: RecalcService
+    contacts: ContactsService
 
     def __init__(self, db: Database, actor: Actor, clock: Clock) -> None:
         self.db, self.actor, self.clock = db, actor, clock

@@ -15,6 +15,7 @@ ENTITIES = {
     "sip_users": ("SIP user", "username"),
     "ingress_routes": ("route", "tech_prefix"),
     "cli_rules": ("CLI rule", "cli"),
+    "contacts": ("contact", "email"),
 }
 LABELS = {
     "debit_limit": "debit limit", "tax_percent": "tax %", "flow_speed": "CPS",
