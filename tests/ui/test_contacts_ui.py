@@ -112,3 +112,39 @@ async def test_without_smtp_shown_once_and_a_typed_one_is_checked(db_path, db):
         assert not isinstance(app.screen, TextScreen)
     assert verify_password(await db.scalar("SELECT password_hash FROM contacts"),
                            "short but now long enough")
+
+
+async def test_edit_then_delete_a_contact_after_confirming(db_path, db):
+    from connex_tui.data.access import Actor
+    from connex_tui.data.contacts import ContactsService
+    from connex_tui.widgets.confirm import ConfirmScreen
+
+    contacts = ContactsService(db.db, Actor("other", "admin"), frozen_clock)
+    await contacts.create(db.customer_id, {"name": "Bob", "email": "bob@acme.example"})
+    app = make_app(db_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        section = await open_contacts(pilot)
+        before = section.loaded
+        await pilot.press("e")
+        form = await form_open(pilot)
+        await pilot.press("tab")  # to the email
+        await pilot.press("ctrl+a", "ctrl+k")
+        await type_text(pilot, "bob@elsewhere")
+        await pilot.press("ctrl+s")
+        await wait_for(pilot, lambda: "valid email" in str(
+            form.query_one("#error-email").render()), what="field error")
+        await pilot.press("ctrl+a", "ctrl+k")
+        await type_text(pilot, "robert@acme.example")
+        await pilot.press("ctrl+s")
+        await saved(pilot, section, before)
+        assert cell_texts(section.query_one("#contacts"))[0][1] == "robert@acme.example"
+        before = section.loaded
+        await pilot.press("ctrl+d")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen), what="confirm")
+        await pilot.press("y")
+        await wait_for(pilot, lambda: section.loaded > before, what="reloaded")
+        assert cell_texts(section.query_one("#contacts")) == []
+        assert "Contact Bob deleted" in flashed(app)
+    assert await db.scalar("SELECT count(*) FROM contacts") == 0
+    assert await db.rows("SELECT action FROM audit_log WHERE table_name = 'contacts' "
+                         "ORDER BY id") == [("create",), ("update",), ("delete",)]
