@@ -140,8 +140,7 @@ class ContactsSection(PaneTab):
             self.changed()
             self.reload({"contacts": row.id})
             who = escape(present.one_line(outcome.saved.email))
-            off = ("" if outcome.saved.portal_access else
-                   " (portal access is off for this customer: it works once turned on)")
+            off = "" if outcome.saved.portal_access else " (portal access is off)"
             if outcome.mailed:
                 self.app.flash(f"New password mailed to {who}{escape(off)}")
             elif outcome.show_once:
