@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     from connex_tui.data.calls import CallsService
     from connex_tui.data.cdrs import CdrService
     from connex_tui.data.cli_rules import CliRulesService
+    from connex_tui.data.contacts import ContactsService
     from connex_tui.data.dialogs import DialogsService
     from connex_tui.data.dialogs_view import DialogsView
     from connex_tui.data.payments import PaymentsService
@@ -56,6 +57,7 @@ _LAZY_SERVICES = {
     "cdrs": ("cdrs", "CdrService"),
     "recalc": ("recalc", "RecalcService"),
     "payments": ("payments", "PaymentsService"),
+    "contacts": ("contacts", "ContactsService"),
 }
 
 
@@ -78,6 +80,7 @@ class Services:
     cdrs: CdrService
     recalc: RecalcService
     payments: PaymentsService
+    contacts: ContactsService
 
     def __init__(self, db: Database, actor: Actor, clock: Clock) -> None:
         self.db, self.actor, self.clock = db, actor, clock

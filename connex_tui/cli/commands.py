@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 
 from connex_tui.cli import cdr, cdr_group, cdr_import, simulate, stats, traffic, transfer
 from connex_tui.cli import payments as payments_cli
+from connex_tui.cli import contacts as contacts_cli
 from connex_tui.cli.progress import Progress
 from connex_tui.config import Config, ConfigError, load_config
 from connex_tui.data.access import StorageError
@@ -55,6 +56,7 @@ def _parser() -> argparse.ArgumentParser:
     cdr.add_parsers(sub)
     cdr_import.add_parser(sub)
     payments_cli.add_parsers(sub)
+    contacts_cli.add_parser(sub)
     return p
 
 
@@ -104,6 +106,8 @@ def _main(argv: list[str] | None) -> int:
         return cdr_group.run(cfg, args)
     if args.command in payments_cli.COMMANDS:
         return payments_cli.run(cfg, args)
+    if args.command == contacts_cli.COMMAND:
+        return contacts_cli.run(cfg, args)
     from connex_tui.app import run_app
 
     return run_app(cfg)

@@ -396,11 +396,11 @@ async def test_audit_entry_opens_in_full(db_path, db):
         await pilot.press("enter")
         await wait_for(pilot, lambda: isinstance(app.screen, CustomerDetailScreen)
                        and app.screen.loaded, what="detail")
+        app.screen.query_one("#audit").focus()  # below the contacts: scrolled into view
         await pilot.pause()
         shown = "\n".join(screen_lines(app))
         assert "changed status active → penalty, private note none" in shown
         assert "created customer Acme Telecom" in shown  # sentences, not field dumps
-        app.screen.query_one("#audit").focus()
         await pilot.press("enter")  # newest first: the update
         from connex_tui.widgets.text_view import TextScreen
 

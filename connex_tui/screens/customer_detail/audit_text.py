@@ -16,6 +16,7 @@ ENTITIES = {
     "ingress_routes": ("route", "tech_prefix"),
     "cli_rules": ("CLI rule", "cli"),
     "payments": ("payment", ""),
+    "contacts": ("contact", "email"),
 }
 LABELS = {
     "debit_limit": "debit limit", "tax_percent": "tax %", "flow_speed": "CPS",

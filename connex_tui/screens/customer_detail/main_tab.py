@@ -1,4 +1,4 @@
-"""Main tab: the customer's details and its audit history."""
+"""Main tab: the customer's details, traffic summary, contacts and audit history."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from rich.table import Table
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
-from textual.containers import Vertical
+from textual.containers import VerticalScroll
 from textual.widgets import DataTable, Static
 
 from connex_tui.data.audit import AuditRow
@@ -15,6 +15,7 @@ from connex_tui.engine import present
 from connex_tui.engine.clock import relative
 from connex_tui.engine.stats import Summary, fmt_mss, fmt_pct
 from connex_tui.screens.customer_detail.audit_text import audit_sentence
+from connex_tui.screens.customer_detail.contacts_section import ContactsSection
 from connex_tui.widgets.cells import status_cell
 from connex_tui.widgets.text_view import TextScreen
 
@@ -53,13 +54,16 @@ def summary_grid(rows: list[tuple[str, Summary]], currency: str) -> Table:
     return grid
 
 
-class MainTab(Vertical):
+class MainTab(VerticalScroll):
+    """Scrolls when its sections do not fit (80x24): the focused table is scrolled in."""
+
+    can_focus = False  # tab moves between the contacts and the history, not to the scroll
     DEFAULT_CSS = """
-    MainTab { height: 1fr; }
+    MainTab { height: 1fr; scrollbar-size-vertical: 1; }
     MainTab #details { height: auto; padding: 0 1; }
     MainTab #summary { height: auto; padding: 0 1; }  /* no margins: 80x24 is full */
     MainTab #audit-title { text-style: bold; padding: 0 1; }
-    MainTab #audit { height: 1fr; min-height: 4; }
+    MainTab #audit { height: 1fr; min-height: 6; }
     """
 
     history: list[AuditRow] = []
@@ -67,6 +71,7 @@ class MainTab(Vertical):
     def compose(self) -> ComposeResult:
         yield Static("", id="details")
         yield Static("", id="summary")
+        yield ContactsSection(id="contacts-section")
         yield Static("History (audit log) · enter shows a change in full · e edit customer",
                      id="audit-title")
         yield DataTable(id="audit", cursor_type="row", zebra_stripes=True)
