@@ -468,6 +468,19 @@ class Did(Editable, Base):
     enabled: Mapped[bool] = mapped_column(Boolean, default=True)
 
 
+class DidRent(Base):
+    """One DID's rent for one UTC calendar month, charged: the key (did_id, month) is what
+    makes `jobs run` charge each month once, whatever runs concurrently (data/did_rent)."""
+
+    __tablename__ = "did_rent"
+    did_id: Mapped[int] = mapped_column(Integer, primary_key=True)  # no FK: outlives the DID
+    month: Mapped[str] = mapped_column(String(7), primary_key=True)  # "2026-12"
+    customer_id: Mapped[int] = mapped_column(
+        ForeignKey("customers.id", ondelete="CASCADE"), index=True)
+    amount: Mapped[Decimal] = mapped_column(Money)
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
 # §12 -------------------------------------------------------------------------------------
 class Package(Editable, Base):
     __tablename__ = "packages"

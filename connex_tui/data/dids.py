@@ -1,0 +1,345 @@
+"""DIDs (docs/domain.md §11): a customer's numbers, the global number search, and the writes.
+
+Every write is role-checked, audited (table `dids`, under the owning customer) and reindexes
+the customers it touches (their search text holds their DIDs). DIDs are not part of the
+routing engine's configuration, so a DID write does not bump the configuration generation.
+Edits are optimistic-locked on `version`; assigning and unassigning are edits too.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from decimal import Decimal
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from connex_tui.data.access import Actor, NotFound, StaleError
+from connex_tui.data.config_write import ConfigWrites, get_or_404, snapshot_of
+from connex_tui.data.customers import customers_named
+from connex_tui.data.db import Database
+from connex_tui.data.models import Customer, Did
+from connex_tui.engine.clock import Clock, utcnow
+from connex_tui.engine.did_validation import (
+    DESTINATION_FIELDS,
+    DidInput,
+    e164,
+    ext_customer,
+    margin,
+    validate_did,
+)
+from connex_tui.engine.present import plain_decimal
+from connex_tui.engine.validation import ValidationError
+
+DID_FIELDS = tuple(DidInput.__dataclass_fields__)
+PAGE = 50
+MAX_BULK = 10_000  # numbers in one `did add` (a file above it is refused unread)
+
+
+@dataclass(frozen=True, slots=True)
+class DidRow:
+    id: int
+    version: int
+    number: str
+    destination: str
+    destination2: str
+    destination3: str
+    monthly_cost: Decimal
+    monthly_retail: Decimal
+    max_duration: int
+    enabled: bool
+    customer_id: int | None
+    customer: str  # "" when unassigned
+    currency: str  # the customer's ("" when unassigned): rent is charged in it
+    archived: bool  # the customer is archived
+
+    @property
+    def margin(self) -> Decimal:
+        return margin(self.monthly_cost, self.monthly_retail)
+
+    def form_values(self) -> dict[str, str | bool]:
+        return {"number": "+" + self.number, "destination": self.destination,
+                "destination2": self.destination2, "destination3": self.destination3,
+                "monthly_cost": plain_decimal(self.monthly_cost),
+                "monthly_retail": plain_decimal(self.monthly_retail),
+                "max_duration": str(self.max_duration), "enabled": self.enabled}
+
+
+class BulkRefused(Exception):
+    """`did add` found bad rows: one line each ("line 3: number: ..."); nothing written."""
+
+    def __init__(self, problems: list[str]):
+        super().__init__("; ".join(problems))
+        self.problems = problems
+
+
+_ROW_COLUMNS = (Did.id, Did.version, Did.number, Did.destination, Did.destination2,
+                Did.destination3, Did.monthly_cost, Did.monthly_retail, Did.max_duration,
+                Did.enabled, Did.customer_id, Customer.name, Customer.currency,
+                Customer.archived_at)
+
+
+def _rows_stmt():
+    return select(*_ROW_COLUMNS).outerjoin(Customer, Customer.id == Did.customer_id)
+
+
+def _row(r) -> DidRow:
+    return DidRow(*r[:11], r[11] or "", r[12] or "", r[13] is not None)
+
+
+def search_digits(query: str) -> str:
+    """The digits an operator's number search means: "+44 20-79" -> "442079"."""
+    q = query.strip()
+    for junk in " -.()+":
+        q = q.replace(junk, "")
+    return q.removeprefix("00") if q.startswith("00") and len(q) > 2 else q
+
+
+# -- session-level operations (the service wraps each in a role check and a transaction) --
+async def check_number(s: AsyncSession, number: str, own_id: int | None) -> None:
+    stmt = (select(Did.id, Customer.name).outerjoin(Customer, Customer.id == Did.customer_id)
+            .where(Did.number == number))
+    if own_id is not None:
+        stmt = stmt.where(Did.id != own_id)
+    found = (await s.execute(stmt.limit(1))).first()
+    if found is not None:
+        whose = f"of {found[1]}" if found[1] else "unassigned"
+        raise ValidationError({"number": f"+{number} is already a DID ({whose})"})
+
+
+async def check_extensions(s: AsyncSession, data: DidInput) -> None:
+    """An `ext:CUSTOMER/1234` destination must name a customer of ours."""
+    names = data.ext_customers()
+    if not names:
+        return
+    known = await customers_named(s, names)
+    for field in DESTINATION_FIELDS:
+        value = getattr(data, field)
+        if value.startswith("ext:") and ext_customer(value).lower() not in known:
+            raise ValidationError({field: f"no customer named {ext_customer(value)}"})
+
+
+async def add_did(w: ConfigWrites, data: DidInput, customer_id: int | None, *,
+                  checked: bool = False) -> int:
+    """`checked`: the number's uniqueness and the extensions were checked already."""
+    if not checked:
+        await check_number(w.s, data.number, None)
+        await check_extensions(w.s, data)
+    values = {**asdict(data), "customer_id": customer_id}
+    did_id = await w.insert(Did, values)
+    await w.audit("create", "dids", did_id, None, values, customer_id=customer_id,
+                  routing=False)
+    return did_id
+
+
+async def change_did(w: ConfigWrites, current: Did, values: dict) -> None:
+    """Write `values` (DID_FIELDS and/or customer_id) over `current` as read (its
+    version); a DID moved between customers reindexes both."""
+    if "number" in values:
+        await check_number(w.s, values["number"], current.id)
+    before = snapshot_of(current, (*DID_FIELDS, "customer_id"))
+    await w.update(Did, current, values, "DID")
+    owner = values.get("customer_id", current.customer_id)
+    if current.customer_id is not None:
+        w.touched.add(current.customer_id)
+    await w.audit("update", "dids", current.id, before, {**before, **values},
+                  customer_id=owner if owner is not None else current.customer_id,
+                  routing=False)
+
+
+async def drop_did(w: ConfigWrites, current: Did) -> None:
+    before = snapshot_of(current, (*DID_FIELDS, "customer_id"))
+    await w.delete(Did, current.id)
+    await w.audit("delete", "dids", current.id, before, None,
+                  customer_id=current.customer_id, routing=False)
+
+
+async def customer_id_named(s: AsyncSession, name: str) -> int:
+    found = await customers_named(s, [name.strip()])
+    customer = found.get(name.strip().lower())
+    if customer is None:
+        raise NotFound(f"no customer named {name.strip()}")
+    return customer.id
+
+
+class DidsService:
+    def __init__(self, db: Database, actor: Actor, clock: Clock = utcnow):
+        self.db = db
+        self.actor = actor
+        self.clock = clock
+
+    # -- reads ----------------------------------------------------------------------------
+    async def for_customer(self, customer_id: int) -> list[DidRow]:
+        """A customer's DIDs in number order."""
+        async with self.db.sessions() as s:
+            found = await s.execute(_rows_stmt().where(Did.customer_id == customer_id)
+                                    .order_by(Did.number))
+            return [_row(r) for r in found]
+
+    async def search(self, query: str = "", *, unassigned: bool = False,
+                     after: str | None = None, limit: int = PAGE) -> list[DidRow]:
+        """Every customer's DIDs in number order, a page at a time (keyset: the next page
+        starts `after` the last number shown). `query`: digits anywhere in the number
+        ("+44 20" finds 4420...), or else part of the owner's name."""
+        stmt = _rows_stmt()
+        q = query.strip()
+        if q:
+            digits = search_digits(q)
+            if digits.isdigit():
+                stmt = stmt.where(Did.number.contains(digits, autoescape=True))
+            else:
+                stmt = stmt.where(Customer.name_key.contains(q.lower(), autoescape=True))
+        if unassigned:
+            stmt = stmt.where(Did.customer_id.is_(None))
+        if after is not None:
+            stmt = stmt.where(Did.number > after)
+        async with self.db.sessions() as s:
+            found = await s.execute(stmt.order_by(Did.number).limit(limit))
+            return [_row(r) for r in found]
+
+    async def get(self, did_id: int) -> DidRow:
+        async with self.db.sessions() as s:
+            found = (await s.execute(_rows_stmt().where(Did.id == did_id))).first()
+        if found is None:
+            raise NotFound(f"DID {did_id} not found")
+        return _row(found)
+
+    async def by_number(self, number: str) -> DidRow:
+        """The DID of a number as typed (any form phonenumbers reads)."""
+        try:
+            digits = e164(number)
+        except ValueError as exc:
+            raise ValidationError({"number": str(exc)}) from None
+        async with self.db.sessions() as s:
+            found = (await s.execute(_rows_stmt().where(Did.number == digits))).first()
+        if found is None:
+            raise NotFound(f"+{digits} is not a DID of ours")
+        return _row(found)
+
+    # -- writes ---------------------------------------------------------------------------
+    async def create(self, raw: dict, customer_id: int | None = None) -> int:
+        """A new DID, the customer's (or unassigned with None)."""
+        self.actor.require("write")
+        data = validate_did(raw)
+        async with self.db.sessions() as s, s.begin():
+            if customer_id is not None:
+                await get_or_404(s, Customer, customer_id, "customer")
+            w = ConfigWrites(s, self.actor, self.clock())
+            did_id = await add_did(w, data, customer_id)
+            await w.finish()
+        return did_id
+
+    async def update(self, did_id: int, version: int, raw: dict) -> None:
+        self.actor.require("write")
+        data = validate_did(raw)
+        async with self.db.sessions() as s, s.begin():
+            current = await get_or_404(s, Did, did_id, "DID")
+            if current.version != version:
+                raise StaleError("DID")
+            await check_extensions(s, data)
+            w = ConfigWrites(s, self.actor, self.clock())
+            await change_did(w, current, asdict(data))
+            await w.finish()
+
+    async def assign(self, did_id: int, customer_id: int | None,
+                     version: int | None = None) -> None:
+        """Give the DID to `customer_id`, or take it back (None: unassigned). `version`:
+        the one the operator saw (None: whatever it is now, for `did assign`)."""
+        self.actor.require("write")
+        async with self.db.sessions() as s, s.begin():
+            current = await get_or_404(s, Did, did_id, "DID")
+            if version is not None and current.version != version:
+                raise StaleError("DID")
+            if customer_id is not None:
+                await get_or_404(s, Customer, customer_id, "customer")
+            if current.customer_id == customer_id:
+                return
+            w = ConfigWrites(s, self.actor, self.clock())
+            await change_did(w, current, {"customer_id": customer_id})
+            await w.finish()
+
+    async def assign_number(self, number: str, customer: str | None) -> tuple[str, str]:
+        """`did assign`: the DID of `number` to the customer named (None: unassign).
+        Returns (E.164 digits, the customer's name as stored or "")."""
+        row = await self.by_number(number)
+        name = ""
+        customer_id = None
+        if customer is not None:
+            async with self.db.sessions() as s:
+                customer_id = await customer_id_named(s, customer)
+                name = (await s.get(Customer, customer_id)).name
+        await self.assign(row.id, customer_id)
+        return row.number, name
+
+    async def delete(self, did_id: int) -> None:
+        """Delete the DID (admin): the number leaves the stock."""
+        self.actor.require("delete")
+        async with self.db.sessions() as s, s.begin():
+            w = ConfigWrites(s, self.actor, self.clock())
+            await drop_did(w, await get_or_404(s, Did, did_id, "DID"))
+            await w.finish()
+
+    async def add_many(self, rows: Sequence[tuple[int, dict]]) -> list[int]:
+        """Bulk add (`did add`, a CSV): (line, raw values with an optional "customer"
+        name). Every row is checked first; BulkRefused lists each bad one and nothing is
+        written. One transaction."""
+        self.actor.require("write")
+        if len(rows) > MAX_BULK:
+            raise BulkRefused([f"at most {MAX_BULK} numbers at once (got {len(rows)})"])
+        problems: list[str] = []
+        valid: list[tuple[int, DidInput, str]] = []
+        first_line: dict[str, int] = {}
+        for line, raw in rows:
+            try:
+                data = validate_did(raw)
+            except ValidationError as exc:
+                problems.extend(f"line {line}: {f}: {m}" for f, m in exc.errors.items())
+                continue
+            if data.number in first_line:
+                problems.append(f"line {line}: number: +{data.number} is also on line "
+                                f"{first_line[data.number]}")
+                continue
+            first_line[data.number] = line
+            valid.append((line, data, str(raw.get("customer") or "").strip()))
+        async with self.db.sessions() as s, s.begin():
+            names = [c for _, _, c in valid if c] + [n for _, d, _ in valid
+                                                     for n in d.ext_customers()]
+            known = await customers_named(s, names) if names else {}
+            taken = await _numbers_taken(s, [d.number for _, d, _ in valid])
+            for line, data, customer in valid:
+                if data.number in taken:
+                    whose = f"of {taken[data.number]}" if taken[data.number] else "unassigned"
+                    problems.append(f"line {line}: number: +{data.number} is already a DID "
+                                    f"({whose})")
+                if customer and customer.lower() not in known:
+                    problems.append(f"line {line}: customer: no customer named {customer}")
+                for field in DESTINATION_FIELDS:
+                    value = getattr(data, field)
+                    if value.startswith("ext:") and ext_customer(value).lower() not in known:
+                        problems.append(f"line {line}: {field}: no customer named "
+                                        f"{ext_customer(value)}")
+            if problems:
+                raise BulkRefused(sorted(problems, key=_line_of))
+            w = ConfigWrites(s, self.actor, self.clock())
+            ids = [await add_did(w, data, known[c.lower()].id if c else None, checked=True)
+                   for _, data, c in valid]
+            await w.finish()
+        return ids
+
+
+def _line_of(problem: str) -> int:
+    head = problem.split(":", 1)[0]
+    return int(head.removeprefix("line ")) if head.startswith("line ") else 0
+
+
+async def _numbers_taken(s: AsyncSession, numbers: list[str]) -> dict[str, str]:
+    """Which of `numbers` are DIDs already: number -> owner's name ("" if unassigned)."""
+    out: dict[str, str] = {}
+    for chunk in (numbers[i:i + 500] for i in range(0, len(numbers), 500)):
+        for number, name in await s.execute(
+                select(Did.number, Customer.name)
+                .outerjoin(Customer, Customer.id == Did.customer_id)
+                .where(Did.number.in_(chunk))):
+            out[number] = name or ""
+    return out
