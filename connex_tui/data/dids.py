@@ -198,6 +198,11 @@ class DidsService:
             found = await s.execute(stmt.order_by(Did.number).limit(limit))
             return [_row(r) for r in found]
 
+    async def customer_named(self, name: str) -> int:
+        """The id of the customer named (any case); NotFound."""
+        async with self.db.sessions() as s:
+            return await customer_id_named(s, name)
+
     async def get(self, did_id: int) -> DidRow:
         async with self.db.sessions() as s:
             found = (await s.execute(_rows_stmt().where(Did.id == did_id))).first()
