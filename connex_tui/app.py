@@ -36,6 +36,7 @@ if TYPE_CHECKING:
     from connex_tui.data.cli_rules import CliRulesService
     from connex_tui.data.dialogs import DialogsService
     from connex_tui.data.dialogs_view import DialogsView
+    from connex_tui.data.dids import DidsService
     from connex_tui.data.providers import ProvidersService
     from connex_tui.data.rate_cards import RatesService
     from connex_tui.data.recalc import RecalcService
@@ -54,6 +55,7 @@ _LAZY_SERVICES = {
     "dialogs_view": ("dialogs_view", "DialogsView"),
     "cdrs": ("cdrs", "CdrService"),
     "recalc": ("recalc", "RecalcService"),
+    "dids": ("dids", "DidsService"),
 }
 
 
@@ -75,6 +77,7 @@ class Services:
     dialogs_view: DialogsView
     cdrs: CdrService
     recalc: RecalcService
+    dids: DidsService
 
     def __init__(self, db: Database, actor: Actor, clock: Clock) -> None:
         self.db, self.actor, self.clock = db, actor, clock
@@ -231,6 +234,13 @@ class ConnexApp(App):
 
         if not isinstance(self.screen, LiveCallsScreen):
             self.push_screen(LiveCallsScreen())
+
+    def action_dids(self) -> None:
+        """Every DID, any number searched, the stock (the list's D, the palette's "DIDs")."""
+        from connex_tui.screens.dids import DidsScreen
+
+        if not isinstance(self.screen, DidsScreen):
+            self.push_screen(DidsScreen())
 
     async def edit_customer(self, detail: CustomerDetail, origin) -> bool:
         """Edit form for `detail`; call from a worker. True when saved. Nothing opens if the
