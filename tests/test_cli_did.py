@@ -62,7 +62,7 @@ def test_add_assign_list(url, capsys):
         "number": "12025550123", "customer": "Acme Telecom", "currency": "EUR",
         "destination": "sip:100@192.0.2.1", "destination2": "", "destination3": "",
         "monthly_cost": "1.00", "monthly_retail": "2.50", "margin": "1.50",
-        "max_duration": 7200, "enabled": True}
+        "max_duration": 7200, "enabled": True, "provider_card": None, "customer_card": None}
     assert did(url, "list", "--unassigned") == 0
     head, row = capsys.readouterr().out.splitlines()
     assert head.split()[:3] == ["NUMBER", "CUSTOMER", "DESTINATION"]

@@ -23,7 +23,8 @@ MAX_NAME = 100
 MAX_LINE = 2000  # bytes in one CSV line
 MAX_BYTES = 4 << 20
 CSV_COLUMNS = ("number", "destination", "destination2", "destination3", "monthly_cost",
-               "monthly_retail", "max_duration", "enabled", "customer")
+               "monthly_retail", "max_duration", "enabled", "customer", "provider_card",
+               "customer_card")
 PRINT_PAGE = 500
 
 HELP = """\
@@ -31,7 +32,8 @@ DIDs in bulk. `did list` prints them in number order: NUMBER, CUSTOMER, DESTINAT
 RETAIL, COST, MARGIN (a month, in the customer's currency) and ENABLED. `did add` takes
 numbers in any international form (+44 20 7946 0000) or --from-file a CSV whose header
 names some of: number (required), destination, destination2, destination3, monthly_cost,
-monthly_retail, max_duration, enabled, customer. The options fill the columns a file
+monthly_retail, max_duration, enabled, customer, provider_card, customer_card (rate
+card names; a provider card gives the DID its provider). The options fill the columns a file
 leaves out. A destination is sip:user@host[:port], host:port or ext:CUSTOMER/1234."""
 
 
@@ -58,6 +60,9 @@ def add_parsers(sub) -> None:
     add.add_argument("--cost", default="0", metavar="AMOUNT", help="monthly cost")
     add.add_argument("--max-duration", default="7200", metavar="SECONDS")
     add.add_argument("--disabled", action="store_true", help="add them disabled")
+    add.add_argument("--provider-card", default="", metavar="CARD",
+                     help="origination card (gives the provider)")
+    add.add_argument("--customer-card", default="", metavar="CARD")
     add.add_argument("--database-url", default=argparse.SUPPRESS)
     asg = dsub.add_parser("assign", help="give a number to a customer (or take it back)")
     asg.add_argument("number", metavar="NUMBER")
@@ -95,7 +100,8 @@ def _defaults(args) -> dict:
     return {"destination": args.destination, "destination2": args.destination2,
             "destination3": args.destination3, "monthly_cost": args.cost,
             "monthly_retail": args.retail, "max_duration": args.max_duration,
-            "enabled": not args.disabled, "customer": args.customer or ""}
+            "enabled": not args.disabled, "customer": args.customer or "",
+            "provider_card": args.provider_card, "customer_card": args.customer_card}
 
 
 def _rows(args) -> list[tuple[int, dict]]:
@@ -196,7 +202,8 @@ def did_json(r) -> dict:
             "destination": r.destination, "destination2": r.destination2,
             "destination3": r.destination3, "monthly_cost": exact(r.monthly_cost, 2),
             "monthly_retail": exact(r.monthly_retail, 2), "margin": exact(r.margin, 2),
-            "max_duration": r.max_duration, "enabled": r.enabled}
+            "max_duration": r.max_duration, "enabled": r.enabled,
+            "provider_card": r.provider_card or None, "customer_card": r.customer_card or None}
 
 
 def did_line(r) -> str:

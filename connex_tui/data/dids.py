@@ -12,14 +12,15 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from decimal import Decimal
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from connex_tui.data.access import Actor, NotFound, StaleError
 from connex_tui.data.config_write import ConfigWrites, get_or_404, snapshot_of
 from connex_tui.data.customers import customers_named
 from connex_tui.data.db import Database
-from connex_tui.data.models import Customer, Did
+from connex_tui.data.models import Customer, Did, RateCard
 from connex_tui.engine.clock import Clock, utcnow
 from connex_tui.engine.did_validation import (
     DESTINATION_FIELDS,
@@ -32,7 +33,9 @@ from connex_tui.engine.did_validation import (
 from connex_tui.engine.present import plain_decimal
 from connex_tui.engine.validation import ValidationError
 
-DID_FIELDS = tuple(DidInput.__dataclass_fields__)
+CARD_FIELDS = ("provider_card", "customer_card")  # names in the input, ids in the table
+DID_FIELDS = tuple(f for f in DidInput.__dataclass_fields__ if f not in CARD_FIELDS)
+DID_COLUMNS = (*DID_FIELDS, "provider_id", "provider_card_id", "customer_card_id")
 PAGE = 50
 MAX_BULK = 10_000  # numbers in one `did add` (a file above it is refused unread)
 
@@ -53,6 +56,8 @@ class DidRow:
     customer: str  # "" when unassigned
     currency: str  # the customer's ("" when unassigned): rent is charged in it
     archived: bool  # the customer is archived
+    provider_card: str = ""  # names, "" for none
+    customer_card: str = ""
 
     @property
     def margin(self) -> Decimal:
@@ -63,7 +68,8 @@ class DidRow:
                 "destination2": self.destination2, "destination3": self.destination3,
                 "monthly_cost": plain_decimal(self.monthly_cost),
                 "monthly_retail": plain_decimal(self.monthly_retail),
-                "max_duration": str(self.max_duration), "enabled": self.enabled}
+                "max_duration": str(self.max_duration), "enabled": self.enabled,
+                "provider_card": self.provider_card, "customer_card": self.customer_card}
 
 
 class BulkRefused(Exception):
@@ -74,18 +80,23 @@ class BulkRefused(Exception):
         self.problems = problems
 
 
+_PCARD = aliased(RateCard, name="pcard")
+_CCARD = aliased(RateCard, name="ccard")
 _ROW_COLUMNS = (Did.id, Did.version, Did.number, Did.destination, Did.destination2,
                 Did.destination3, Did.monthly_cost, Did.monthly_retail, Did.max_duration,
                 Did.enabled, Did.customer_id, Customer.name, Customer.currency,
-                Customer.archived_at)
+                Customer.archived_at, _PCARD.name, _CCARD.name)
 
 
 def _rows_stmt():
-    return select(*_ROW_COLUMNS).outerjoin(Customer, Customer.id == Did.customer_id)
+    return (select(*_ROW_COLUMNS).outerjoin(Customer, Customer.id == Did.customer_id)
+            .outerjoin(_PCARD, _PCARD.id == Did.provider_card_id)
+            .outerjoin(_CCARD, _CCARD.id == Did.customer_card_id))
 
 
 def _row(r) -> DidRow:
-    return DidRow(*r[:11], r[11] or "", r[12] or "", r[13] is not None)
+    return DidRow(*r[:11], r[11] or "", r[12] or "", r[13] is not None, r[14] or "",
+                  r[15] or "")
 
 
 def search_digits(query: str) -> str:
@@ -120,13 +131,45 @@ async def check_extensions(s: AsyncSession, data: DidInput) -> None:
             raise ValidationError({field: f"no customer named {ext_customer(value)}"})
 
 
+async def card_ids(s: AsyncSession, data: DidInput) -> dict:
+    """The table's provider_id, provider_card_id and customer_card_id of the input's card
+    names: a provider card gives the DID its provider too."""
+    out: dict = {"provider_id": None, "provider_card_id": None, "customer_card_id": None}
+    for field, direction in (("provider_card", "provider"), ("customer_card", "customer")):
+        name = getattr(data, field)
+        if not name:
+            continue
+        card = (await s.execute(select(RateCard.id, RateCard.direction, RateCard.provider_id)
+                                .where(func.lower(RateCard.name) == name.lower()))).first()
+        if card is None:
+            raise ValidationError({field: f"no rate card named {name}"})
+        if card.direction != direction:
+            raise ValidationError({field: f"{name} is a {card.direction} card, not a "
+                                          f"{direction} card"})
+        if direction == "provider":
+            out["provider_id"], out["provider_card_id"] = card.provider_id, card.id
+        else:
+            out["customer_card_id"] = card.id
+    return out
+
+
+def did_values(data: DidInput, cards: dict) -> dict:
+    """The table's columns of validated input and its card_ids."""
+    values = asdict(data)
+    for f in CARD_FIELDS:
+        del values[f]
+    return {**values, **cards}
+
+
 async def add_did(w: ConfigWrites, data: DidInput, customer_id: int | None, *,
-                  checked: bool = False) -> int:
-    """`checked`: the number's uniqueness and the extensions were checked already."""
-    if not checked:
+                  cards: dict | None = None) -> int:
+    """`cards`: the card_ids of `data`, given when the number's uniqueness, the extensions
+    and the cards were checked already (a bulk add)."""
+    if cards is None:
         await check_number(w.s, data.number, None)
         await check_extensions(w.s, data)
-    values = {**asdict(data), "customer_id": customer_id}
+        cards = await card_ids(w.s, data)
+    values = {**did_values(data, cards), "customer_id": customer_id}
     did_id = await w.insert(Did, values)
     await w.audit("create", "dids", did_id, None, values, customer_id=customer_id,
                   routing=False)
@@ -134,11 +177,11 @@ async def add_did(w: ConfigWrites, data: DidInput, customer_id: int | None, *,
 
 
 async def change_did(w: ConfigWrites, current: Did, values: dict) -> None:
-    """Write `values` (DID_FIELDS and/or customer_id) over `current` as read (its
+    """Write `values` (DID_COLUMNS and/or customer_id) over `current` as read (its
     version); a DID moved between customers reindexes both."""
     if "number" in values:
         await check_number(w.s, values["number"], current.id)
-    before = snapshot_of(current, (*DID_FIELDS, "customer_id"))
+    before = snapshot_of(current, (*DID_COLUMNS, "customer_id"))
     await w.update(Did, current, values, "DID")
     owner = values.get("customer_id", current.customer_id)
     if current.customer_id is not None:
@@ -149,7 +192,7 @@ async def change_did(w: ConfigWrites, current: Did, values: dict) -> None:
 
 
 async def drop_did(w: ConfigWrites, current: Did) -> None:
-    before = snapshot_of(current, (*DID_FIELDS, "customer_id"))
+    before = snapshot_of(current, (*DID_COLUMNS, "customer_id"))
     await w.delete(Did, current.id)
     await w.audit("delete", "dids", current.id, before, None,
                   customer_id=current.customer_id, routing=False)
@@ -244,7 +287,7 @@ class DidsService:
                 raise StaleError("DID")
             await check_extensions(s, data)
             w = ConfigWrites(s, self.actor, self.clock())
-            await change_did(w, current, asdict(data))
+            await change_did(w, current, did_values(data, await card_ids(s, data)))
             await w.finish()
 
     async def assign(self, did_id: int, customer_id: int | None,
@@ -312,6 +355,7 @@ class DidsService:
                                                      for n in d.ext_customers()]
             known = await customers_named(s, names) if names else {}
             taken = await _numbers_taken(s, [d.number for _, d, _ in valid])
+            cards: dict[tuple[str, str], dict | ValidationError] = {}
             for line, data, customer in valid:
                 if data.number in taken:
                     whose = f"of {taken[data.number]}" if taken[data.number] else "unassigned"
@@ -324,10 +368,21 @@ class DidsService:
                     if value.startswith("ext:") and ext_customer(value).lower() not in known:
                         problems.append(f"line {line}: {field}: no customer named "
                                         f"{ext_customer(value)}")
+                key = (data.provider_card.lower(), data.customer_card.lower())
+                if key not in cards:
+                    try:
+                        cards[key] = await card_ids(s, data)
+                    except ValidationError as exc:
+                        cards[key] = exc
+                if isinstance(cards[key], ValidationError):
+                    problems.extend(f"line {line}: {f}: {m}"
+                                    for f, m in cards[key].errors.items())
             if problems:
                 raise BulkRefused(sorted(problems, key=_line_of))
             w = ConfigWrites(s, self.actor, self.clock())
-            ids = [await add_did(w, data, known[c.lower()].id if c else None, checked=True)
+            ids = [await add_did(w, data, known[c.lower()].id if c else None,
+                                 cards=cards[(data.provider_card.lower(),
+                                              data.customer_card.lower())])
                    for _, data, c in valid]
             await w.finish()
         return ids

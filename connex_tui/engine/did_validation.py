@@ -49,6 +49,8 @@ class DidInput:
     monthly_retail: Decimal = Decimal(0)
     max_duration: int = DEFAULT_MAX_DURATION
     enabled: bool = True
+    provider_card: str = ""  # a provider card's name (its provider is the DID's): "" none
+    customer_card: str = ""  # a customer card's name: "" none
 
     def ext_customers(self) -> list[str]:
         """The customer names its `ext:` destinations name (data/ checks they exist)."""
@@ -158,6 +160,10 @@ def margin(cost: Decimal, retail: Decimal) -> Decimal:
     return retail - cost
 
 
+def card_name(value: str) -> str:
+    return text(value, max_len=100, single_line=True)
+
+
 def max_duration(value: str | int) -> int:
     if isinstance(value, str) and not value.strip():
         raise ValueError(f"required: seconds, 1 to {MAX_DURATION}")
@@ -178,6 +184,8 @@ def validate_did(raw: dict) -> DidInput:
         max_duration=c.check("max_duration", max_duration,
                              raw.get("max_duration", str(DEFAULT_MAX_DURATION))),
         enabled=c.check("enabled", boolean, raw.get("enabled", True)),
+        provider_card=c.check("provider_card", card_name, raw.get("provider_card", "")),
+        customer_card=c.check("customer_card", card_name, raw.get("customer_card", "")),
     )
     if not c.errors and not out.destination and (out.destination2 or out.destination3):
         c.errors["destination"] = "the failover destinations need a first destination"

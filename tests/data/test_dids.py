@@ -145,6 +145,33 @@ async def test_bulk_add_all_or_nothing_one_line_per_bad_row(dids, acme, db):
     assert [r.number for r in await dids.search(unassigned=True)] == ["12025550103"]
 
 
+async def test_cards_by_name_give_the_provider(dids, acme, db, clock):
+    from connex_tui.data.rate_cards import RatesService
+    from tests.data.routing_helpers import setup_cards
+
+    ids = await setup_cards(RatesService(db, Actor("alice", "admin"), clock))
+    did_id = await dids.create(did("+12025550100", provider_card="uk-a",
+                                   customer_card="Retail"), acme)
+    row = await dids.get(did_id)
+    assert (row.provider_card, row.customer_card) == ("UK-A", "Retail")
+    async with db.sessions() as s:
+        stored = await s.get(Did, did_id)
+        assert (stored.provider_card_id, stored.customer_card_id) == (ids["UK-A"], ids["Retail"])
+        assert stored.provider_id is not None
+    with pytest.raises(ValidationError) as err:
+        await dids.update(did_id, 1, {**row.form_values(), "provider_card": "Retail",
+                                      "customer_card": "Nope"})
+    assert err.value.errors == {"provider_card": "Retail is a customer card, not a provider "
+                                                 "card"}
+    await dids.update(did_id, 1, {**row.form_values(), "provider_card": ""})
+    async with db.sessions() as s:
+        stored = await s.get(Did, did_id)
+        assert (stored.provider_id, stored.provider_card_id) == (None, None)
+    with pytest.raises(BulkRefused) as bulk:
+        await dids.add_many([(2, did("+12025550101", customer_card="Nope"))])
+    assert bulk.value.problems == ["line 2: customer_card: no rate card named Nope"]
+
+
 # -- rent -----------------------------------------------------------------------------------
 async def _ledger(db) -> list[tuple]:
     async with db.sessions() as s:

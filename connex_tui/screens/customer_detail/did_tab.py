@@ -91,7 +91,10 @@ class DidsPane(Pane):
             await svc.update(row.id, row.version, raw)
             return Saved(row.id, f"{label} saved")
 
-        return did_form(self.tab.app, None if row is None else row.form_values(), save)
+        rates = self.services.rates
+        return did_form(self.tab.app, None if row is None else row.form_values(), save,
+                        provider_cards=[c.name for c in await rates.cards("provider")],
+                        customer_cards=[c.name for c in await rates.cards("customer")])
 
     async def delete(self, row) -> None:
         await self.services.dids.assign(row.id, None, version=row.version)
