@@ -64,15 +64,14 @@ async def charge_rent(s: AsyncSession, at: datetime) -> list[DueCharge]:
         from sqlalchemy.dialects.postgresql import insert
     else:
         from sqlalchemy.dialects.sqlite import insert
-    inserted: set[int] = set()
-    for i in range(0, len(due), 500):
-        chunk = due[i:i + 500]
-        stmt = (insert(DidRent.__table__)
-                .values([{"did_id": _did_id(c), "month": month, "customer_id": c.customer_id,
-                          "amount": c.amount, "at": at} for c in chunk])
-                .on_conflict_do_nothing(index_elements=["did_id", "month"])
-                .returning(DidRent.__table__.c.did_id))
-        inserted |= set((await s.scalars(stmt)).all())
+    table = DidRent.__table__
+    # one executemany (SQLAlchemy batches it as multi-row INSERTs of one cached statement);
+    # RETURNING gives back only the rows this run inserted: the months it now charges
+    stmt = (insert(table).on_conflict_do_nothing(index_elements=["did_id", "month"])
+            .returning(table.c.did_id))
+    inserted = set((await s.scalars(stmt, [
+        {"did_id": _did_id(c), "month": month, "customer_id": c.customer_id,
+         "amount": c.amount, "at": at} for c in due])).all())
     charged = [c for c in due if _did_id(c) in inserted]
     await ledger.post_many(s, [(c.customer_id, "did", -c.amount, c.ref, c.note)
                                for c in charged], at=at)

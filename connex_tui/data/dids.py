@@ -232,7 +232,9 @@ class DidsService:
             if digits.isdigit():
                 stmt = stmt.where(Did.number.contains(digits, autoescape=True))
             else:
-                stmt = stmt.where(Customer.name_key.contains(q.lower(), autoescape=True))
+                named = select(Customer.id).where(
+                    Customer.name_key.contains(q.lower(), autoescape=True))
+                stmt = stmt.where(Did.customer_id.in_(named))
         if unassigned:
             stmt = stmt.where(Did.customer_id.is_(None))
         if after is not None:

@@ -449,6 +449,8 @@ class AlertEvent(Base):
 # §11 -------------------------------------------------------------------------------------
 class Did(Editable, Base):
     __tablename__ = "dids"
+    # a customer's DIDs and the unassigned stock (customer_id NULL), both in number order
+    __table_args__ = (Index("ix_dids_customer_number", "customer_id", "number"),)
     id: Mapped[int] = mapped_column(primary_key=True)
     number: Mapped[str] = mapped_column(String(20), unique=True)
     destination: Mapped[str] = mapped_column(String(255), default="")
@@ -459,7 +461,7 @@ class Did(Editable, Base):
     provider_card_id: Mapped[int | None] = mapped_column(
         ForeignKey("rate_cards.id", ondelete="SET NULL"))
     customer_id: Mapped[int | None] = mapped_column(
-        ForeignKey("customers.id", ondelete="SET NULL"), index=True)
+        ForeignKey("customers.id", ondelete="SET NULL"))
     customer_card_id: Mapped[int | None] = mapped_column(
         ForeignKey("rate_cards.id", ondelete="SET NULL"))
     monthly_cost: Mapped[Decimal] = mapped_column(Money, default=Decimal(0))

@@ -1,4 +1,4 @@
-"""dids: did_rent, the months of DID rent charged (docs/domain.md §11)
+"""dids: did_rent, the months of DID rent charged; dids indexed by (customer, number)
 
 Revision ID: 0008
 Revises: 0007
@@ -18,6 +18,10 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
+    with op.batch_alter_table('dids', schema=None) as batch_op:
+        batch_op.drop_index('ix_dids_customer_id')
+        batch_op.create_index('ix_dids_customer_number', ['customer_id', 'number'],
+                              unique=False)
     op.create_table('did_rent',
     sa.Column('did_id', sa.Integer(), nullable=False),
     sa.Column('month', sa.String(length=7), nullable=False),
@@ -38,3 +42,6 @@ def downgrade() -> None:
     with op.batch_alter_table('did_rent', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_did_rent_customer_id'))
     op.drop_table('did_rent')
+    with op.batch_alter_table('dids', schema=None) as batch_op:
+        batch_op.drop_index('ix_dids_customer_number')
+        batch_op.create_index('ix_dids_customer_id', ['customer_id'], unique=False)
