@@ -313,14 +313,20 @@ class DidsService:
         """`did assign`: the DID of `number` to the customer named (None: unassign).
         Returns (E.164 digits, the customer's name as stored or "")."""
         row = await self.by_number(number)
-        name = ""
-        customer_id = None
-        if customer is not None:
-            async with self.db.sessions() as s:
-                customer_id = await customer_id_named(s, customer)
-                name = (await s.get(Customer, customer_id)).name
-        await self.assign(row.id, customer_id)
-        return row.number, name
+        if customer is None:
+            await self.assign(row.id, None)
+            return row.number, ""
+        return row.number, await self.assign_named(row.id, customer)
+
+    async def assign_named(self, did_id: int, customer: str, version: int | None = None
+                           ) -> str:
+        """The DID to the customer named (any case; NotFound); returns the name as
+        stored."""
+        async with self.db.sessions() as s:
+            customer_id = await customer_id_named(s, customer)
+            name = (await s.get(Customer, customer_id)).name
+        await self.assign(did_id, customer_id, version)
+        return name
 
     async def delete(self, did_id: int) -> None:
         """Delete the DID (admin): the number leaves the stock."""

@@ -20,9 +20,11 @@ from textual.widgets import DataTable, Footer, Input, Static
 
 from connex_tui.data.access import NotFound, PermissionDenied, StorageError
 from connex_tui.engine import present
+from connex_tui.engine.validation import ValidationError
 from connex_tui.screens.customer_detail.did_tab import money_cell
 from connex_tui.screens.dialogs.did_form import did_label
 from connex_tui.widgets.confirm import ConfirmScreen
+from connex_tui.widgets.form import FieldSpec, reusable
 from connex_tui.widgets.row_table import Column, RowTable
 
 PAGE = 100
@@ -55,13 +57,16 @@ class DidsScreen(Screen):
         Binding("u", "unassigned", "Unassigned", id="dids.unassigned",
                 tooltip="Only the numbers no customer has, or all"),
         Binding("enter", "open", "Open", show=False, id="dids.open"),
+        Binding("a", "assign", "Assign", id="dids.assign",
+                tooltip="Give the number to a customer (or to another one)"),
         Binding("ctrl+d,delete", "delete", "Delete", id="dids.delete"),
-        Binding("r", "refresh", "Refresh", id="dids.refresh"),
+        Binding("r", "refresh", "Refresh", show=False, id="dids.refresh"),
         Binding("question_mark", "app.help", "Help", id="dids.help"),
     ]
     help_title = "DIDs"
     help_legend = ("Type digits in any form (+44 20 79...) or part of a customer's name",
                    "enter: open the owner on its DID tab; dim numbers are disabled",
+                   "a: give the number to a customer; ctrl+d on a DID tab unassigns it",
                    "Margin: monthly retail - monthly cost, in the owner's currency")
 
     def __init__(self) -> None:
@@ -193,10 +198,43 @@ class DidsScreen(Screen):
         if row is None:
             return
         if row.customer_id is None:
-            self.app.flash(f"{escape(did_label('+' + row.number))} is unassigned: give it "
-                           "to a customer with connex-tui did assign")
+            self.app.flash(f"{escape(did_label('+' + row.number))} is unassigned: a gives "
+                           "it to a customer")
             return
         self.app.open_customer(row.customer_id, "did")
+
+    def action_assign(self) -> None:
+        row = self.table.current
+        if row is None:
+            return
+        try:
+            self.app.actor.require("write")
+        except PermissionDenied as exc:
+            self.app.flash(escape(str(exc)), error=True)
+            return
+        self._assign(row)
+
+    @work(group="did-assign", exclusive=True)
+    async def _assign(self, row) -> None:
+        svc = self.app.services.dids
+        label = did_label("+" + row.number)
+
+        async def save(raw):
+            name = str(raw.get("customer", "")).strip()
+            if not name:
+                raise ValidationError({"customer": "required: the customer's name"})
+            try:
+                return await svc.assign_named(row.id, name, row.version)
+            except NotFound as exc:
+                raise ValidationError({"customer": str(exc)}) from None
+
+        form = reusable(self.app, "did-assign", f"Assign {escape(label)}",
+                        [FieldSpec("customer", "Customer", help="the customer's name, any case")],
+                        {"customer": row.customer}, save)
+        name = await self.app.push_screen_wait(form)
+        if name:
+            self.app.flash(escape(f"{label} assigned to {name}"))
+            self.load()
 
     def action_delete(self) -> None:
         row = self.table.current

@@ -86,3 +86,28 @@ async def test_unassigned_stock_and_unassign(db_path, db):
         assert cell_texts(tab.query_one("#dids")) == []
         assert "DID +12025550100 unassigned: back in the stock" in flashed(app)
     assert await db.scalar("SELECT customer_id FROM dids") is None
+
+
+async def test_assign_a_stock_number_on_the_dids_screen(db_path, db):
+    app = make_app(db_path, role="operator")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, lambda: app.screen.render_count > 0, what="list")
+        await pilot.press("D")
+        await wait_for(pilot, lambda: isinstance(app.screen, DidsScreen)
+                       and app.screen.loads > 0, what="DIDs screen")
+        screen = app.screen
+        assert cell_texts(screen.table)[0][:2] == ["+12025550100", "(unassigned)"]
+        await pilot.press("a")
+        form = await form_open(pilot)
+        await type_text(pilot, "nobody")
+        await pilot.press("ctrl+s")
+        await wait_for(pilot, lambda: "no customer named nobody" in str(
+            form.query_one("#error-customer").render()), what="error")
+        await pilot.press("ctrl+a", "ctrl+k")
+        await type_text(pilot, "acme telecom")
+        loads = screen.loads
+        await pilot.press("ctrl+s")
+        await wait_for(pilot, lambda: screen.loads > loads, what="reloaded")
+        assert cell_texts(screen.table)[0][:2] == ["+12025550100", "Acme Telecom"]
+        assert "DID +12025550100 assigned to Acme Telecom" in flashed(app)
+    assert await db.scalar("SELECT customer_id FROM dids") == db.customer_id
