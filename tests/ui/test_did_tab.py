@@ -45,6 +45,18 @@ async def test_add_a_did_then_find_it_on_the_dids_screen(db_path, db):
             ["+442079460000", "sip:100@192.0.2.1", "2.50", "1.00", "1.50", "yes"]]
         assert "DID +44 20 7946 0000 added" in flashed(app)
         assert "margin 1.50 EUR" in str(tab.query_one("#dids-pane .pane-title").render())
+        # / filters by digits as typed; esc clears the filter, then goes back
+        await pilot.press("slash")
+        loaded = tab.loaded
+        await type_text(pilot, "999")
+        await wait_for(pilot, lambda: tab.loaded > loaded
+                       and not cell_texts(tab.query_one("#dids")), what="filtered")
+        loaded = tab.loaded
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: tab.loaded > loaded
+                       and len(cell_texts(tab.query_one("#dids"))) == 1, what="unfiltered")
+        assert isinstance(app.screen, CustomerDetailScreen)
+        await pilot.pause(0.3)
         # the global screen: searched by digits typed in any form, with the owner
         await pilot.press("escape")
         await wait_for(pilot, lambda: not isinstance(app.screen, CustomerDetailScreen),
