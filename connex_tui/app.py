@@ -37,6 +37,7 @@ if TYPE_CHECKING:
     from connex_tui.data.contacts import ContactsService
     from connex_tui.data.dialogs import DialogsService
     from connex_tui.data.dialogs_view import DialogsView
+    from connex_tui.data.dids import DidsService
     from connex_tui.data.payments import PaymentsService
     from connex_tui.data.providers import ProvidersService
     from connex_tui.data.rate_cards import RatesService
@@ -58,6 +59,7 @@ _LAZY_SERVICES = {
     "recalc": ("recalc", "RecalcService"),
     "payments": ("payments", "PaymentsService"),
     "contacts": ("contacts", "ContactsService"),
+    "dids": ("dids", "DidsService"),
 }
 
 
@@ -81,6 +83,7 @@ class Services:
     recalc: RecalcService
     payments: PaymentsService
     contacts: ContactsService
+    dids: DidsService
 
     def __init__(self, db: Database, actor: Actor, clock: Clock) -> None:
         self.db, self.actor, self.clock = db, actor, clock
@@ -237,6 +240,13 @@ class ConnexApp(App):
 
         if not isinstance(self.screen, LiveCallsScreen):
             self.push_screen(LiveCallsScreen())
+
+    def action_dids(self) -> None:
+        """Every DID, any number searched, the stock (the list's D, the palette's "DIDs")."""
+        from connex_tui.screens.dids import DidsScreen
+
+        if not isinstance(self.screen, DidsScreen):
+            self.push_screen(DidsScreen())
 
     async def edit_customer(self, detail: CustomerDetail, origin) -> bool:
         """Edit form for `detail`; call from a worker. True when saved. Nothing opens if the

@@ -9,9 +9,10 @@ import sys
 import time
 from datetime import UTC, datetime, timedelta
 
+import connex_tui.cli.did as did_cli
 from connex_tui.cli import cdr, cdr_group, cdr_import, simulate, stats, traffic, transfer
-from connex_tui.cli import payments as payments_cli
 from connex_tui.cli import contacts as contacts_cli
+from connex_tui.cli import payments as payments_cli
 from connex_tui.cli.progress import Progress
 from connex_tui.config import Config, ConfigError, load_config
 from connex_tui.data.access import StorageError
@@ -57,6 +58,7 @@ def _parser() -> argparse.ArgumentParser:
     cdr_import.add_parser(sub)
     payments_cli.add_parsers(sub)
     contacts_cli.add_parser(sub)
+    did_cli.add_parsers(sub)
     return p
 
 
@@ -108,6 +110,8 @@ def _main(argv: list[str] | None) -> int:
         return payments_cli.run(cfg, args)
     if args.command == contacts_cli.COMMAND:
         return contacts_cli.run(cfg, args)
+    if args.command == did_cli.COMMAND:
+        return did_cli.run(cfg, args)
     from connex_tui.app import run_app
 
     return run_app(cfg)

@@ -449,6 +449,8 @@ class AlertEvent(Base):
 # §11 -------------------------------------------------------------------------------------
 class Did(Editable, Base):
     __tablename__ = "dids"
+    # a customer's DIDs and the unassigned stock (customer_id NULL), both in number order
+    __table_args__ = (Index("ix_dids_customer_number", "customer_id", "number"),)
     id: Mapped[int] = mapped_column(primary_key=True)
     number: Mapped[str] = mapped_column(String(20), unique=True)
     destination: Mapped[str] = mapped_column(String(255), default="")
@@ -459,13 +461,26 @@ class Did(Editable, Base):
     provider_card_id: Mapped[int | None] = mapped_column(
         ForeignKey("rate_cards.id", ondelete="SET NULL"))
     customer_id: Mapped[int | None] = mapped_column(
-        ForeignKey("customers.id", ondelete="SET NULL"), index=True)
+        ForeignKey("customers.id", ondelete="SET NULL"))
     customer_card_id: Mapped[int | None] = mapped_column(
         ForeignKey("rate_cards.id", ondelete="SET NULL"))
     monthly_cost: Mapped[Decimal] = mapped_column(Money, default=Decimal(0))
     monthly_retail: Mapped[Decimal] = mapped_column(Money, default=Decimal(0))
     max_duration: Mapped[int] = mapped_column(Integer, default=7200)
     enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class DidRent(Base):
+    """One DID's rent for one UTC calendar month, charged: the key (did_id, month) is what
+    makes `jobs run` charge each month once, whatever runs concurrently (data/did_rent)."""
+
+    __tablename__ = "did_rent"
+    did_id: Mapped[int] = mapped_column(Integer, primary_key=True)  # no FK: outlives the DID
+    month: Mapped[str] = mapped_column(String(7), primary_key=True)  # "2026-12"
+    customer_id: Mapped[int] = mapped_column(
+        ForeignKey("customers.id", ondelete="CASCADE"), index=True)
+    amount: Mapped[Decimal] = mapped_column(Money)
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
 # §12 -------------------------------------------------------------------------------------

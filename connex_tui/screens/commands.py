@@ -28,6 +28,8 @@ class CustomerCommands(Provider):
                             "Show customers with this status"))
         out.append(("Live calls", self.app.action_live_calls,
                     "Every customer's live calls, with per-customer totals"))
+        out.append(("DIDs", self.app.action_dids,
+                    "Every DID: search any number, see whose it is, the unassigned stock"))
         tabs = getattr(screen, "tab_commands", None)
         if tabs:
             out.extend(tabs())

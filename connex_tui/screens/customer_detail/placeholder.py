@@ -6,7 +6,6 @@ from textual.widgets import Static
 
 PENDING = {
     "alerts": "Not in this version yet: alerts.",
-    "did": "Not in this version yet: DIDs.",
     "packages": "Not in this version yet: packages.",
 }
 

@@ -20,6 +20,7 @@ from connex_tui.screens.customer_detail.auth_tab import AuthTab
 from connex_tui.screens.customer_detail.calls_tab import CallsTab
 from connex_tui.screens.customer_detail.cdr_tab import CdrTab
 from connex_tui.screens.customer_detail.dialogs_tab import DialogsTab
+from connex_tui.screens.customer_detail.did_tab import DidTab
 from connex_tui.screens.customer_detail.main_tab import MainTab
 from connex_tui.screens.customer_detail.payments_tab import PaymentsTab
 from connex_tui.screens.customer_detail.placeholder import PendingTab
@@ -40,7 +41,7 @@ NUMBERED = 104
 TAB_WIDGETS: dict[str, type[CustomerTab]] = {"stats": StatsTab, "routing": RoutingTab,
                                                "auth": AuthTab, "calls": CallsTab,
                                                "dialogs": DialogsTab, "cdr": CdrTab,
-                                               "payments": PaymentsTab}
+                                               "payments": PaymentsTab, "did": DidTab}
 
 
 def tab_label(index: int, label: str, numbered: bool) -> Text:
