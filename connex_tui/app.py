@@ -36,6 +36,7 @@ if TYPE_CHECKING:
     from connex_tui.data.cli_rules import CliRulesService
     from connex_tui.data.dialogs import DialogsService
     from connex_tui.data.dialogs_view import DialogsView
+    from connex_tui.data.packages import PackagesService
     from connex_tui.data.providers import ProvidersService
     from connex_tui.data.rate_cards import RatesService
     from connex_tui.data.recalc import RecalcService
@@ -55,6 +56,7 @@ _LAZY_SERVICES = {
     "cdrs": ("cdrs", "CdrService"),
     "recalc": ("recalc", "RecalcService"),
 }
+_LAZY_SERVICES["packages"] = ("packages", "PackagesService")
 
 
 class Services:
@@ -75,6 +77,7 @@ class Services:
     dialogs_view: DialogsView
     cdrs: CdrService
     recalc: RecalcService
+    packages: PackagesService
 
     def __init__(self, db: Database, actor: Actor, clock: Clock) -> None:
         self.db, self.actor, self.clock = db, actor, clock
@@ -231,6 +234,13 @@ class ConnexApp(App):
 
         if not isinstance(self.screen, LiveCallsScreen):
             self.push_screen(LiveCallsScreen())
+
+    def action_packages(self) -> None:
+        """The package catalogue (the list's P, the palette's "Package catalogue")."""
+        from connex_tui.screens.packages import PackageCatalogueScreen
+
+        if not isinstance(self.screen, PackageCatalogueScreen):
+            self.push_screen(PackageCatalogueScreen())
 
     async def edit_customer(self, detail: CustomerDetail, origin) -> bool:
         """Edit form for `detail`; call from a worker. True when saved. Nothing opens if the

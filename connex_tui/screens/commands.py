@@ -28,6 +28,8 @@ class CustomerCommands(Provider):
                             "Show customers with this status"))
         out.append(("Live calls", self.app.action_live_calls,
                     "Every customer's live calls, with per-customer totals"))
+        out.append(("Package catalogue", self.app.action_packages,
+                    "Every package: add, edit, delete"))
         tabs = getattr(screen, "tab_commands", None)
         if tabs:
             out.extend(tabs())

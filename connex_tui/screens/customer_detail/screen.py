@@ -21,6 +21,7 @@ from connex_tui.screens.customer_detail.calls_tab import CallsTab
 from connex_tui.screens.customer_detail.cdr_tab import CdrTab
 from connex_tui.screens.customer_detail.dialogs_tab import DialogsTab
 from connex_tui.screens.customer_detail.main_tab import MainTab
+from connex_tui.screens.customer_detail.packages_tab import PackagesTab
 from connex_tui.screens.customer_detail.placeholder import PendingTab
 from connex_tui.screens.customer_detail.routing_tab import RoutingTab
 from connex_tui.screens.customer_detail.stats_tab import StatsTab
@@ -39,6 +40,7 @@ NUMBERED = 104
 TAB_WIDGETS: dict[str, type[CustomerTab]] = {"stats": StatsTab, "routing": RoutingTab,
                                                "auth": AuthTab, "calls": CallsTab,
                                                "dialogs": DialogsTab, "cdr": CdrTab}
+TAB_WIDGETS["packages"] = PackagesTab
 
 
 def tab_label(index: int, label: str, numbered: bool) -> Text:
