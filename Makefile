@@ -52,6 +52,7 @@ bench: $(STAMP) $(DEMO_DB)
 	$(BIN)/python bench/cdr_import.py
 	$(BIN)/python bench/cdr_tab.py
 	$(BIN)/python bench/demo_seed.py
+	$(BIN)/python bench/jobs_run.py
 
 clean:
 	rm -rf $(VENV) .demo .pytest_cache

@@ -212,14 +212,10 @@ async def _record(s: AsyncSession, found: list[_Candidate], now: datetime) -> li
     if not found:
         return []
     table = PackageRun.__table__
-    inserted: set[tuple[int, datetime]] = set()
-    for i in range(0, len(found), 1000):
-        part = found[i:i + 1000]
-        stmt = _insert_ignore(s).values([
-            {"customer_package_id": c.cp_id, "interval_start": c.charge.interval_start,
-             "amount": c.charge.amount, "at": now} for c in part]).returning(
-            table.c.customer_package_id, table.c.interval_start)
-        inserted.update(tuple(r) for r in await s.execute(stmt))
+    stmt = _insert_ignore(s).returning(table.c.customer_package_id, table.c.interval_start)
+    inserted = {tuple(r) for r in await s.execute(stmt, [
+        {"customer_package_id": c.cp_id, "interval_start": c.charge.interval_start,
+         "amount": c.charge.amount, "at": now} for c in found])}
     charged = [c for c in found if (c.cp_id, c.charge.interval_start) in inserted]
     await ledger.post_many(s, [
         (c.charge.customer_id, "package", -c.charge.amount, c.charge.ref, c.charge.note)

@@ -23,6 +23,7 @@ longer outage by hand) so that one run never posts months of charges at once.
 from __future__ import annotations
 
 import calendar
+from functools import lru_cache
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -102,7 +103,13 @@ def effective_days(frequency: str, days: tuple[int, ...], start: datetime) -> tu
 
 def next_boundary(frequency: str, days: tuple[int, ...], after: datetime) -> datetime:
     """The first match day (00:00 UTC) strictly after the day of `after`."""
-    return boundary_from(frequency, days, _midnight(after) + _DAY)
+    return _next_day(frequency, days, _midnight(after))
+
+
+@lru_cache(maxsize=4096)
+def _next_day(frequency: str, days: tuple[int, ...], midnight: datetime) -> datetime:
+    """Cached: a run asks it for the same few days for every assignment."""
+    return boundary_from(frequency, days, midnight + _DAY)
 
 
 def boundary_from(frequency: str, days: tuple[int, ...], t: datetime) -> datetime:
