@@ -23,14 +23,13 @@ longer outage by hand) so that one run never posts months of charges at once.
 from __future__ import annotations
 
 import calendar
-from functools import lru_cache
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from functools import lru_cache
 
 from connex_tui.engine.validation import (
-    ValidationError,
     _Collector,
     boolean,
     choice,
@@ -345,5 +344,3 @@ def validate_assignment(raw: dict) -> AssignmentInput:
 def utc(t: datetime) -> datetime:
     return t if t.tzinfo is not None else t.replace(tzinfo=UTC)
 
-
-__all__ = ["ValidationError"]
