@@ -169,21 +169,24 @@ async def _candidates(s: AsyncSession, at: datetime, *, after_id: int = 0,
     rows = (await s.execute(stmt)).all()
     if not rows:
         return [], None
-    done: set[tuple[int, datetime]] = set()
+    # Charged through: an assignment's intervals are charged oldest first, all those due
+    # in one transaction, so everything up to its latest charged interval is done.
+    done: dict[int, datetime] = {}
     ids = [r[0] for r in rows]
     for chunk in (ids[i:i + 1000] for i in range(0, len(ids), 1000)):
         done.update(tuple(x) for x in await s.execute(
-            select(PackageRun.customer_package_id, PackageRun.interval_start).where(
-                PackageRun.customer_package_id.in_(chunk),
-                PackageRun.interval_start >= horizon - timedelta(days=1))))
+            select(PackageRun.customer_package_id, func.max(PackageRun.interval_start))
+            .where(PackageRun.customer_package_id.in_(chunk))
+            .group_by(PackageRun.customer_package_id)))
     out = []
     for (cp_id, cid, qty, start, end, auto, pname, freq, mdays, retail, setup, minimum,
          pcur, cname, ccur) in rows:
         if pcur != ccur:  # refused at assignment; a hand-made row is never charged
             continue
         t = terms_of(freq, mdays, retail, setup, minimum, qty, start, end)
+        upto = done.get(cp_id)
         for d in rules.due_intervals(t, at):
-            if (cp_id, d.interval_start) in done:
+            if upto is not None and d.interval_start <= upto:
                 continue
             amount = d.amount
             if t.in_arrears:

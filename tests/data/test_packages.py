@@ -219,3 +219,27 @@ async def test_two_runs_at_once_charge_each_interval_once(pk, admin, db, db_url,
     assert len(await ledger_rows(db)) == 6 * 3
     for cid in ids:
         assert await balance(db, cid) == Decimal(-125)
+
+
+async def test_a_charged_assignment_keeps_its_package_and_start(pk, acme, db, clock):
+    pid = await pk.create_package(FEE)
+    other = await pk.create_package({**FEE, "name": "Other"})
+    aid = await pk.assign(acme, {"package_id": str(pid), "quantity": "1",
+                                 "start": "2025-03-01"})
+    await run_jobs(db, ADMIN, t(2025, 3, 2), clock=clock)
+    row = await pk.assignment(aid)
+    assert row.last_charged == t(2025, 3, 1)
+    for change in ({"start": "2025-03-05"}, {"package_id": str(other)}):
+        with pytest.raises(ValidationError):
+            await pk.update_assignment(aid, row.version, {**row.form_values(), **change})
+    await pk.update_assignment(aid, row.version, {**row.form_values(), "quantity": "4",
+                                                  "end": "2025-06-01"})
+    row = await pk.assignment(aid)
+    assert (row.quantity, row.end) == (4, t(2025, 6, 1))
+    with pytest.raises(StaleError):
+        await pk.update_assignment(aid, row.version - 1, row.form_values())
+    # the next intervals are charged at the new quantity; none from the end on
+    for at in (t(2025, 4, 2), t(2025, 5, 20)):
+        assert (await run_jobs(db, ADMIN, at, clock=clock)).totals == {
+            ("package", "USD"): Decimal(4 * 25)}
+    assert (await run_jobs(db, ADMIN, t(2025, 6, 2), clock=clock)).count == 0
