@@ -145,11 +145,23 @@ def _note(package: str, quantity: int, d: rules.Due, minimum: bool) -> str:
     return f"Package {package}{times} {what}{d.interval_start:%Y-%m-%d}{setup}"
 
 
-async def _spend(s: AsyncSession, customer_id: int, lo: datetime, hi: datetime) -> Decimal:
+async def _spends(s: AsyncSession, wanted: set[tuple[int, datetime, datetime]]
+                  ) -> dict[tuple[int, datetime, datetime], Decimal]:
+    """What each (customer, from, to) spent: the charge of its hourly rollups, one query
+    per window (minimum-spend packages mostly share theirs: the 1st of the month)."""
     r = StatsRollup
-    total = await s.scalar(select(func.sum(r.charge)).where(
-        r.customer_id == customer_id, r.grain == "h", r.bucket >= lo, r.bucket < hi))
-    return total if total is not None else Decimal(0)
+    windows: dict[tuple[datetime, datetime], list[int]] = {}
+    for cid, lo, hi in wanted:
+        windows.setdefault((lo, hi), []).append(cid)
+    out = dict.fromkeys(wanted, Decimal(0))
+    for (lo, hi), cids in windows.items():
+        for chunk in (cids[i:i + 1000] for i in range(0, len(cids), 1000)):
+            for cid, total in await s.execute(
+                    select(r.customer_id, func.sum(r.charge)).where(
+                        r.customer_id.in_(chunk), r.grain == "h", r.bucket >= lo,
+                        r.bucket < hi).group_by(r.customer_id)):
+                out[cid, lo, hi] = total or Decimal(0)
+    return out
 
 
 async def _candidates(s: AsyncSession, at: datetime, *, after_id: int = 0,
@@ -178,7 +190,7 @@ async def _candidates(s: AsyncSession, at: datetime, *, after_id: int = 0,
             select(PackageRun.customer_package_id, func.max(PackageRun.interval_start))
             .where(PackageRun.customer_package_id.in_(chunk))
             .group_by(PackageRun.customer_package_id)))
-    out = []
+    found = []
     for (cp_id, cid, qty, start, end, auto, pname, freq, mdays, retail, setup, minimum,
          pcur, cname, ccur) in rows:
         if pcur != ccur:  # refused at assignment; a hand-made row is never charged
@@ -186,16 +198,20 @@ async def _candidates(s: AsyncSession, at: datetime, *, after_id: int = 0,
         t = terms_of(freq, mdays, retail, setup, minimum, qty, start, end)
         upto = done.get(cp_id)
         for d in rules.due_intervals(t, at):
-            if upto is not None and d.interval_start <= upto:
-                continue
-            amount = d.amount
-            if t.in_arrears:
-                spent = await _spend(s, cid, d.interval_start, d.interval_end)
-                amount = rules.minimum_spend_charge(retail, qty, spent) + d.setup
-            out.append(_Candidate(cp_id, auto, DueCharge(
-                cid, cname, "package", rules.interval_ref(cp_id, d.interval_start),
-                d.interval_start, amount, ccur,
-                _note(pname, qty, d, t.in_arrears) + ("" if auto else NOT_POSTED))))
+            if upto is None or d.interval_start > upto:
+                found.append((cp_id, cid, qty, auto, pname, retail, cname, ccur, t, d))
+    spent = await _spends(s, {(f[1], f[9].interval_start, f[9].interval_end)
+                              for f in found if f[8].in_arrears})
+    out = []
+    for cp_id, cid, qty, auto, pname, retail, cname, ccur, t, d in found:
+        amount = d.amount
+        if t.in_arrears:
+            amount = rules.minimum_spend_charge(
+                retail, qty, spent[cid, d.interval_start, d.interval_end]) + d.setup
+        out.append(_Candidate(cp_id, auto, DueCharge(
+            cid, cname, "package", rules.interval_ref(cp_id, d.interval_start),
+            d.interval_start, amount, ccur,
+            _note(pname, qty, d, t.in_arrears) + ("" if auto else NOT_POSTED))))
     return out, rows[-1][0]
 
 
