@@ -118,9 +118,9 @@ class _Candidate:
 
 _Q = (CustomerPackage.id, CustomerPackage.customer_id, CustomerPackage.quantity,
       CustomerPackage.start, CustomerPackage.end, CustomerPackage.auto_decrement,
-      Package.name, Package.frequency, Package.match_days, Package.retail,
-      Package.setup_retail, Package.minimum_spend, Package.currency, Customer.name,
-      Customer.currency)
+      CustomerPackage.package_id)
+_P = (Package.id, Package.name, Package.frequency, Package.match_days, Package.retail,
+      Package.setup_retail, Package.minimum_spend, Package.currency)
 
 
 def terms_of(frequency: str, match_days: str, retail: Decimal, setup_retail: Decimal,
@@ -171,20 +171,37 @@ async def _candidates(s: AsyncSession, at: datetime, *, after_id: int = 0,
     `after_id` (by id); and the last id read (None: no more assignments)."""
     horizon = at - timedelta(days=rules.CATCH_UP_DAYS)
     cp = CustomerPackage
-    stmt = (select(*_Q).join(Package, Package.id == cp.package_id)
-            .join(Customer, Customer.id == cp.customer_id)
-            .where(cp.id > after_id, cp.start <= at, Customer.archived_at.is_(None),
-                   (cp.end.is_(None)) | (cp.end > horizon))
-            .order_by(cp.id).limit(limit))
+    # The batch's id range first (the primary key alone), then its rows by that range.
+    ids_q = select(cp.id).where(cp.id > after_id).order_by(cp.id).limit(limit)
+    if customer_id is not None:
+        ids_q = ids_q.where(cp.customer_id == customer_id)
+    ids = list(await s.scalars(ids_q))
+    if not ids:
+        return [], None
+    last = ids[-1]
+    # No joins: the catalogue is small and read whole, customers by primary key. (One
+    # query with the joins, before ANALYZE, had PostgreSQL loop over every customer for
+    # each batch: 2.4 s a batch at 10,000 customers.)
+    stmt = (select(*_Q).where(cp.id >= ids[0], cp.id <= last, cp.start <= at,
+                              (cp.end.is_(None)) | (cp.end > horizon)).order_by(cp.id))
     if customer_id is not None:
         stmt = stmt.where(cp.customer_id == customer_id)
-    rows = (await s.execute(stmt)).all()
+    assigned = (await s.execute(stmt)).all()
+    packages = {r[0]: r[1:] for r in await s.execute(select(*_P))}
+    customers: dict[int, tuple[str, str]] = {}
+    cids = sorted({r[1] for r in assigned})
+    for chunk in (cids[i:i + 1000] for i in range(0, len(cids), 1000)):
+        customers.update((cid, (name, cur)) for cid, name, cur in await s.execute(
+            select(Customer.id, Customer.name, Customer.currency).where(
+                Customer.id.in_(chunk), Customer.archived_at.is_(None))))
+    rows = [(*r[:6], *packages[r[6]], *customers[r[1]]) for r in assigned
+            if r[1] in customers]
     if not rows:
-        return [], None
+        return [], last
     # Charged through: an assignment's intervals are charged oldest first, all those due
     # in one transaction, so everything up to its latest charged interval is done.
     done: dict[int, datetime] = {}
-    ids = [r[0] for r in rows]
+    ids = [r[0] for r in rows]  # those that may be due
     for chunk in (ids[i:i + 1000] for i in range(0, len(ids), 1000)):
         done.update(tuple(x) for x in await s.execute(
             select(PackageRun.customer_package_id, func.max(PackageRun.interval_start))
@@ -212,7 +229,7 @@ async def _candidates(s: AsyncSession, at: datetime, *, after_id: int = 0,
             cid, cname, "package", rules.interval_ref(cp_id, d.interval_start),
             d.interval_start, amount, ccur,
             _note(pname, qty, d, t.in_arrears) + ("" if auto else NOT_POSTED))))
-    return out, rows[-1][0]
+    return out, last
 
 
 def _insert_ignore(s: AsyncSession):
