@@ -39,7 +39,7 @@ from connex_tui.engine.validation import ValidationError
 
 PACKAGE_FIELDS = tuple(f.name for f in fields(rules.PackageInput))
 ASSIGN_FIELDS = tuple(f.name for f in fields(rules.AssignmentInput))
-BATCH = 2_000  # assignments per charging transaction
+BATCH = 5_000  # assignments per charging transaction
 NAME_TAKEN = "a package with this name already exists"
 NOT_POSTED = " (auto decrement off: recorded, not posted)"
 
