@@ -370,8 +370,10 @@ class PackagesService:
     async def assignments(self, customer_id: int) -> list[AssignmentRow]:
         cp, p = CustomerPackage, Package
         async with self.db.sessions() as s:
+            mine = select(cp.id).where(cp.customer_id == customer_id)
             last = (select(PackageRun.customer_package_id,
                            func.max(PackageRun.interval_start).label("last"))
+                    .where(PackageRun.customer_package_id.in_(mine))
                     .group_by(PackageRun.customer_package_id).subquery())
             rows = await s.execute(
                 select(cp.id, cp.version, cp.customer_id, cp.package_id, p.name, p.kind,

@@ -7,6 +7,7 @@ from textual.widgets import Static
 
 from connex_tui.data.access import Actor
 from connex_tui.data.packages import PackagesService
+from connex_tui.widgets.confirm import ConfirmScreen
 from tests.ui.conftest import frozen_clock, make_app
 from tests.ui.helpers import Db, list_ready, wait_for
 from tests.ui.test_routing_tab import cell_texts, flashed, form_open, saved
@@ -56,11 +57,20 @@ async def test_assign_a_package_and_see_the_preview(db_path):
         preview = str(tab.query_one("#package-preview", Static).render())
         assert preview == ("Next run charges 75.00 USD now (1 interval due); then 75.00 USD "
                            "on 2026-12-01")
+        # ctrl+d ends it now (after a confirm): nothing is deleted
+        before = tab.loaded
+        await pilot.press("ctrl+d")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen), what="confirm")
+        await pilot.press("y")
+        await wait_for(pilot, lambda: tab.loaded > before, what="reloaded")
+        assert cell_texts(tab.query_one("#package-assignments"))[0][5] == "2026-11-25"
     db = Db(db_path)
     try:
         assert await db.rows("SELECT customer_id, quantity, start, auto_decrement "
                              "FROM customer_packages") == [
             (cid, 3, "2026-11-25 00:00:00.000000", 1)]
+        assert await db.rows("SELECT \"end\" FROM customer_packages") == [
+            ("2026-11-25 12:00:00.000000",)]
     finally:
         await db.close()
 
