@@ -53,6 +53,7 @@ bench: $(STAMP) $(DEMO_DB)
 	$(BIN)/python bench/cdr_tab.py
 	$(BIN)/python bench/demo_seed.py
 	$(BIN)/python bench/payment_header.py
+	$(BIN)/python bench/jobs_run.py
 
 clean:
 	rm -rf $(VENV) .demo .pytest_cache

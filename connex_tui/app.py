@@ -38,6 +38,7 @@ if TYPE_CHECKING:
     from connex_tui.data.dialogs import DialogsService
     from connex_tui.data.dialogs_view import DialogsView
     from connex_tui.data.dids import DidsService
+    from connex_tui.data.packages import PackagesService
     from connex_tui.data.payments import PaymentsService
     from connex_tui.data.providers import ProvidersService
     from connex_tui.data.rate_cards import RatesService
@@ -61,6 +62,7 @@ _LAZY_SERVICES = {
     "contacts": ("contacts", "ContactsService"),
     "dids": ("dids", "DidsService"),
 }
+_LAZY_SERVICES["packages"] = ("packages", "PackagesService")
 
 
 class Services:
@@ -84,6 +86,7 @@ class Services:
     payments: PaymentsService
     contacts: ContactsService
     dids: DidsService
+    packages: PackagesService
 
     def __init__(self, db: Database, actor: Actor, clock: Clock) -> None:
         self.db, self.actor, self.clock = db, actor, clock
@@ -247,6 +250,12 @@ class ConnexApp(App):
 
         if not isinstance(self.screen, DidsScreen):
             self.push_screen(DidsScreen())
+    def action_packages(self) -> None:
+        """The package catalogue (the list's P, the palette's "Package catalogue")."""
+        from connex_tui.screens.packages import PackageCatalogueScreen
+
+        if not isinstance(self.screen, PackageCatalogueScreen):
+            self.push_screen(PackageCatalogueScreen())
 
     async def edit_customer(self, detail: CustomerDetail, origin) -> bool:
         """Edit form for `detail`; call from a worker. True when saved. Nothing opens if the

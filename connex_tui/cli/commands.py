@@ -10,7 +10,7 @@ import time
 from datetime import UTC, datetime, timedelta
 
 import connex_tui.cli.did as did_cli
-from connex_tui.cli import cdr, cdr_group, cdr_import, simulate, stats, traffic, transfer
+from connex_tui.cli import cdr, cdr_group, cdr_import, jobs, simulate, stats, traffic, transfer
 from connex_tui.cli import contacts as contacts_cli
 from connex_tui.cli import payments as payments_cli
 from connex_tui.cli.progress import Progress
@@ -59,6 +59,7 @@ def _parser() -> argparse.ArgumentParser:
     payments_cli.add_parsers(sub)
     contacts_cli.add_parser(sub)
     did_cli.add_parsers(sub)
+    jobs.add_parser(sub)
     return p
 
 
@@ -112,6 +113,8 @@ def _main(argv: list[str] | None) -> int:
         return contacts_cli.run(cfg, args)
     if args.command == did_cli.COMMAND:
         return did_cli.run(cfg, args)
+    if args.command == jobs.COMMAND:
+        return jobs.run(cfg, args)
     from connex_tui.app import run_app
 
     return run_app(cfg)

@@ -30,6 +30,8 @@ class CustomerCommands(Provider):
                     "Every customer's live calls, with per-customer totals"))
         out.append(("DIDs", self.app.action_dids,
                     "Every DID: search any number, see whose it is, the unassigned stock"))
+        out.append(("Package catalogue", self.app.action_packages,
+                    "Every package: add, edit, delete"))
         tabs = getattr(screen, "tab_commands", None)
         if tabs:
             out.extend(tabs())

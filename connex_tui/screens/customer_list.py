@@ -54,6 +54,7 @@ class CustomerListScreen(Screen):
         Binding("L", "app.live_calls", "Live calls", show=False,
                 id="customers.live_calls"),
         Binding("D", "app.dids", "DIDs", show=False, id="customers.dids"),
+        Binding("P", "app.packages", "Packages", show=False, id="customers.packages"),
         Binding("q", "quit", "Quit", id="customers.quit"),
         Binding("question_mark", "app.help", "Help", id="customers.help"),
         Binding("j", "cursor(1)", "Down", show=False, id="customers.down"),

@@ -6,7 +6,6 @@ from textual.widgets import Static
 
 PENDING = {
     "alerts": "Not in this version yet: alerts.",
-    "packages": "Not in this version yet: packages.",
 }
 
 

@@ -22,6 +22,7 @@ from connex_tui.screens.customer_detail.cdr_tab import CdrTab
 from connex_tui.screens.customer_detail.dialogs_tab import DialogsTab
 from connex_tui.screens.customer_detail.did_tab import DidTab
 from connex_tui.screens.customer_detail.main_tab import MainTab
+from connex_tui.screens.customer_detail.packages_tab import PackagesTab
 from connex_tui.screens.customer_detail.payments_tab import PaymentsTab
 from connex_tui.screens.customer_detail.placeholder import PendingTab
 from connex_tui.screens.customer_detail.routing_tab import RoutingTab
@@ -41,7 +42,8 @@ NUMBERED = 104
 TAB_WIDGETS: dict[str, type[CustomerTab]] = {"stats": StatsTab, "routing": RoutingTab,
                                                "auth": AuthTab, "calls": CallsTab,
                                                "dialogs": DialogsTab, "cdr": CdrTab,
-                                               "payments": PaymentsTab, "did": DidTab}
+                                               "payments": PaymentsTab, "did": DidTab,
+                                               "packages": PackagesTab}
 
 
 def tab_label(index: int, label: str, numbered: bool) -> Text:
