@@ -9,6 +9,7 @@ import sys
 import time
 from datetime import UTC, datetime, timedelta
 
+from connex_tui.cli import alerts as alerts_cli
 from connex_tui.cli import cdr, cdr_group, cdr_import, simulate, stats, traffic, transfer
 from connex_tui.cli.progress import Progress
 from connex_tui.config import Config, ConfigError, load_config
@@ -53,6 +54,7 @@ def _parser() -> argparse.ArgumentParser:
     traffic.add_parsers(sub)
     cdr.add_parsers(sub)
     cdr_import.add_parser(sub)
+    alerts_cli.add_parser(sub)
     return p
 
 
@@ -100,6 +102,8 @@ def _main(argv: list[str] | None) -> int:
         return traffic.run(cfg, args)
     if args.command == cdr_group.COMMAND:
         return cdr_group.run(cfg, args)
+    if args.command == alerts_cli.COMMAND:
+        return alerts_cli.run(cfg, args)
     from connex_tui.app import run_app
 
     return run_app(cfg)
