@@ -76,3 +76,15 @@ def test_bad_arguments_one_line_exit_2(tmp_path, capsys):
         assert says in err and err.count("\n") == 1 and "\x1b" not in err
     assert main(["--database-url", url, "--readonly", "alerts", "run", "--once"]) == 2
     assert "read-only" in capsys.readouterr().err
+
+
+def test_evaluator_in_the_console_is_on_unless_turned_off(tmp_path):
+    from connex_tui.config import Config, load_config
+
+    assert Config().alerts is False  # a bare Config (the UI tests): never runs it
+    on, off = tmp_path / "on.yaml", tmp_path / "off.yaml"
+    on.write_text("theme: ansi-dark\n")
+    off.write_text("alerts: false\n")
+    assert load_config(on, env={}).alerts is True
+    assert load_config(off, env={}).alerts is False
+    assert load_config(on, env={}, overrides={"alerts": False}).alerts is False

@@ -31,6 +31,9 @@ def _parser() -> argparse.ArgumentParser:
                    help="run the switch simulator inside the console (config key traffic)")
     p.add_argument("--traffic-cps", type=float, default=None, metavar="N",
                    help="its attempts a second (config key traffic_cps, default 10)")
+    p.add_argument("--alerts", action=argparse.BooleanOptionalAction, default=None,
+                   help="run the alert evaluator inside the console (config key alerts, "
+                        "default on)")
     sub = p.add_subparsers(dest="command")
 
     db = sub.add_parser("db", help="database maintenance")
@@ -61,7 +64,7 @@ def _parser() -> argparse.ArgumentParser:
 def _config(args) -> Config:
     return load_config(args.config, overrides={
         "database_url": args.database_url, "readonly": args.readonly, "mouse": args.mouse,
-        "traffic": args.traffic, "traffic_cps": args.traffic_cps})
+        "traffic": args.traffic, "traffic_cps": args.traffic_cps, "alerts": args.alerts})
 
 
 def main(argv: list[str] | None = None) -> int:
