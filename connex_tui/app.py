@@ -30,6 +30,7 @@ from connex_tui.widgets import glyphs
 from connex_tui.widgets.confirm import ConfirmScreen
 
 if TYPE_CHECKING:
+    from connex_tui.data.alerts import AlertsService
     from connex_tui.data.auth import AuthService
     from connex_tui.data.calls import CallsService
     from connex_tui.data.cdrs import CdrService
@@ -54,6 +55,7 @@ _LAZY_SERVICES = {
     "dialogs_view": ("dialogs_view", "DialogsView"),
     "cdrs": ("cdrs", "CdrService"),
     "recalc": ("recalc", "RecalcService"),
+    "alerts": ("alerts", "AlertsService"),
 }
 
 
@@ -75,6 +77,7 @@ class Services:
     dialogs_view: DialogsView
     cdrs: CdrService
     recalc: RecalcService
+    alerts: AlertsService
 
     def __init__(self, db: Database, actor: Actor, clock: Clock) -> None:
         self.db, self.actor, self.clock = db, actor, clock

@@ -124,31 +124,11 @@ async def _test(cfg: Config, alert_id: int) -> int:
             return _err(f"test: no alert {alert_id}")
     finally:
         await db.dispose()
+    from connex_tui.engine.alerts import report_lines
+
     for line in report_lines(out):
         print(present.text(line) if line else "")
     return 0
-
-
-def report_lines(out) -> list[str]:
-    """The Test report (command and dialog): plain text, escaped by the caller."""
-    d = out.decision
-    what = {"fire": "would FIRE", "repeat": "would fire again (repeat)",
-            "rearm": "would re-arm (back to ready)",
-            "end_penalty": "would end the penalty (customer back to active)",
-            "stay": "would do nothing"}[d.action]
-    lines = [f"Alert #{out.alert_id} of {out.customer}: {out.title}",
-             f"Condition: {out.condition}",
-             f"Value now: {out.value} ({out.attempts} attempts in the sample)",
-             f"Decision:  {what}: {d.reason}"]
-    if out.note:
-        lines.append(f"Also:      {out.note}")
-    if out.mail is not None:
-        to = ", ".join(out.mail.to) or "(no email recipients)"
-        lines += ["", f"Mail to {to}", f"Subject: {out.mail.subject}", "",
-                  *out.mail.body.rstrip("\n").split("\n")]
-        if out.mail.numbers:
-            lines.append(f"(no SMS gateway: {', '.join(out.mail.numbers)} would not be told)")
-    return lines
 
 
 async def _run(cfg: Config, once: bool) -> int:

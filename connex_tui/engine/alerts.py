@@ -302,3 +302,26 @@ def mail_text(*, customer: str, title: str, condition: str, value: str, attempts
         lines.append(f"Penalty:   the customer cannot place calls until "
                      f"{penalty_until:%Y-%m-%d %H:%M} UTC")
     return subject, "\n".join(lines) + "\n"
+
+
+def report_lines(out) -> list[str]:
+    """The Test report (the command and the tab's dialog) of an evaluator outcome
+    (data.alerts.Outcome): plain text, escaped by the caller."""
+    d = out.decision
+    what = {"fire": "would FIRE", "repeat": "would fire again (repeat)",
+            "rearm": "would re-arm (back to ready)",
+            "end_penalty": "would end the penalty (customer back to active)",
+            "stay": "would do nothing"}[d.action]
+    lines = [f"Alert #{out.alert_id} of {out.customer}: {out.title}",
+             f"Condition: {out.condition}",
+             f"Value now: {out.value} ({out.attempts} attempts in the sample)",
+             f"Decision:  {what}: {d.reason}"]
+    if out.note:
+        lines.append(f"Also:      {out.note}")
+    if out.mail is not None:
+        to = ", ".join(out.mail.to) or "(no email recipients)"
+        lines += ["", f"Mail to {to}", f"Subject: {out.mail.subject}", "",
+                  *out.mail.body.rstrip("\n").split("\n")]
+        if out.mail.numbers:
+            lines.append(f"(no SMS gateway: {', '.join(out.mail.numbers)} would not be told)")
+    return lines

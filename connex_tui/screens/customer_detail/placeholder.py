@@ -6,7 +6,6 @@ from textual.widgets import Static
 
 PENDING = {
     "payments": "Not in this version yet: payments (the balance above comes from the ledger).",
-    "alerts": "Not in this version yet: alerts.",
     "did": "Not in this version yet: DIDs.",
     "packages": "Not in this version yet: packages.",
 }

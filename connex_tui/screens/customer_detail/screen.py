@@ -16,6 +16,7 @@ from textual.widgets import Footer, Static, TabbedContent, TabPane
 from connex_tui.data.access import NotFound
 from connex_tui.data.customers import CustomerDetail
 from connex_tui.engine import present
+from connex_tui.screens.customer_detail.alerts_tab import AlertsTab
 from connex_tui.screens.customer_detail.auth_tab import AuthTab
 from connex_tui.screens.customer_detail.calls_tab import CallsTab
 from connex_tui.screens.customer_detail.cdr_tab import CdrTab
@@ -38,7 +39,8 @@ NUMBERED = 104
 # Tab key -> the widget class that fills it (a CustomerTab); others show PendingTab.
 TAB_WIDGETS: dict[str, type[CustomerTab]] = {"stats": StatsTab, "routing": RoutingTab,
                                                "auth": AuthTab, "calls": CallsTab,
-                                               "dialogs": DialogsTab, "cdr": CdrTab}
+                                               "dialogs": DialogsTab, "cdr": CdrTab,
+                                               "alerts": AlertsTab}
 
 
 def tab_label(index: int, label: str, numbered: bool) -> Text:
