@@ -415,11 +415,3 @@ async def _end_penalty(s: AsyncSession, customer_id: int, alert_id: int,
         return "customer back to active"
     status = await s.scalar(select(Customer.status).where(Customer.id == customer_id))
     return f"customer is {status} (changed meanwhile): status left as it is"
-
-
-async def customers_alerted(s: AsyncSession, ids: list[int]) -> set[int]:
-    """Of `ids`, the customers with an alert fired or in penalty (the list's mark)."""
-    if not ids:
-        return set()
-    return set(await s.scalars(select(Alert.customer_id).where(
-        Alert.customer_id.in_(ids), Alert.state.in_(("fired", "penalty"))).distinct()))

@@ -100,9 +100,11 @@ async def test_penalty_lifecycle_with_frozen_clock(admin, db, clock):
     assert "Condition: ASR < 20 %" in test.mail.body
     assert await status(db, cid) == "active" and await events(db) == []
 
+    assert [r.alerted for r in await admin.rows()] == [False]
     [out] = await svc.evaluate()
     assert (out.decision.action, out.decision.state) == ("fire", "penalty")
     assert await status(db, cid) == "penalty"
+    assert [r.alerted for r in await admin.rows()] == [True]  # the list's mark
     row = await svc.get(aid)
     assert (row.state, row.last_fired_at, row.penalty_until) == (
         "penalty", NOW, NOW + timedelta(minutes=120))
@@ -118,6 +120,7 @@ async def test_penalty_lifecycle_with_frozen_clock(admin, db, clock):
     assert out.decision.action == "end_penalty"
     assert await status(db, cid) == "active"
     assert (await svc.get(aid)).state == "ready"
+    assert [r.alerted for r in await admin.rows()] == [False]
     customer_audit = [(o, c) for o, a, c in await audit_rows(db, "customers") if a == "update"]
     assert customer_audit == [("alerts", {"status": ["active", "penalty"]}),
                               ("alerts", {"status": ["penalty", "active"]})]

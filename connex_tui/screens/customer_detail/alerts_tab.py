@@ -37,13 +37,13 @@ class AlertsPane(Pane):
     key = "alerts"
     title = "Alerts"
     empty = "No alerts: press a to add one (low balance, ASR, ...)"
-    columns = (Column("Title", 22), Column("Condition", 26), Column("State", 7),
+    columns = (Column("Title", 20), Column("Condition", 22), Column("State", 7),
                Column("Repeat", 6), Column("Last fired", 11))
 
     def cells(self, r):
         state = Text(r.state if r.enabled else "off",
                      style=STATE_STYLE.get(r.state, "") if r.enabled else "dim")
-        return (clip(r.title, 22), clip(r.condition, 26), state, r.repeat,
+        return (clip(r.title, 20), clip(r.condition, 22), state, r.repeat,
                 _when(r.last_fired_at))
 
     def label(self, r) -> str:
@@ -84,6 +84,7 @@ class EventsPane(Pane):
     key = "alert-events"
     title = "Events"
     empty = "No events yet: the evaluator writes one when an alert fires or re-arms"
+    # enter shows an event whole
     columns = (Column("At (UTC)", 11), Column("Alert", 18), Column("Value", 12),
                Column("What happened", None))
 
@@ -99,8 +100,6 @@ class EventsPane(Pane):
 
 class AlertsTab(PaneTab):
     PANES = (AlertsPane, EventsPane)
-    DEFAULT_CSS = "AlertsTab #alerts-pane { height: 3fr; } AlertsTab #alert-events-pane " \
-                  "{ height: 2fr; }"
     BINDINGS = [
         *pane_bindings("alerts"),
         Binding("t", "test", "Test", id="alerts.test"),
