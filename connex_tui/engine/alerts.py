@@ -244,7 +244,7 @@ def decide(rule: Rule, value: Decimal | None, attempts: int, now: datetime) -> D
     if rule.state == "penalty":
         if rule.penalty_until is None or now >= rule.penalty_until:
             return Decision("end_penalty", "ready", rule.last_fired_at, None,
-                            "penalty over: customer back to active")
+                            "penalty over")
         return stay("in penalty")
     if gated(rule, attempts) and rule.operator != "always":
         return stay(f"{attempts} attempts, fewer than the {rule.min_attempts} needed")
