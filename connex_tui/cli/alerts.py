@@ -13,10 +13,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import signal
 from functools import partial
 
 from connex_tui.cli.errors import refuse
+from connex_tui.cli.signals import stop_on_signals
 from connex_tui.config import Config
 
 COMMAND = "alerts"
@@ -148,22 +148,11 @@ async def _run(cfg: Config, once: bool) -> int:
             report(await run_once(svc, settings))
             return 0
         stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        handled = []
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            try:
-                loop.add_signal_handler(sig, stop.set)
-                handled.append(sig)
-            except (NotImplementedError, RuntimeError, ValueError):  # not the main thread
-                pass
-        try:
+        with stop_on_signals(stop):
             await run_forever(svc, settings, stop, report=report,
                               failed=lambda exc: print(
                                   f"connex-tui alerts: {present.text(exc)} (retrying)",
                                   flush=True))
-        finally:
-            for sig in handled:
-                loop.remove_signal_handler(sig)
         print("alerts: stopped")
         return 0
     finally:

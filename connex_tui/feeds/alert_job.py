@@ -15,10 +15,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import threading
 from collections.abc import Callable
 
 from connex_tui.data.access import Actor, StorageError
+from connex_tui.feeds.loop_thread import LoopThread
 from connex_tui.feeds.mail import MailError, SmtpSettings, send
 
 INTERVAL = 60.0  # seconds between rounds
@@ -65,41 +65,21 @@ async def run_forever(service, settings: SmtpSettings | None, stop: asyncio.Even
             await asyncio.wait_for(stop.wait(), interval)
 
 
-class AlertThread:
+class AlertThread(LoopThread):
     """The evaluator inside the console: its own thread, loop and engine."""
 
+    name = "alerts"
+
     def __init__(self, config, notify: Callable[[str], None], *, interval: float = INTERVAL):
+        super().__init__()
         self.config = config
         self.notify = notify  # called from the thread: must be thread-safe
         self.interval = interval
-        self._thread: threading.Thread | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._stop: asyncio.Event | None = None
-        self._ready = threading.Event()
 
-    def start(self) -> None:
-        if self._thread is None:
-            self._thread = threading.Thread(target=lambda: asyncio.run(self._main()),
-                                            name="alerts", daemon=True)
-            self._thread.start()
-
-    async def stop(self, timeout: float = 10.0) -> None:
-        thread = self._thread
-        if thread is None:
-            return
-        await asyncio.to_thread(self._ready.wait, timeout)
-        if self._loop is not None and self._stop is not None:
-            with contextlib.suppress(RuntimeError):  # its loop has ended already
-                self._loop.call_soon_threadsafe(self._stop.set)
-        await asyncio.to_thread(thread.join, timeout)
-        self._thread = None
-
-    async def _main(self) -> None:
+    async def run(self, stop: asyncio.Event) -> None:
         from connex_tui.data.alerts import AlertsService
         from connex_tui.data.db import Database
 
-        self._loop, self._stop = asyncio.get_running_loop(), asyncio.Event()
-        self._ready.set()
         warned: list[str] = []
 
         def failed(exc: StorageError) -> None:
@@ -117,7 +97,7 @@ class AlertThread:
         db = Database.for_config(self.config)
         try:
             service = AlertsService(db, Actor("alerts", "admin"))
-            await run_forever(service, SmtpSettings.from_config(self.config), self._stop,
+            await run_forever(service, SmtpSettings.from_config(self.config), stop,
                               interval=self.interval, report=report, failed=failed)
         finally:
             await db.dispose()
