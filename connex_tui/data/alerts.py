@@ -21,7 +21,7 @@ from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 
-from sqlalchemy import exists, func, select, update
+from sqlalchemy import exists, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from connex_tui.data import audit
@@ -248,6 +248,8 @@ class AlertsService:
             await w.delete(Alert, alert_id)
             await w.audit("delete", "alerts", alert_id, before, None,
                           customer_id=current.customer_id, routing=False)
+            if current.state == "penalty":  # its penalty ends with it
+                await _end_penalty(s, current.customer_id, alert_id, w.now, self.actor)
 
     async def note_event(self, event_id: int, note: str) -> None:
         """Add what happened to the mail to an event (the job, after sending)."""
@@ -281,7 +283,9 @@ class AlertsService:
             if alert_ids is not None:
                 stmt = stmt.where(Alert.id.in_(alert_ids))
             else:
-                stmt = stmt.where(Alert.enabled.is_(True), Customer.archived_at.is_(None))
+                # a disabled alert still ends the penalty it started
+                stmt = stmt.where(or_(Alert.enabled.is_(True), Alert.state == "penalty"),
+                                  Customer.archived_at.is_(None))
             async with self.db.sessions() as s:
                 batch = (await s.execute(stmt)).all()
                 s.expunge_all()
@@ -327,9 +331,12 @@ class AlertsService:
         out = Outcome(a.id, a.customer_id, customer, a.title, condition, shown, attempts,
                       decision, mail=mail)
         if dry_run or not decision.writes:
-            if dry_run and decision.action == "fire" and decision.penalty_until:
-                return _with(out, note="the customer would go into penalty")
-            return out
+            notes = []
+            if dry_run and not a.enabled:
+                notes.append("disabled: the evaluator does not run it")
+            if dry_run and decision.fires and decision.penalty_until:
+                notes.append("the customer would go into penalty")
+            return _with(out, note="; ".join(notes)) if notes else out
         return await self._write(a, out, now)
 
     async def _write(self, a: Alert, out: Outcome, now: datetime) -> Outcome:
@@ -381,14 +388,14 @@ class _Versioned:
 
 
 async def _set_status(s: AsyncSession, customer_id: int, old: str, new: str,
-                      now: datetime) -> bool:
+                      now: datetime, actor: Actor = SYSTEM) -> bool:
     res = await s.execute(
         update(Customer).where(Customer.id == customer_id, Customer.status == old)
         .values(status=new, version=Customer.version + 1, updated_at=now)
         .execution_options(synchronize_session=False))
     if res.rowcount != 1:
         return False
-    await audit.record(s, SYSTEM, "update", "customers", customer_id,
+    await audit.record(s, actor, "update", "customers", customer_id,
                        customer_id=customer_id, before={"status": old},
                        after={"status": new}, at=now)
     return True
@@ -405,13 +412,13 @@ async def _start_penalty(s: AsyncSession, customer_id: int, until: datetime | No
 
 
 async def _end_penalty(s: AsyncSession, customer_id: int, alert_id: int,
-                       now: datetime) -> str:
+                       now: datetime, actor: Actor = SYSTEM) -> str:
     other = await s.scalar(select(exists().where(
         Alert.customer_id == customer_id, Alert.id != alert_id, Alert.state == "penalty",
         Alert.penalty_until > now)))
     if other:
         return "another alert's penalty still runs: customer stays in penalty"
-    if await _set_status(s, customer_id, "penalty", "active", now):
+    if await _set_status(s, customer_id, "penalty", "active", now, actor):
         return "customer back to active"
     status = await s.scalar(select(Customer.status).where(Customer.id == customer_id))
     return f"customer is {status} (changed meanwhile): status left as it is"

@@ -195,3 +195,29 @@ async def test_alert_mail_end_to_end(admin, db, clock, smtp_server):
     assert out.decision.action == "repeat"
     assert "via 127.0.0.1:1 failed" in (await events(db))[-1]
     assert len(inbox.messages) == 1
+
+
+async def test_a_penalty_ends_when_its_alert_is_disabled_or_deleted(admin, db, clock):
+    cid = await admin.create({"name": "Acme", "currency": "USD"})
+    svc = alerts(db, clock)
+    raw = {"title": "Broke", "area": "balance", "operator": "<", "threshold": "0",
+           "penalty_minutes": "30"}
+    aid = await svc.create(cid, {**raw, "threshold": "1"})
+    await svc.evaluate()
+    assert await status(db, cid) == "penalty"
+    await svc.update(aid, 1, {**raw, "threshold": "1", "enabled": False})
+    test = await svc.test(aid)
+    assert "disabled" in test.note
+    clock.advance(minutes=30)  # disabled, but its penalty still ends on time
+    [out] = await svc.evaluate()
+    assert out.decision.action == "end_penalty" and await status(db, cid) == "active"
+
+    other = await svc.create(cid, {**raw, "title": "Broke again", "threshold": "1"})
+    clock.advance(minutes=1)
+    await svc.evaluate()
+    assert await status(db, cid) == "penalty"
+    await svc.delete(other)  # deleting the alert ends its penalty, audited as who deleted
+    assert await status(db, cid) == "active"
+    [(who, changes)] = [(o, c) for o, a, c in await audit_rows(db, "customers")
+                        if a == "update"][-1:]
+    assert (who, changes) == ("admin", {"status": ["penalty", "active"]})
