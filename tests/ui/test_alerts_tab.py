@@ -58,3 +58,17 @@ async def test_add_an_alert_and_test_it(db_path, db):
                          "FROM alerts") == [
         ("Low balance", "balance", "<", 50_000_000, "noc@acme.example", "ready")]
     assert await db.scalar("SELECT count(*) FROM alert_events") == 0  # a test writes nothing
+
+
+async def test_keys_on_the_events_pane_never_reach_the_customer(db_path, db):
+    from connex_tui.screens.customer_detail.screen import CustomerDetailScreen
+
+    app = make_app(db_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_tab(pilot, "8", "alerts-tab")
+        await pilot.press("tab")  # the events pane
+        await pilot.press("ctrl+d")
+        await wait_for(pilot, lambda: any("history" in m for m in flashed(app)),
+                       what="flash")
+        assert isinstance(app.screen, CustomerDetailScreen)  # no customer delete dialog
+    assert await db.scalar("SELECT count(*) FROM customers WHERE archived_at IS NULL") == 1

@@ -106,9 +106,21 @@ class AlertsTab(PaneTab):
     ]
 
     def check_action(self, action: str, parameters) -> bool | None:
-        if action in ("add", "edit", "delete", "test"):
+        # add/edit/delete stay enabled on the events pane: a disabled binding would let
+        # the key through to the screen's own e / ctrl+d (edit, delete the customer)
+        if action == "test":
             return self.active_pane.key == "alerts"
         return True
+
+    def action_add(self) -> None:  # from either pane: an alert
+        if cover := self._start("write"):
+            self._add(cover, self.panes[0])
+
+    def action_delete(self) -> None:
+        if self.active_pane.key == "alerts":
+            super().action_delete()
+        else:
+            self.app.flash("Events are the alerts' history: they go with their alert")
 
     def action_edit(self) -> None:
         if self.active_pane.key == "alerts":
