@@ -30,6 +30,7 @@ from connex_tui.widgets import glyphs
 from connex_tui.widgets.confirm import ConfirmScreen
 
 if TYPE_CHECKING:
+    from connex_tui.data.alerts import AlertsService
     from connex_tui.data.auth import AuthService
     from connex_tui.data.calls import CallsService
     from connex_tui.data.cdrs import CdrService
@@ -61,6 +62,7 @@ _LAZY_SERVICES = {
     "payments": ("payments", "PaymentsService"),
     "contacts": ("contacts", "ContactsService"),
     "dids": ("dids", "DidsService"),
+    "alerts": ("alerts", "AlertsService"),
 }
 _LAZY_SERVICES["packages"] = ("packages", "PackagesService")
 
@@ -87,6 +89,7 @@ class Services:
     contacts: ContactsService
     dids: DidsService
     packages: PackagesService
+    alerts: AlertsService
 
     def __init__(self, db: Database, actor: Actor, clock: Clock) -> None:
         self.db, self.actor, self.clock = db, actor, clock
@@ -134,6 +137,7 @@ class ConnexApp(App):
         self.theme = config.theme
         self.failed: StorageError | None = None  # why start-up gave up, printed on exit
         self.traffic: TrafficThread | None = None  # the switch simulator, when asked for
+        self.alert_job = None  # feeds.alert_job.AlertThread, when config.alerts
         glyphs.apply(self)  # ASCII frames and marks where the terminal lacks the glyphs
         if not config.animations:
             self.animation_level = "none"
@@ -155,6 +159,8 @@ class ConnexApp(App):
         await self.push_screen(CustomerListScreen())
         if self.config.traffic and self.actor.role != "viewer":
             self.call_after_refresh(self.start_traffic)  # once the list has painted
+        if self.config.alerts and self.actor.role != "viewer":
+            self.call_after_refresh(self.start_alerts)
         # Everything loaded so far lives for the whole session: keep it out of the cyclic
         # GC's full collections, which otherwise pause a keystroke now and then.
         gc.freeze()
@@ -187,9 +193,24 @@ class ConnexApp(App):
             self.traffic = TrafficThread(self.config, notify)
             self.traffic.start()
 
+    def start_alerts(self) -> None:
+        """The alert evaluator every minute (docs/domain.md §10), on its own thread."""
+        if self.alert_job is None:
+            from connex_tui.feeds.alert_job import AlertThread
+
+            loop = asyncio.get_running_loop()
+
+            def notify(message: str) -> None:  # from the alerts thread
+                loop.call_soon_threadsafe(lambda: self.flash(escape(message), error=True))
+
+            self.alert_job = AlertThread(self.config, notify)
+            self.alert_job.start()
+
     async def on_unmount(self) -> None:
         if self.traffic is not None:
             await self.traffic.stop()
+        if self.alert_job is not None:
+            await self.alert_job.stop()
         await self.db.dispose()
 
     def _handle_exception(self, error: Exception) -> None:

@@ -33,6 +33,9 @@ class Config:
     keymap: dict = field(default_factory=dict)
     traffic: bool = False  # run the switch simulator inside the console (make run: on)
     traffic_cps: float = 10.0  # its attempts a second
+    # The alert evaluator inside the console, every minute. Off in a bare Config (tests,
+    # embedders); load_config turns it on unless the file, environment or --no-alerts say off.
+    alerts: bool = False
     # Outgoing mail (contact passwords, alerts); no smtp_host means no mail is sent.
     smtp_host: str = ""
     smtp_port: int = 587
@@ -94,7 +97,7 @@ def _coerce(name: str, kind: type, value, where: str):
 
 _TYPES = {"database_url": str, "operator": str, "role": str, "readonly": bool, "mouse": bool,
           "animations": bool, "theme": str, "page_size": int, "busy_timeout": float,
-          "keymap": dict, "traffic": bool, "traffic_cps": float,
+          "keymap": dict, "traffic": bool, "traffic_cps": float, "alerts": bool,
           "smtp_host": str, "smtp_port": int, "smtp_tls": str, "smtp_user": str,
           "smtp_password": str, "smtp_sender": str}
 SMTP_TLS = ("none", "starttls", "tls")
@@ -178,6 +181,7 @@ def load_config(path: str | Path | None = None, *, env: dict | None = None,
                           "between 1 and 65535")
     if values.get("readonly"):
         values["role"] = "viewer"
+    values.setdefault("alerts", True)
     known = {f.name for f in fields(Config)}
     return Config(**{k: v for k, v in values.items() if k in known}, source=str(cfg_path))
 

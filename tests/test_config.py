@@ -40,7 +40,7 @@ keymap:
     assert cfg == Config(
         database_url="postgresql+asyncpg://noc@db/connex", operator="alice", role="operator",
         readonly=False, mouse=True, animations=False, theme="ansi-light",
-        page_size=50, keymap={"quit": "ctrl+q"}, source=str(path))
+        page_size=50, keymap={"quit": "ctrl+q"}, alerts=True, source=str(path))
 
 
 def test_defaults_without_a_file(tmp_path, monkeypatch):

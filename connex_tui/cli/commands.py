@@ -10,6 +10,7 @@ import time
 from datetime import UTC, datetime, timedelta
 
 import connex_tui.cli.did as did_cli
+from connex_tui.cli import alerts as alerts_cli
 from connex_tui.cli import cdr, cdr_group, cdr_import, jobs, simulate, stats, traffic, transfer
 from connex_tui.cli import contacts as contacts_cli
 from connex_tui.cli import payments as payments_cli
@@ -33,6 +34,9 @@ def _parser() -> argparse.ArgumentParser:
                    help="run the switch simulator inside the console (config key traffic)")
     p.add_argument("--traffic-cps", type=float, default=None, metavar="N",
                    help="its attempts a second (config key traffic_cps, default 10)")
+    p.add_argument("--alerts", action=argparse.BooleanOptionalAction, default=None,
+                   help="run the alert evaluator inside the console (config key alerts, "
+                        "default on)")
     sub = p.add_subparsers(dest="command")
 
     db = sub.add_parser("db", help="database maintenance")
@@ -60,13 +64,14 @@ def _parser() -> argparse.ArgumentParser:
     contacts_cli.add_parser(sub)
     did_cli.add_parsers(sub)
     jobs.add_parser(sub)
+    alerts_cli.add_parser(sub)
     return p
 
 
 def _config(args) -> Config:
     return load_config(args.config, overrides={
         "database_url": args.database_url, "readonly": args.readonly, "mouse": args.mouse,
-        "traffic": args.traffic, "traffic_cps": args.traffic_cps})
+        "traffic": args.traffic, "traffic_cps": args.traffic_cps, "alerts": args.alerts})
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -115,6 +120,8 @@ def _main(argv: list[str] | None) -> int:
         return did_cli.run(cfg, args)
     if args.command == jobs.COMMAND:
         return jobs.run(cfg, args)
+    if args.command == alerts_cli.COMMAND:
+        return alerts_cli.run(cfg, args)
     from connex_tui.app import run_app
 
     return run_app(cfg)

@@ -7,9 +7,9 @@ import argparse
 import asyncio
 import math
 import shutil
-import signal
 
 from connex_tui.cli.errors import refuse
+from connex_tui.cli.signals import stop_on_signals
 from connex_tui.config import Config
 from connex_tui.engine.textsafe import safe_text
 
@@ -104,26 +104,17 @@ async def _run_traffic(cfg: Config, args) -> int:
                              **extra)
     db = Database.for_config(cfg)
     stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    handled = []
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        try:
-            loop.add_signal_handler(sig, stop.set)
-            handled.append(sig)
-        except (NotImplementedError, RuntimeError, ValueError):  # not the main thread
-            pass
     try:
         await upgrade(db)
         actor = Actor(cfg.operator, cfg.role)
         dialogs = DialogsService(db, actor)
         switch = Switch(dialogs, CallsService(db, actor, cache=dialogs.cache), options)
         try:
-            summary = await switch.run(args.duration, stop)
+            with stop_on_signals(stop):
+                summary = await switch.run(args.duration, stop)
         except TrafficError as exc:
             return _err("traffic", str(exc))
     finally:
-        for sig in handled:
-            loop.remove_signal_handler(sig)
         await db.dispose()
     print(safe_text(summary.line()))
     return 0

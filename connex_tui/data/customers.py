@@ -14,7 +14,7 @@ from connex_tui.data import audit, config_state, search
 from connex_tui.data.access import Actor, NotFound, StaleError
 from connex_tui.data.config_write import ConfigWrites
 from connex_tui.data.db import Database
-from connex_tui.data.models import Cdr, Customer, Dialog, LedgerEntry, Payment, StatsRollup
+from connex_tui.data.models import Alert, Cdr, Customer, Dialog, LedgerEntry, Payment, StatsRollup
 from connex_tui.engine.clock import Clock, utcnow
 from connex_tui.engine.money import available_credit
 from connex_tui.engine.present import plain_decimal
@@ -43,6 +43,7 @@ class CustomerListRow:
     kpi: Kpi
     has_auth: bool
     has_route: bool
+    alerted: bool = False  # an alert of it has fired or holds it in penalty (§10)
 
     @property
     def available(self) -> Decimal:
@@ -247,10 +248,19 @@ class CustomerService:
             ids = [r.id for r in found]
             kpis = await self._kpis_24h(s, ids)
             live = await self._live_channels(s, ids)
+            alerted = await self._alerted(s, ids)
         return tuple(CustomerListRow(
             r.id, r.name, r.status, r.archived_at is not None, r.currency, r.balance,
             r.debit_limit, r.channels, live.get(r.id, 0), r.last_call_at,
-            kpis.get(r.id, Kpi()), r.has_auth, r.has_route) for r in found)
+            kpis.get(r.id, Kpi()), r.has_auth, r.has_route, r.id in alerted) for r in found)
+
+    async def _alerted(self, s: AsyncSession, ids: list[int]) -> set[int]:
+        """Of the page's customers, those with an alert fired or in penalty (one query on
+        the alerts' customer index)."""
+        if not ids:
+            return set()
+        return set(await s.scalars(select(Alert.customer_id).where(
+            Alert.customer_id.in_(ids), Alert.state.in_(("fired", "penalty"))).distinct()))
 
     async def _kpis_24h(self, s: AsyncSession, ids: list[int]) -> dict[int, Kpi]:
         if not ids:

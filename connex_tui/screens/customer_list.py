@@ -282,6 +282,8 @@ class CustomerListScreen(Screen):
         name = Text()
         if r.warning:
             name.append("! ", style="bold yellow")
+        if r.alerted:  # an alert fired (or holds it in penalty): see its Alerts tab
+            name.append("* ", style="bold red")
         name.append(present.clip(r.name, self._name_w - 1 - len(name)))
         last = relative(r.last_call_at, now)
         if not self._wide:

@@ -5,7 +5,6 @@ from __future__ import annotations
 from textual.widgets import Static
 
 PENDING = {
-    "alerts": "Not in this version yet: alerts.",
 }
 
 

@@ -16,6 +16,7 @@ from textual.widgets import Footer, Static, TabbedContent, TabPane
 from connex_tui.data.access import NotFound
 from connex_tui.data.customers import CustomerDetail
 from connex_tui.engine import present
+from connex_tui.screens.customer_detail.alerts_tab import AlertsTab
 from connex_tui.screens.customer_detail.auth_tab import AuthTab
 from connex_tui.screens.customer_detail.calls_tab import CallsTab
 from connex_tui.screens.customer_detail.cdr_tab import CdrTab
@@ -43,7 +44,7 @@ TAB_WIDGETS: dict[str, type[CustomerTab]] = {"stats": StatsTab, "routing": Routi
                                                "auth": AuthTab, "calls": CallsTab,
                                                "dialogs": DialogsTab, "cdr": CdrTab,
                                                "payments": PaymentsTab, "did": DidTab,
-                                               "packages": PackagesTab}
+                                               "packages": PackagesTab, "alerts": AlertsTab}
 
 
 def tab_label(index: int, label: str, numbered: bool) -> Text:
