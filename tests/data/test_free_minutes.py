@@ -9,12 +9,13 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import func, select
 
-from connex_tui.data.access import ConstraintFailed
+from connex_tui.data.access import Actor, ConstraintFailed
 from connex_tui.data.cdr_writer import CdrInput, write_batch
 from connex_tui.data.free_minutes import free_minutes_left
 from connex_tui.data.ledger import ledger_balance
 from connex_tui.data.models import (
     Cdr,
+    Customer,
     CustomerPackage,
     FreeMinuteUsage,
     Package,
@@ -188,3 +189,37 @@ async def test_free_minutes_left(admin, db):
     assert [(x.package, x.interval_start, x.used_s) for x in monthly] == [
         ("UK monthly", START, 30)]
     assert before == []
+
+
+async def test_recalc_keeps_the_free_seconds_and_consumes_nothing(db, clock):
+    from connex_tui.data.recalc import RecalcService
+    from connex_tui.engine.recalc import RecalcSpec
+    from tests.data import cdr_world, sim_world
+
+    ids = await sim_world.build(db)  # Alice's route: card Retail, UK 0.010/min, 1/1, 4 up
+    cid, day = ids["Alice"], cdr_world.DAY
+    async with db.sessions() as s, s.begin():
+        opening = await s.scalar(select(Customer.balance).where(Customer.id == cid))
+        pkg = Package(name="UK minute", kind="free_minutes", free_minutes=1,
+                      destination_regex="^44", frequency="daily", created_at=day,
+                      updated_at=day)
+        s.add(pkg)
+        await s.flush()
+        s.add(CustomerPackage(customer_id=cid, package_id=pkg.id, start=day,
+                              created_at=day, updated_at=day))
+    t = day + timedelta(hours=9)
+    # written at the switch's rate 0.5/min: 30 s free, then 30 s free + 20 s paid
+    await cdr_world.write(db, [cdr_world.call(ids, 1, at=t, seconds=30),
+                               cdr_world.call(ids, 2, at=t + timedelta(minutes=1),
+                                              seconds=50)])
+    assert await stored(db, cid) == [(30, 30, Decimal(0)), (50, 30, Decimal("0.1667"))]
+    svc = RecalcService(db, Actor("root", "admin"), clock)
+    await svc.run(cid, day.date(), day.date(), RecalcSpec())  # at the card's 0.010/min
+    assert await stored(db, cid) == [(30, 30, Decimal(0)), (50, 30, Decimal("0.0034"))]
+    await svc.run(cid, day.date(), day.date(), RecalcSpec(0, 100))  # every call 100 s
+    assert await stored(db, cid) == [(100, 30, Decimal("0.0117")),
+                                     (100, 30, Decimal("0.0117"))]
+    assert await used(db) == {day: 60}  # neither run consumed again
+    async with db.sessions() as s:
+        balance = await s.scalar(select(Customer.balance).where(Customer.id == cid))
+        assert balance == await ledger_balance(s, cid) == opening - Decimal("0.0234")
