@@ -53,6 +53,9 @@ def _parser() -> argparse.ArgumentParser:
     traffic.add_parsers(sub)
     cdr.add_parsers(sub)
     cdr_import.add_parser(sub)
+    from connex_tui.cli import package_usage  # here: the import line above is everyone's
+
+    package_usage.add_parser(sub)
     return p
 
 
@@ -100,6 +103,10 @@ def _main(argv: list[str] | None) -> int:
         return traffic.run(cfg, args)
     if args.command == cdr_group.COMMAND:
         return cdr_group.run(cfg, args)
+    if args.command == "packages":  # cli/package_usage.COMMAND
+        from connex_tui.cli import package_usage
+
+        return package_usage.run(cfg, args)
     from connex_tui.app import run_app
 
     return run_app(cfg)

@@ -185,3 +185,17 @@ async def free_minutes_left(s, customer_id: int, at: datetime) -> list[Left]:
         .where(tuple_(t.c.customer_package_id, t.c.interval_start).in_(keys)))}
     return [Left(a.name, begin, a.seconds, used.get((a.customer_package_id, begin), 0))
             for a, begin in current]
+
+
+async def customer_usage(db, name: str, at: datetime) -> tuple[str, list[Left]]:
+    """(the customer's name, free_minutes_left) for the customer named `name` (any case,
+    archived ones too); NotFound otherwise. Reads only: any role may."""
+    from connex_tui.data.access import NotFound
+    from connex_tui.data.models import Customer
+
+    async with db.sessions() as s:
+        row = (await s.execute(select(Customer.id, Customer.name)
+                               .where(Customer.name_key == name.lower()))).first()
+        if row is None:
+            raise NotFound(f"no customer named {name!r}")
+        return row[1], await free_minutes_left(s, row[0], at)
