@@ -82,3 +82,31 @@ def test_the_rest_is_charged_at_the_rate_with_the_connect_fee_unless_all_was_fre
             == Decimal(want) + Decimal("0.01")
     else:
         assert charge_after_free(billed, free, Decimal("0.06"), Decimal("0.01"), 4, "up") == 0
+
+
+@given(st.lists(st.tuples(st.integers(0, 5), st.integers(0, 4000), st.booleans()),
+                max_size=40),
+       st.lists(st.integers(0, 30), min_size=2, max_size=2), st.integers(0, 900))
+def test_allocation_never_gives_past_the_allowance_nor_leaves_one_unused(calls, minutes,
+                                                                           used_before):
+    """Over random calls (start offset in hours, billed seconds, UK or not) and two
+    packages: per (package, interval) at most its allowance is used; a call pays for
+    seconds only when every interval it could draw on is used up."""
+    t0 = d(2025, 1, 1)
+    packages = [allowance(1, 9, "UK", t0, None, "daily", minutes[0], 1, "^44"),
+                allowance(2, 9, "All", t0, None, "weekly", minutes[1], 1, "^[0-9]")]
+    batch = [Call(i, 9, t0 + timedelta(hours=h), "4470" if uk else "3361", billed)
+             for i, (h, billed, uk) in enumerate(calls)]
+    wanted = candidates(batch, {9: packages})
+    used = {(2, t0): min(used_before, packages[1].seconds)}
+    start = dict(used)
+    free = allocate(wanted, {1: packages[0].seconds, 2: packages[1].seconds}, used)
+    limits = {1: packages[0].seconds, 2: packages[1].seconds}
+    assert all(0 <= v <= limits[k[0]] for k, v in used.items())
+    given_away = sum(used.values()) - sum(start.values())
+    assert given_away == sum(free.values())
+    for call, keys in wanted:
+        got = free.get(call.index, 0)
+        assert 0 <= got <= call.billed_s
+        if got < call.billed_s:  # paid for some: nothing it could use was left, then or now
+            assert all(used.get(k, 0) == limits[k[0]] for k in keys)
