@@ -166,7 +166,7 @@ async def test_two_writers_never_give_more_than_the_allowance(admin, db, db_url)
     batches = [[call(cid, 400, at=T + timedelta(seconds=i))] for i in range(4)]
     results = await asyncio.gather(*(write(db, b) for b in batches), return_exceptions=True)
     written = sum(1 for r in results if r is None)
-    assert written >= 1
+    assert written == 4 if "postgresql" in db_url else written >= 1  # SQLite: busy, maybe
     rows = await stored(db, cid)
     assert sum(free for _, free, _ in rows) == min(600, 400 * written)
     assert await used(db) == {datetime(2025, 3, 14, tzinfo=UTC): min(600, 400 * written)}
