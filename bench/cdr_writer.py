@@ -10,6 +10,11 @@ tables (the machine is shared and drifts), best of `--repeat`; the figure is the
 
 PostgreSQL runs when `--pg URL` or CONNEX_TEST_PG_URL is given: that database's public
 schema is DROPPED and migrated afresh (give it a test database).
+
+Free minutes (data/free_minutes.py): the writer again, on its own database, with no
+free-minutes package anywhere, with one assigned to a customer outside the batches, and
+with one assigned to customer 1 (a fifth of the calls; half of its destinations match),
+alternately; the figures are against the first.
 """
 
 from __future__ import annotations
@@ -33,7 +38,7 @@ from connex_tui.data.access import Actor
 from connex_tui.data.cdr_writer import CdrInput, write_batch
 from connex_tui.data.customers import CustomerService
 from connex_tui.data.db import Database, upgrade
-from connex_tui.data.models import Base
+from connex_tui.data.models import Base, CustomerPackage, Package
 
 TARGET = 0.60
 CUSTOMERS = [1, 2, 3, 4, 5]  # the ids a fresh database gives the bench's customers
@@ -118,7 +123,7 @@ async def fresh(url: str) -> tuple[Database, list[int]]:
 async def empty(db: Database) -> None:
     tables = ", ".join(t.name for t in Base.metadata.sorted_tables
                        if t.name in ("cdrs", "stats_rollups", "stats_codes", "stats_prefixes",
-                                     "ledger"))
+                                     "ledger", "free_minute_usage"))
     async with db.engine.begin() as conn:
         if db.dialect == "postgresql":
             await conn.execute(text(f"TRUNCATE {tables}"))
@@ -218,6 +223,53 @@ async def bench_pg(url: str, batches, repeat: int) -> tuple[tuple, tuple]:
     return await alternate(db, batches, floor, repeat)
 
 
+FREE_CASES = ("no free-minutes package", "a package, not in the batch",
+              "customer 1 with free minutes")
+
+
+async def assign_free_minutes(db: Database, customer_id: int | None) -> None:
+    """Customer `customer_id` (None: nobody) alone holds a package of 5,000 free minutes a
+    month to the UK, France and Germany."""
+    async with db.sessions() as s, s.begin():
+        await s.execute(text("DELETE FROM customer_packages"))
+        if customer_id is None:
+            return
+        pkg = await s.scalar(text("SELECT id FROM packages WHERE name = 'bench'"))
+        if pkg is None:
+            p = Package(name="bench", kind="free_minutes", free_minutes=5_000,
+                        destination_regex="^(44|33|49)", frequency="monthly",
+                        created_at=T0, updated_at=T0)
+            s.add(p)
+            await s.flush()
+            pkg = p.id
+        s.add(CustomerPackage(customer_id=customer_id, package_id=pkg, quantity=1,
+                              start=T0 - timedelta(days=3), created_at=T0, updated_at=T0))
+
+
+async def bench_free(url: str, batches, repeat: int) -> list[float]:
+    """Writer rates (rows a second of wall time, best run) for FREE_CASES, in turn."""
+    db, _ = await fresh(url)
+    elsewhere = await CustomerService(db, Actor("bench", "admin"), lambda: T0).create(
+        {"name": "Not calling", "currency": "USD"})
+    runs: list[list[tuple[float, float]]] = [[] for _ in FREE_CASES]
+    try:
+        for _ in range(repeat):
+            for i, holder in enumerate((None, elsewhere, CUSTOMERS[0])):
+                await empty(db)
+                await assign_free_minutes(db, holder)
+                runs[i].append(await run_writer(db, batches))
+    finally:
+        await db.dispose()
+    n = sum(len(b) for b in batches)
+    return [rates(n, r)[0] for r in runs]
+
+
+def free_lines(name: str, figures: list[float]) -> list[str]:
+    base = figures[0]
+    return [f"  {f'{name}, {case}':<52} {rate:>10,.0f} /s {rate / base:>8.0%}"
+            for case, rate in zip(FREE_CASES, figures, strict=True)]
+
+
 def rates(n: int, runs: list[tuple[float, float]]) -> tuple[float, float]:
     """Rows per second of wall time and of CPU time, best run of each."""
     return n / min(w for w, _ in runs), n / min(c for _, c in runs)
@@ -249,6 +301,15 @@ async def main_async(args) -> None:
         print("  PostgreSQL: skipped (give --pg URL or CONNEX_TEST_PG_URL)")
     print("    (floor: a bare executemany (sqlite3) / copy_records_to_table (asyncpg) of the "
           "same rows, already converted, into the same cdrs table)")
+    print(f"Free minutes: the writer with and without free-minutes packages, best of "
+          f"{args.repeat}, against no package")
+    tmp = Path(tempfile.mkdtemp(prefix="cdr-writer-free-"))
+    for line_ in free_lines("SQLite", await bench_free(f"sqlite+aiosqlite:///{tmp / 'free.db'}",
+                                                      batches, args.repeat)):
+        print(line_)
+    if pg:
+        for line_ in free_lines("PostgreSQL", await bench_free(pg, batches, args.repeat)):
+            print(line_)
 
 
 def main() -> int:

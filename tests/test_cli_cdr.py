@@ -54,7 +54,8 @@ def test_csv_export_has_the_fields_exact_money_and_no_formulas(url, capsys):
         "dialled": "4412345678", "cli_in": "441000", "cli_out": "441000", "prefix": "44",
         "destination": "UK", "rate": "0.5", "connect_fee": "0", "charge": "1",
         "provider": "Acme", "provider_cost": "0.5", "sip_code": "200", "sip_reason": "OK",
-        "release_reason": "callee_bye", "pdd_ms": "900", "source_ip": "192.0.2.10"}
+        "release_reason": "callee_bye", "pdd_ms": "900", "source_ip": "192.0.2.10",
+        "free_s": "0"}
     busy = dict(zip(EXPORT_FIELDS, rows[13], strict=True))
     assert (busy["answer"], busy["charge"], busy["sip_code"]) == ("", "0", "486")
     assert rows[-1][6] == "'=HYPERLINK(1)\x1b"  # neutralised for a spreadsheet

@@ -11,7 +11,17 @@ from datetime import UTC, datetime, timedelta
 
 import connex_tui.cli.did as did_cli
 from connex_tui.cli import alerts as alerts_cli
-from connex_tui.cli import cdr, cdr_group, cdr_import, jobs, simulate, stats, traffic, transfer
+from connex_tui.cli import (
+    cdr,
+    cdr_group,
+    cdr_import,
+    jobs,
+    package_usage,
+    simulate,
+    stats,
+    traffic,
+    transfer,
+)
 from connex_tui.cli import contacts as contacts_cli
 from connex_tui.cli import payments as payments_cli
 from connex_tui.cli.progress import Progress
@@ -65,6 +75,7 @@ def _parser() -> argparse.ArgumentParser:
     did_cli.add_parsers(sub)
     jobs.add_parser(sub)
     alerts_cli.add_parser(sub)
+    package_usage.add_parser(sub)
     return p
 
 
@@ -122,6 +133,8 @@ def _main(argv: list[str] | None) -> int:
         return jobs.run(cfg, args)
     if args.command == alerts_cli.COMMAND:
         return alerts_cli.run(cfg, args)
+    if args.command == package_usage.COMMAND:
+        return package_usage.run(cfg, args)
     from connex_tui.app import run_app
 
     return run_app(cfg)

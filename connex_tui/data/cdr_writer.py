@@ -19,7 +19,7 @@ import asyncio
 import sqlite3
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from datetime import datetime
 from decimal import Decimal
 from itertools import pairwise
@@ -29,6 +29,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from connex_tui.data.bulk import money_units, naive_utc, utc_text
+from connex_tui.data.free_minutes import consume
 from connex_tui.data.models import Cdr
 
 
@@ -59,6 +60,7 @@ class CdrInput:
     route_id: int | None = None
     provider_id: int | None = None
     simulated: bool = False
+    free_s: int = 0  # billed seconds a free-minutes package paid for (data/free_minutes.py)
 
 
 # The columns in the order _rows() builds them: a field added to CdrInput goes there too.
@@ -66,7 +68,7 @@ _FIELDS = ("call_id", "customer_id", "started_at", "ended_at", "dialled", "sip_c
            "answered_at", "duration_ms", "billed_s", "cli_in", "cli_out", "prefix",
            "destination", "rate", "connect_fee", "charge", "provider_cost", "sip_reason",
            "release_reason", "pdd_ms", "switch_ip", "source_ip", "route_id", "provider_id",
-           "simulated")
+           "simulated", "free_s")
 assert tuple(f.name for f in fields(CdrInput)) == _FIELDS, "add the new field to _rows()"
 assert set(_FIELDS) <= set(Cdr.__table__.c.keys()), "every CdrInput field is a cdrs column"
 _ADD = ("attempts", "connected", "duration_ms", "billed_s", "pdd_sum_ms", "pdd_count",
@@ -85,7 +87,7 @@ def _rows(cdrs: Sequence[CdrInput], t) -> list[tuple]:
              t(c.answered_at), c.duration_ms, c.billed_s, c.cli_in, c.cli_out, c.prefix,
              c.destination, m(c.rate), m(c.connect_fee), m(c.charge), m(c.provider_cost),
              c.sip_reason, c.release_reason, c.pdd_ms, c.switch_ip, c.source_ip, c.route_id,
-             c.provider_id, c.simulated)
+             c.provider_id, c.simulated, c.free_s)
             for c in cdrs]
 
 
@@ -395,11 +397,17 @@ async def write_batch(session: AsyncSession, cdrs: list[CdrInput], *, at: dateti
     rollups, debit charges to the ledger.
 
     Runs in the caller's transaction: all of it lands or none of it. Simulations are stored
-    (Latest Calls shows them) but count in neither the rollups nor the ledger.
+    (Latest Calls shows them) but count in neither the rollups nor the ledger. Calls a
+    free-minutes package covers are first given their free seconds and their lower charge,
+    and the package's usage moves with them (data/free_minutes.py).
     """
     if not cdrs:
         return
     await session.flush()  # what the caller staged lands first: the rows below skip the ORM
+    free = await consume(session, cdrs)
+    if free:
+        cdrs = [replace(c, free_s=f.free_s, charge=f.charge)
+                if (f := free.get(i)) is not None else c for i, c in enumerate(cdrs)]
     conn = await session.connection()
     if conn.dialect.name == "postgresql":
         await _write_pg(conn, cdrs, at)

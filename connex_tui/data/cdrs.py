@@ -58,6 +58,7 @@ class CdrRecord:
     switch_ip: str
     route_id: int | None
     simulated: bool = False
+    free_s: int = 0  # billed seconds a free-minutes package paid for
 
     @property
     def key(self) -> tuple[datetime, int]:
@@ -112,7 +113,7 @@ _COLUMNS = (Cdr.id, Cdr.call_id, Cdr.started_at, Cdr.answered_at, Cdr.ended_at,
             Cdr.destination, Cdr.rate, Cdr.connect_fee, Cdr.charge,
             Provider.name, Cdr.provider_cost, Cdr.sip_code, Cdr.sip_reason,
             Cdr.release_reason, Cdr.pdd_ms, Cdr.source_ip, Cdr.switch_ip, Cdr.route_id,
-            Cdr.simulated)
+            Cdr.simulated, Cdr.free_s)
 
 
 def _record(r) -> CdrRecord:

@@ -313,6 +313,7 @@ class Cdr(Base):
     switch_ip: Mapped[str] = mapped_column(String(64), default="")
     source_ip: Mapped[str] = mapped_column(String(64), default="")
     simulated: Mapped[bool] = mapped_column(Boolean, default=False)
+    free_s: Mapped[int] = mapped_column(Integer, default=0)  # billed seconds a package paid
     # Simulations keep the whole decision (JSON of engine Result) so they can be reopened.
     detail: Mapped[str | None] = mapped_column(Text)
 
@@ -523,6 +524,17 @@ class PackageRun(Base):
     interval_start: Mapped[datetime] = mapped_column(UTCDateTime)
     amount: Mapped[Decimal] = mapped_column(Money, default=Decimal(0))
     at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class FreeMinuteUsage(Base):
+    """Seconds a free-minutes customer package has given away in one interval; the CDR
+    writer moves it with the calls that use it (data/free_minutes.py)."""
+
+    __tablename__ = "free_minute_usage"
+    customer_package_id: Mapped[int] = mapped_column(
+        ForeignKey("customer_packages.id", ondelete="CASCADE"), primary_key=True)
+    interval_start: Mapped[datetime] = mapped_column(UTCDateTime, primary_key=True)
+    used_s: Mapped[int] = mapped_column(BigInteger, default=0)
 
 
 # §13 audit ---------------------------------------------------------------------------------

@@ -117,7 +117,7 @@ def _micro(col):
 _READ = (Cdr.id, Cdr.customer_id, Cdr.started_at, Cdr.answered_at, Cdr.duration_ms,
          Cdr.billed_s, Cdr.dialled, Cdr.prefix, Cdr.destination, _micro(Cdr.rate),
          _micro(Cdr.connect_fee), _micro(Cdr.charge), _micro(Cdr.provider_cost),
-         Cdr.route_id, Cdr.provider_id)
+         Cdr.route_id, Cdr.provider_id, Cdr.free_s)
 _MONEY_AT = (9, 10, 11, 12)
 _SET = ("duration_ms", "billed_s", "ended_at", "prefix", "destination", "rate",
         "connect_fee", "charge", "provider_cost")

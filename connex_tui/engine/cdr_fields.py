@@ -15,7 +15,8 @@ from connex_tui.engine.present import plain_decimal
 EXPORT_FIELDS: tuple[str, ...] = (
     "call_id", "start", "answer", "end", "duration_ms", "billed_s", "dialled", "cli_in",
     "cli_out", "prefix", "destination", "rate", "connect_fee", "charge", "provider",
-    "provider_cost", "sip_code", "sip_reason", "release_reason", "pdd_ms", "source_ip")
+    "provider_cost", "sip_code", "sip_reason", "release_reason", "pdd_ms", "source_ip",
+    "free_s")  # billed seconds a free-minutes package paid for
 
 
 def iso_utc(at: datetime | None) -> str | None:
@@ -32,7 +33,7 @@ def export_values(r: Any) -> tuple[Any, ...]:
             r.duration_ms, r.billed_s, r.dialled, r.cli_in, r.cli_out, r.prefix,
             r.destination, plain_decimal(r.rate), plain_decimal(r.connect_fee),
             plain_decimal(r.charge), r.provider, plain_decimal(r.provider_cost), r.sip_code,
-            r.sip_reason, r.release_reason, r.pdd_ms, r.source_ip)
+            r.sip_reason, r.release_reason, r.pdd_ms, r.source_ip, r.free_s)
 
 
 def csv_values(r: Any) -> list[str]:

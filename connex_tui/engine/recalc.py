@@ -89,6 +89,7 @@ class StoredCdr:
     provider_cost: Decimal
     route_id: int | None
     provider_id: int | None
+    free_s: int = 0  # billed seconds a free-minutes package paid for: a recalc keeps them
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,8 +149,11 @@ def rerate(cards: Mapping[int, CardS], routes: Mapping[int, RouteRef], cdr: Stor
     secs = billable_seconds(duration_ms)
     answered = cdr.answered_at is not None
     billed = billed_seconds(secs, row.mcd, row.pulse) if answered else 0
-    charge = _charge(billed, row.rate, row.connect_fee, answered, card.precision,
-                     card.rounding)
+    # A call a free-minutes package paid for keeps its free seconds (never consumed again
+    # nor given back: docs/decisions.md "Free minutes") and pays for the rest, if any.
+    paid = max(billed - cdr.free_s, 0)
+    charge = _charge(paid, row.rate, row.connect_fee, answered and (paid > 0 or not cdr.free_s),
+                     card.precision, card.rounding)
     cost = cdr.provider_cost
     pcard = _provider_card(cards, card, cdr.provider_id)
     if pcard is not None:

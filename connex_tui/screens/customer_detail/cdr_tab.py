@@ -66,8 +66,14 @@ def detail_lines(r: CdrRecord, currency: str = "") -> list[str]:
     values = dict(zip(EXPORT_FIELDS, export_values(r), strict=True))
     for money in ("rate", "connect_fee", "charge", "provider_cost"):
         values[money] = f"{values[money]} {currency}".strip()
-    values["switch_ip"], values["route"] = r.switch_ip, r.route_id
-    return [f"{name:<15}{'-' if v in (None, '') else v}" for name, v in values.items()]
+    shown = {}
+    for name, v in values.items():
+        if name != "free_s":
+            shown[name] = v
+        if name == "charge":  # the free seconds under the charge they lowered
+            shown["free_s"] = values["free_s"]
+    shown["switch_ip"], shown["route"] = r.switch_ip, r.route_id
+    return [f"{name:<15}{'-' if v in (None, '') else v}" for name, v in shown.items()]
 
 
 def history_lines(rows: list[RecalcHistoryRow], currency: str) -> list[str]:
