@@ -1,5 +1,5 @@
-"""80x24 snapshots of the screens and dialogs the other snapshot files leave out: the
-placeholder tabs, help, the confirm dialog, the IP auth / SIP user / CLI rule forms, the
+"""80x24 snapshots of the screens and dialogs the other snapshot files leave out: help,
+the confirm dialog, the IP auth / SIP user / CLI rule forms, the
 Simulate input and the command palette (demo data, frozen clock).
 
 Review a changed snapshot in snapshot_report.html before accepting it with
@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import pytest
 
-from connex_tui.screens.customer_detail.placeholder import PENDING
-from connex_tui.screens.customer_detail.screen import TAB_KEYS
 from connex_tui.screens.dialogs.simulate import SimulateScreen
 from connex_tui.screens.help import HelpScreen
 from connex_tui.widgets.confirm import ConfirmScreen
@@ -26,21 +24,6 @@ SIZE = (80, 24)
 
 def snap(snap_compare, demo_path, ready) -> bool:
     return snap_compare(make_app(demo_path), terminal_size=SIZE, run_before=ready)
-
-
-@pytest.mark.parametrize("tab", list(PENDING))
-def test_placeholder_tab(snap_compare, demo_path, tab):
-    async def ready(pilot):
-        await silverline_tab(pilot, "3", "routing-tab")
-        index = TAB_KEYS.index(tab)
-        # the eleventh tab has no digit: the one after the tenth
-        await pilot.press(*(["1234567890"[index]] if index < 10
-                            else ["0", "right_square_bracket"]))
-        await wait_for(pilot, lambda: pilot.app.screen.active_tab == tab
-                       and pilot.app.screen.query_one(f"#pending-{tab}").display, what=tab)
-        await pilot.pause()
-
-    assert snap(snap_compare, demo_path, ready)
 
 
 def test_help(snap_compare, demo_path):

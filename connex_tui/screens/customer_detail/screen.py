@@ -25,7 +25,6 @@ from connex_tui.screens.customer_detail.did_tab import DidTab
 from connex_tui.screens.customer_detail.main_tab import MainTab
 from connex_tui.screens.customer_detail.packages_tab import PackagesTab
 from connex_tui.screens.customer_detail.payments_tab import PaymentsTab
-from connex_tui.screens.customer_detail.placeholder import PendingTab
 from connex_tui.screens.customer_detail.routing_tab import RoutingTab
 from connex_tui.screens.customer_detail.stats_tab import StatsTab
 from connex_tui.screens.customer_detail.tab_base import CustomerTab
@@ -39,7 +38,7 @@ DIGITS = "1234567890"
 # From this width each tab shows the digit that jumps to it ("1 Main"); below it the eleven
 # bare labels sit one space apart (71 columns), so all of them fit in 80 and none scrolls.
 NUMBERED = 104
-# Tab key -> the widget class that fills it (a CustomerTab); others show PendingTab.
+# Tab key -> the widget class that fills it (a CustomerTab); Main is composed apart.
 TAB_WIDGETS: dict[str, type[CustomerTab]] = {"stats": StatsTab, "routing": RoutingTab,
                                                "auth": AuthTab, "calls": CallsTab,
                                                "dialogs": DialogsTab, "cdr": CdrTab,
@@ -107,10 +106,8 @@ class CustomerDetailScreen(Screen):
                 with TabPane(label, id=f"tab-{key}"):
                     if key == "main":
                         yield MainTab()
-                    elif key in TAB_WIDGETS:
-                        yield Lazy(TAB_WIDGETS[key](id=f"{key}-tab"))
                     else:
-                        yield Lazy(PendingTab(key))
+                        yield Lazy(TAB_WIDGETS[key](id=f"{key}-tab"))
         yield Footer(compact=True)
 
     def on_mount(self) -> None:
