@@ -148,3 +148,27 @@ async def test_edit_then_delete_a_contact_after_confirming(db_path, db):
     assert await db.scalar("SELECT count(*) FROM contacts") == 0
     assert await db.rows("SELECT action FROM audit_log WHERE table_name = 'contacts' "
                          "ORDER BY id") == [("create",), ("update",), ("delete",)]
+
+
+async def test_a_failed_mail_still_sets_the_password_and_shows_it_once(db_path, db):
+    import socket
+
+    from connex_tui.data.access import Actor
+    from connex_tui.data.contacts import ContactsService
+
+    contacts = ContactsService(db.db, Actor("other", "admin"), frozen_clock)
+    await contacts.create(db.customer_id, {"name": "Bob", "email": "bob@acme.example"})
+    with socket.socket() as s:  # a port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    app = mail_app(db_path, "127.0.0.1", port)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_contacts(pilot)
+        await pilot.press("p")
+        await form_open(pilot)
+        await pilot.press("ctrl+s")
+        await wait_for(pilot, lambda: isinstance(app.screen, TextScreen), what="shown once")
+        body = str(app.screen.query_one("#text-body", Static).render())
+        assert f"Not mailed: mail to bob@acme.example via 127.0.0.1:{port} failed" in body
+        shown = body.strip().splitlines()[2].strip()
+    assert verify_password(await db.scalar("SELECT password_hash FROM contacts"), shown)

@@ -336,16 +336,18 @@ async def test_tab_cycles_between_the_two_panes_never_the_tab_bar(db_path, db, d
         assert any("Nothing selected" in m for m in flashed(app))
 
 
-async def test_main_tab_starts_in_the_history_table(db_path, db):
+async def test_main_tab_starts_in_the_contacts_then_tab_to_history(db_path, db):
     app = make_app(db_path)
     async with app.run_test(size=(80, 24)) as pilot:
         await list_ready(pilot)
         await pilot.press("enter")
         await wait_for(pilot, lambda: isinstance(app.screen, CustomerDetailScreen)
                        and app.screen.loaded > 0, what="customer screen")
-        assert app.focused is app.screen.query_one("#audit")
+        assert app.focused is app.screen.query_one("#contacts")
         await pilot.press("tab")
         assert app.focused is app.screen.query_one("#audit")
+        await pilot.press("tab")
+        assert app.focused is app.screen.query_one("#contacts")
 
 
 @pytest.mark.parametrize("key", ["a", "e"])
