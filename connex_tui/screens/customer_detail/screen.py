@@ -39,8 +39,8 @@ NUMBERED = 104
 # Tab key -> the widget class that fills it (a CustomerTab); others show PendingTab.
 TAB_WIDGETS: dict[str, type[CustomerTab]] = {"stats": StatsTab, "routing": RoutingTab,
                                                "auth": AuthTab, "calls": CallsTab,
-                                               "dialogs": DialogsTab, "cdr": CdrTab,
-                                               "alerts": AlertsTab}
+                                               "dialogs": DialogsTab, "cdr": CdrTab}
+TAB_WIDGETS["alerts"] = AlertsTab
 
 
 def tab_label(index: int, label: str, numbered: bool) -> Text:
