@@ -21,7 +21,7 @@ from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 
-from sqlalchemy import exists, func, or_, select, update
+from sqlalchemy import and_, exists, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from connex_tui.data import audit
@@ -33,8 +33,7 @@ from connex_tui.data.config_write import (
     snapshot_of,
 )
 from connex_tui.data.db import Database
-from connex_tui.data.models import Alert, AlertEvent, Customer
-from connex_tui.data.stats import StatsService
+from connex_tui.data.models import Alert, AlertEvent, Customer, Dialog, StatsRollup
 from connex_tui.engine.alerts import (
     AlertInput,
     Decision,
@@ -47,7 +46,7 @@ from connex_tui.engine.alerts import (
     value_text,
 )
 from connex_tui.engine.clock import Clock, utcnow
-from connex_tui.engine.stats import Period
+from connex_tui.engine.stats import Summary, Sums, ceil_hour
 from connex_tui.engine.validation import ValidationError
 
 FIELDS = tuple(AlertInput.__dataclass_fields__)
@@ -168,7 +167,6 @@ class AlertsService:
         self.db = db
         self.actor = actor
         self.clock = clock
-        self.stats = StatsService(db, actor, clock)
 
     # -- reading ------------------------------------------------------------------------
     async def alerts(self, customer_id: int) -> list[AlertRow]:
@@ -286,36 +284,53 @@ class AlertsService:
                 # a disabled alert still ends the penalty it started
                 stmt = stmt.where(or_(Alert.enabled.is_(True), Alert.state == "penalty"),
                                   Customer.archived_at.is_(None))
-            async with self.db.sessions() as s:
+            async with self.db.sessions() as s:  # the batch and its values: one session
                 batch = (await s.execute(stmt)).all()
                 s.expunge_all()
+                values = [await self._value(s, alert, balance, now)
+                          for alert, _n, _c, balance in batch]
             if not batch:
                 return outcomes
-            for alert, name, currency, balance in batch:
+            for (alert, name, currency, _b), (value, attempts) in zip(batch, values,
+                                                                      strict=True):
                 last = alert.id
-                out = await self._one(alert, name, currency, balance, now, dry_run)
+                out = await self._one(alert, name, currency, value, attempts, now, dry_run)
                 if out.decision.writes or alert_ids is not None:
                     outcomes.append(out)
             if len(batch) < BATCH:
                 return outcomes
 
-    async def _value(self, a: Alert, balance: Decimal, now: datetime
+    async def _value(self, s: AsyncSession, a: Alert, balance: Decimal, now: datetime
                      ) -> tuple[Decimal | None, int]:
-        """The area's value over the alert's sample, and the sample's attempts."""
+        """The area's value over the alert's sample, and the sample's attempts: one query
+        of the rollups (the minute rows up to the sample's first whole hour, the hour rows
+        after it, as the stats' Live period reads them), the KPIs from engine.stats."""
         if a.area == "balance":
             return balance, 0
+        if a.area == "channels":  # live now, from the dialogs table
+            live = await s.scalar(select(func.count()).select_from(Dialog).where(
+                Dialog.customer_id == a.customer_id))
+            return Decimal(int(live or 0)), 0
         start = (now - timedelta(minutes=a.sample_minutes)).replace(second=0, microsecond=0)
-        summary = await self.stats.summary(a.customer_id, Period("live", start, now,
-                                                                 now.date()), peak=False)
+        first_hour = ceil_hour(start)
+        r = StatsRollup
+        row = (await s.execute(select(
+            func.sum(r.attempts), func.sum(r.connected), func.sum(r.duration_ms),
+            func.sum(r.billed_s), func.sum(r.pdd_sum_ms), func.sum(r.pdd_count),
+            func.sum(r.charge), func.sum(r.cost), func.max(r.peak_cps))
+            .where(r.customer_id == a.customer_id, or_(
+                and_(r.grain == "m", r.bucket >= start, r.bucket < first_hour),
+                and_(r.grain == "h", r.bucket >= first_hour, r.bucket < now))))).one()
+        sums = Sums(*(int(v or 0) for v in row[:6]), row[6] or Decimal(0),
+                    row[7] or Decimal(0), int(row[8] or 0))
+        summary = Summary(sums, {}, max(1, int((now - start).total_seconds())))
         raw = {"asr": summary.asr, "acd": summary.acd_s, "pdd": summary.pdd_ms,
-               "cps": summary.cps_peak, "channels": summary.channels_now,
-               "attempts": summary.attempts, "profit": summary.profit}[a.area]
-        value = None if raw is None else Decimal(str(raw))
-        return value, summary.attempts
+               "cps": summary.cps_peak, "attempts": summary.attempts,
+               "profit": summary.profit}[a.area]
+        return (None if raw is None else Decimal(str(raw))), summary.attempts
 
-    async def _one(self, a: Alert, customer: str, currency: str, balance: Decimal,
-                   now: datetime, dry_run: bool) -> Outcome:
-        value, attempts = await self._value(a, balance, now)
+    async def _one(self, a: Alert, customer: str, currency: str, value: Decimal | None,
+                   attempts: int, now: datetime, dry_run: bool) -> Outcome:
         decision = decide(_rule(a), value, attempts, now)
         shown = value_text(a.area, value, currency)
         condition = condition_text(a.area, a.operator, a.threshold, currency)

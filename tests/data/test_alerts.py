@@ -166,7 +166,7 @@ async def test_two_evaluators_never_fire_twice(admin, db, clock):
         s.expunge(row)
     row.state, row.last_fired_at, row.penalty_until = (stale.state, stale.last_fired_at,
                                                        stale.penalty_until)
-    b = await second._one(row, "Acme", "USD", Decimal(0), clock.now, False)
+    b = await second._one(row, "Acme", "USD", Decimal(10), 10, clock.now, False)
     assert a.event_id is not None and b.skipped and b.event_id is None and b.mail is None
     assert len(await events(db)) == 1
     assert await second.evaluate() == []  # and evaluating again finds it fired already
