@@ -232,8 +232,11 @@ class AlertsService:
             current = await get_or_404(s, Alert, alert_id, "alert")
             await _check_title(s, current.customer_id, data.title, alert_id)
             before = _audited(current)
+            changes = asdict(data)
+            if data.enabled and not current.enabled and current.state == "fired":
+                changes["state"] = "ready"  # enabling again re-arms it (a one-off fires again)
             w = ConfigWrites(s, self.actor, self.clock())
-            await w.update(Alert, _Versioned(alert_id, version), asdict(data), "alert")
+            await w.update(Alert, _Versioned(alert_id, version), changes, "alert")
             await w.audit("update", "alerts", alert_id, before, asdict(data),
                           customer_id=current.customer_id, routing=False)
 

@@ -6,8 +6,8 @@ States: `ready` -> `fired` (or `penalty` when the alert has a penalty) -> `ready
 - fired: the value crossed back over the reset threshold (no reset threshold: the
   condition no longer holds) -> re-arm (ready); else, the condition still holding and the
   repeat interval (hourly, daily) gone by since the last firing -> fire again. `always`
-  never re-arms: it fires at every evaluation with repeat `none`, once an hour or a day
-  with `hourly` / `daily` (docs/decisions.md, Alerts).
+  never re-arms: with repeat `none` it fires once (a one-off notice), with `hourly` /
+  `daily` once an hour or a day (docs/decisions.md, Alerts).
 - penalty: until `penalty_until` nothing happens; then the penalty ends (the customer goes
   back to `active`) and the alert is ready again.
 An alert fires at most once a minute (MIN_GAP), whatever runs the evaluator.
@@ -253,8 +253,6 @@ def decide(rule: Rule, value: Decimal | None, attempts: int, now: datetime) -> D
             return Decision("rearm", "ready", rule.last_fired_at, None, "re-armed")
         if not holds(rule, value, attempts):
             return stay("fired; waiting to re-arm")
-        if rule.operator == "always" and rule.repeat == "none":
-            return fire("repeat", "condition holds")
         every = REPEAT_EVERY.get(rule.repeat)
         if every is not None and (rule.last_fired_at is None
                                   or now - rule.last_fired_at >= every):

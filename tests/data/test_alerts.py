@@ -221,3 +221,22 @@ async def test_a_penalty_ends_when_its_alert_is_disabled_or_deleted(admin, db, c
     [(who, changes)] = [(o, c) for o, a, c in await audit_rows(db, "customers")
                         if a == "update"][-1:]
     assert (who, changes) == ("admin", {"status": ["penalty", "active"]})
+
+
+async def test_always_fires_once_and_again_after_being_enabled_again(admin, db, clock):
+    cid = await admin.create({"name": "Acme", "currency": "USD"})
+    svc = alerts(db, clock)
+    raw = {**ASR_ALERT, "title": "Balance notice", "area": "balance", "operator": "always",
+           "threshold": "0", "reset_threshold": "", "min_attempts": "0",
+           "penalty_minutes": "", "repeat": "none"}
+    aid = await svc.create(cid, raw)
+    [out] = await svc.evaluate()
+    assert out.decision.action == "fire"
+    clock.advance(hours=5)
+    assert await svc.evaluate() == []  # a one-off: not once a minute for ever
+    version = (await svc.get(aid)).version
+    await svc.update(aid, version, {**raw, "enabled": False})
+    await svc.update(aid, version + 1, {**raw, "enabled": True})
+    assert (await svc.get(aid)).state == "ready"
+    [out] = await svc.evaluate()
+    assert out.decision.action == "fire"

@@ -87,12 +87,16 @@ def test_fired_rearms_over_reset_and_repeats():
     assert decide(once, D(10), 50, NOW + timedelta(days=9)).action == "stay"
 
 
-def test_always_fires_each_evaluation_subject_to_repeat():
+def test_always_fires_once_or_at_each_repeat():
     always = Rule("balance", "always", D(0))
     assert decide(always, D(5), 0, NOW).action == "fire"
     fired = Rule(**{**_fields(always), "state": "fired", "last_fired_at": NOW})
     assert decide(fired, D(5), 0, NOW + timedelta(seconds=30)).action == "stay"  # MIN_GAP
-    assert decide(fired, D(5), 0, NOW + timedelta(minutes=1)).action == "repeat"
+    # repeat none: a one-off notice, not a mail every minute for ever
+    assert decide(fired, D(5), 0, NOW + timedelta(days=30)).action == "stay"
+    hourly = Rule(**{**_fields(fired), "repeat": "hourly"})
+    assert decide(hourly, D(5), 0, NOW + timedelta(minutes=59)).action == "stay"
+    assert decide(hourly, D(5), 0, NOW + timedelta(hours=1)).action == "repeat"
     daily = Rule(**{**_fields(fired), "repeat": "daily"})
     assert decide(daily, D(5), 0, NOW + timedelta(hours=23)).action == "stay"
     assert decide(daily, D(5), 0, NOW + timedelta(days=1)).action == "repeat"
