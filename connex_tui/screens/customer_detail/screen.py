@@ -13,7 +13,7 @@ from textual.lazy import Lazy
 from textual.screen import Screen
 from textual.widgets import Footer, Static, TabbedContent, TabPane
 
-from connex_tui.data.access import NotFound
+from connex_tui.data.access import NotFound, StorageError
 from connex_tui.data.customers import CustomerDetail
 from connex_tui.engine import present
 from connex_tui.screens.customer_detail.alerts_tab import AlertsTab
@@ -38,6 +38,7 @@ DIGITS = "1234567890"
 # From this width each tab shows the digit that jumps to it ("1 Main"); below it the eleven
 # bare labels sit one space apart (71 columns), so all of them fit in 80 and none scrolls.
 NUMBERED = 104
+BALANCE_POLL_S = 5.0  # the header's balance follows calls and jobs this closely
 # Tab key -> the widget class that fills it (a CustomerTab); Main is composed apart.
 TAB_WIDGETS: dict[str, type[CustomerTab]] = {"stats": StatsTab, "routing": RoutingTab,
                                                "auth": AuthTab, "calls": CallsTab,
@@ -116,8 +117,11 @@ class CustomerDetailScreen(Screen):
         self.query_one("#tabs ContentTabs").can_focus = False
         self._focus_tab(self.initial_tab)
         self.load()
+        self.set_timer(BALANCE_POLL_S, self._poll_balance)
 
     def on_resize(self) -> None:
+        if self.detail is not None:
+            self._render_header(self.detail)
         numbered = self.size.width >= NUMBERED
         if numbered != self._numbered:
             self._numbered = numbered
@@ -152,19 +156,46 @@ class CustomerDetailScreen(Screen):
         main.show_summary(summaries, detail.currency)
         self.loaded += 1
 
+    # The header's labels, shortened (and the debit limit, which Main shows, left out) until
+    # the line fits: a long status and a balance in micro-units overflow 80 columns.
+    HEADER_LABELS = (("Balance", "Debit limit", "Channels"), ("Balance", "Limit", "Chan."),
+                     ("Bal.", "", "Ch."))
+
     def _render_header(self, d: CustomerDetail) -> None:
-        status = status_cell(d.status, d.archived_at is not None, long=True)
-        balance = present.money(d.balance, d.currency)
-        style = "bold red" if d.available <= 0 else "bold"
-        header = status.copy()
-        header.append(" │ Balance ", style="dim")
-        header.append(balance, style=style)
-        header.append(" │ Debit limit ", style="dim")
-        header.append(present.money(d.debit_limit))
-        header.append(" │ Channels ", style="dim")
-        header.append(present.channels(d.live_channels, d.channels))
-        self.query_one("#header", Static).update(header)
+        header = self.query_one("#header", Static)
+        room = (header.size.width or self.size.width or 80) - 2  # its padding
+        for labels in self.HEADER_LABELS:
+            line = self._header_line(d, *labels)
+            if line.cell_len <= room:
+                break
+        header.update(line)
         self._render_crumb()
+
+    @staticmethod
+    def _header_line(d: CustomerDetail, balance_label: str, limit_label: str,
+                     channels_label: str) -> Text:
+        style = "bold red" if d.available <= 0 else "bold"
+        line = status_cell(d.status, d.archived_at is not None, long=True).copy()
+        line.append(f" │ {balance_label} ", style="dim")
+        line.append(present.money(d.balance, d.currency), style=style)
+        if limit_label:
+            line.append(f" │ {limit_label} ", style="dim")
+            line.append(present.money(d.debit_limit))
+        line.append(f" │ {channels_label} ", style="dim")
+        line.append(present.channels(d.live_channels, d.channels))
+        return line
+
+    @work(group="balance", exclusive=True)
+    async def _poll_balance(self) -> None:
+        """Calls and jobs move the balance while the operator looks: read it again every
+        few seconds (re-armed, never overlapping) while this screen is the one shown."""
+        try:
+            if self.app.screen is self and self.detail is not None:
+                await self.refresh_balance()
+        except (NotFound, StorageError):
+            pass  # the next load says so; a poll stays quiet
+        finally:
+            self.set_timer(BALANCE_POLL_S, self._poll_balance)
 
     async def refresh_balance(self) -> None:
         """A payment moved the balance: read the customer again and redraw the header at
