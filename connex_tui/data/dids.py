@@ -224,12 +224,15 @@ class DidsService:
                      after: str | None = None, limit: int = PAGE) -> list[DidRow]:
         """Every customer's DIDs in number order, a page at a time (keyset: the next page
         starts `after` the last number shown). `query`: digits anywhere in the number
-        ("+44 20" finds 4420...), or else part of the owner's name."""
+        ("20 79" finds 442079...), digits after `+` or `00` at its start ("+44 20" finds
+        4420..., through the number's index), or else part of the owner's name."""
         stmt = _rows_stmt()
         q = query.strip()
         if q:
             digits = search_digits(q)
-            if digits.isdigit():
+            if digits.isdigit() and q.startswith(("+", "00")):  # the start: an index range
+                stmt = stmt.where(Did.number >= digits, Did.number < digits + ":")
+            elif digits.isdigit():
                 stmt = stmt.where(Did.number.contains(digits, autoescape=True))
             else:
                 named = select(Customer.id).where(
