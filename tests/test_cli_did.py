@@ -72,6 +72,15 @@ def test_add_assign_list(url, capsys):
     assert capsys.readouterr().out == "+12025550123 unassigned\n"
 
 
+def test_numbers_as_arguments_are_named_by_themselves(url, capsys):
+    assert did(url, "add", "+1 202 555 0123", "+1 999", "0012025550123") == 2
+    assert capsys.readouterr().err.splitlines() == [
+        "connex-tui did: +1 999: number: +1999 is not a valid number for its country",
+        "connex-tui did: 0012025550123: number: +12025550123 is also given as +1 202 555 0123",
+        "connex-tui did: nothing added: 2 problem(s)"]
+    assert stored(url) == []
+
+
 def test_csv_all_or_nothing_one_line_per_bad_row(url, tmp_path, capsys):
     path = tmp_path / "dids.csv"
     path.write_text("number,monthly_retail,customer,destination\n"

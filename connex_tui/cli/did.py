@@ -90,7 +90,9 @@ def run(cfg: Config, args) -> int:
             rows = _rows(args)
         except ValueError as exc:
             return _err(str(exc))
-        return asyncio.run(_add(cfg, rows))
+        # numbers given as arguments are named by themselves, not by a "line"
+        named = {i: n for i, n in enumerate(args.numbers, 1)} if args.numbers else {}
+        return asyncio.run(_add(cfg, rows, named))
     if args.did_command == "assign":
         return asyncio.run(_assign(cfg, args))
     return asyncio.run(_list(cfg, args))
@@ -156,7 +158,19 @@ async def _open(cfg: Config, *, readonly: bool):
     return db, DidsService(db, Actor(cfg.operator, cfg.role))
 
 
-async def _add(cfg: Config, rows: list[tuple[int, dict]]) -> int:
+def _named(problem: str, named: dict[int, str]) -> str:
+    """'line 2: number: ...' of the second argument as '+1 999: number: ...'."""
+    head, sep, rest = problem.partition(": ")
+    n = head.removeprefix("line ")
+    if not (sep and n.isdigit() and int(n) in named):
+        return problem
+    first, also, other = rest.rpartition(" is also on line ")
+    if also and other.isdigit() and int(other) in named:
+        rest = f"{first} is also given as {named[int(other)]}"
+    return f"{named[int(n)]}: {rest}"
+
+
+async def _add(cfg: Config, rows: list[tuple[int, dict]], named: dict[int, str]) -> int:
     from connex_tui.data.access import PermissionDenied
     from connex_tui.data.dids import BulkRefused
     from connex_tui.engine.textsafe import safe_text
@@ -166,7 +180,7 @@ async def _add(cfg: Config, rows: list[tuple[int, dict]]) -> int:
         ids = await svc.add_many(rows)
     except BulkRefused as exc:
         for problem in exc.problems:
-            _err(problem)
+            _err(_named(problem, named))
         return _err(f"nothing added: {len(exc.problems)} problem(s)")
     except PermissionDenied as exc:
         return _err(str(exc))

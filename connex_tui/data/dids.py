@@ -37,6 +37,7 @@ CARD_FIELDS = ("provider_card", "customer_card")  # names in the input, ids in t
 DID_FIELDS = tuple(f for f in DidInput.__dataclass_fields__ if f not in CARD_FIELDS)
 DID_COLUMNS = (*DID_FIELDS, "provider_id", "provider_card_id", "customer_card_id")
 PAGE = 50
+NAMED_IDS = 500  # a name search matching more customers keeps the subquery
 MAX_BULK = 10_000  # numbers in one `did add` (a file above it is refused unread)
 
 
@@ -224,22 +225,29 @@ class DidsService:
                      after: str | None = None, limit: int = PAGE) -> list[DidRow]:
         """Every customer's DIDs in number order, a page at a time (keyset: the next page
         starts `after` the last number shown). `query`: digits anywhere in the number
-        ("+44 20" finds 4420...), or else part of the owner's name."""
+        ("20 79" finds 442079...), digits after `+` or `00` at its start ("+44 20" finds
+        4420..., through the number's index), or else part of the owner's name."""
         stmt = _rows_stmt()
         q = query.strip()
         if q:
             digits = search_digits(q)
-            if digits.isdigit():
+            if digits.isdigit() and q.startswith(("+", "00")):  # the start: an index range
+                stmt = stmt.where(Did.number >= digits, Did.number < digits + ":")
+            elif digits.isdigit():
                 stmt = stmt.where(Did.number.contains(digits, autoescape=True))
-            else:
-                named = select(Customer.id).where(
-                    Customer.name_key.contains(q.lower(), autoescape=True))
-                stmt = stmt.where(Did.customer_id.in_(named))
         if unassigned:
             stmt = stmt.where(Did.customer_id.is_(None))
         if after is not None:
             stmt = stmt.where(Did.number > after)
         async with self.db.sessions() as s:
+            if q and not search_digits(q).isdigit():
+                # the customers first: a few ids are read through (customer_id, number),
+                # where a subquery had PostgreSQL walk every number checking each owner
+                named = select(Customer.id).where(
+                    Customer.name_key.contains(q.lower(), autoescape=True))
+                ids = list(await s.scalars(named.limit(NAMED_IDS + 1)))
+                stmt = stmt.where(Did.customer_id.in_(ids if len(ids) <= NAMED_IDS
+                                                      else named))
             found = await s.execute(stmt.order_by(Did.number).limit(limit))
             return [_row(r) for r in found]
 

@@ -64,7 +64,8 @@ class DidsScreen(Screen):
         Binding("question_mark", "app.help", "Help", id="dids.help"),
     ]
     help_title = "DIDs"
-    help_legend = ("Type digits in any form (+44 20 79...) or part of a customer's name",
+    help_legend = ("Type digits found anywhere (20 79), +digits found at the start "
+                   "(+44 20 79) or part of a customer's name",
                    "enter: open the owner on its DID tab; dim numbers are disabled",
                    "a: give the number to a customer; ctrl+d on a DID tab unassigns it",
                    "Margin: monthly retail - monthly cost, in the owner's currency")

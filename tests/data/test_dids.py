@@ -116,6 +116,8 @@ async def test_search_is_keyset_paged_by_digits_or_owner(dids, acme, beta):
     page2 = await dids.search(after=page1[-1].number, limit=10)
     assert [r.number for r in page1 + page2] == [n[1:] for n in numbers[:20]]
     assert [r.number for r in await dids.search("+1 202 555 0105")] == ["12025550105"]
+    assert len(await dids.search("+1 202 555 01")) == 30  # from the start
+    assert await dids.search("+202") == [] and len(await dids.search("202")) == 30
     assert {r.customer for r in await dids.search("beta")} == {"Beta"}
     assert [r.number for r in await dids.search("555012", unassigned=True)] == [
         "12025550120", "12025550123", "12025550126", "12025550129"]

@@ -22,6 +22,9 @@ def upgrade() -> None:
         batch_op.drop_index('ix_dids_customer_id')
         batch_op.create_index('ix_dids_customer_number', ['customer_id', 'number'],
                               unique=False)
+        batch_op.create_index('ix_dids_stock', ['number'], unique=False,
+                              postgresql_where=sa.text('customer_id IS NULL'),
+                              sqlite_where=sa.text('customer_id IS NULL'))
     op.create_table('did_rent',
     sa.Column('did_id', sa.Integer(), nullable=False),
     sa.Column('month', sa.String(length=7), nullable=False),
@@ -43,5 +46,6 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_did_rent_customer_id'))
     op.drop_table('did_rent')
     with op.batch_alter_table('dids', schema=None) as batch_op:
+        batch_op.drop_index('ix_dids_stock')
         batch_op.drop_index('ix_dids_customer_number')
         batch_op.create_index('ix_dids_customer_id', ['customer_id'], unique=False)
