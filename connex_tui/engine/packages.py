@@ -224,7 +224,7 @@ def minimum_spend_charge(retail: Decimal, quantity: int, spend: Decimal) -> Deci
 
 
 def interval_ref(customer_package_id: int, interval_start: datetime) -> str:
-    return f"package:{customer_package_id}:{interval_start.strftime('%Y-%m-%dT%H:%M')}"
+    return f"package:{customer_package_id}:{interval_start.isoformat()[:16]}"
 
 
 # -- validation ------------------------------------------------------------------------------

@@ -53,7 +53,8 @@ class CustomerListScreen(Screen):
         # L: not in the footer (full at 80 columns); ? and the palette list it
         Binding("L", "app.live_calls", "Live calls", show=False,
                 id="customers.live_calls"),
-        Binding("P", "app.packages", "Packages", show=False, id="customers.packages"),
+        Binding("P", "app.packages", "Package catalogue", show=False,
+                id="customers.packages"),
         Binding("q", "quit", "Quit", id="customers.quit"),
         Binding("question_mark", "app.help", "Help", id="customers.help"),
         Binding("j", "cursor(1)", "Down", show=False, id="customers.down"),
