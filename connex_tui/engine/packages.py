@@ -213,7 +213,7 @@ def next_interval(t: Terms, at: datetime) -> Due | None:
         lo = max(t.start, boundary_before(t.frequency, days, at))
     else:
         lo = next_boundary(t.frequency, days, at)
-    if t.end is not None and lo >= t.end:
+    if t.end is not None and (lo >= t.end or (t.in_arrears and t.end <= at)):
         return None
     return _due(t, lo, next_boundary(t.frequency, days, lo))
 
