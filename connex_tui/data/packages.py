@@ -190,23 +190,28 @@ async def _candidates(s: AsyncSession, at: datetime, *, after_id: int = 0,
     packages = {r[0]: r[1:] for r in await s.execute(select(*_P))}
     customers: dict[int, tuple[str, str]] = {}
     cids = sorted({r[1] for r in assigned})
-    for chunk in (cids[i:i + 1000] for i in range(0, len(cids), 1000)):
-        customers.update((cid, (name, cur)) for cid, name, cur in await s.execute(
-            select(Customer.id, Customer.name, Customer.currency).where(
-                Customer.id.in_(chunk), Customer.archived_at.is_(None))))
+    c = select(Customer.id, Customer.name, Customer.currency).where(
+        Customer.archived_at.is_(None))
+    if cids and cids[-1] - cids[0] < 4 * len(cids):  # close together: one range read
+        chunks = [c.where(Customer.id.between(cids[0], cids[-1]))]
+    else:
+        chunks = [c.where(Customer.id.in_(cids[i:i + 1000]))
+                  for i in range(0, len(cids), 1000)]
+    for stmt_ in chunks:
+        customers.update((cid, (name, cur)) for cid, name, cur in await s.execute(stmt_))
     rows = [(*r[:6], *packages[r[6]], *customers[r[1]]) for r in assigned
             if r[1] in customers]
     if not rows:
         return [], last
     # Charged through: an assignment's intervals are charged oldest first, all those due
     # in one transaction, so everything up to its latest charged interval is done.
-    done: dict[int, datetime] = {}
-    ids = [r[0] for r in rows]  # those that may be due
-    for chunk in (ids[i:i + 1000] for i in range(0, len(ids), 1000)):
-        done.update(tuple(x) for x in await s.execute(
-            select(PackageRun.customer_package_id, func.max(PackageRun.interval_start))
-            .where(PackageRun.customer_package_id.in_(chunk))
-            .group_by(PackageRun.customer_package_id)))
+    # (A batch: by its id range, one index range read; one customer's: by its ids.)
+    r = PackageRun
+    mine = (r.customer_package_id.in_(ids) if customer_id is not None
+            else r.customer_package_id.between(ids[0], last))
+    done: dict[int, datetime] = dict(tuple(x) for x in await s.execute(
+        select(r.customer_package_id, func.max(r.interval_start)).where(mine)
+        .group_by(r.customer_package_id)))
     found = []
     for (cp_id, cid, qty, start, end, auto, pname, freq, mdays, retail, setup, minimum,
          pcur, cname, ccur) in rows:

@@ -213,7 +213,7 @@ def next_interval(t: Terms, at: datetime) -> Due | None:
         lo = max(t.start, boundary_before(t.frequency, days, at))
     else:
         lo = next_boundary(t.frequency, days, at)
-    if t.end is not None and lo >= t.end:
+    if t.end is not None and (lo >= t.end or (t.in_arrears and t.end <= at)):
         return None
     return _due(t, lo, next_boundary(t.frequency, days, lo))
 
@@ -224,7 +224,7 @@ def minimum_spend_charge(retail: Decimal, quantity: int, spend: Decimal) -> Deci
 
 
 def interval_ref(customer_package_id: int, interval_start: datetime) -> str:
-    return f"package:{customer_package_id}:{interval_start.strftime('%Y-%m-%dT%H:%M')}"
+    return f"package:{customer_package_id}:{interval_start.isoformat()[:16]}"
 
 
 # -- validation ------------------------------------------------------------------------------

@@ -4,11 +4,14 @@ each interval is charged exactly once (rerun, kill and rerun, two runs at once).
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime
+import contextlib
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import func, insert, select
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sqlalchemy import func, insert, select, text
 
 from connex_tui.data.access import Actor, PermissionDenied, StaleError
 from connex_tui.data.db import Database
@@ -243,3 +246,35 @@ async def test_a_charged_assignment_keeps_its_package_and_start(pk, acme, db, cl
         assert (await run_jobs(db, ADMIN, at, clock=clock)).totals == {
             ("package", "USD"): Decimal(4 * 25)}
     assert (await run_jobs(db, ADMIN, t(2025, 6, 2), clock=clock)).count == 0
+
+
+@settings(max_examples=12, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(st.tuples(st.integers(0, 24 * 30), st.booleans()), min_size=1, max_size=6))
+async def test_property_runs_and_kills_never_charge_twice(pk, admin, db, clock, runs):
+    """Runs at random times (within the catch-up window of the start), some killed after
+    their first batch: every customer's balance equals its ledger, no interval is charged
+    twice, and a last clean run leaves every day up to it charged once."""
+    async with db.sessions() as s, s.begin():
+        for table in ("ledger", "package_runs", "customer_packages", "packages", "audit_log",
+                      "customers"):
+            await s.execute(text(f"DELETE FROM {table}"))
+    ids = await _customers(admin, pk, 3)
+
+    class Killed(Exception):
+        pass
+
+    def kill(_charges):
+        raise Killed
+
+    times = sorted(t(2025, 3, 10) + timedelta(hours=h) for h, _ in runs)
+    for at, (_, killed) in zip(times, sorted(runs), strict=True):
+        with contextlib.suppress(Killed):
+            await run_jobs(db, ADMIN, at, clock=clock, batch=1,
+                           on_charges=kill if killed else None)
+    await run_jobs(db, ADMIN, times[-1], clock=clock)
+    rows = await ledger_rows(db)
+    assert len(rows) == len({r for _, _, r in rows})
+    days = (times[-1].date() - date(2025, 3, 10)).days + 1
+    for cid in ids:
+        assert await balance(db, cid) == -(Decimal(50) + 25 * days)

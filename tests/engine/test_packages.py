@@ -94,6 +94,8 @@ def test_next_interval():
     arrears = terms("monthly", (1,), start=t(2026, 1, 1), retail="5", minimum="5")
     d = p.next_interval(arrears, t(2026, 1, 20))
     assert p.due_on(arrears, d) == t(2026, 2, 1)
+    ended = terms("monthly", (1,), start=t(2026, 1, 1), end=t(2026, 1, 15), minimum="5")
+    assert p.next_interval(ended, t(2026, 1, 20)) is None
 
 
 def test_validate_package():
