@@ -14,8 +14,16 @@ import shutil
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 
 from connex_tui.data.db import Database, upgrade
+
+# CI runs the examples a fixed seed gives, so a run cannot fail on an example no run before
+# found (locally the search stays random: `HYPOTHESIS_PROFILE=explore` to search harder).
+settings.register_profile("ci", derandomize=True)
+settings.register_profile("explore", max_examples=1000)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE")
+                      or ("ci" if os.environ.get("CI") else "default"))
 
 KEEP_ENV = ("CONNEX_TEST_PG_URL",)
 

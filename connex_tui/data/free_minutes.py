@@ -55,7 +55,8 @@ _DEFAULT_CARD = (4, "up")  # a call whose route is gone: RateCard's defaults
 def _allowances_query(customer_ids):
     return (select(CustomerPackage.id, CustomerPackage.customer_id, Package.name,
                    CustomerPackage.start, CustomerPackage.end, Package.frequency,
-                   Package.free_minutes, CustomerPackage.quantity, Package.destination_regex)
+                   Package.free_minutes, CustomerPackage.quantity, Package.destination_regex,
+                   Package.match_days)
             .join(Package, Package.id == CustomerPackage.package_id)
             .where(Package.kind == KIND, Package.free_minutes > 0,
                    CustomerPackage.customer_id.in_(customer_ids))

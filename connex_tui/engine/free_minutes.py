@@ -1,7 +1,7 @@
 """Free-minutes packages consumed by rating (docs/domain.md §12, §8): decided without I/O.
 
 A customer's `free_minutes` package gives free_minutes x quantity minutes per interval
-(daily, weekly or monthly, counted from the assignment's start) to the answered calls whose
+(daily, weekly or monthly, on the package's match days, as the job charges it) to the answered calls whose
 number matches the package's destination regex and that start while the package is active
 (start <= call start < end). A call uses the allowance for its billed seconds (after the
 card's increments); what does not fit is charged at the call's rate. A call wholly covered
@@ -9,45 +9,36 @@ costs nothing, connect fee included; a call partly covered pays the rest of its 
 seconds and its connect fee, rounded per call as any charge. See docs/decisions.md
 ("Free minutes").
 
-The interval function is kept here, small, on purpose: engine/packages.py (the package
-job's intervals) may hold the same; the two are to be unified at merge.
+The intervals are the package job's (engine/packages.py), match days included.
 """
 
 from __future__ import annotations
 
-import calendar
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from decimal import Decimal
 
 from connex_tui.engine.money import call_charge
+from connex_tui.engine.packages import interval_at, parse_match_days
 from connex_tui.engine.regex_guard import GuardedPattern, RegexTimeout, compile_guarded
 
 KIND = "free_minutes"
-_STEPS = {"daily": timedelta(days=1), "weekly": timedelta(days=7)}
 
 
-def _add_months(start: datetime, months: int) -> datetime:
-    """`start` moved by whole months, its day clamped to the month's last (31 Jan + 1 is
-    28/29 Feb; + 2 is 31 Mar again: always counted from the start, never chained)."""
-    total = start.month - 1 + months
-    year, month = start.year + total // 12, total % 12 + 1
-    day = min(start.day, calendar.monthrange(year, month)[1])
-    return start.replace(year=year, month=month, day=day)
-
-
-def interval_start(start: datetime, frequency: str, at: datetime) -> datetime | None:
+def interval_start(start: datetime, frequency: str, at: datetime,
+                   days: tuple[int, ...] = ()) -> datetime | None:
     """The start of the interval of a package assigned at `start` that holds `at`, or None
-    before `start`. Unknown frequencies count as monthly (the catalogue refuses them)."""
-    if at < start:
-        return None
-    step = _STEPS.get(frequency)
-    if step is not None:
-        return start + step * ((at - start) // step)
-    months = (at.year - start.year) * 12 + at.month - start.month
-    begin = _add_months(start, months)
-    return begin if begin <= at else _add_months(start, months - 1)
+    before `start`: the package job's own intervals (match days included), so an allowance
+    renews when its package is charged."""
+    return interval_at(frequency, days, start, at)
+
+
+def match_days(frequency: str, raw: str) -> tuple[int, ...]:
+    try:
+        return parse_match_days(frequency, raw)
+    except ValueError:  # the catalogue refuses these; a stored one counts as the start's day
+        return ()
 
 
 def pattern_of(regex: str) -> GuardedPattern | None:
@@ -71,12 +62,13 @@ class Allowance:
     frequency: str
     seconds: int  # per interval: free minutes x quantity x 60
     pattern: GuardedPattern | None
+    days: tuple[int, ...] = ()  # the package's match days
 
     def interval(self, at: datetime) -> datetime | None:
         """The interval holding a call started at `at`, None when inactive then."""
         if at < self.start or (self.end is not None and at >= self.end):
             return None
-        return interval_start(self.start, self.frequency, at)
+        return interval_start(self.start, self.frequency, at, self.days)
 
     def covers(self, number: str) -> bool:
         if self.pattern is None or self.seconds <= 0:
@@ -88,9 +80,11 @@ class Allowance:
 
 
 def allowance(cp_id: int, customer_id: int, name: str, start: datetime, end: datetime | None,
-              frequency: str, free_minutes: int, quantity: int, regex: str) -> Allowance:
+              frequency: str, free_minutes: int, quantity: int, regex: str,
+              days: str = "") -> Allowance:
     return Allowance(cp_id, customer_id, name, start, end, frequency,
-                     max(free_minutes, 0) * max(quantity, 0) * 60, pattern_of(regex))
+                     max(free_minutes, 0) * max(quantity, 0) * 60, pattern_of(regex),
+                     match_days(frequency, days))
 
 
 Key = tuple[int, datetime]  # (customer package, interval start)

@@ -133,6 +133,17 @@ def boundary_before(frequency: str, days: tuple[int, ...], t: datetime) -> datet
     raise ValueError(f"{frequency} package without match days")
 
 
+def interval_at(frequency: str, days: tuple[int, ...], start: datetime,
+                at: datetime) -> datetime | None:
+    """The start of the interval (as `intervals` yields them) of an assignment from `start`
+    that holds `at`; None before `start`. A free-minutes allowance renews on exactly the
+    intervals its package is charged for."""
+    if at < start:
+        return None
+    days = effective_days(frequency, days, start)
+    return max(start, boundary_before(frequency, days, at))
+
+
 def intervals(frequency: str, days: tuple[int, ...], start: datetime, until: datetime, *,
               since: datetime | None = None) -> Iterator[tuple[datetime, datetime]]:
     """(interval start, interval end) of an assignment from `start`, for the intervals
@@ -189,9 +200,12 @@ def due_on(t: Terms, d: Due) -> datetime:
 
 
 def due_intervals(t: Terms, at: datetime, *, catch_up_days: int = CATCH_UP_DAYS) -> list[Due]:
-    """The intervals of `t` due at `at` that started within the catch-up window, oldest
-    first (the caller leaves out those already charged)."""
+    """The intervals of `t` due at `at` that came due within the catch-up window (started
+    in it; for minimum spend, ended in it), oldest first (the caller leaves out those
+    already charged)."""
     horizon = at - timedelta(days=catch_up_days)
+    if t.in_arrears:  # charged at its end: the interval that ends inside the window counts
+        horizon = interval_at(t.frequency, t.days, t.start, horizon) or horizon
     until = at + timedelta(microseconds=1) if t.end is None else min(
         at + timedelta(microseconds=1), t.end)
     out = []
@@ -210,7 +224,7 @@ def next_interval(t: Terms, at: datetime) -> Due | None:
     if t.start > at:
         lo = t.start
     elif t.in_arrears:  # the interval holding `at`
-        lo = max(t.start, boundary_before(t.frequency, days, at))
+        lo = interval_at(t.frequency, t.days, t.start, at)
     else:
         lo = next_boundary(t.frequency, days, at)
     if t.end is not None and (lo >= t.end or (t.in_arrears and t.end <= at)):

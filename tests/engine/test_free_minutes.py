@@ -18,24 +18,31 @@ from connex_tui.engine.free_minutes import (
     charge_after_free,
     interval_start,
 )
+from connex_tui.engine.packages import intervals
 
 
 def d(*a) -> datetime:
     return datetime(*a, tzinfo=UTC)
 
 
-@pytest.mark.parametrize(("start", "frequency", "at", "want"), [
-    (d(2025, 1, 31, 8), "monthly", d(2025, 2, 28, 8), d(2025, 2, 28, 8)),  # clamped
-    (d(2025, 1, 31, 8), "monthly", d(2025, 2, 28, 7), d(2025, 1, 31, 8)),
-    (d(2025, 1, 31, 8), "monthly", d(2025, 3, 30), d(2025, 2, 28, 8)),
-    (d(2025, 1, 31, 8), "monthly", d(2025, 3, 31, 8), d(2025, 3, 31, 8)),  # not chained
-    (d(2024, 12, 15), "monthly", d(2025, 1, 14, 23), d(2024, 12, 15)),  # over the year
-    (d(2025, 3, 1, 12), "daily", d(2025, 3, 3, 11, 59), d(2025, 3, 2, 12)),
-    (d(2025, 3, 3), "weekly", d(2025, 3, 16, 23), d(2025, 3, 10)),
-    (d(2025, 3, 3), "weekly", d(2025, 3, 2), None),  # before the start
+@pytest.mark.parametrize(("start", "frequency", "days", "at", "want"), [
+    # the first interval runs from the start to the next match day (00:00 UTC)
+    (d(2025, 1, 31, 8), "monthly", (), d(2025, 2, 27, 8), d(2025, 1, 31, 8)),
+    (d(2025, 1, 31, 8), "monthly", (), d(2025, 2, 28, 8), d(2025, 2, 28)),  # day 31: last day
+    (d(2025, 1, 31, 8), "monthly", (), d(2025, 3, 30), d(2025, 2, 28)),
+    (d(2025, 1, 31, 8), "monthly", (), d(2025, 3, 31, 8), d(2025, 3, 31)),
+    (d(2024, 12, 15), "monthly", (), d(2025, 1, 14, 23), d(2024, 12, 15)),  # over the year
+    (d(2025, 1, 10, 9), "monthly", (1, 15), d(2025, 1, 20), d(2025, 1, 15)),  # match days
+    (d(2025, 3, 1, 12), "daily", (), d(2025, 3, 3, 11, 59), d(2025, 3, 3)),
+    (d(2025, 3, 1, 12), "daily", (), d(2025, 3, 1, 23), d(2025, 3, 1, 12)),
+    (d(2025, 3, 3), "weekly", (), d(2025, 3, 16, 23), d(2025, 3, 10)),  # Mondays
+    (d(2025, 3, 3), "weekly", (3,), d(2025, 3, 16, 23), d(2025, 3, 13)),  # Thursdays
+    (d(2025, 3, 3), "weekly", (), d(2025, 3, 2), None),  # before the start
 ])
-def test_interval_start(start, frequency, at, want):
-    assert interval_start(start, frequency, at) == want
+def test_interval_start_is_the_package_jobs_interval(start, frequency, days, at, want):
+    assert interval_start(start, frequency, at, days) == want
+    if want is not None:  # the job charges an interval starting there
+        assert want in [lo for lo, _ in intervals(frequency, days, start, at + timedelta(1))]
 
 
 @given(st.datetimes(min_value=datetime(2000, 1, 1), max_value=datetime(2090, 1, 1)),
@@ -46,7 +53,7 @@ def test_the_interval_holds_the_moment_and_the_next_one_does_not(start, seconds,
     begin = interval_start(start, frequency, at)
     assert start <= begin <= at
     assert interval_start(start, frequency, begin) == begin  # a start is its own interval
-    later = at + timedelta(days=32 if frequency == "monthly" else 7)
+    later = at + timedelta(days=32 if frequency == "monthly" else 8)
     assert interval_start(start, frequency, later) > begin
 
 

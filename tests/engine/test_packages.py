@@ -165,6 +165,20 @@ def test_each_interval_is_charged_exactly_once(term, offsets):
     assert charged == sorted(charged)
     if gaps_ok:  # then nothing due between the first run's window and the last run is lost
         last = runs[-1]
-        expected = [s for s in starts(term, last, catch_up_days=10_000)
-                    if s >= runs[0] - timedelta(days=p.CATCH_UP_DAYS)]
+        horizon = runs[0] - timedelta(days=p.CATCH_UP_DAYS)
+        # in the first run's window: started in it, or for minimum spend ended in it
+        expected = [d.interval_start for d in p.due_intervals(term, last, catch_up_days=10_000)
+                    if (d.interval_end > horizon if term.in_arrears
+                        else d.interval_start >= horizon)]
         assert charged == expected
+
+
+def test_minimum_spend_interval_that_ended_inside_the_catch_up_window_is_charged():
+    # found by Hypothesis: weekly from Jan 1; runs Jan 9 01:00 and Feb 12 01:00 (34 days
+    # apart). The week from Jan 8 started just outside the second run's window but ended
+    # inside it: charged at its end, it must not be lost.
+    term = p.Terms("weekly", (), Decimal(10), Decimal(0), Decimal(10), 1, t(2026, 1, 1), None)
+    first = [d.interval_start for d in p.due_intervals(term, t(2026, 1, 9, 1))]
+    second = [d.interval_start for d in p.due_intervals(term, t(2026, 2, 12, 1))]
+    assert first == [t(2026, 1, 1)]
+    assert t(2026, 1, 8) in second and second[-1] == t(2026, 2, 5)
