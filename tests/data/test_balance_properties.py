@@ -1,10 +1,11 @@
-"""Property (docs/domain.md §8): whatever the sequence of payments, status changes,
-cancellations, calls charged by the CDR writer and recalcs, the cached balance equals the
-ledger sum, each payment's ledger entries add up to its net when completed and to 0
-otherwise, and the call entries (calls + recalc) add up to minus the CDRs' charges.
+"""Property (docs/domain.md §8, §11, §12): whatever the sequence of payments, status
+changes, cancellations, calls charged by the CDR writer, recalcs, package runs and DID rent
+(`jobs run` at any time, reruns and runs back in time included), the cached balance equals
+the ledger sum, each payment's ledger entries add up to its net when completed and to 0
+otherwise, the call entries (calls + recalc) add up to minus the CDRs' charges, and no
+package interval or DID month is charged twice.
 
-Steps are a registry (STEPS: name -> (strategy of arguments, async apply)), so package runs
-and DID rent can be added as further steps (and their own checks to `check`) later.
+Steps are a registry (STEPS: name -> (strategy of arguments, async apply)).
 Examples share sim_world's Alice (the invariants hold whatever came before), so each runs
 in well under a second; few examples keep it quick on both databases."""
 
@@ -21,7 +22,10 @@ from sqlalchemy import func, select, update
 
 from connex_tui.data import ledger
 from connex_tui.data.access import Actor
-from connex_tui.data.models import Cdr, Customer, LedgerEntry, Payment
+from connex_tui.data.dids import DidsService
+from connex_tui.data.jobs import run_jobs
+from connex_tui.data.models import Cdr, Customer, LedgerEntry, PackageRun, Payment
+from connex_tui.data.packages import PackagesService
 from connex_tui.data.payments import PaymentsService
 from connex_tui.data.recalc import RecalcService
 from connex_tui.engine.recalc import RecalcSpec
@@ -40,6 +44,7 @@ class World:
     payments: PaymentsService
     recalc: RecalcService
     paid: list[int] = field(default_factory=list)  # payment ids added by the steps
+    assignment: int = 0  # Alice's daily package
 
     @property
     def cid(self) -> int:
@@ -83,6 +88,25 @@ async def recalc(w: World, args) -> None:
     await w.recalc.run(w.cid, DAY.date(), DAY.date(), spec)
 
 
+async def jobs(w: World, hours: int) -> None:
+    """`jobs run` at DAY + hours: package intervals and DID rent due then, once each."""
+    await run_jobs(w.db, ADMIN, DAY + timedelta(hours=hours))
+
+
+async def setup_jobs(db, clock, cid: int) -> int:
+    """A daily package (setup fee on the first day) and a DID with monthly rent for Alice."""
+    packages = PackagesService(db, ADMIN, clock)
+    pid = await packages.create_package({
+        "name": "Daily port fee", "kind": "recurring", "currency": "USD", "retail": "1.25",
+        "setup_retail": "3", "frequency": "daily"})
+    assignment = await packages.assign(cid, {"package_id": str(pid), "quantity": "2",
+                                             "start": DAY.strftime("%Y-%m-%d")})
+    await DidsService(db, ADMIN, clock).create({
+        "number": "+44 20 7946 0001", "destination": "sip:100@192.0.2.10",
+        "monthly_cost": "1", "monthly_retail": "4.75"}, cid)
+    return assignment
+
+
 STEPS = {
     "pay": (st.tuples(money, st.sampled_from(("completed", "pending"))), pay),
     "status": (st.tuples(st.integers(0, 20), st.sampled_from(("completed", "cancelled"))),
@@ -91,6 +115,7 @@ STEPS = {
                                  st.decimals(min_value=0, max_value=3, places=4)),
                        min_size=1, max_size=4), calls),
     "recalc": (st.one_of(st.none(), st.integers(0, 40)), recalc),
+    "jobs": (st.integers(0, 24 * 70), jobs),  # within 70 days: two or three DID months
 }
 step = st.one_of(*(st.tuples(st.just(name), args) for name, (args, _) in STEPS.items()))
 
@@ -108,6 +133,17 @@ async def check(w: World, call_base: Decimal) -> None:
             want = p.amount - p.tax if p.status == "completed" else Decimal(0)
             assert by_ref.get(f"payment:{p.id}", Decimal(0)) == want, (p.id, p.status)
         assert await _calls_sum(s, w.cid) == call_base
+        # never twice: one ledger entry per package interval and per DID month
+        refs = (await s.execute(
+            select(LedgerEntry.ref, func.count()).where(
+                LedgerEntry.customer_id == w.cid, LedgerEntry.kind.in_(("package", "did")))
+            .group_by(LedgerEntry.ref))).all()
+        assert all(n == 1 for _, n in refs), refs
+        runs = await s.scalar(select(func.sum(PackageRun.amount)).where(
+            PackageRun.customer_package_id == w.assignment))
+        posted = await s.scalar(select(func.sum(LedgerEntry.amount)).where(
+            LedgerEntry.customer_id == w.cid, LedgerEntry.kind == "package"))
+        assert (posted or Decimal(0)) == -(runs or Decimal(0))
 
 
 async def _calls_sum(s, cid: int) -> Decimal:
@@ -132,7 +168,8 @@ async def test_balance_is_always_the_ledger_sum(db, clock, steps):
             await s.execute(update(Customer).where(Customer.id == ids["Alice"])
                             .values(tax_percent=Decimal("7.5")))
         w = _world[0] = World(db, ids, PaymentsService(db, ADMIN, clock),
-                                    RecalcService(db, ADMIN, clock))
+                              RecalcService(db, ADMIN, clock))
+        w.assignment = await setup_jobs(db, clock, ids["Alice"])
     async with db.sessions() as s:
         base = await _calls_sum(s, w.cid)
     for name, args in steps:
