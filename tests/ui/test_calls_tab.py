@@ -221,8 +221,8 @@ def test_a_wider_terminal_shows_more_columns_and_more_of_each_number():
             n += 1
         return n
 
-    assert shown(at80, 80) == 5 and shown(at120, 120) == 8 and shown(at160, 160) == len(COLUMNS)
-    assert at120[2] > at80[2] and at160[2] > at80[2]  # Number grows with the terminal
+    assert shown(at80, 80) == 6 and shown(at120, 120) == 8 and shown(at160, 160) == len(COLUMNS)
+    assert at120[1] > at80[1] and at160[1] > at80[1]  # Number grows with the terminal
     for widths, total in ((at80, 80), (at120, 120), (at160, 160)):  # and fills it
         n = shown(widths, total)
         assert total - 4 <= 2 + sum(w + 2 for w in widths[:n]) <= total
